@@ -55,24 +55,29 @@ class InvalidTransition(TracerdError):
     code = "invalid_transition"
 
     def __init__(self, current: str, wanted: str) -> None:
-        super().__init__(f"cannot {wanted} a session that is {current}",
-                         {"state": current, "request": wanted})
+        super().__init__(
+            f"cannot {wanted} a session that is {current}", {"state": current, "request": wanted}
+        )
 
 
 class CapabilityMissing(TracerdError):
     code = "capability_missing"
 
     def __init__(self, capability: str, reason: str | None) -> None:
-        super().__init__(f"{capability} is not usable on this kernel: {reason or 'unknown'}",
-                         {"capability": capability, "reason": reason})
+        super().__init__(
+            f"{capability} is not usable on this kernel: {reason or 'unknown'}",
+            {"capability": capability, "reason": reason},
+        )
 
 
 class AlreadyTraced(TracerdError):
     code = "already_traced"
 
     def __init__(self, pid: int, tracer_pid: int) -> None:
-        super().__init__(f"process {pid} is already traced by pid {tracer_pid}",
-                         {"pid": pid, "tracer_pid": tracer_pid})
+        super().__init__(
+            f"process {pid} is already traced by pid {tracer_pid}",
+            {"pid": pid, "tracer_pid": tracer_pid},
+        )
 
 
 class PermissionDenied(TracerdError):
@@ -108,9 +113,23 @@ class WorkerFailed(TracerdError):
 ERROR_CLASSES: dict[str, type[TracerdError]] = {
     cls.code: cls
     for cls in (
-        BadRequest, UnknownEvent, KernelRejected, CompileError, BadProbe, Unauthenticated,
-        Forbidden, NotFound, CapabilityMissing, AlreadyTraced, PermissionDenied, ResourceBusy,
-        QuotaExceeded, BudgetExceeded, SpecError, TracefsUnavailable, WorkerFailed,
+        BadRequest,
+        UnknownEvent,
+        KernelRejected,
+        CompileError,
+        BadProbe,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        CapabilityMissing,
+        AlreadyTraced,
+        PermissionDenied,
+        ResourceBusy,
+        QuotaExceeded,
+        BudgetExceeded,
+        SpecError,
+        TracefsUnavailable,
+        WorkerFailed,
     )
 }
 ERROR_CLASSES["invalid_transition"] = InvalidTransition

@@ -42,9 +42,11 @@ class LaunchSpec(StrictModel):
     command: list[SafeText] | None = Field(default=None, min_length=1)
     cwd: SafeText | None = None
     env: dict[SafeText, SafeText] | None = Field(
-        default=None, description="explicit environment; default a minimal PATH/LANG")
+        default=None, description="explicit environment; default a minimal PATH/LANG"
+    )
     user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")] | None = Field(
-        default=None, description="run the command as this user (required for operators)")
+        default=None, description="run the command as this user (required for operators)"
+    )
 
 
 class ProbeSpec(StrictModel):
@@ -57,7 +59,8 @@ class ProbeSpec(StrictModel):
     symbol: Annotated[str, Field(pattern=r"^[A-Za-z_.$][A-Za-z0-9_.$@]{0,255}$")] | None = None
     offset: int | None = Field(default=None, ge=0)
     fetchargs: list[Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f ]{1,256}$")]] = Field(
-        default_factory=list, max_length=128)
+        default_factory=list, max_length=128
+    )
     return_: bool = Field(default=False, alias="return")
 
     @model_validator(mode="after")
@@ -69,16 +72,20 @@ class ProbeSpec(StrictModel):
 
 class TracefsSpec(CommonSpec, LaunchSpec):
     events: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_*?\[\]]+:[A-Za-z0-9_*?\[\]]+$")]] = (
-        Field(default_factory=list, description="subsystem:event, globs allowed"))
+        Field(default_factory=list, description="subsystem:event, globs allowed")
+    )
     filters: dict[str, SafeText] = Field(
-        default_factory=dict, description="event -> kernel filter expression")
+        default_factory=dict, description="event -> kernel filter expression"
+    )
     pids: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
     follow_forks: bool = True
     tracer: Literal["nop", "function", "function_graph"] = "nop"
     functions: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.*?]{1,128}$")]] = Field(
-        default_factory=list)
+        default_factory=list
+    )
     graph_functions: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.*?]{1,128}$")]] = Field(
-        default_factory=list)
+        default_factory=list
+    )
     max_graph_depth: int | None = Field(default=None, ge=0)
     uprobes: list[ProbeSpec] = Field(default_factory=list)
     kprobes: list[ProbeSpec] = Field(default_factory=list)
@@ -100,12 +107,14 @@ class TracefsSpec(CommonSpec, LaunchSpec):
 class PtraceSpec(CommonSpec, LaunchSpec):
     pid: int | None = Field(default=None, ge=1)
     syscalls: list[Annotated[str, Field(pattern=r"^[%!]?[A-Za-z0-9_]{1,64}$")]] = Field(
-        default_factory=list, description="names and strace classes (%file, %process, ...)")
+        default_factory=list, description="names and strace classes (%file, %process, ...)"
+    )
     follow_forks: bool = False
     string_limit: int = Field(default=32, ge=1, le=65536)
     seccomp: Literal["auto", "on", "off"] = "auto"
     breakpoints: list[Annotated[str, Field(pattern=r"^[A-Za-z_.$][A-Za-z0-9_.$@]{0,255}$")]] = (
-        Field(default_factory=list))
+        Field(default_factory=list)
+    )
 
     @model_validator(mode="after")
     def _pid_or_command(self) -> PtraceSpec:
@@ -122,8 +131,16 @@ BpfFieldType = Literal["u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "st
 
 
 class BpfAttach(StrictModel):
-    type: Literal["tracepoint", "raw_tracepoint", "uprobe", "uretprobe", "perf_event",
-                  "kprobe", "kretprobe", "fentry"]
+    type: Literal[
+        "tracepoint",
+        "raw_tracepoint",
+        "uprobe",
+        "uretprobe",
+        "perf_event",
+        "kprobe",
+        "kretprobe",
+        "fentry",
+    ]
     target: Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]{1,512}$")]
     fn: Ident
 

@@ -60,5 +60,6 @@ class WireEvent(NamedTuple):
 
 def lost_event(source: str, count: int, ts_ns: int, cpu: int | None = None) -> WireEvent:
     """An in-band loss record: `count` events from `source` are missing at this point."""
-    return WireEvent(ts_ns, cpu, None, None, None, LOST_EVENT_NAME,
-                     {"source": source, "count": count})
+    return WireEvent(
+        ts_ns, cpu, None, None, None, LOST_EVENT_NAME, {"source": source, "count": count}
+    )

@@ -81,8 +81,9 @@ class EventSink(Protocol):
         """Session information to show (program ids, seccomp program, instance name, ...)."""
         ...
 
-    def ended(self, exit_status: Mapping[str, Any] | None, reason: str | None = None,
-              failed: bool = False) -> None:
+    def ended(
+        self, exit_status: Mapping[str, Any] | None, reason: str | None = None, failed: bool = False
+    ) -> None:
         """The engine ended on its own (launched command exited, fatal error). The worker
         then runs `stop`. `exit_status` is {"code": int|None, "signal": str|None}."""
         ...

@@ -93,7 +93,7 @@ def parse_field_line(line: str) -> FieldFormat | None:
     loc: str | None = None
     for prefix, kind in (("__data_loc ", "data"), ("__rel_loc ", "rel")):
         if decl.startswith(prefix):
-            decl, loc = decl[len(prefix):].strip(), kind
+            decl, loc = decl[len(prefix) :].strip(), kind
     array_len: int | None = None
     am = _ARRAY_RE.match(decl)
     if am is not None:
@@ -113,8 +113,15 @@ def parse_field_line(line: str) -> FieldFormat | None:
         if nm is None:
             raise FormatError(f"cannot parse field declaration {decl!r}")
         name, c_type = nm.group("name"), nm.group("head").strip()
-    return FieldFormat(name=name, c_type=c_type, offset=offset, size=size, signed=signed,
-                       array_len=array_len, loc=loc)
+    return FieldFormat(
+        name=name,
+        c_type=c_type,
+        offset=offset,
+        size=size,
+        signed=signed,
+        array_len=array_len,
+        loc=loc,
+    )
 
 
 def parse_format(text: str, system: str = "") -> EventFormat:
@@ -130,15 +137,16 @@ def parse_format(text: str, system: str = "") -> EventFormat:
         elif stripped.startswith("ID:"):
             event_id = int(stripped[3:].strip())
         elif stripped.startswith("print fmt:"):
-            print_fmt = stripped[len("print fmt:"):].strip()
+            print_fmt = stripped[len("print fmt:") :].strip()
         elif stripped.startswith("field:"):
             parsed = parse_field_line(stripped)
             if parsed is not None:
                 fields.append(parsed)
     if name is None or event_id is None:
         raise FormatError("format file without name or ID")
-    return EventFormat(system=system, name=name, id=event_id, fields=tuple(fields),
-                       print_fmt=print_fmt)
+    return EventFormat(
+        system=system, name=name, id=event_id, fields=tuple(fields), print_fmt=print_fmt
+    )
 
 
 def parse_header(text: str) -> dict[str, FieldFormat]:

@@ -1,0 +1,80 @@
+"""Exec stub for launched commands: waits until its engine is armed, then becomes the command.
+
+Run as `python -I -S stub.py FD` (standard library only: it must start fast and import
+nothing of the package). The engine writes one JSON line of settings to FD, then, when it
+is ready (tracefs instance armed, or the ptrace tracer has seized this process), one byte
+"g". The stub then drops privileges, sets its parent-death signal, installs a seccomp
+filter if asked (which needs no_new_privs) and execs. Errors before exec are written as
+one line to the result fd (close-on-exec, so EOF there means exec succeeded) and the stub
+exits with status 127.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def _install_seccomp(libc: ctypes.CDLL, program: bytes) -> None:
+    buf = ctypes.create_string_buffer(program, len(program))
+    prog = SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+
+
+def _become(settings: dict[str, Any], libc: ctypes.CDLL) -> None:
+    parent = os.getppid()
+    if settings.get("gid") is not None:
+        os.setgroups(settings.get("groups") or [])
+        os.setgid(settings["gid"])
+    if settings.get("uid") is not None:
+        os.setuid(settings["uid"])
+    # after the credential change, which clears it
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != parent:
+        raise OSError("the engine went away before the command started")
+    if settings.get("cwd"):
+        os.chdir(settings["cwd"])
+    if settings.get("seccomp"):
+        _install_seccomp(libc, bytes.fromhex(settings["seccomp"]))
+    os.execve(settings["path"], settings["argv"], settings["env"])
+
+
+def main() -> None:
+    control = int(sys.argv[1])
+    result = int(sys.argv[2])
+    with os.fdopen(control, "rb", buffering=0) as ctl:
+        data = b""
+        while b"\n" not in data:
+            chunk = ctl.read(65536)
+            if not chunk:
+                os._exit(126)
+            data += chunk
+        line, _, rest = data.partition(b"\n")
+        settings = json.loads(line)
+        if (rest or ctl.read(1))[:1] != b"g":
+            os._exit(126)
+    libc = ctypes.CDLL(None, use_errno=True)
+    try:
+        _become(settings, libc)
+    except OSError as exc:
+        os.write(result, f"{exc.strerror or exc}: {exc.filename or ''}\n".encode())
+    os._exit(127)
+
+
+if __name__ == "__main__":
+    main()
