@@ -57,6 +57,7 @@ def _become(settings: dict[str, Any], libc: ctypes.CDLL) -> None:
 def main() -> None:
     control = int(sys.argv[1])
     result = int(sys.argv[2])
+    os.set_inheritable(result, False)  # EOF on the result pipe = exec happened
     with os.fdopen(control, "rb", buffering=0) as ctl:
         data = b""
         while b"\n" not in data:
