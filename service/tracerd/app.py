@@ -1,0 +1,213 @@
+"""create_app(settings) -> FastAPI. The lifespan builds storage, the hub and the manager;
+the ledger is reconciled before the first request; capabilities are probed in the
+background so start-up stays fast."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import __version__
+from .api import catalog, errors, sessions, stream, system, tokens
+from .auth import Role, TokenStore
+from .config import Settings
+from .engines.tracefs.fs import Tracefs
+from .metrics import Metrics
+from .sessions.ledger import LedgerStore, Owner
+from .sessions.manager import SessionManager
+from .storage import db as storage_db
+from .storage.tables import AuditRow
+from .storage.writer import EventWriter
+from .stream.hub import StreamHub
+from .system import caps as caps_probe
+from .system.host import StateDir, boot_id, host_id
+
+log = logging.getLogger(__name__)
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(eq=False)
+class Services:
+    """Everything a request may need; built by the lifespan."""
+
+    settings: Settings
+    state: StateDir
+    engine: Engine
+    db: sessionmaker[Session]
+    writer: EventWriter
+    hub: StreamHub
+    tokens: TokenStore
+    ledger: LedgerStore
+    tracefs: Tracefs
+    manager: SessionManager
+    metrics: Metrics
+    caps: dict[str, Any] = field(default_factory=dict)
+    caps_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    started_monotonic: float = field(default_factory=time.monotonic)
+
+    async def probe_capabilities(self) -> dict[str, Any]:
+        scratch = f"tracerd_{self.state.daemon_id}_probe"
+        result = await asyncio.to_thread(caps_probe.probe_all, self.settings.tracefs, scratch)
+        self.caps.clear()
+        self.caps.update(result)
+        self.caps_ready.set()
+        return self.caps
+
+    def audit(self, principal: str, role: str, method: str, path: str, status: int) -> None:
+        with self.db.begin() as db:
+            db.add(
+                AuditRow(
+                    ts=datetime.now(UTC),
+                    principal=principal,
+                    role=role,
+                    method=method,
+                    path=path,
+                    status=status,
+                    detail=None,
+                )
+            )
+
+
+def ensure_admin_token(settings: Settings, tokens: TokenStore) -> None:
+    """Write `<state-dir>/admin.token` (0600) on first start, or if it no longer works."""
+    path = settings.admin_token_path
+    with contextlib.suppress(OSError, Exception):
+        tokens.authenticate(path.read_text().strip())
+        return
+    issued = tokens.create("admin (bootstrap)", Role.ADMIN)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(issued.token + "\n")
+    os.chmod(path, 0o600)
+
+
+def build_services(settings: Settings, state: StateDir) -> Services:
+    engine = storage_db.make_engine(settings.database_url())
+    dbs = storage_db.make_sessionmaker(engine)
+    loop = asyncio.get_running_loop()
+    writer = EventWriter(engine, loop, settings.daemon_pending_events)
+    hub = StreamHub(settings.subscriber_queue_batches)
+    token_store = TokenStore(dbs)
+    tracefs = Tracefs(settings.tracefs)
+    ledger = LedgerStore(dbs, Owner(host_id(), boot_id(), state.daemon_id), tracefs)
+    caps: dict[str, Any] = {}
+    caps_ready = asyncio.Event()
+    manager = SessionManager(settings, dbs, writer, hub, ledger, caps, caps_ready)
+    metrics = Metrics(
+        lambda: [(s.kind, s.state.value) for s in manager.live.values()],
+        lambda: [
+            s.worker.pid
+            for s in manager.live.values()
+            if s.worker is not None and not s.worker.exited.is_set()
+        ],
+    )
+    return Services(
+        settings,
+        state,
+        engine,
+        dbs,
+        writer,
+        hub,
+        token_store,
+        ledger,
+        tracefs,
+        manager,
+        metrics,
+        caps,
+        caps_ready,
+    )
+
+
+def lifespan_for(settings: Settings, state: StateDir | None):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        held = state or StateDir(settings.state_dir)
+        if state is None:
+            held.acquire()
+        await asyncio.to_thread(storage_db.upgrade, settings.database_url())
+        svc = build_services(settings, held)
+        app.state.services = svc
+        svc.writer.start()
+        await asyncio.to_thread(ensure_admin_token, settings, svc.tokens)
+        await asyncio.to_thread(svc.manager.recover)
+        probe = asyncio.create_task(svc.probe_capabilities(), name="caps-probe")
+        svc.manager.start_background()
+        try:
+            yield
+        finally:
+            probe.cancel()
+            await svc.manager.shutdown()
+            await asyncio.to_thread(svc.writer.close)
+            svc.engine.dispose()
+            if state is None:
+                held.release()
+
+    return lifespan
+
+
+class AuditAndMetrics:
+    """Counts every request by route and status; audits every state-changing request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            await self._record(scope, status)
+
+    async def _record(self, scope: Scope, status: int) -> None:
+        svc: Services | None = getattr(scope["app"].state, "services", None)
+        if svc is None:
+            return
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        method = str(scope.get("method", ""))
+        svc.metrics.requests.labels(method, template, str(status)).inc()
+        if method in WRITE_METHODS:
+            principal = scope.get("state", {}).get("principal")
+            who = principal.id if principal is not None else "anonymous"
+            role = principal.role.label if principal is not None else "-"
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(svc.audit, who, role, method, scope["path"], status)
+
+
+def create_app(settings: Settings, state: StateDir | None = None) -> FastAPI:
+    app = FastAPI(
+        title="tracerd",
+        version=__version__,
+        description="A root daemon that owns kernel tracing resources (ftrace sessions, "
+        "ptrace attachments, eBPF programs) as managed sessions.",
+        lifespan=lifespan_for(settings, state),
+    )
+    errors.install(app)
+    for router in (system.router, catalog.router, sessions.router, stream.router, tokens.router):
+        app.include_router(router)
+    app.add_middleware(AuditAndMetrics)
+    return app

@@ -1,0 +1,62 @@
+"""Daemon settings: flags and TRACERD_* environment variables over embedded defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_STATE_DIR = "/var/lib/tracerd"
+DEFAULT_SOCKET = "/run/tracerd/tracerd.sock"
+DEFAULT_LISTEN = "127.0.0.1:7433"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Built in `create_app` / `serve`, never at import."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACERD_", extra="ignore")
+
+    listen: str | None = Field(
+        default=DEFAULT_LISTEN, description="HOST:PORT for TCP (token auth); empty disables"
+    )
+    socket: str | None = Field(
+        default=DEFAULT_SOCKET, description="unix socket path (mode 0600, admin); empty disables"
+    )
+    state_dir: Path = Path(DEFAULT_STATE_DIR)
+    db_url: str | None = Field(default=None, description="default: SQLite in the state dir")
+    tracefs: Path = Path("/sys/kernel/tracing")
+    log_level: str = "info"
+
+    # quotas and limits (design.md "Security": configurable, enforced)
+    max_sessions: int = Field(default=16, ge=1, description="concurrent running sessions")
+    max_buffer_size_kb: int = Field(default=256 * 1024, ge=4)
+    worker_raw_memory_mb: int = Field(default=64, ge=1, description="raw pages in memory/session")
+    worker_spool_mb: int = Field(default=512, ge=0, description="raw pages spooled to disk/session")
+    daemon_pending_events: int = Field(
+        default=200_000, ge=1000, description="events queued for the writer (all sessions)"
+    )
+    subscriber_queue_batches: int = Field(default=256, ge=1)
+    stop_timeout_s: float = Field(default=10.0, gt=0)
+
+    # retention (0 = unlimited)
+    retention_max_age_s: float = Field(default=0, ge=0)
+    retention_max_events_total: int = Field(default=0, ge=0)
+    retention_max_events_per_session: int = Field(default=0, ge=0)
+    retention_interval_s: float = Field(default=60.0, gt=0)
+
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{self.state_dir / 'tracerd.db'}"
+
+    @property
+    def listen_host_port(self) -> tuple[str, int] | None:
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]") or "127.0.0.1", int(port)
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self.state_dir / "admin.token"

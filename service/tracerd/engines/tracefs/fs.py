@@ -1,0 +1,285 @@
+"""Kernel I/O of the tracefs engine: control files of one instance, the catalogue, errors.
+
+Requirements: tracefs mounted (default /sys/kernel/tracing); instances (`instances/`).
+Caveats (kernel-interfaces.md 1.2, 1.6): writes go through os.open + os.write so every
+error surfaces; nothing containing a newline is ever written (each line of a definition
+file is a command); a rejected filter write removes the previous filter, so the old one
+is put back; the kernel's explanation is read from the filter file and `error_log`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import fnmatch
+import logging
+import os
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...errors import KernelRejected, NotFound, TracefsUnavailable, UnknownEvent
+from ...system.caps import os_error_text
+
+log = logging.getLogger(__name__)
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+RMDIR_RETRIES = 50
+RMDIR_RETRY_S = 0.02
+CLOSE_MATCHES = 5
+
+
+def check_text(text: str) -> str:
+    if "\n" in text or "\r" in text or "\0" in text:
+        raise KernelRejected("control text may not contain newlines or NUL", {"text": text})
+    return text
+
+
+def write_file(path: Path, text: str, append: bool = False) -> None:
+    """One write(2) of `text`; raises OSError as the kernel answered."""
+    check_text(text)
+    flags = os.O_WRONLY | os.O_CLOEXEC | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(path, flags)
+    try:
+        data = text.encode()
+        if os.write(fd, data) != len(data):
+            raise OSError(0, f"short write to {path}")
+    finally:
+        os.close(fd)
+
+
+def read_file(path: Path) -> str:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.read()
+
+
+def check_name(name: str, what: str = "name") -> str:
+    if NAME_RE.fullmatch(name) is None or name in (".", ".."):
+        raise NotFound(f"invalid {what} {name!r}", {what: name})
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class EventRef:
+    system: str
+    event: str
+
+    @property
+    def full(self) -> str:
+        return f"{self.system}:{self.event}"
+
+    @property
+    def rel(self) -> str:
+        return f"{self.system}/{self.event}"
+
+
+class Tracefs:
+    """The tracefs mount: catalogue, dynamic-event definitions and the top-level error log."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def require(self) -> None:
+        if not (self.root / "events").is_dir():
+            raise TracefsUnavailable(f"tracefs is not mounted at {self.root}")
+
+    def event_dir(self, ref: EventRef) -> Path:
+        check_name(ref.system, "subsystem")
+        check_name(ref.event, "event")
+        path = self.root / "events" / ref.system / ref.event
+        if not (path / "format").is_file():
+            raise NotFound(f"no event {ref.full}", {"event": ref.full})
+        return path
+
+    def format_text(self, ref: EventRef) -> str:
+        return read_file(self.event_dir(ref) / "format")
+
+    def all_events(self) -> list[EventRef]:
+        """Every event of the catalogue (systems' directories under events/)."""
+        out = []
+        events = self.root / "events"
+        for sysdir in sorted(events.iterdir()):
+            if not sysdir.is_dir():
+                continue
+            for evdir in sorted(sysdir.iterdir()):
+                if (evdir / "format").is_file():
+                    out.append(EventRef(sysdir.name, evdir.name))
+        return out
+
+    def expand(self, patterns: Iterable[str]) -> list[EventRef]:
+        """`sys:event` names and globs -> events; unknown -> UnknownEvent with close matches."""
+        catalogue = self.all_events()
+        names = [r.full for r in catalogue]
+        by_name = {r.full: r for r in catalogue}
+        out: dict[str, EventRef] = {}
+        for pattern in patterns:
+            if any(c in pattern for c in "*?["):
+                matched = fnmatch.filter(names, pattern)
+            else:
+                matched = [pattern] if pattern in by_name else []
+            if not matched:
+                close = difflib.get_close_matches(pattern, names, n=CLOSE_MATCHES, cutoff=0.5)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise UnknownEvent(
+                    f"unknown event {pattern}{hint}", {"event": pattern, "close_matches": close}
+                )
+            for name in matched:
+                out.setdefault(name, by_name[name])
+        return list(out.values())
+
+    def error_log(self) -> str:
+        return read_file(self.root / "error_log")
+
+    def clear_error_log(self) -> None:
+        with contextlib.suppress(OSError):
+            write_file(self.root / "error_log", "")
+
+    def define_dynamic(self, file: str, definition: str) -> None:
+        """Append one definition to uprobe_events/kprobe_events (never O_TRUNC)."""
+        self.clear_error_log()
+        try:
+            write_file(self.root / file, definition, append=True)
+        except OSError as exc:
+            text = self.error_log().strip() or os_error_text(exc)
+            raise KernelRejected(
+                f"the kernel refused {definition!r}: {text}",
+                {"definition": definition, "error_log": text, "errno": os_error_text(exc)},
+            ) from exc
+
+    def remove_dynamic(self, file: str, group: str, event: str) -> None:
+        try:
+            write_file(self.root / file, f"-:{group}/{event}", append=True)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            if exc.errno not in (2,):  # ENOENT: already gone
+                raise
+
+    def instance(self, name: str) -> Instance:
+        return Instance(self, self.root / "instances" / check_name(name, "instance"))
+
+    def instances(self, prefix: str) -> list[str]:
+        try:
+            return sorted(
+                p.name for p in (self.root / "instances").iterdir() if p.name.startswith(prefix)
+            )
+        except OSError:
+            return []
+
+    def dynamic_groups(self, prefix: str) -> list[tuple[str, str, str]]:
+        """(file, group, event) of every dynamic event whose group starts with prefix."""
+        out = []
+        for file in ("uprobe_events", "kprobe_events"):
+            with contextlib.suppress(OSError):
+                for line in read_file(self.root / file).splitlines():
+                    head = line.split(" ", 1)[0]
+                    if ":" not in head:
+                        continue
+                    group, _, event = head.split(":", 1)[1].partition("/")
+                    if group.startswith(prefix):
+                        out.append((file, group, event))
+        return out
+
+
+class Instance:
+    """One tracefs instance (instances/NAME) and its control files."""
+
+    def __init__(self, fs: Tracefs, path: Path) -> None:
+        self.fs = fs
+        self.path = path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def exists(self) -> bool:
+        return self.path.is_dir()
+
+    def create(self) -> None:
+        try:
+            self.path.mkdir()
+        except OSError as exc:
+            raise KernelRejected(
+                f"cannot create instance {self.name}: {os_error_text(exc)}"
+            ) from exc
+
+    def remove(self) -> None:
+        """rmdir, retrying while the kernel still sees an open file (EBUSY)."""
+        for _ in range(RMDIR_RETRIES):
+            try:
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError as exc:
+                if exc.errno != 16:  # EBUSY: a file of the instance is still open
+                    raise
+                time.sleep(RMDIR_RETRY_S)
+        self.path.rmdir()
+
+    def write(self, rel: str, text: str, append: bool = False) -> None:
+        write_file(self.path / rel, text, append)
+
+    def read(self, rel: str) -> str:
+        return read_file(self.path / rel)
+
+    def set_option(self, option: str, on: bool) -> None:
+        path = self.path / "options" / option
+        if path.exists():
+            write_file(path, "1" if on else "0")
+
+    def set_event_enabled(self, ref: EventRef, on: bool) -> None:
+        try:
+            self.write(f"events/{ref.rel}/enable", "1" if on else "0")
+        except OSError as exc:
+            raise KernelRejected(
+                f"cannot enable {ref.full}: {os_error_text(exc)}", {"event": ref.full}
+            ) from exc
+
+    def set_filter(self, ref: EventRef, expression: str) -> None:
+        """Install a filter; on rejection restore the old one and raise with the kernel's text."""
+        rel = f"events/{ref.rel}/filter"
+        old = self.read(rel).strip()
+        with contextlib.suppress(OSError):
+            self.write("error_log", "")
+        try:
+            self.write(rel, expression)
+        except OSError as exc:
+            text = self.read(rel).strip()
+            log_text = ""
+            with contextlib.suppress(OSError):
+                log_text = self.read("error_log").strip()
+            self._restore_filter(rel, old)
+            message = log_text or text or os_error_text(exc)
+            raise KernelRejected(
+                f"the kernel rejected the filter of {ref.full}: {message}",
+                {"event": ref.full, "filter": expression, "error_log": message},
+            ) from exc
+
+    def _restore_filter(self, rel: str, old: str) -> None:
+        # a failed write removed the previous filter (kernel-interfaces.md 1.6)
+        with contextlib.suppress(OSError):
+            self.write(rel, old if old and old != "none" else "0")
+
+    def set_pids(self, file: str, pids: Sequence[int]) -> None:
+        if (self.path / file).exists():
+            self.write(file, " ".join(str(p) for p in pids))
+
+    def cpus(self) -> list[int]:
+        return sorted(
+            int(p.name[3:])
+            for p in (self.path / "per_cpu").iterdir()
+            if p.name.startswith("cpu") and p.name[3:].isdigit()
+        )
+
+    def marker(self, text: str) -> None:
+        data = text.encode()
+        fd = os.open(self.path / "trace_marker", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            while data:
+                written = os.write(fd, data)  # the kernel truncates long markers
+                data = data[written:]
+        finally:
+            os.close(fd)

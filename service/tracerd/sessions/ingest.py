@@ -1,0 +1,178 @@
+"""Frames from a session's worker: events stamped with `seq`, to the writer and the hub.
+
+This runs on the event loop, one frame at a time per worker. `seq` is stamped here once,
+in arrival order (the worker already merged per-CPU streams by timestamp). While the
+writer's queue is over its cap this awaits, so the worker's socket is not read and the
+backpressure travels back to the kernel buffers. Limits (`max_events`, budget) are
+applied here; reaching one asks the manager to stop the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..storage.writer import EventWriter
+from ..stream.hub import StreamHub
+from ..types import LOST_EVENT_NAME, LossSource, lost_event
+from ..workers import wire
+from .ledger import LedgerStore
+from .live import LiveSession
+
+log = logging.getLogger(__name__)
+
+MAPS_EVENT_NAME = "maps"
+StopRequest = Callable[[LiveSession, str], None]
+
+
+class SessionIngest:
+    def __init__(
+        self, writer: EventWriter, hub: StreamHub, ledger: LedgerStore, request_stop: StopRequest
+    ) -> None:
+        self.writer = writer
+        self.hub = hub
+        self.ledger = ledger
+        self.request_stop = request_stop
+
+    async def on_frame(self, live: LiveSession, frame: wire.Frame) -> None:
+        kind = frame["t"]
+        if kind == "events":
+            await self.events(live, frame["events"])
+        elif kind == "maps":
+            await self.maps(live, int(frame["ts_ns"]), frame["maps"])
+        elif kind == "info":
+            live.info.update(frame["values"])
+        elif kind == "lost_total":
+            live.lost_totals[str(frame["source"])] = int(frame["count"])
+        elif kind == "ended":
+            self.ended(live, frame)
+        elif kind == "ledger":
+            await self.ledger_frame(live, frame)
+        else:
+            log.warning("session %d: unknown frame %r", live.id, kind)
+
+    def ended(self, live: LiveSession, frame: wire.Frame) -> None:
+        if frame.get("exit_status") is not None:
+            live.exit_status = frame["exit_status"]
+        reason = frame.get("reason")
+        if frame.get("failed"):
+            live.reason = reason or "the engine failed"
+            live.stop_requested = "failed"
+        self.request_stop(live, reason or "the command exited")
+
+    async def events(self, live: LiveSession, events: list[list[Any]]) -> None:
+        if not events or live.is_final:
+            return
+        events = self._apply_limits(live, events)
+        if not events:
+            return
+        await self.writer.wait_for_space()
+        self._append(live, events)
+
+    def _append(self, live: LiveSession, events: list[list[Any]]) -> None:
+        first = live.next_seq
+        live.next_seq += len(events)
+        for ev in events:
+            if ev[5] == LOST_EVENT_NAME:
+                source = str(ev[6].get("source", "kernel"))
+                live.lost_inband[source] = live.lost_inband.get(source, 0) + int(
+                    ev[6].get("count", 0)
+                )
+            else:
+                live.received += 1
+        self.writer.submit(live.id, first, events)
+        self.hub.publish_events(live.id, first, events)
+
+    def _apply_limits(self, live: LiveSession, events: list[list[Any]]) -> list[list[Any]]:
+        spec = live.spec
+        max_events = spec.get("max_events")
+        if max_events is not None:
+            room = int(max_events) - live.received
+            if room <= 0:
+                live.dropped_over_max += len(events)
+                return []
+            real = sum(1 for e in events if e[5] != LOST_EVENT_NAME)
+            if real >= room:
+                events = _first_real(events, room)
+                self.request_stop(live, f"max_events ({max_events}) reached")
+        budget = spec.get("budget")
+        if budget:
+            events = self._apply_budget(live, budget, events)
+        return events
+
+    def _apply_budget(
+        self, live: LiveSession, budget: dict[str, Any], events: list[list[Any]]
+    ) -> list[list[Any]]:
+        now_s = int(time.monotonic())
+        if now_s != live.budget_window_s:
+            live.budget_window_s, live.budget_window_events = now_s, 0
+        limit = budget.get("max_events_per_s")
+        max_bytes = budget.get("max_bytes")
+        stored_bytes = self.writer.progress(live.id).stored_bytes
+        if max_bytes is not None and stored_bytes >= int(max_bytes):
+            self.request_stop(live, f"budget exceeded: stored {stored_bytes} bytes")
+            return []
+        if limit is None or live.budget_window_events + len(events) <= int(limit):
+            live.budget_window_events += len(events)
+            return events
+        room = max(0, int(limit) - live.budget_window_events)
+        live.budget_window_events = int(limit)
+        if budget.get("on_exceed", "stop") == "stop":
+            self.request_stop(live, f"budget exceeded: more than {limit} events/s")
+            return events[:room]
+        dropped = len(events) - room
+        kept = events[:room]
+        ts = events[room][0] if room < len(events) else events[-1][0]
+        kept.append(list(lost_event(LossSource.BUDGET.value, dropped, ts)))
+        return kept
+
+    async def maps(self, live: LiveSession, ts_ns: int, maps: dict[str, Any]) -> None:
+        live.last_maps = {"ts_ns": ts_ns, "maps": maps}
+        self.hub.publish(live.id, {"type": "maps", "ts_ns": ts_ns, "maps": maps})
+        await self.writer.wait_for_space()
+        first = live.next_seq
+        live.next_seq += 1
+        self.writer.submit(
+            live.id,
+            first,
+            [[ts_ns, None, None, None, None, MAPS_EVENT_NAME, {"maps": maps}, None, None, None]],
+        )
+
+    async def ledger_frame(self, live: LiveSession, frame: wire.Frame) -> None:
+        worker = live.worker
+        if frame["op"] == "record":
+            data = dict(frame.get("data") or {})
+            pid = data.get("pid")
+            key = await asyncio.to_thread(
+                self.ledger.record,
+                live.id,
+                str(frame["type"]),
+                str(frame["name"]),
+                data,
+                int(pid) if pid is not None else None,
+                data.get("start_time"),
+            )
+            live.resources[str(key)] = {"type": frame["type"], "name": frame["name"]}
+            answer: wire.Frame = {"t": "ledger_ack", "id": frame["id"], "key": str(key)}
+        else:
+            key = int(frame["key"])
+            await asyncio.to_thread(self.ledger.cross_off, key)
+            live.resources.pop(str(key), None)
+            answer = {"t": "ledger_ack", "id": frame["id"], "key": str(key)}
+        if worker is not None:
+            await worker.send(answer)
+
+
+def _first_real(events: list[list[Any]], n: int) -> list[list[Any]]:
+    """The prefix of `events` holding `n` real (non-loss) events."""
+    out: list[list[Any]] = []
+    for ev in events:
+        if n <= 0:
+            break
+        out.append(ev)
+        if ev[5] != LOST_EVENT_NAME:
+            n -= 1
+    return out

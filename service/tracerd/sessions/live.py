@@ -1,0 +1,134 @@
+"""LiveSession: the manager's in-memory object for one session, and its API view."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..storage.tables import SessionRow
+from ..types import FINAL_STATES, LossSource, SessionState
+from ..workers.launch import WorkerProcess
+
+
+def empty_lost() -> dict[str, int]:
+    return {s.value: 0 for s in LossSource}
+
+
+@dataclass(eq=False)
+class LiveSession:
+    id: int
+    kind: str
+    name: str | None
+    spec: dict[str, Any]
+    owner: str | None
+    state: SessionState
+    created_at: datetime
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    reason: str | None = None
+    exit_status: dict[str, Any] | None = None
+    clock: str = "mono"
+    wall_offset_ns: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """ledger key -> {"type", "name"} of what the session holds now"""
+    worker: WorkerProcess | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    final: asyncio.Event = field(default_factory=asyncio.Event)
+    next_seq: int = 0
+    received: int = 0
+    lost_inband: dict[str, int] = field(default_factory=empty_lost)
+    lost_totals: dict[str, int] = field(default_factory=dict)
+    """authoritative totals reported by the engine (e.g. tracefs per-CPU stats)"""
+    dropped_over_max: int = 0
+    stop_requested: str | None = None
+    """why a stop was asked for while starting (or by a limit)"""
+    stop_task: asyncio.Task[None] | None = None
+    start_task: asyncio.Task[None] | None = None
+    timers: list[asyncio.Task[None]] = field(default_factory=list)
+    last_maps: dict[str, Any] | None = None
+    budget_window_s: int = 0
+    budget_window_events: int = 0
+    budget_window_bytes: int = 0
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    @property
+    def active(self) -> bool:
+        return self.state in (SessionState.STARTING, SessionState.RUNNING, SessionState.STOPPING)
+
+    @classmethod
+    def from_row(cls, row: SessionRow) -> LiveSession:
+        live = cls(
+            id=row.id,
+            kind=row.kind,
+            name=row.name,
+            spec=row.spec,
+            owner=row.owner,
+            state=SessionState(row.state),
+            created_at=row.created_at,
+            started_at=row.started_at,
+            stopped_at=row.stopped_at,
+            reason=row.reason,
+            exit_status=row.exit_status,
+            clock=row.clock,
+            wall_offset_ns=row.wall_offset_ns,
+            info=dict(row.info or {}),
+        )
+        counters = row.counters or {}
+        live.received = int(counters.get("events", 0))
+        live.lost_totals = {k: int(v) for k, v in (counters.get("lost") or {}).items()}
+        live.resources = {str(i): r for i, r in enumerate(row.resources or [])}
+        return live
+
+    def lost(self, storage: int, subscriber: int) -> dict[str, int]:
+        out = dict(self.lost_inband)
+        out.update(self.lost_totals)
+        out[LossSource.STORAGE.value] = max(out.get(LossSource.STORAGE.value, 0), storage)
+        out[LossSource.SUBSCRIBER.value] = max(out.get(LossSource.SUBSCRIBER.value, 0), subscriber)
+        return out
+
+    def counters(self, stored: int, storage_lost: int, subscriber_lost: int) -> dict[str, Any]:
+        return {
+            "events": self.received,
+            "stored": stored,
+            "lost": self.lost(storage_lost, subscriber_lost),
+        }
+
+    def apply_to_row(self, row: SessionRow, counters: dict[str, Any], stored_bytes: int) -> None:
+        row.state = self.state.value
+        row.started_at, row.stopped_at = self.started_at, self.stopped_at
+        row.reason, row.exit_status = self.reason, self.exit_status
+        row.clock, row.wall_offset_ns = self.clock, self.wall_offset_ns
+        row.info, row.counters = self.info, counters
+        row.resources = list(self.resources.values())
+        row.stored_bytes = stored_bytes
+
+
+def iso(ts: datetime | None) -> str | None:
+    return ts.isoformat() if ts is not None else None
+
+
+def session_view(live: LiveSession, counters: dict[str, Any], stored_bytes: int) -> dict[str, Any]:
+    return {
+        "id": str(live.id),
+        "kind": live.kind,
+        "name": live.name,
+        "state": live.state.value,
+        "spec": live.spec,
+        "created_at": iso(live.created_at),
+        "started_at": iso(live.started_at),
+        "stopped_at": iso(live.stopped_at),
+        "reason": live.reason,
+        "exit_status": live.exit_status,
+        "clock": live.clock,
+        "wall_offset_ns": live.wall_offset_ns,
+        "counters": counters,
+        "resources": list(live.resources.values()),
+        "info": live.info,
+        "stored_bytes": stored_bytes,
+    }

@@ -1,0 +1,515 @@
+"""SessionManager: sessions' lifecycle, their workers, the ledger; the API's only door.
+
+Every running session has a worker process (workers/). Creating a tracefs or ptrace
+session sets the kernel up before answering (a rejection leaves nothing, no row either);
+a bpf session answers `starting` and compiles in its worker. Stopping asks the worker to
+drain and release, waits until the tail is committed, and closes the worker. A worker
+that dies fails its session and the session's ledger is reconciled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..config import Settings
+from ..engines.base import Limits
+from ..errors import InvalidTransition, NotFound, QuotaExceeded, TracerdError, WorkerFailed
+from ..storage.tables import EventRow, SessionRow
+from ..storage.writer import EventWriter
+from ..stream.hub import StreamHub
+from ..types import SessionState
+from ..workers.launch import WorkerProcess
+from .ingest import SessionIngest
+from .ledger import LedgerStore
+from .live import LiveSession, session_view
+from .state import Action, Request, action_for, check_transition
+
+log = logging.getLogger(__name__)
+
+S = SessionState
+PREPARE_TIMEOUT_S = 120.0  # a big BPF program compiles in seconds; the guest is 20x slower
+SLOW_KINDS = frozenset({"bpf"})
+PERSIST_INTERVAL_S = 5.0
+
+
+class SessionManager:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        writer: EventWriter,
+        hub: StreamHub,
+        ledger: LedgerStore,
+        caps: dict[str, Any],
+        caps_ready: asyncio.Event,
+    ) -> None:
+        self.settings = settings
+        self._db = sessions
+        self.writer = writer
+        self.hub = hub
+        self.ledger = ledger
+        self.caps = caps
+        self.caps_ready = caps_ready
+        self.live: dict[int, LiveSession] = {}
+        self.ingest = SessionIngest(writer, hub, ledger, self.request_stop)
+        self._persist_task: asyncio.Task[None] | None = None
+        self.workers_started = 0
+
+    # -- start-up and shutdown -------------------------------------------------------------
+
+    def recover(self) -> list[int]:
+        """Reconcile the ledger and mark sessions a killed predecessor left `interrupted`.
+        Blocking: run before serving requests."""
+        affected = self.ledger.reconcile()
+        prefix = f"tracerd_{self.ledger.owner.daemon_id}_"
+        self.ledger.sweep(prefix)
+        interrupted = []
+        with self._db.begin() as db:
+            rows = db.scalars(
+                select(SessionRow).where(
+                    SessionRow.daemon_id == self.ledger.owner.daemon_id,
+                    SessionRow.host_id == self.ledger.owner.host_id,
+                    SessionRow.state.in_([S.STARTING.value, S.RUNNING.value, S.STOPPING.value]),
+                )
+            )
+            for row in rows:
+                stored, last_seq = db.execute(
+                    select(func.count(), func.max(EventRow.seq)).where(
+                        EventRow.session_id == row.id
+                    )
+                ).one()
+                counters = dict(row.counters or {})
+                counters["stored"] = int(stored or 0)
+                row.counters = counters
+                row.reason = f"the daemon stopped while the session was {row.state}"
+                row.state = S.INTERRUPTED.value
+                row.stopped_at = datetime.now(UTC)
+                interrupted.append(row.id)
+            for row in db.scalars(
+                select(SessionRow).where(
+                    SessionRow.daemon_id == self.ledger.owner.daemon_id,
+                    SessionRow.state == S.CREATED.value,
+                )
+            ):
+                self.live[row.id] = LiveSession.from_row(row)
+        log.info("recovered: interrupted %s, reconciled sessions %s", interrupted, affected)
+        return interrupted
+
+    def start_background(self) -> None:
+        self._persist_task = asyncio.create_task(self._persist_loop(), name="persist-counters")
+
+    async def shutdown(self) -> None:
+        """Stop every session (clean daemon shutdown)."""
+        if self._persist_task is not None:
+            self._persist_task.cancel()
+        active = [s for s in self.live.values() if s.active or s.state == S.CREATED]
+        await asyncio.gather(
+            *(self._stop_now(s, "daemon shutdown") for s in active), return_exceptions=True
+        )
+
+    async def _stop_now(self, live: LiveSession, reason: str) -> None:
+        if live.state == S.CREATED:
+            return
+        self.request_stop(live, reason)
+        await live.final.wait()
+
+    # -- views -------------------------------------------------------------------------------
+
+    def counters(self, live: LiveSession) -> dict[str, Any]:
+        prog = self.writer.progress(live.id)
+        sub = self.hub.dropped_by_session.get(live.id, 0)
+        if live.is_final and prog.stored == 0 and live.received:
+            # loaded from the database (a previous daemon's session)
+            return {"events": live.received, "stored": live.received, "lost": live.lost(0, sub)}
+        return live.counters(prog.stored, prog.lost, sub)
+
+    def view(self, live: LiveSession) -> dict[str, Any]:
+        return session_view(live, self.counters(live), self.writer.progress(live.id).stored_bytes)
+
+    async def get(self, session_id: int) -> dict[str, Any]:
+        live = self.live.get(session_id)
+        if live is not None:
+            return self.view(live)
+        row = await asyncio.to_thread(self._load_row, session_id)
+        return row_view(row)
+
+    def _load_row(self, session_id: int) -> SessionRow:
+        with self._db() as db:
+            row = db.get(SessionRow, session_id)
+            if row is None:
+                raise NotFound(f"no session {session_id}", {"id": str(session_id)})
+            return row
+
+    async def list(self, kind: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+        def load() -> list[SessionRow]:
+            with self._db() as db:
+                query = select(SessionRow).order_by(SessionRow.id)
+                if kind:
+                    query = query.where(SessionRow.kind == kind)
+                if state:
+                    query = query.where(SessionRow.state == state)
+                return list(db.scalars(query))
+
+        out = []
+        for row in await asyncio.to_thread(load):
+            live = self.live.get(row.id)
+            if live is not None and (state is None or live.state.value == state):
+                out.append(self.view(live))
+            elif live is None:
+                out.append(row_view(row))
+        return out
+
+    # -- create / start ------------------------------------------------------------------
+
+    async def create(
+        self,
+        kind: str,
+        name: str | None,
+        spec: dict[str, Any],
+        start: bool,
+        wait: bool,
+        owner: str | None,
+    ) -> dict[str, Any]:
+        if start:
+            self._check_quota()
+        live = await asyncio.to_thread(self._insert, kind, name, spec, owner)
+        self.live[live.id] = live
+        if not start:
+            return self.view(live)
+        if kind in SLOW_KINDS:
+            live.start_task = asyncio.create_task(self._start(live), name=f"start-{live.id}")
+            if wait:
+                await asyncio.shield(live.start_task)
+                if live.state == S.FAILED:
+                    raise _failure(live)
+            return self.view(live)
+        try:
+            await self._start(live)
+        except TracerdError:
+            await self._discard(live)
+            raise
+        return self.view(live)
+
+    def _check_quota(self) -> None:
+        running = sum(1 for s in self.live.values() if s.active)
+        if running >= self.settings.max_sessions:
+            raise QuotaExceeded(
+                f"{running} sessions are running (max_sessions={self.settings.max_sessions})",
+                {"running": running, "max_sessions": self.settings.max_sessions},
+            )
+
+    def _insert(
+        self, kind: str, name: str | None, spec: dict[str, Any], owner: str | None
+    ) -> LiveSession:
+        row = SessionRow(
+            kind=kind,
+            name=name,
+            state=S.CREATED.value,
+            spec=spec,
+            created_at=datetime.now(UTC),
+            clock="mono",
+            wall_offset_ns=0,
+            counters={"events": 0, "stored": 0, "lost": {}},
+            resources=[],
+            info={},
+            owner=owner,
+            daemon_id=self.ledger.owner.daemon_id,
+            host_id=self.ledger.owner.host_id,
+            stored_bytes=0,
+        )
+        with self._db.begin() as db:
+            db.add(row)
+            db.flush()
+            return LiveSession.from_row(row)
+
+    async def _discard(self, live: LiveSession) -> None:
+        """Forget a session whose creation failed: no row, nothing in the kernel."""
+        await asyncio.to_thread(self.ledger.reconcile, live.id)
+        await self.writer.delete_session(live.id)
+        await asyncio.to_thread(self._delete_row, live.id)
+        self.live.pop(live.id, None)
+        self.writer.forget(live.id)
+
+    async def start(self, session_id: int) -> dict[str, Any]:
+        live = self._live(session_id)
+        async with live.lock:
+            action_for(live.state, Request.START)
+            self._check_quota()
+            if live.kind in SLOW_KINDS:
+                live.start_task = asyncio.create_task(self._start(live))
+            else:
+                await self._start(live)
+        return self.view(live)
+
+    async def _start(self, live: LiveSession) -> None:
+        self._transition(live, S.STARTING)
+        live.started_at = datetime.now(UTC)
+        await self._persist(live)
+        try:
+            await self.caps_ready.wait()
+            worker = await self._spawn_worker(live)
+            result = await worker.call("prepare", self._prepare_args(live), PREPARE_TIMEOUT_S)
+            self._apply_handle(live, result)
+            if live.stop_requested is None:
+                result = await worker.call("start", {}, PREPARE_TIMEOUT_S)
+                self._apply_handle(live, result)
+        except (TracerdError, TimeoutError) as exc:
+            await self._fail(live, exc)
+            raise _as_error(exc) from exc
+        if live.stop_requested is not None:
+            self.request_stop(live, live.stop_requested)
+            return
+        self._transition(live, S.RUNNING)
+        self.hub.publish(live.id, {"type": "state", "state": live.state.value}, droppable=False)
+        duration = live.spec.get("duration_s")
+        if duration:
+            live.timers.append(asyncio.create_task(self._stop_after(live, float(duration))))
+        await self._persist(live)
+
+    async def _spawn_worker(self, live: LiveSession) -> WorkerProcess:
+        key = await asyncio.to_thread(self.ledger.record, live.id, "worker", f"worker-{live.id}")
+
+        async def on_frame(frame: dict[str, Any]) -> None:
+            await self.ingest.on_frame(live, frame)
+
+        worker = WorkerProcess(on_frame)
+        await worker.spawn()
+        self.workers_started += 1
+        live.worker = worker
+        live.resources[str(key)] = {"type": "worker", "name": str(worker.pid)}
+        await asyncio.to_thread(self.ledger.set_process, key, worker.pid, worker.start_time)
+        live.timers.append(asyncio.create_task(self._watch_worker(live, worker, key)))
+        return worker
+
+    def _prepare_args(self, live: LiveSession) -> dict[str, Any]:
+        spool = Path(self.settings.state_dir) / "spool" / str(live.id)
+        spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+        limits = Limits(
+            raw_memory_bytes=self.settings.worker_raw_memory_mb << 20,
+            spool_bytes=self.settings.worker_spool_mb << 20,
+        )
+        ctx = {
+            "session_id": live.id,
+            "daemon_id": self.ledger.owner.daemon_id,
+            "daemon_pid": os.getpid(),
+            "exclude_pids": self.exclude_pids(),
+            "caps": self.caps,
+            "state_dir": str(self.settings.state_dir),
+            "spool_dir": str(spool),
+            "limits": asdict(limits),
+        }
+        return {"kind": live.kind, "spec": live.spec, "ctx": ctx}
+
+    def exclude_pids(self) -> list[int]:
+        pids = [os.getpid()]
+        pids += [s.worker.pid for s in self.live.values() if s.worker is not None]
+        return pids
+
+    def _apply_handle(self, live: LiveSession, result: dict[str, Any] | None) -> None:
+        if not result:
+            return
+        live.clock = str(result.get("clock", live.clock))
+        live.wall_offset_ns = int(result.get("wall_offset_ns", live.wall_offset_ns))
+        live.info.update(result.get("info") or {})
+
+    async def _watch_worker(self, live: LiveSession, worker: WorkerProcess, key: int) -> None:
+        await worker.exited.wait()
+        await asyncio.to_thread(self.ledger.cross_off, key)
+        live.resources.pop(str(key), None)
+        if live.active and live.worker is worker and live.stop_task is None:
+            await self._fail(live, WorkerFailed(worker.describe_exit()))
+
+    async def _fail(self, live: LiveSession, exc: BaseException) -> None:
+        if live.is_final:
+            return
+        live.reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        worker = live.worker
+        if worker is not None:
+            await worker.close()
+        await asyncio.to_thread(self.ledger.reconcile, live.id)
+        live.resources = {k: r for k, r in live.resources.items() if r["type"] == "worker"}
+        self._finish(live, S.FAILED)
+        await self._persist(live)
+
+    # -- stop / delete -------------------------------------------------------------------
+
+    def request_stop(self, live: LiveSession, reason: str) -> None:
+        """Ask for a stop (from a limit, the engine or a request); never waits."""
+        if live.is_final or live.stop_task is not None:
+            return
+        if live.state in (S.CREATED, S.STARTING) and live.worker is None:
+            if live.state == S.STARTING:
+                live.stop_requested = reason
+                return
+        if live.state == S.STARTING:
+            live.stop_requested = reason
+            if live.start_task is not None or live.worker is not None:
+                return
+        live.stop_task = asyncio.create_task(self._stop_flow(live, reason), name=f"stop-{live.id}")
+
+    async def stop(self, session_id: int) -> dict[str, Any]:
+        live = self.live.get(session_id)
+        if live is None:
+            return await self.get(session_id)  # final sessions: no-op
+        action = action_for(live.state, Request.STOP)
+        if action == Action.STOP_NOW:
+            self._finish(live, S.STOPPED)
+            await self._persist(live)
+        elif action == Action.STOP:
+            if live.state == S.STARTING:
+                live.stop_requested = "stopped by request"
+                if live.start_task is not None:
+                    await asyncio.shield(live.start_task)
+            self.request_stop(live, "stopped by request")
+            await live.final.wait()
+        elif live.state == S.STOPPING:
+            await live.final.wait()
+        return self.view(live)
+
+    async def _stop_flow(self, live: LiveSession, reason: str) -> None:
+        if live.state == S.STARTING and live.start_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(live.start_task)
+        if live.is_final:
+            return
+        self._transition(live, S.STOPPING)
+        self.hub.publish(live.id, {"type": "state", "state": live.state.value}, droppable=False)
+        await self._persist(live)
+        worker = live.worker
+        failed: BaseException | None = None
+        if worker is not None:
+            try:
+                self._apply_handle(
+                    live, await worker.call("stop", {}, self.settings.stop_timeout_s)
+                )
+            except (TracerdError, TimeoutError) as exc:
+                failed = exc
+            await self.writer.wait_committed(live.id, live.next_seq - 1)
+            await worker.close()
+        leftovers = await asyncio.to_thread(self.ledger.reconcile, live.id)
+        if leftovers:
+            log.warning("session %d: reconciled resources its worker left", live.id)
+        live.resources = {}
+        if failed is not None or live.stop_requested == "failed":
+            live.reason = live.reason or str(getattr(failed, "message", failed))
+            self._finish(live, S.FAILED)
+        else:
+            if reason != "stopped by request" and not live.reason:
+                live.reason = reason
+            self._finish(live, S.STOPPED)
+        await self._persist(live)
+
+    async def _stop_after(self, live: LiveSession, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self.request_stop(live, f"duration_s ({seconds:g}) reached")
+
+    def _finish(self, live: LiveSession, state: SessionState) -> None:
+        self._transition(live, state)
+        live.stopped_at = datetime.now(UTC)
+        for timer in live.timers:
+            if timer is not asyncio.current_task():
+                timer.cancel()
+        self.hub.publish(live.id, {"type": "state", "state": state.value}, droppable=False)
+        self.hub.end(live.id)
+        live.final.set()
+
+    async def delete(self, session_id: int) -> None:
+        live = self.live.get(session_id)
+        if live is not None:
+            action = action_for(live.state, Request.DELETE)
+            if action in (Action.STOP_THEN_DELETE, Action.WAIT_THEN_DELETE):
+                await self.stop(session_id)
+        else:
+            await asyncio.to_thread(self._load_row, session_id)
+        await self.writer.delete_session(session_id)
+        await asyncio.to_thread(self._delete_row, session_id)
+        self.live.pop(session_id, None)
+        self.writer.forget(session_id)
+
+    def _delete_row(self, session_id: int) -> None:
+        with self._db.begin() as db:
+            row = db.get(SessionRow, session_id)
+            if row is not None:
+                db.delete(row)
+
+    # -- requests to a running worker --------------------------------------------------------
+
+    async def marker(self, session_id: int, text: str) -> None:
+        live = self._live(session_id)
+        if live.state != S.RUNNING or live.worker is None:
+            raise InvalidTransition(live.state.value, "mark")
+        await live.worker.call("marker", {"text": text}, 10.0)
+
+    async def maps(self, session_id: int) -> dict[str, Any]:
+        live = self.live.get(session_id)
+        if live is not None and live.state == S.RUNNING and live.worker is not None:
+            maps = await live.worker.call("maps", {}, 30.0)
+            return {"ts_ns": None, "maps": maps, "live": True}
+        if live is not None and live.last_maps is not None:
+            return {**live.last_maps, "live": False}
+        await asyncio.to_thread(self._load_row, session_id)
+        return {"ts_ns": None, "maps": {}, "live": False}
+
+    def _live(self, session_id: int) -> LiveSession:
+        live = self.live.get(session_id)
+        if live is None:
+            self._load_row(session_id)  # NotFound if there is no such session
+            raise InvalidTransition("stopped", "change")
+        return live
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def _transition(self, live: LiveSession, state: SessionState) -> None:
+        check_transition(live.state, state)
+        live.state = state
+
+    async def _persist(self, live: LiveSession) -> None:
+        counters = self.counters(live)
+        stored_bytes = self.writer.progress(live.id).stored_bytes
+
+        def save() -> None:
+            with self._db.begin() as db:
+                row = db.get(SessionRow, live.id)
+                if row is not None:
+                    live.apply_to_row(row, counters, stored_bytes)
+
+        await asyncio.to_thread(save)
+
+    async def _persist_loop(self) -> None:
+        while True:
+            await asyncio.sleep(PERSIST_INTERVAL_S)
+            for live in list(self.live.values()):
+                if live.active:
+                    with contextlib.suppress(Exception):
+                        await self._persist(live)
+
+
+def row_view(row: SessionRow) -> dict[str, Any]:
+    live = LiveSession.from_row(row)
+    counters = dict(row.counters or {})
+    counters.setdefault("events", 0)
+    counters.setdefault("stored", 0)
+    counters["lost"] = live.lost(0, 0) | dict(counters.get("lost") or {})
+    return session_view(live, counters, row.stored_bytes)
+
+
+def _as_error(exc: BaseException) -> TracerdError:
+    if isinstance(exc, TracerdError):
+        return exc
+    return WorkerFailed(f"the worker did not answer in time ({type(exc).__name__})")
+
+
+def _failure(live: LiveSession) -> TracerdError:
+    from ..errors import CompileError
+
+    return CompileError(live.reason or "the session failed", {"id": str(live.id)})

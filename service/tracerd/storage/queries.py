@@ -1,0 +1,98 @@
+"""Read queries over stored events: filtered, paged by `seq`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from .tables import EventRow
+
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    names: Sequence[str] = ()
+    pids: Sequence[int] = ()
+    comms: Sequence[str] = ()
+    since_ns: int | None = None
+    until_ns: int | None = None
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.names:
+            query = query.where(EventRow.name.in_(list(self.names)))
+        if self.pids:
+            query = query.where(EventRow.pid.in_(list(self.pids)))
+        if self.comms:
+            query = query.where(EventRow.comm.in_(list(self.comms)))
+        if self.since_ns is not None:
+            query = query.where(EventRow.ts_ns >= self.since_ns)
+        if self.until_ns is not None:
+            query = query.where(EventRow.ts_ns < self.until_ns)
+        return query
+
+
+COLUMNS = (
+    EventRow.seq,
+    EventRow.ts_ns,
+    EventRow.cpu,
+    EventRow.pid,
+    EventRow.tid,
+    EventRow.comm,
+    EventRow.name,
+    EventRow.fields,
+)
+
+
+def row_to_event(row: Sequence[Any]) -> dict[str, Any]:
+    seq, ts, cpu, pid, tid, comm, name, fields = row
+    return {
+        "seq": seq,
+        "ts_ns": ts,
+        "cpu": cpu,
+        "pid": pid,
+        "tid": tid,
+        "comm": comm,
+        "name": name,
+        "fields": orjson.loads(fields),
+    }
+
+
+def events_page(
+    db: Session,
+    session_id: int,
+    flt: EventFilter,
+    after_seq: int | None,
+    limit: int,
+    until_seq: int | None = None,
+) -> list[dict[str, Any]]:
+    query = select(*COLUMNS).where(EventRow.session_id == session_id)
+    if after_seq is not None:
+        query = query.where(EventRow.seq > after_seq)
+    if until_seq is not None:
+        query = query.where(EventRow.seq <= until_seq)
+    query = flt.apply(query).order_by(EventRow.seq).limit(min(limit, MAX_PAGE))
+    return [row_to_event(row) for row in db.execute(query)]
+
+
+def iter_events(
+    db: Session,
+    session_id: int,
+    flt: EventFilter,
+    after_seq: int | None = None,
+    until_seq: int | None = None,
+    chunk: int = 5000,
+) -> Iterator[dict[str, Any]]:
+    """Every matching event in seq order, fetched in chunks (never all in memory)."""
+    cursor = after_seq
+    while True:
+        page = events_page(db, session_id, flt, cursor, chunk, until_seq)
+        yield from page
+        if len(page) < chunk:
+            return
+        cursor = page[-1]["seq"]

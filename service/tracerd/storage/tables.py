@@ -1,0 +1,134 @@
+"""The schema: control tables (sessions, ledger, tokens, audit) and the events table.
+
+Nothing SQLite-only: the same models run on PostgreSQL (design.md "Storage"). Event
+columns that reports query are promoted out of the JSON `fields`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# BIGINT on PostgreSQL, INTEGER on SQLite (so it can be the rowid alias).
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("ix_sessions_state", "state"),
+        Index("ix_sessions_stopped_at", "stopped_at"),
+        {"sqlite_autoincrement": True},  # ids are never reused (resource names carry them)
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    exit_status: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    clock: Mapped[str] = mapped_column(String(16), default="mono")
+    wall_offset_ns: Mapped[int] = mapped_column(BigInteger, default=0)
+    counters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    resources: Mapped[list[Any]] = mapped_column(JSON)
+    info: Mapped[dict[str, Any]] = mapped_column(JSON)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    daemon_id: Mapped[str] = mapped_column(String(32))
+    host_id: Mapped[str] = mapped_column(String(64))
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LedgerRow(Base):
+    """A kernel resource a session created: recorded before creation, deleted after removal."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (Index("ix_ledger_owner", "host_id", "boot_id", "daemon_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    host_id: Mapped[str] = mapped_column(String(64))
+    boot_id: Mapped[str] = mapped_column(String(64))
+    daemon_id: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[int | None] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    pid_start_time: Mapped[int | None] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TokenRow(Base):
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_ts", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    principal: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(Text)
+    status: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class EventRow(Base):
+    """Events, appended in `seq` order per session by the single writer (Core bulk inserts)."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_session_name_ts", "session_id", "name", "ts_ns"),
+        Index("ix_events_session_ts", "session_id", "ts_ns"),
+        Index("ix_events_session_pid", "session_id", "pid"),
+        {"sqlite_with_rowid": False},  # rows live in (session_id, seq) order
+    )
+
+    session_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ts_ns: Mapped[int] = mapped_column(BigInteger)
+    cpu: Mapped[int | None] = mapped_column(Integer)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    tid: Mapped[int | None] = mapped_column(Integer)
+    comm: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(128))
+    dur_ns: Mapped[int | None] = mapped_column(BigInteger)
+    ret: Mapped[int | None] = mapped_column(BigInteger)
+    errno: Mapped[str | None] = mapped_column(String(32))
+    fields: Mapped[str] = mapped_column(Text)
+    """JSON text of the event's fields, written pre-serialised by the writer"""
+
+
+events_table = EventRow.__table__

@@ -1,0 +1,254 @@
+"""EventWriter: the single database writer of events, one thread, batched Core inserts.
+
+Batches arrive from the event loop already stamped with `seq`; the thread turns them into
+rows (fields serialised with orjson), inserts them with one executemany per transaction
+and commits at most every COMMIT_INTERVAL_S. Memory is bounded: `pending` counts queued
+events and the bridges stop reading from workers while it is over the cap (backpressure
+reaches the kernel buffers, which count the loss). Deleting a session's events also runs
+here, in chunks, so it never holds the database for long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, delete, select
+
+from .tables import EventRow, events_table
+
+log = logging.getLogger(__name__)
+
+COMMIT_INTERVAL_S = 0.1
+MAX_ROWS_PER_TXN = 50_000
+DELETE_CHUNK_ROWS = 20_000
+ROW_OVERHEAD_BYTES = 48
+
+
+@dataclass(slots=True)
+class _Batch:
+    session_id: int
+    first_seq: int
+    events: Sequence[Sequence[Any]]
+
+
+@dataclass(slots=True)
+class _Delete:
+    session_id: int
+    done: asyncio.Future[None]
+    before_seq: int | None = None
+
+
+@dataclass(slots=True)
+class SessionProgress:
+    committed_seq: int = -1
+    stored: int = 0
+    stored_bytes: int = 0
+    lost: int = 0
+    """events that could not be stored (source "storage")"""
+    waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, bytes):
+        return obj.hex()
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+class EventWriter:
+    """Owns the only connection that writes events."""
+
+    def __init__(self, engine: Engine, loop: asyncio.AbstractEventLoop, cap_events: int) -> None:
+        self._engine = engine
+        self._loop = loop
+        self.cap_events = cap_events
+        self._queue: queue.SimpleQueue[_Batch | _Delete | None] = queue.SimpleQueue()
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._space = asyncio.Event()
+        self._space.set()
+        self._progress: dict[int, SessionProgress] = {}
+        self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
+        self._insert_sql = str(events_table.insert().compile(dialect=engine.dialect))
+        self._positional = bool(engine.dialect.positional)
+        self._columns = [c.name for c in events_table.columns]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout_s)
+
+    # -- called on the event loop ------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    async def wait_for_space(self) -> None:
+        while self._pending >= self.cap_events:
+            self._space.clear()
+            await self._space.wait()
+
+    def progress(self, session_id: int) -> SessionProgress:
+        return self._progress.setdefault(session_id, SessionProgress())
+
+    def resume(self, session_id: int, last_seq: int, stored: int, stored_bytes: int) -> None:
+        """Known state of a session already in the database (daemon restart)."""
+        prog = self.progress(session_id)
+        prog.committed_seq, prog.stored, prog.stored_bytes = last_seq, stored, stored_bytes
+
+    def submit(self, session_id: int, first_seq: int, events: Sequence[Sequence[Any]]) -> None:
+        if not events:
+            return
+        with self._lock:
+            self._pending += len(events)
+        self._queue.put(_Batch(session_id, first_seq, events))
+
+    async def wait_committed(self, session_id: int, seq: int) -> None:
+        """Return once every event of the session up to `seq` is committed."""
+        prog = self.progress(session_id)
+        if prog.committed_seq >= seq:
+            return
+        fut: asyncio.Future[None] = self._loop.create_future()
+        prog.waiters.append((seq, fut))
+        await fut
+
+    async def delete_session(self, session_id: int, before_seq: int | None = None) -> None:
+        """Delete a session's events (all, or those with seq < before_seq), in chunks."""
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._queue.put(_Delete(session_id, fut, before_seq))
+        await fut
+
+    def forget(self, session_id: int) -> None:
+        self._progress.pop(session_id, None)
+
+    # -- the writer thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        with self._engine.connect() as conn:
+            stop = False
+            while not stop:
+                item = self._queue.get()
+                batches: list[_Batch] = []
+                rows = 0
+                deadline = time.monotonic() + COMMIT_INTERVAL_S
+                while item is not None:
+                    if isinstance(item, _Delete):
+                        self._flush(conn, batches)
+                        batches, rows = [], 0
+                        self._delete(conn, item)
+                    else:
+                        batches.append(item)
+                        rows += len(item.events)
+                    if rows >= MAX_ROWS_PER_TXN or time.monotonic() >= deadline:
+                        break
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                if item is None:
+                    stop = True
+                self._flush(conn, batches)
+
+    def _rows(self, batch: _Batch) -> tuple[list[Any], int]:
+        out: list[Any] = []
+        size = 0
+        sid, seq = batch.session_id, batch.first_seq
+        dumps = orjson.dumps
+        for ev in batch.events:
+            ts, cpu, pid, tid, comm, name, fields, dur, ret, err = ev
+            text = dumps(fields, default=_default).decode()
+            size += len(text) + ROW_OVERHEAD_BYTES
+            values = (sid, seq, ts, cpu, pid, tid, comm, name, dur, ret, err, text)
+            out.append(
+                values if self._positional else dict(zip(self._columns, values, strict=True))
+            )
+            seq += 1
+        return out, size
+
+    def _flush(self, conn: Connection, batches: list[_Batch]) -> None:
+        if not batches:
+            return
+        sizes: dict[int, tuple[int, int, int, int]] = {}
+        count = 0
+        try:
+            rows: list[Any] = []
+            for batch in batches:
+                batch_rows, size = self._rows(batch)
+                rows.extend(batch_rows)
+                last = batch.first_seq + len(batch.events) - 1
+                n, b, _, _ = sizes.get(batch.session_id, (0, 0, 0, 0))
+                sizes[batch.session_id] = (n + len(batch.events), b + size, last, 0)
+                count += len(batch.events)
+            conn.exec_driver_sql(self._insert_sql, rows)
+            conn.commit()
+        except Exception:
+            # a broken batch must not stop the writer: count it as storage loss
+            log.exception("event batch of %d events could not be stored", count)
+            conn.rollback()
+            sizes = {sid: (0, 0, last, n) for sid, (n, _b, last, _l) in sizes.items()}
+        with self._lock:
+            self._pending -= count
+        self._loop.call_soon_threadsafe(self._committed, sizes)
+
+    def _delete(self, conn: Connection, job: _Delete) -> None:
+        try:
+            while True:
+                keys = select(EventRow.seq).where(EventRow.session_id == job.session_id)
+                if job.before_seq is not None:
+                    keys = keys.where(EventRow.seq < job.before_seq)
+                keys = keys.order_by(EventRow.seq).limit(DELETE_CHUNK_ROWS)
+                seqs = [row[0] for row in conn.execute(keys)]
+                if not seqs:
+                    break
+                conn.execute(
+                    delete(EventRow).where(
+                        EventRow.session_id == job.session_id,
+                        EventRow.seq >= seqs[0],
+                        EventRow.seq <= seqs[-1],
+                    )
+                )
+                conn.commit()
+        except Exception as exc:
+            conn.rollback()
+            self._loop.call_soon_threadsafe(_set_exception, job.done, exc)
+            return
+        self._loop.call_soon_threadsafe(_set_result, job.done)
+
+    # -- back on the loop ----------------------------------------------------------------
+
+    def _committed(self, sizes: dict[int, tuple[int, int, int, int]]) -> None:
+        for sid, (n, size, last, lost) in sizes.items():
+            prog = self.progress(sid)
+            prog.stored += n
+            prog.lost += lost
+            prog.stored_bytes += size
+            prog.committed_seq = max(prog.committed_seq, last)
+            still = []
+            for target, fut in prog.waiters:
+                if target <= prog.committed_seq:
+                    _set_result(fut)
+                else:
+                    still.append((target, fut))
+            prog.waiters = still
+        if self._pending < self.cap_events:
+            self._space.set()
+
+
+def _set_result(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+def _set_exception(fut: asyncio.Future[None], exc: BaseException) -> None:
+    if not fut.done():
+        fut.set_exception(exc)

@@ -1,0 +1,84 @@
+"""The wire between the daemon and a worker: length-prefixed msgpack frames on a socketpair.
+
+Frames are dicts with a type `t`. Events travel as batches (one frame per batch, never one
+per event), each event a list in `types.WireEvent` order.
+
+daemon -> worker: {"t": "cmd", "id", "op": prepare|start|stop|marker|maps, "args"}
+                  {"t": "ledger_ack", "id", "key"}
+worker -> daemon: {"t": "reply", "id", "ok", "result" | "error"}
+                  {"t": "events", "events": [[ts_ns, cpu, pid, tid, comm, name, fields,
+                                              dur_ns, ret, errno], ...]}
+                  {"t": "maps", "ts_ns", "maps"} {"t": "info", "values"}
+                  {"t": "lost_total", "source", "count"}
+                  {"t": "ended", "exit_status", "reason", "failed"}
+                  {"t": "ledger", "id", "op": record|cross_off, "type", "name", "data", "key"}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from typing import Any, cast
+
+import msgpack
+
+HEADER = struct.Struct("!I")
+MAX_FRAME_BYTES = 256 << 20
+
+Frame = dict[str, Any]
+
+
+class WireError(Exception):
+    pass
+
+
+def pack(frame: Frame) -> bytes:
+    body = msgpack.packb(frame, use_bin_type=True)
+    return HEADER.pack(len(body)) + body
+
+
+def unpack(body: bytes) -> Frame:
+    frame = msgpack.unpackb(body, raw=False, strict_map_key=False)
+    if not isinstance(frame, dict) or "t" not in frame:
+        raise WireError("malformed frame")
+    return cast(Frame, frame)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:], n - got)
+        if k == 0:
+            return None
+        got += k
+    return bytes(buf)
+
+
+def recv_frame(sock: socket.socket) -> Frame | None:
+    """Blocking read of one frame; None at EOF."""
+    head = _recv_exact(sock, HEADER.size)
+    if head is None:
+        return None
+    (size,) = HEADER.unpack(head)
+    if size > MAX_FRAME_BYTES:
+        raise WireError(f"frame of {size} bytes")
+    body = _recv_exact(sock, size)
+    if body is None:
+        return None
+    return unpack(body)
+
+
+async def read_frame(reader: asyncio.StreamReader) -> Frame | None:
+    """Async read of one frame; None at EOF."""
+    try:
+        head = await reader.readexactly(HEADER.size)
+        (size,) = HEADER.unpack(head)
+        if size > MAX_FRAME_BYTES:
+            raise WireError(f"frame of {size} bytes")
+        body = await reader.readexactly(size)
+    except asyncio.IncompleteReadError:
+        return None
+    return unpack(body)
