@@ -205,6 +205,8 @@ def create_app(settings: Settings, state: StateDir | None = None) -> FastAPI:
         description="A root daemon that owns kernel tracing resources (ftrace sessions, "
         "ptrace attachments, eBPF programs) as managed sessions.",
         lifespan=lifespan_for(settings, state),
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     for router in (system.router, catalog.router, sessions.router, stream.router, tokens.router):

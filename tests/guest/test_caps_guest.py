@@ -9,6 +9,7 @@ import os
 import platform
 
 import pytest
+
 from tracerd.system.bpf_probe import PROGRAM_TYPES, probe_program_types
 from tracerd.system.bpf_syscall import PROGRAM_NAME, loaded_programs
 

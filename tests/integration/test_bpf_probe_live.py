@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tracerd.system import btf
 from tracerd.system.bpf_probe import PROGRAM_TYPES, probe_program_type, probe_program_types
 from tracerd.system.bpf_syscall import PROGRAM_NAME, loaded_programs

@@ -74,7 +74,7 @@ async def get_tracepoint(
 async def list_bpf_tools(_p: Viewer) -> dict[str, Any]:
     """The BPF tool catalogue: each tool's parameters and output fields."""
     try:
-        from ..engines.bpf.tools import meta
+        from ..engines.bpf.tools import meta  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return {"tools": []}
     tools: list[dict[str, Any]] = meta.list_tools()

@@ -52,7 +52,7 @@ async def create_session(
 async def list_sessions(
     svc: ServicesDep, _p: Viewer, kind: str | None = None, state: str | None = None
 ) -> dict[str, Any]:
-    return {"sessions": await svc.manager.list(kind, state)}
+    return {"sessions": await svc.manager.list_sessions(kind, state)}
 
 
 @router.get("/{id}", response_model=SessionOut, operation_id="sessions-get_session")

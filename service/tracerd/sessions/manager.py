@@ -83,7 +83,7 @@ class SessionManager:
                 )
             )
             for row in rows:
-                stored, last_seq = db.execute(
+                stored, _last = db.execute(
                     select(func.count(), func.max(EventRow.seq)).where(
                         EventRow.session_id == row.id
                     )
@@ -93,6 +93,7 @@ class SessionManager:
                 row.counters = counters
                 row.reason = f"the daemon stopped while the session was {row.state}"
                 row.state = S.INTERRUPTED.value
+                row.resources = []
                 row.stopped_at = datetime.now(UTC)
                 interrupted.append(row.id)
             for row in db.scalars(
@@ -150,7 +151,9 @@ class SessionManager:
                 raise NotFound(f"no session {session_id}", {"id": str(session_id)})
             return row
 
-    async def list(self, kind: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+    async def list_sessions(
+        self, kind: str | None = None, state: str | None = None
+    ) -> list[dict[str, Any]]:
         def load() -> list[SessionRow]:
             with self._db() as db:
                 query = select(SessionRow).order_by(SessionRow.id)
@@ -347,10 +350,6 @@ class SessionManager:
         """Ask for a stop (from a limit, the engine or a request); never waits."""
         if live.is_final or live.stop_task is not None:
             return
-        if live.state in (S.CREATED, S.STARTING) and live.worker is None:
-            if live.state == S.STARTING:
-                live.stop_requested = reason
-                return
         if live.state == S.STARTING:
             live.stop_requested = reason
             if live.start_task is not None or live.worker is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Select, select
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from .tables import EventRow
 
 MAX_PAGE = 10_000
+SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,7 @@ class EventFilter:
     since_ns: int | None = None
     until_ns: int | None = None
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
+    def apply(self, query: SelectT) -> SelectT:
         if self.names:
             query = query.where(EventRow.name.in_(list(self.names)))
         if self.pids:

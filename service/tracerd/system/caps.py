@@ -102,8 +102,8 @@ def probe_tracers(root: Path, scratch_name: str) -> dict[str, Feature]:
     try:
         inst.mkdir()
     except OSError as exc:
-        reason = f"cannot create a scratch instance: {os_error_text(exc)}"
-        return {t: feature(False, reason) for t in ("function", "function_graph")}
+        why = f"cannot create a scratch instance: {os_error_text(exc)}"
+        return {t: feature(False, why) for t in ("function", "function_graph")}
     try:
         function = _pick_filter_function(root)
         for tracer in ("function", "function_graph"):
@@ -172,7 +172,7 @@ def kernel_headers() -> Feature:
     version = _read(target / "include/config/kernel.release").strip()
     if version == release or (not version and release in target.name):
         return feature(True, where=None, status="exact", path=str(target), version=release)
-    recorded = _read(build.parent / HEADERS_RECORD).strip() or None
+    recorded: str | None = _read(build.parent / HEADERS_RECORD).strip() or None
     reason = (
         f"headers of {version or target.name} for kernel {release}: tools must not "
         "read kernel structs through header layouts"
@@ -202,14 +202,9 @@ def probe_bcc() -> Feature:
 
 
 def probe_bpf_programs() -> dict[str, Feature]:
-    try:
-        from . import bpf_probe
-    except ImportError as exc:  # pragma: no cover - only while the module is missing
-        reason = f"BPF program probe unavailable: {exc}"
-        names = ("tracepoint", "raw_tracepoint", "uprobe", "perf_event", "kprobe", "fentry")
-        return {n: feature(False, reason) for n in names}
-    result: dict[str, Feature] = bpf_probe.probe_program_types()
-    return result
+    from . import bpf_probe
+
+    return {name: dict(cap) for name, cap in bpf_probe.probe_program_types().items()}
 
 
 def _try_seize() -> str | None:

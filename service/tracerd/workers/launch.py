@@ -50,7 +50,7 @@ class WorkerProcess:
     async def spawn(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self.proc = subprocess.Popen(
+            self.proc = subprocess.Popen(  # noqa: ASYNC220 - fork+exec only, no wait
                 [
                     sys.executable,
                     "-m",

@@ -9,6 +9,7 @@ is the daemon's business); SIGTERM means "stop and exit".
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib
 import logging
@@ -113,10 +114,9 @@ class WireLedger:
         return str(answer["key"])
 
     def cross_off(self, key: str) -> None:
-        try:
+        # if the daemon is gone, the next one reconciles: the resource is already gone
+        with contextlib.suppress(DaemonGone):
             self._conn.request({"t": "ledger", "op": "cross_off", "key": key})
-        except DaemonGone:
-            pass  # the next daemon reconciles: the resource is already gone
 
 
 class WireSink:
@@ -144,12 +144,10 @@ class WireSink:
             return
         self.ended_event.set()
         status = dict(exit_status) if exit_status is not None else None
-        try:
+        with contextlib.suppress(DaemonGone):
             self._conn.send(
                 {"t": "ended", "exit_status": status, "reason": reason, "failed": failed}
             )
-        except DaemonGone:
-            pass
 
 
 def load_engine(kind: str, ctx: EngineContext) -> Engine:

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from tracerd.system import bpf_syscall
 from tracerd.system.bpf_probe import ProbeError, elf_entry_offset
 from tracerd.system.bpf_syscall import KernelCallError, kernel_version_code

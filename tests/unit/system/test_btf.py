@@ -8,6 +8,7 @@ import struct
 from pathlib import Path
 
 import pytest
+
 from tracerd.system import btf
 from tracerd.system.btf import BtfError, BtfKind
 

@@ -1,0 +1,272 @@
+"""tracefs engine: one ftrace instance per session, read per CPU from trace_pipe_raw.
+
+Mechanism: the session owns `instances/tracerd_<daemon>_<session>` with its own ring
+buffer; its events, filters, pid filters, clock and buffer size are set there, never at
+the top level. Dynamic events (uprobes, kprobes) are defined globally in the session's
+own group (`tracerd_<daemon>_<session>`) and enabled only in its instance. A launched
+command is held back until the instance is armed, then traced (with its descendants
+under `follow_forks`). The daemon's and workers' threads are excluded with
+`set_event_notrace_pid` so a system-wide syscall session never feeds on its own reads.
+Requirements: tracefs; uprobes need CONFIG_UPROBE_EVENTS, kprobes CONFIG_KPROBE_EVENTS.
+Caveats: kernel-interfaces.md section 5 (filters, control-file writes, rmdir and EBUSY).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ...errors import CapabilityMissing, KernelRejected, TracerdError
+from ...specs import TracefsSpec
+from ...system.procs import thread_ids
+from ...types import WireEvent
+from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
+from ..launch import LaunchedCommand
+from .dynamic import DynamicEvents
+from .fs import EventRef, Instance, Tracefs
+
+log = logging.getLogger(__name__)
+
+CLOCK_IDS = {
+    "mono": time.CLOCK_MONOTONIC,
+    "mono_raw": time.CLOCK_MONOTONIC_RAW,
+    "boot": time.CLOCK_BOOTTIME,
+    "tai": time.CLOCK_TAI,
+}
+
+
+@dataclass(eq=False)
+class TracefsState:
+    instance: Instance
+    events: list[EventRef]
+    display: dict[str, str] = field(default_factory=dict)
+    """`sys/event` path -> name shown in events (dynamic events: uprobes:<name>)"""
+    instance_key: str | None = None
+    dynamic: DynamicEvents | None = None
+    command: LaunchedCommand | None = None
+    command_key: str | None = None
+    reader: Any = None
+    sink: EventSink | None = None
+    stopped: bool = False
+
+
+class TracefsEngine:
+    kind: ClassVar[str] = "tracefs"
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+        self.fs = Tracefs(self._root())
+        self.ledger: Ledger | None = None
+
+    def _root(self) -> Any:
+        from pathlib import Path
+
+        return Path(self.ctx.caps.get("tracefs", {}).get("path") or "/sys/kernel/tracing")
+
+    # -- prepare ------------------------------------------------------------------------
+
+    def prepare(self, spec: TracefsSpec, ledger: Ledger) -> EngineHandle:
+        self.ledger = ledger
+        self.fs.require()
+        self._check_caps(spec)
+        events = self.fs.expand(spec.events)
+        state = TracefsState(self.fs.instance(self.ctx.resource_name), events)
+        handle = EngineHandle(clock=spec.clock, state=state)
+        try:
+            self._arm(spec, state, ledger)
+        except BaseException:
+            self.stop(handle)
+            raise
+        handle.wall_offset_ns = wall_offset_ns(CLOCK_IDS.get(spec.clock, time.CLOCK_MONOTONIC))
+        handle.info = {
+            "instance": state.instance.name,
+            "events": [state.display.get(e.rel, e.full) for e in state.events],
+        }
+        if state.command is not None:
+            handle.info["command_pid"] = state.command.pid
+        return handle
+
+    def _check_caps(self, spec: TracefsSpec) -> None:
+        tracefs_caps = self.ctx.caps.get("tracefs", {})
+        needs = []
+        if spec.kprobes:
+            needs.append("kprobes")
+        if spec.uprobes:
+            needs.append("uprobes")
+        if spec.tracer != "nop":
+            needs.append(spec.tracer)
+        for cap in needs:
+            feature = tracefs_caps.get(cap, {})
+            if not feature.get("usable", False):
+                raise CapabilityMissing(cap, feature.get("reason"))
+
+    def _arm(self, spec: TracefsSpec, state: TracefsState, ledger: Ledger) -> None:
+        inst = state.instance
+        state.instance_key = ledger.record("tracefs_instance", inst.name)
+        inst.create()
+        inst.write("tracing_on", "0")
+        self._set_buffers(spec, inst)
+        if spec.uprobes or spec.kprobes:
+            state.dynamic = DynamicEvents(self.fs, self.ctx.resource_name, ledger)
+            for ref, display in state.dynamic.define(spec.uprobes, spec.kprobes):
+                state.events.append(ref)
+                state.display[ref.rel] = display
+        self._exclude_own_threads(inst, spec.tracer != "nop")
+        for ref in state.events:
+            inst.set_event_enabled(ref, True)
+        self._set_filters(spec, state)
+        inst.set_option("record-tgid", True)
+        if spec.command:
+            self._launch(spec, state, ledger)
+        elif spec.pids:
+            self._set_pid_filter(inst, spec.pids, spec.follow_forks, spec.tracer != "nop")
+        else:
+            inst.set_option("event-fork", True)  # new daemon/worker threads stay excluded
+
+    def _set_buffers(self, spec: TracefsSpec, inst: Instance) -> None:
+        try:
+            inst.write("trace_clock", spec.clock)
+            if spec.buffer_size_kb is not None:
+                inst.write("buffer_size_kb", str(spec.buffer_size_kb))
+        except OSError as exc:
+            raise KernelRejected(f"cannot set clock/buffer size: {exc.strerror}") from exc
+        inst.write("buffer_percent", "0")
+
+    def _exclude_own_threads(self, inst: Instance, function_tracer: bool) -> None:
+        tids: list[int] = []
+        for pid in (*self.ctx.exclude_pids, self._own_pid()):
+            tids.extend(thread_ids(pid))
+        inst.set_pids("set_event_notrace_pid", sorted(set(tids)))
+        if function_tracer:  # the set_ftrace_* files refuse writes without function tracing
+            inst.set_pids("set_ftrace_notrace_pid", sorted(set(tids)))
+
+    @staticmethod
+    def _own_pid() -> int:
+        import os
+
+        return os.getpid()
+
+    def _set_filters(self, spec: TracefsSpec, state: TracefsState) -> None:
+        if not spec.filters:
+            return
+        by_name = {e.full: e for e in state.events}
+        by_name.update({state.display[e.rel]: e for e in state.events if e.rel in state.display})
+        for name, expression in spec.filters.items():
+            refs = [by_name[name]] if name in by_name else self.fs.expand([name])
+            for ref in refs:
+                if ref not in state.events:
+                    raise KernelRejected(
+                        f"filter for {name}, which the session does not enable", {"event": name}
+                    )
+                state.instance.set_filter(ref, expression)
+
+    def _set_pid_filter(
+        self, inst: Instance, pids: list[int], follow: bool, function_tracer: bool
+    ) -> None:
+        inst.set_option("event-fork", follow)
+        try:
+            inst.set_pids("set_event_pid", pids)
+            if function_tracer:
+                inst.set_option("function-fork", follow)
+                inst.set_pids("set_ftrace_pid", pids)
+        except OSError as exc:
+            raise KernelRejected(
+                f"the kernel refused pids {pids}: {exc.strerror}", {"pids": pids}
+            ) from exc
+
+    def _launch(self, spec: TracefsSpec, state: TracefsState, ledger: Ledger) -> None:
+        assert spec.command is not None
+        command = LaunchedCommand(spec.command, cwd=spec.cwd, env=spec.env, user=spec.user)
+        state.command_key = ledger.record("launched_command", spec.command[0])
+        state.command = command
+        pid = command.spawn()
+        ledger.cross_off(state.command_key)
+        state.command_key = ledger.record(
+            "launched_command", spec.command[0], {"pid": pid, "start_time": command.start_time}
+        )
+        self._set_pid_filter(state.instance, [pid], spec.follow_forks, spec.tracer != "nop")
+
+    # -- start / stop -------------------------------------------------------------------
+
+    def start(self, handle: EngineHandle, sink: EventSink) -> None:
+        state: TracefsState = handle.state
+        state.sink = sink
+        state.reader = self._make_reader(state, sink)
+        state.instance.write("tracing_on", "1")
+        if state.command is not None:
+            self._release(state, sink)
+
+    def _make_reader(self, state: TracefsState, sink: EventSink) -> Any:
+        return None  # per-CPU readers: engines/tracefs/reader.py (integrated separately)
+
+    def _release(self, state: TracefsState, sink: EventSink) -> None:
+        command = state.command
+        assert command is not None
+        pid = command.pid
+
+        def output(stream: str, text: str, ts_ns: int) -> None:
+            sink.emit([WireEvent(ts_ns, None, pid, pid, None, stream, {"text": text})])
+
+        command.watch_output(output)
+        command.release()
+        error = command.exec_error()
+        if error is not None:
+            raise TracerdError(f"cannot run {command.argv[0]}: {error}")
+        import threading
+
+        threading.Thread(
+            target=self._wait_command, args=(state, sink), name=f"command-{pid}", daemon=True
+        ).start()
+
+    def _wait_command(self, state: TracefsState, sink: EventSink) -> None:
+        command = state.command
+        assert command is not None
+        status = command.wait()
+        command.join_output()
+        if not state.stopped:
+            sink.ended(status, "the command exited")
+
+    def stop(self, handle: EngineHandle) -> None:
+        state: TracefsState | None = handle.state
+        if state is None or state.stopped:
+            return
+        state.stopped = True
+        inst = state.instance
+        if inst.exists():
+            try:
+                inst.write("tracing_on", "0")
+            except OSError:
+                log.warning("cannot turn tracing off in %s", inst.name)
+        if state.reader is not None:
+            state.reader.stop()
+        self._end_command(state)
+        self._remove(state)
+
+    def _end_command(self, state: TracefsState) -> None:
+        if state.command is None:
+            return
+        state.command.terminate()
+        if state.command_key is not None and self.ledger is not None:
+            self.ledger.cross_off(state.command_key)
+            state.command_key = None
+
+    def _remove(self, state: TracefsState) -> None:
+        ledger = self.ledger
+        if state.instance.exists():
+            state.instance.remove()
+        if state.instance_key is not None and ledger is not None:
+            ledger.cross_off(state.instance_key)
+            state.instance_key = None
+        if state.dynamic is not None:
+            state.dynamic.remove_all()
+
+    def marker(self, handle: EngineHandle, text: str) -> bool:
+        state: TracefsState = handle.state
+        state.instance.marker(text)
+        return True
+
+    def read_maps(self, handle: EngineHandle) -> Mapping[str, Any]:
+        return {}

@@ -1,0 +1,197 @@
+"""Daemons for integration tests: in-process (TestClient) and as a real process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tracerd.app import create_app
+from tracerd.config import Settings
+
+START_TIMEOUT_S = 30.0
+
+
+@dataclass
+class InProcess:
+    client: TestClient
+    settings: Settings
+    admin: str
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.admin}"}
+
+    def token(self, role: str) -> str:
+        resp = self.client.post(
+            "/v1/tokens", json={"name": f"test-{role}", "role": role}, headers=self.headers()
+        )
+        assert resp.status_code == 201, resp.text
+        return str(resp.json()["token"])
+
+    def call(self, method: str, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
+        return self.client.request(method, path, headers=self.headers(token), **kw)
+
+    def create(self, kind: str, spec: dict[str, Any], **kw: Any) -> httpx.Response:
+        return self.call("POST", "/v1/sessions", json={"kind": kind, "spec": spec, **kw})
+
+
+def settings_for(root: Path, **extra: Any) -> Settings:
+    return Settings(
+        state_dir=root / "state", socket=str(root / "s.sock"), listen="127.0.0.1:0", **extra
+    )
+
+
+@pytest.fixture
+def daemon(short_tmp: Path) -> Iterator[InProcess]:
+    """The app in-process, with its real engines, workers and a temporary SQLite."""
+    settings = settings_for(short_tmp)
+    with TestClient(create_app(settings)) as client:
+        admin = settings.admin_token_path.read_text().strip()
+        yield InProcess(client, settings, admin)
+
+
+class DaemonProcess:
+    """`tracerd serve` as a real process on an ephemeral port and a short socket path."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.state_dir = root / "state"
+        self.socket = str(root / "s.sock")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self, check: bool = True) -> subprocess.Popen[bytes]:
+        address = self.state_dir / "address"
+        with contextlib.suppress(FileNotFoundError):
+            address.unlink()
+        with open(self.root / "daemon.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tracerd",
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--socket",
+                    self.socket,
+                    "--state-dir",
+                    str(self.state_dir),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        if check:
+            self.wait_ready()
+        return self.proc
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"daemon exited: {self.log()}")
+            with contextlib.suppress(httpx.TransportError, FileNotFoundError):
+                lines = (self.state_dir / "address").read_text().split()
+                self.url = next(x for x in lines if x.startswith("http"))
+                with self.unix() as unix:
+                    if unix.get("/v1/health").status_code == 200:
+                        return
+            time.sleep(0.1)
+        raise AssertionError(f"daemon not ready: {self.log()}")
+
+    def log(self) -> str:
+        return (self.root / "daemon.log").read_text(errors="replace")[-4000:]
+
+    @property
+    def admin(self) -> str:
+        return (self.state_dir / "admin.token").read_text().strip()
+
+    def unix(self) -> httpx.Client:
+        return httpx.Client(
+            transport=httpx.HTTPTransport(uds=self.socket), base_url="http://tracerd", timeout=60
+        )
+
+    def tcp(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout_s: float = 30.0) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout_s)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def daemon_process(short_tmp: Path) -> Iterator[DaemonProcess]:
+    proc = DaemonProcess(short_tmp)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def wait_for(predicate: Any, timeout_s: float = 10.0, interval_s: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(interval_s)
+
+
+SESSION_INSTANCE = re.compile(r"^tracerd_[0-9a-f]{6,32}_\d+$")
+
+
+def instances() -> list[str]:
+    """Instances of daemon sessions (`tracerd_<daemon>_<session>`)."""
+    return sorted(
+        p.name
+        for p in Path("/sys/kernel/tracing/instances").iterdir()
+        if SESSION_INSTANCE.match(p.name)
+    )
+
+
+def process_state(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2]
+
+
+def alive(pid: int) -> bool:
+    state = process_state(pid)
+    return state is not None and state != "Z"
+
+
+def kill_quietly(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
