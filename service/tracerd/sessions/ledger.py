@@ -24,7 +24,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..engines.launch import process_start_time
-from ..engines.tracefs.fs import Tracefs, write_file
+from ..engines.tracefs.fs import Tracefs
+from ..engines.tracefs.toplevel import restore_setting
 from ..storage.tables import LedgerRow
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ class LedgerStore:
 
     def reconcile(self, session_id: int | None = None) -> list[int]:
         """Destroy what the ledger lists (of one session, or all); return affected sessions."""
-        rows = sorted(self.rows(session_id), key=lambda r: ORDER.get(r.type, 9))
+        rows = sorted(self.rows(session_id), key=reconcile_order)
         affected: set[int] = set()
         for row in rows:
             if row.boot_id != self.owner.boot_id:
@@ -155,6 +156,13 @@ class LedgerStore:
         return removed
 
 
+def reconcile_order(row: LedgerRow) -> tuple[int, int, int]:
+    """ORDER; top-level settings newest first, `current_tracer` before the rest (as at stop)."""
+    if row.type == "top_level_setting":
+        return (ORDER[row.type], row.name != "current_tracer", -row.id)
+    return (ORDER.get(row.type, 9), 0, row.id)
+
+
 def kill_process(pid: int | None, start_time: int | None, group: bool) -> None:
     """Stop a process we own (same pid and start time): SIGTERM, then SIGKILL."""
     if pid is None or start_time is None or process_start_time(pid) != start_time:
@@ -186,14 +194,4 @@ def _is_zombie(pid: int) -> bool:
 
 def restore_top_level(root: Path, data: dict[str, Any]) -> None:
     """Put a top-level tracefs setting back, only where it still holds what tracerd wrote."""
-    path = root / str(data["file"])
-    try:
-        current = path.read_text().strip()
-    except OSError:
-        return
-    written = str(data.get("written", "")).strip()
-    if written and written not in current:
-        log.info("top-level %s changed since tracerd wrote it; leaving it", data["file"])
-        return
-    with contextlib.suppress(OSError):
-        write_file(path, str(data.get("previous", "")))
+    restore_setting(root, data)

@@ -23,7 +23,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Settings
 from ..engines.base import Limits
-from ..errors import InvalidTransition, NotFound, QuotaExceeded, TracerdError, WorkerFailed
+from ..engines.tracefs.tracers import needs_top_level
+from ..errors import (
+    InvalidTransition,
+    NotFound,
+    QuotaExceeded,
+    ResourceBusy,
+    TracerdError,
+    WorkerFailed,
+)
 from ..storage.tables import EventRow, SessionRow
 from ..storage.writer import EventWriter
 from ..stream.hub import StreamHub
@@ -255,6 +263,8 @@ class SessionManager:
         return self.view(live)
 
     async def _start(self, live: LiveSession) -> None:
+        await self.caps_ready.wait()
+        self._claim_top_level(live)  # no await between the check and STARTING
         self._transition(live, S.STARTING)
         live.started_at = datetime.now(UTC)
         await self._persist(live)
@@ -278,6 +288,22 @@ class SessionManager:
         if duration:
             live.timers.append(asyncio.create_task(self._stop_after(live, float(duration))))
         await self._persist(live)
+
+    def _claim_top_level(self, live: LiveSession) -> None:
+        """The tracefs top level (function_graph on 6.1) is held by one session at a time."""
+        if not needs_top_level(live.kind, live.spec, self.caps):
+            return
+        for other in self.live.values():
+            if (
+                other is not live
+                and other.active
+                and needs_top_level(other.kind, other.spec, self.caps)
+            ):
+                raise ResourceBusy(
+                    f"the tracefs top level is held by session {other.id}: "
+                    f"{live.spec.get('tracer')} runs only at the top level on this kernel",
+                    {"resource": "tracefs top level", "holder": str(other.id)},
+                )
 
     async def _spawn_worker(self, live: LiveSession) -> WorkerProcess:
         key = await asyncio.to_thread(self.ledger.record, live.id, "worker", f"worker-{live.id}")

@@ -27,6 +27,8 @@ from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_n
 from ..launch import LaunchedCommand
 from .dynamic import DynamicEvents
 from .fs import EventRef, Instance, Tracefs
+from .kallsyms import SymbolizingSink
+from .tracers import TracerSetup
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class TracefsState:
     """`sys/event` path -> name shown in events (dynamic events: uprobes:<name>)"""
     instance_key: str | None = None
     dynamic: DynamicEvents | None = None
+    tracer: TracerSetup | None = None
     command: LaunchedCommand | None = None
     command_key: str | None = None
     reader: Any = None
@@ -87,6 +90,8 @@ class TracefsEngine:
         }
         if state.command is not None:
             handle.info["command_pid"] = state.command.pid
+        if state.tracer is not None:
+            handle.info["tracer"] = {"name": spec.tracer, "where": state.tracer.where}
         return handle
 
     def _check_caps(self, spec: TracefsSpec) -> None:
@@ -109,12 +114,15 @@ class TracefsEngine:
         inst.create()
         inst.write("tracing_on", "0")
         self._set_buffers(spec, inst)
+        if spec.tracer != "nop":
+            state.tracer = TracerSetup(self.fs, inst, spec, self.ctx.caps, ledger)
+            state.tracer.configure()
         if spec.uprobes or spec.kprobes:
             state.dynamic = DynamicEvents(self.fs, self.ctx.resource_name, ledger)
             for ref, display in state.dynamic.define(spec.uprobes, spec.kprobes):
                 state.events.append(ref)
                 state.display[ref.rel] = display
-        self._exclude_own_threads(inst, spec.tracer != "nop")
+        self._exclude_own_threads(inst, state.tracer)
         for ref in state.events:
             inst.set_event_enabled(ref, True)
         self._set_filters(spec, state)
@@ -122,7 +130,7 @@ class TracefsEngine:
         if spec.command:
             self._launch(spec, state, ledger)
         elif spec.pids:
-            self._set_pid_filter(inst, spec.pids, spec.follow_forks, spec.tracer != "nop")
+            self._set_pid_filter(inst, spec.pids, spec.follow_forks, state.tracer)
         else:
             inst.set_option("event-fork", True)  # new daemon/worker threads stay excluded
 
@@ -135,13 +143,13 @@ class TracefsEngine:
             raise KernelRejected(f"cannot set clock/buffer size: {exc.strerror}") from exc
         inst.write("buffer_percent", "0")
 
-    def _exclude_own_threads(self, inst: Instance, function_tracer: bool) -> None:
+    def _exclude_own_threads(self, inst: Instance, tracer: TracerSetup | None) -> None:
         tids: list[int] = []
         for pid in (*self.ctx.exclude_pids, self._own_pid()):
             tids.extend(thread_ids(pid))
         inst.set_pids("set_event_notrace_pid", sorted(set(tids)))
-        if function_tracer:  # the set_ftrace_* files refuse writes without function tracing
-            inst.set_pids("set_ftrace_notrace_pid", sorted(set(tids)))
+        if tracer is not None:  # the set_ftrace_* files refuse writes without function tracing
+            tracer.exclude(sorted(set(tids)))
 
     @staticmethod
     def _own_pid() -> int:
@@ -164,14 +172,13 @@ class TracefsEngine:
                 state.instance.set_filter(ref, expression)
 
     def _set_pid_filter(
-        self, inst: Instance, pids: list[int], follow: bool, function_tracer: bool
+        self, inst: Instance, pids: list[int], follow: bool, tracer: TracerSetup | None
     ) -> None:
         inst.set_option("event-fork", follow)
         try:
             inst.set_pids("set_event_pid", pids)
-            if function_tracer:
-                inst.set_option("function-fork", follow)
-                inst.set_pids("set_ftrace_pid", pids)
+            if tracer is not None:
+                tracer.set_pids(pids, follow)
         except OSError as exc:
             raise KernelRejected(
                 f"the kernel refused pids {pids}: {exc.strerror}", {"pids": pids}
@@ -187,15 +194,21 @@ class TracefsEngine:
         state.command_key = ledger.record(
             "launched_command", spec.command[0], {"pid": pid, "start_time": command.start_time}
         )
-        self._set_pid_filter(state.instance, [pid], spec.follow_forks, spec.tracer != "nop")
+        self._set_pid_filter(state.instance, [pid], spec.follow_forks, state.tracer)
 
     # -- start / stop -------------------------------------------------------------------
 
     def start(self, handle: EngineHandle, sink: EventSink) -> None:
         state: TracefsState = handle.state
+        if state.tracer is not None or any(
+            d.startswith("kprobes:") for d in state.display.values()
+        ):
+            sink = SymbolizingSink(sink)  # kernel addresses -> symbol names
         state.sink = sink
         state.reader = self._make_reader(state, sink)
         state.instance.write("tracing_on", "1")
+        if state.tracer is not None:
+            state.tracer.enable()
         if state.command is not None:
             self._release(state, sink)
 
@@ -240,8 +253,12 @@ class TracefsEngine:
                 inst.write("tracing_on", "0")
             except OSError:
                 log.warning("cannot turn tracing off in %s", inst.name)
+        if state.tracer is not None:
+            state.tracer.pause()
         if state.reader is not None:
             state.reader.stop()
+        if state.tracer is not None:
+            state.tracer.release()
         self._end_command(state)
         self._remove(state)
 
