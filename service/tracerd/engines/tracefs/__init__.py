@@ -133,6 +133,8 @@ class TracefsEngine:
             self._set_pid_filter(inst, spec.pids, spec.follow_forks, state.tracer)
         else:
             inst.set_option("event-fork", True)  # new daemon/worker threads stay excluded
+        if state.tracer is not None:
+            state.tracer.enable()
 
     def _set_buffers(self, spec: TracefsSpec, inst: Instance) -> None:
         try:
@@ -208,7 +210,7 @@ class TracefsEngine:
         state.reader = self._make_reader(state, sink)
         state.instance.write("tracing_on", "1")
         if state.tracer is not None:
-            state.tracer.enable()
+            state.tracer.start()
         if state.command is not None:
             self._release(state, sink)
 

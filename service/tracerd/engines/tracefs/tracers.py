@@ -6,16 +6,16 @@ Mechanism: the tracer runs in the session's instance where the kernel allows it 
 - `functions` -> `set_ftrace_filter`, `graph_functions` -> `set_graph_function`,
   `max_graph_depth` -> `max_graph_depth`, pids -> `set_ftrace_pid` (+ `options/function-fork`
   under follow_forks), the daemon's and workers' threads -> `set_ftrace_notrace_pid`;
-- `current_tracer` is written at start (the tracer records from that moment) and set back
-  to `nop` after the readers drained at stop (switching tracers resets the buffer);
+- `current_tracer` is written last in prepare (the kernel refuses to change it while a
+  reader holds the buffer's trace_pipe_raw: EBUSY) with tracing off in that buffer, and set
+  back to `nop` after the readers drained and closed at stop (switching resets the buffer);
 - at the top level every file is changed through `TopLevel` (ledger rows with previous and
   written values, undone at stop and at recovery, toplevel.py). The top level is exclusive:
   the daemon lets one session hold it (sessions/manager.py: 409 naming the holder) and this
   module refuses a top level whose `current_tracer` is not `nop` (someone else traces
   there). The top-level `trace_clock` is set to the session's clock, so that the tracer's
   records (in the top-level buffer: `buffer_dir`) and the instance's events share one
-  time line; `tracing_on` is turned on for the session if it was off, and off at stop
-  while the readers drain.
+  time line; its `tracing_on` is off from prepare to start and while the readers drain.
 
 Records are `ftrace:function` (ip, parent_ip) and `ftrace:funcgraph_entry`/`_exit` (func,
 depth; calltime, rettime, overrun); kallsyms.py adds the names.
@@ -121,6 +121,7 @@ class TracerSetup:
                     f"{self.tracer} runs only at the top level on this kernel",
                     {"resource": "tracefs top level", "current_tracer": current},
                 )
+            self._set("tracing_on", "0")  # on again at start: records only from then
             self._set("trace_clock", self.spec.clock)
             if self.spec.buffer_size_kb is not None:
                 self._set("buffer_size_kb", str(self.spec.buffer_size_kb))
@@ -163,11 +164,15 @@ class TracerSetup:
     # -- start / stop -------------------------------------------------------------------
 
     def enable(self) -> None:
-        """Turn the tracer on (the instance's own tracing_on is the engine's)."""
-        if self.top is not None and self.top.read("tracing_on") != "1":
-            self._set("tracing_on", "1")
+        """Set the tracer, last in prepare: the kernel refuses to change it (EBUSY) while a
+        reader has the buffer's trace_pipe_raw open. Its buffer still has tracing off."""
         self._set("current_tracer", self.tracer)
         self.enabled = True
+
+    def start(self) -> None:
+        """Records from now on (the instance's own tracing_on is the engine's)."""
+        if self.top is not None:
+            self._set("tracing_on", "1")
 
     def pause(self) -> None:
         """Stop new records before the readers drain (the buffer keeps what it has)."""
