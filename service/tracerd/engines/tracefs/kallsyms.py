@@ -4,7 +4,8 @@ Mechanism: /proc/kallsyms is read once (one regex pass in C over the text, text 
 `t T w W` only, module symbols with their `[module]`), sorted by address into an
 `array('Q')` and searched with `bisect`: the symbol of an address is the last one at or
 below it, its offset the distance (the next symbol bounds it implicitly, as the kernel's
-own `%pS` does). Lookups are memoised per address: a function tracer session sees the same
+own `%pS` does). Of aliases (one address, several names: `__x64_sys_getpid` and
+`__do_sys_getpid` on 6.1) the first in file order is kept, the one the kernel prints. Lookups are memoised per address: a function tracer session sees the same
 few hundred addresses millions of times. An address above the last module symbol (a module
 loaded after the table was read) makes the table reload, at most every `RELOAD_INTERVAL_S`.
 
@@ -59,7 +60,12 @@ class Kallsyms:
     """A sorted table of kernel text symbols."""
 
     def __init__(self, entries: Sequence[tuple[int, str, str | None]]) -> None:
-        ordered = sorted(entries, key=lambda e: e[0])
+        ordered = []
+        last = -1
+        for entry in sorted(entries, key=lambda e: e[0]):  # stable: file order among aliases
+            if entry[0] != last:
+                ordered.append(entry)
+                last = entry[0]
         self.addrs = array("Q", (e[0] for e in ordered))
         self.names = [e[1] for e in ordered]
         self.modules = [e[2] for e in ordered]

@@ -13,7 +13,9 @@ Files come in two kinds:
   `no pid`) meaning empty; written as whitespace-separated tokens after O_TRUNC, looping on
   short writes (the ftrace filter parser takes one token per write(2) call). "Holds what
   tracerd wrote" means: not empty and every listed entry matches a written token (globs
-  are listed expanded);
+  are listed expanded). Pid lists (`set_ftrace_pid`, `set_ftrace_notrace_pid`) are always
+  put back: the kernel itself adds forked children and drops exited tasks there
+  (`options/function-fork`), so another writer's change cannot be told from the kernel's;
 - values (`current_tracer`, `tracing_on`, `max_graph_depth`, `options/*`, `trace_clock`
   read as its bracketed choice, `buffer_size_kb` as its expanded size).
 """
@@ -35,6 +37,7 @@ from .fs import check_text, read_file, write_file
 
 log = logging.getLogger(__name__)
 
+PID_FILES = frozenset({"set_ftrace_pid", "set_ftrace_notrace_pid"})
 LIST_FILES = frozenset(
     {
         "set_ftrace_filter",
@@ -80,6 +83,8 @@ def read_setting(root: Path, file: str) -> str:
 
 def holds(file: str, current: str, written: str) -> bool:
     """Does the file (normalized `current`) still hold what tracerd wrote?"""
+    if Path(file).name in PID_FILES:
+        return True  # the kernel edits them itself (see the module docstring)
     if Path(file).name not in LIST_FILES:
         return current == written.strip()
     patterns = written.split()
