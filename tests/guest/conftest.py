@@ -7,6 +7,8 @@ exists to run these paths for real, so a capability the probe did not find, or a
 test binary, fails the run loudly instead of passing it quietly.
 
 Test binaries are built on the host (the guest has no compiler) into build/guest/bin.
+The in-process daemon is shared by the tier's tests (starting one probes the capabilities,
+about 13 s under TCG); each test deletes the sessions it made.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+
+from tracerd.app import create_app
 
 from ..integration.conftest import (  # noqa: F401 (fixtures)
     DaemonProcess,
     InProcess,
-    daemon,
     daemon_process,
+    settings_for,
     wait_for,
 )
 
@@ -31,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(os.environ.get("TRACERD_GUEST_BIN", ROOT / "build/guest/bin"))
 TRACEFS = Path("/sys/kernel/tracing")
 IN_GUEST = os.environ.get("TRACERD_GUEST") == "1" or os.environ.get("KVM_GUEST") == "1"
+STOP_TIMEOUT_S = 60.0
+"""switching function_graph off takes seconds under TCG (it unpatches ~40,000 functions)"""
 _skipped: list[str] = []
 
 
@@ -60,6 +67,31 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("guest tier: a skip is a failure here", red=True)
         for line in _skipped:
             terminalreporter.line(line, red=True)
+
+
+@pytest.fixture(scope="session")
+def _shared_daemon() -> Iterator[InProcess]:
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="tdg", dir="/tmp"))
+    try:
+        settings = settings_for(root, stop_timeout_s=STOP_TIMEOUT_S)
+        with TestClient(create_app(settings)) as client:
+            admin = settings.admin_token_path.read_text().strip()
+            yield InProcess(client, settings, admin)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def daemon(_shared_daemon: InProcess) -> Iterator[InProcess]:
+    """The tier's in-process daemon; the sessions a test made are deleted after it."""
+    before = {s["id"] for s in _shared_daemon.call("GET", "/v1/sessions").json()["sessions"]}
+    yield _shared_daemon
+    for session in _shared_daemon.call("GET", "/v1/sessions").json()["sessions"]:
+        if session["id"] not in before:
+            _shared_daemon.call("DELETE", f"/v1/sessions/{session['id']}")
 
 
 @pytest.fixture

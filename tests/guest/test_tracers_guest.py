@@ -64,10 +64,16 @@ def test_function_tracer_in_the_instance_with_a_filter(
     assert top("current_tracer").strip() == "nop"  # the instance, never the top level
 
 
+# set_graph_function alone still patches every function (about 40,000: seconds each way
+# under TCG); set_ftrace_filter narrows the patching to what a getpid() call runs
+GETPID_PATH = ["__do_sys_getpid", "__task_pid_nr_ns", "__rcu_read_lock", "__rcu_read_unlock"]
+
+
 def graph_session(daemon: InProcess, tracee: Path, **extra: object) -> dict[str, object]:
     spec = {
         "tracer": "function_graph",
         "graph_functions": ["__do_sys_getpid"],
+        "functions": GETPID_PATH,
         "command": [str(tracee), "getpid", str(GETPIDS)],
         **extra,
     }
@@ -78,7 +84,7 @@ def graph_session(daemon: InProcess, tracee: Path, **extra: object) -> dict[str,
 def test_function_graph_on_getpid_nests_with_depth_and_duration(
     daemon: InProcess, tracee: Path, clean_top_level: None
 ) -> None:
-    session = graph_session(daemon, tracee)
+    session = graph_session(daemon, tracee, functions=[])  # the usual, unfiltered graph
     assert session["info"]["tracer"] == {"name": "function_graph", "where": "top_level"}
     pid = session["info"]["command_pid"]
     events = [
@@ -148,13 +154,19 @@ def test_top_level_settings_come_back_after_stop(
     assert "all functions enabled" in top("set_graph_function")
     assert top("set_ftrace_pid").strip() == "no pid"
     assert daemon.client.app.state.services.ledger.rows() == []  # type: ignore[attr-defined]
+    assert "all functions enabled" in top("set_ftrace_filter")
 
 
 @pytest.mark.needs_function_graph
 def test_a_setting_changed_by_someone_else_is_left_alone(
     daemon: InProcess, clean_top_level: None
 ) -> None:
-    spec = {"tracer": "function_graph", "graph_functions": ["__do_sys_getpid"], "pids": [1]}
+    spec = {
+        "tracer": "function_graph",
+        "graph_functions": ["__do_sys_getpid"],
+        "functions": GETPID_PATH,
+        "pids": [1],
+    }
     resp = daemon.create("tracefs", spec)
     assert resp.status_code == 201, resp.text
     sid = resp.json()["id"]

@@ -5,8 +5,9 @@ Mechanism: /proc/kallsyms is read once (one regex pass in C over the text, text 
 `array('Q')` and searched with `bisect`: the symbol of an address is the last one at or
 below it, its offset the distance (the next symbol bounds it implicitly, as the kernel's
 own `%pS` does). Of aliases (one address, several names: `__x64_sys_getpid` and
-`__do_sys_getpid` on 6.1) the first in file order is kept, the one the kernel prints. Lookups are memoised per address: a function tracer session sees the same
-few hundred addresses millions of times. An address above the last module symbol (a module
+`__do_sys_getpid` on 6.1) the first in file order is kept, the one the kernel prints.
+Lookups are memoised per address: a function tracer session sees the same few hundred
+addresses millions of times. An address above the last module symbol (a module
 loaded after the table was read) makes the table reload, at most every `RELOAD_INTERVAL_S`.
 
 `TracerSymbols.decorate` is the post-decode step of the `function` and `function_graph`
