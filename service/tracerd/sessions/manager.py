@@ -361,12 +361,16 @@ class SessionManager:
     async def _fail(self, live: LiveSession, exc: BaseException) -> None:
         if live.is_final:
             return
-        live.reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        # the first failure's reason wins (a failed prepare also ends the worker: its
+        # watcher fails the session too, while this one awaits)
+        live.reason = live.reason or getattr(exc, "message", None) or str(exc) or type(exc).__name__
         worker = live.worker
         if worker is not None:
             await worker.close()
         await asyncio.to_thread(self.ledger.reconcile, live.id)
         live.resources = {k: r for k, r in live.resources.items() if r["type"] == "worker"}
+        if live.is_final:
+            return
         self._finish(live, S.FAILED)
         await self._persist(live)
 
