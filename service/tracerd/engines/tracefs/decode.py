@@ -79,6 +79,7 @@ class PageDecoder:
         self.tasks = tasks
         self.errors = 0
         self.unknown = 0
+        self._ts_offset = registry.layout.ts_offset
         self.refresh()
 
     def refresh(self) -> None:
@@ -95,6 +96,10 @@ class PageDecoder:
         if self.tasks is None:
             return _NO_TASK
         return self.tasks.cache.get(tid) or self.tasks.lookup(tid)
+
+    def page_ts(self, buf: Any, base: int = 0) -> int:
+        ts: int = _U64(buf, base + self._ts_offset)[0]
+        return ts
 
     def page_header(self, buf: Any, base: int = 0) -> tuple[int, int, int | None]:
         """(timestamp, length, lost) of the page at `buf[base:]`."""
