@@ -27,6 +27,7 @@ Requirements: the instance's `per_cpu/cpuN/trace_pipe_raw` (6.x and Debian's 6.1
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import logging
@@ -143,10 +144,8 @@ class CpuReader:
         readable = False
         for fd, _ in ready:
             if fd == self._efd:
-                try:
+                with contextlib.suppress(BlockingIOError):
                     os.eventfd_read(self._efd)
-                except BlockingIOError:
-                    pass
             else:
                 readable = True
         return readable
@@ -209,10 +208,8 @@ class CpuReader:
     def _close(self) -> None:
         self._close_pipe()
         for fd in (self._fd, self._efd):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 @dataclass(frozen=True, slots=True)

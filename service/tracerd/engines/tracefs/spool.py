@@ -14,6 +14,7 @@ store, one for the budget. A spool file is truncated whenever its store empties.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import deque
@@ -123,7 +124,5 @@ class RawStore:
                 os.close(self._fd)
                 self._fd = None
                 if self._path is not None:
-                    try:
+                    with contextlib.suppress(FileNotFoundError):
                         os.unlink(self._path)
-                    except FileNotFoundError:
-                        pass
