@@ -24,7 +24,6 @@ _CONV_RE = re.compile(
 )
 _FIELD_ARG_RE = re.compile(r"^[\s()]*(?:\([a-z_ ]+\**\s*\)[\s()]*)*REC->(\w+)[\s)]*$")
 _STR_ARG_RE = re.compile(r"^\s*__get_(?:str|rel_str)\((\w+)\)\s*$")
-_MISSING = object()
 
 Piece = Callable[[Mapping[str, Any]], str]
 
@@ -47,7 +46,9 @@ def pairs(fields: Mapping[str, Any]) -> str:
 
 def _split_args(text: str) -> list[str]:
     """Split the argument list after the format string on top-level commas."""
-    args, depth, cur, quoted = [], 0, [], False
+    args: list[str] = []
+    cur: list[str] = []
+    depth, quoted = 0, False
     for ch in text:
         if ch == '"':
             quoted = not quoted
@@ -122,14 +123,13 @@ class FtraceRenderer:
     def body(self, name: str, fields: Mapping[str, Any]) -> str:
         if name == "ftrace:print" and "buf" in fields:
             return str(fields["buf"]).rstrip("\n")
-        piece = self._compiled.get(name, _MISSING)
-        if piece is _MISSING:
+        if name not in self._compiled:
             fmt = self._fmts.get(name)
-            piece = compile_print_fmt(fmt) if fmt else None
-            self._compiled[name] = piece
+            self._compiled[name] = compile_print_fmt(fmt) if fmt else None
+        piece = self._compiled[name]
         if piece is not None:
             try:
-                return piece(fields)  # type: ignore[operator]
+                return piece(fields)
             except (TypeError, ValueError, OverflowError):
                 pass
         return pairs(fields)
