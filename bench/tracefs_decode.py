@@ -19,13 +19,12 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 from tracerd.engines.base import Limits
 from tracerd.engines.tracefs.decode import PageDecoder
 from tracerd.engines.tracefs.merge import EventPump, SessionClock
 from tracerd.engines.tracefs.reader import load_registry
+from tracerd.engines.tracefs.sinks import CountingSink
 from tracerd.engines.tracefs.spool import RawBudget, RawStore
 from tracerd.engines.tracefs.tasks import TaskResolver
 from tracerd.types import WireEvent
@@ -46,21 +45,6 @@ int main(int argc, char **argv) {
     return 0;
 }
 """
-
-
-class CountingSink:
-    def __init__(self) -> None:
-        self.events = 0
-
-    def emit(self, events: Sequence[WireEvent]) -> None:
-        self.events += len(events)
-
-    def maps(self, ts_ns: int, maps: Mapping[str, Any]) -> None: ...
-    def lost_total(self, source: str, count: int) -> None: ...
-    def info(self, values: Mapping[str, Any]) -> None: ...
-    def ended(
-        self, exit_status: Mapping[str, Any] | None, reason: str | None = None, failed: bool = False
-    ) -> None: ...
 
 
 class Done:

@@ -17,8 +17,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 from tracerd.engines.tracefs.decode import PageDecoder
 from tracerd.engines.tracefs.reader import (
@@ -27,7 +25,7 @@ from tracerd.engines.tracefs.reader import (
     load_registry,
     read_kernel_loss,
 )
-from tracerd.types import WireEvent
+from tracerd.engines.tracefs.sinks import CountingSink
 
 TRACEFS = "/sys/kernel/tracing"
 LOAD_C = r"""
@@ -48,24 +46,6 @@ int main(int argc, char **argv) {
     return 0;
 }
 """
-
-
-class CountingSink:
-    def __init__(self) -> None:
-        self.events = 0
-        self.lost_in_band = 0
-
-    def emit(self, events: Sequence[WireEvent]) -> None:
-        lost = [e.fields["count"] for e in events if e.name == "lost"]
-        self.lost_in_band += sum(c for c in lost if c > 0)
-        self.events += len(events) - len(lost)
-
-    def maps(self, ts_ns: int, maps: Mapping[str, Any]) -> None: ...
-    def lost_total(self, source: str, count: int) -> None: ...
-    def info(self, values: Mapping[str, Any]) -> None: ...
-    def ended(
-        self, exit_status: Mapping[str, Any] | None, reason: str | None = None, failed: bool = False
-    ) -> None: ...
 
 
 def write(path: str, text: str) -> None:
