@@ -59,6 +59,7 @@ PAUSE_S = 0.05
 SWITCH_INTERVAL_S = 0.0005
 """GIL switch interval set by start() (process-wide: the worker runs one session)"""
 MAX_CYCLE_BYTES = 64 << 20
+ABORT_JOIN_S = 1.0
 _NEVER = -(1 << 63)
 _SPLICE_UNSUPPORTED = (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)
 
@@ -155,7 +156,7 @@ class CpuReader:
         if self._pipe is None:
             return self._read_pages(limit=256)
         total = 0
-        while total < MAX_CYCLE_BYTES:
+        while total < MAX_CYCLE_BYTES and not (total and self.store.budget.full):
             try:
                 n = os.splice(self._fd, self._pipe[1], self._pipe_bytes, flags=os.SPLICE_F_NONBLOCK)
             except BlockingIOError:
@@ -300,6 +301,10 @@ class TracefsReader:
             t.join(max(0.0, deadline - time.monotonic()))
         if any(t.is_alive() for t in self._threads if t.name == "tracefs-decode"):
             self._pump.abort = True
+            log.warning("tracefs decode did not finish within %.1f s: dropping %d raw bytes",
+                        timeout_s, self.budget.memory + self.budget.spooled)
+            for t in self._threads:
+                t.join(ABORT_JOIN_S)
         for s in self._stores.values():
             s.close()
         alive = tuple(t.name for t in self._threads if t.is_alive())
