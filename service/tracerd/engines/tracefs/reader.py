@@ -3,12 +3,18 @@
 Mechanism: one thread per CPU (`tracefs-cpuN`) only moves raw sub-buffers out of the kernel;
 decoding, merging and sending run behind it in one `tracefs-decode` thread (merge.py).
 - Whole sub-buffers move with `os.splice` into a pipe (F_SETPIPE_SZ, up to 1 MiB), then one
-  `read` of the pipe: one call moves up to 256 pages, so the reader needs the GIL a few times
-  per cycle, not once per page. Why it matters: a decode thread holding the GIL delays every
-  return from a syscall by up to the switch interval (5 ms by default), and at 2 M events in
-  0.6 s the kernel fills a 4 KiB page every 75 us: a `read()` per page loses events as soon
-  as decoding runs (measured, bench/tracefs_drain.py). A decode process would avoid the GIL
-  too but adds a copy of every page and a second process to clean up; splice was enough.
+  `read` of the pipe: one call moves up to 256 pages, so a reader needs the GIL a few times
+  per cycle, not once per page (at 2 M events in 0.6 s the kernel fills a 4 KiB page every
+  75 us, and the 1408 KiB buffer holds 27 ms of them).
+- The GIL: a thread decoding delays every return from a reader's syscall by up to the switch
+  interval (5 ms by default; start() lowers it to `SWITCH_INTERVAL_S`) and takes a CPU from
+  it. Measured (bench/tracefs_drain.py, 2 vCPUs): decoding concurrently lost 3.5-10 % of
+  2 M getppid events in 2 of 3 runs even with splice, a 0.5 ms switch interval and naps in
+  the decoder; with decoding deferred while the input is hot (merge.py `EventPump._defer`:
+  raw pages wait in the budget, decoding resumes when the rate drops or half the memory
+  budget is used) no event was lost in 3 of 3 runs, and the load ran 0.9-1.2x as long as
+  under `trace-cmd record`. A decode process would also avoid the GIL but adds a copy of
+  every event over a pipe and a process to clean up.
 - splice never returns a partially filled page, so when a cycle found no whole page and the
   last partial read is `LIVE_INTERVAL_S` old, the reader `read()`s pages (O_NONBLOCK) until
   EAGAIN: that bounds the latency of a quiet CPU and tells the merge stage the time up to
