@@ -281,6 +281,10 @@ class EventRegistry:
     def add_text(self, text: str, system: str, dynamic_kind: str | None = None) -> DecodePlan:
         return self.add(parse_format(text, system), dynamic_kind)
 
+    def print_fmts(self) -> dict[str, str]:
+        """Display name -> `print fmt:` text, for render.ftrace.FtraceRenderer."""
+        return {p.name: self.formats[eid].print_fmt for eid, p in self.plans.items()}
+
     def name_of(self, event_id: int) -> str | None:
         plan = self.plans.get(event_id)
         return None if plan is None else plan.name

@@ -124,3 +124,15 @@ def test_dynamic_event_kinds() -> None:
         ("kprobes", "open"): "kprobes",
         ("mygrp", "oret"): "kprobes",
     }
+
+
+def test_print_fmts_by_display_name() -> None:
+    fmts = registry().print_fmts()
+    assert fmts["uprobes:target"].startswith('"(%lx) a=%d')
+    assert set(fmts) == {
+        "ftrace:print",
+        "uprobes:target",
+        "sched:sched_process_exec",
+        "sched:sched_process_fork",
+        "sched:sched_process_exit",
+    }
