@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tracerd.engines.base import Limits
 from tracerd.engines.tracefs.decode import PageDecoder
 from tracerd.engines.tracefs.parse import dynamic_event_kinds

@@ -60,7 +60,7 @@ class SessionIngest:
         reason = frame.get("reason")
         if frame.get("failed"):
             live.reason = reason or "the engine failed"
-            live.stop_requested = "failed"
+            live.engine_failed = True
         self.request_stop(live, reason or "the command exited")
 
     async def events(self, live: LiveSession, events: list[list[Any]]) -> None:

@@ -27,6 +27,7 @@ from ..errors import InvalidTransition, NotFound, QuotaExceeded, TracerdError, W
 from ..storage.tables import EventRow, SessionRow
 from ..storage.writer import EventWriter
 from ..stream.hub import StreamHub
+from ..system.procs import thread_ids
 from ..types import SessionState
 from ..workers.launch import WorkerProcess
 from .ingest import SessionIngest
@@ -40,6 +41,8 @@ S = SessionState
 PREPARE_TIMEOUT_S = 120.0  # a big BPF program compiles in seconds; the guest is 20x slower
 SLOW_KINDS = frozenset({"bpf"})
 PERSIST_INTERVAL_S = 5.0
+SHUTDOWN_GRACE_S = 5.0
+EXCLUDE_INTERVAL_S = 0.5
 
 
 class SessionManager:
@@ -63,6 +66,7 @@ class SessionManager:
         self.live: dict[int, LiveSession] = {}
         self.ingest = SessionIngest(writer, hub, ledger, self.request_stop)
         self._persist_task: asyncio.Task[None] | None = None
+        self._exclude_task: asyncio.Task[None] | None = None
         self.workers_started = 0
 
     # -- start-up and shutdown -------------------------------------------------------------
@@ -108,19 +112,44 @@ class SessionManager:
 
     def start_background(self) -> None:
         self._persist_task = asyncio.create_task(self._persist_loop(), name="persist-counters")
+        self._exclude_task = asyncio.create_task(self._exclusion_loop(), name="exclusions")
+
+    async def _exclusion_loop(self) -> None:
+        """Tell running tracefs workers when the daemon has new threads (an anyio worker
+        thread, say), so a system-wide session never records the daemon itself."""
+        known: set[int] = set(thread_ids(os.getpid()))
+        while True:
+            await asyncio.sleep(EXCLUDE_INTERVAL_S)
+            now = set(thread_ids(os.getpid()))
+            if now <= known:
+                known = now
+                continue
+            known = now
+            pids = self.exclude_pids()
+            for live in list(self.live.values()):
+                if live.kind == "tracefs" and live.state == S.RUNNING and live.worker:
+                    with contextlib.suppress(TracerdError, TimeoutError):
+                        await live.worker.call("exclude", {"pids": pids}, 5.0)
 
     async def shutdown(self) -> None:
         """Stop every session (clean daemon shutdown)."""
-        if self._persist_task is not None:
-            self._persist_task.cancel()
-        active = [s for s in self.live.values() if s.active or s.state == S.CREATED]
-        await asyncio.gather(
-            *(self._stop_now(s, "daemon shutdown") for s in active), return_exceptions=True
-        )
+        for task in (self._persist_task, self._exclude_task):
+            if task is not None:
+                task.cancel()
+        active = [s for s in self.live.values() if s.active]
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(
+                    *(self._stop_now(s, "daemon shutdown") for s in active), return_exceptions=True
+                ),
+                self.settings.stop_timeout_s + SHUTDOWN_GRACE_S,
+            )
+        except TimeoutError:
+            for live in active:
+                if not live.is_final:
+                    await self._abandon(live, "the session did not stop in time at shutdown")
 
     async def _stop_now(self, live: LiveSession, reason: str) -> None:
-        if live.state == S.CREATED:
-            return
         self.request_stop(live, reason)
         await live.final.wait()
 
@@ -257,8 +286,9 @@ class SessionManager:
     async def _start(self, live: LiveSession) -> None:
         self._transition(live, S.STARTING)
         live.started_at = datetime.now(UTC)
-        await self._persist(live)
+        live.in_start = True
         try:
+            await self._persist(live)
             await self.caps_ready.wait()
             worker = await self._spawn_worker(live)
             result = await worker.call("prepare", self._prepare_args(live), PREPARE_TIMEOUT_S)
@@ -267,12 +297,16 @@ class SessionManager:
                 result = await worker.call("start", {}, PREPARE_TIMEOUT_S)
                 self._apply_handle(live, result)
         except (TracerdError, TimeoutError) as exc:
+            live.in_start = False
             await self._fail(live, exc)
             raise _as_error(exc) from exc
-        if live.stop_requested is not None:
-            self.request_stop(live, live.stop_requested)
+        live.in_start = False
+        if live.is_final:  # the worker died meanwhile
             return
         self._transition(live, S.RUNNING)
+        if live.stop_requested is not None:  # asked while starting (a fast command exited)
+            self._begin_stop(live, live.stop_requested)
+            return
         self.hub.publish(live.id, {"type": "state", "state": live.state.value}, droppable=False)
         duration = live.spec.get("duration_s")
         if duration:
@@ -329,12 +363,14 @@ class SessionManager:
         await worker.exited.wait()
         await asyncio.to_thread(self.ledger.cross_off, key)
         live.resources.pop(str(key), None)
-        if live.active and live.worker is worker and live.stop_task is None:
+        # while starting or stopping, the pending worker call fails and that flow ends it
+        if live.active and live.worker is worker and live.stop_task is None and not live.in_start:
             await self._fail(live, WorkerFailed(worker.describe_exit()))
 
     async def _fail(self, live: LiveSession, exc: BaseException) -> None:
-        if live.is_final:
+        if live.is_final or live.failing:
             return
+        live.failing = True
         live.reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         worker = live.worker
         if worker is not None:
@@ -347,13 +383,16 @@ class SessionManager:
     # -- stop / delete -------------------------------------------------------------------
 
     def request_stop(self, live: LiveSession, reason: str) -> None:
-        """Ask for a stop (from a limit, the engine or a request); never waits."""
+        """Ask for a stop (from a limit, the engine or a request); never waits. While the
+        start flow runs, it is noted and the start flow stops the session at its end."""
         if live.is_final or live.stop_task is not None:
             return
-        if live.state == S.STARTING:
-            live.stop_requested = reason
-            if live.start_task is not None or live.worker is not None:
-                return
+        if live.in_start:
+            live.stop_requested = live.stop_requested or reason
+            return
+        self._begin_stop(live, reason)
+
+    def _begin_stop(self, live: LiveSession, reason: str) -> None:
         live.stop_task = asyncio.create_task(self._stop_flow(live, reason), name=f"stop-{live.id}")
 
     async def stop(self, session_id: int) -> dict[str, Any]:
@@ -365,10 +404,6 @@ class SessionManager:
             self._finish(live, S.STOPPED)
             await self._persist(live)
         elif action == Action.STOP:
-            if live.state == S.STARTING:
-                live.stop_requested = "stopped by request"
-                if live.start_task is not None:
-                    await asyncio.shield(live.start_task)
             self.request_stop(live, "stopped by request")
             await live.final.wait()
         elif live.state == S.STOPPING:
@@ -376,9 +411,28 @@ class SessionManager:
         return self.view(live)
 
     async def _stop_flow(self, live: LiveSession, reason: str) -> None:
-        if live.state == S.STARTING and live.start_task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(live.start_task)
+        try:
+            await self._stop_steps(live, reason)
+        except Exception:
+            log.exception("session %d: stopping failed", live.id)
+            if not live.is_final:
+                await self._abandon(live, "stopping failed (see the daemon log)")
+
+    async def _abandon(self, live: LiveSession, reason: str) -> None:
+        """Last resort: kill the worker, remove what the ledger lists, mark the session failed."""
+        log.error("session %d: %s", live.id, reason)
+        if live.worker is not None:
+            live.worker.kill()
+        await asyncio.to_thread(self.ledger.reconcile, live.id)
+        live.resources = {}
+        live.reason = live.reason or reason
+        live.state = S.FAILED
+        live.stopped_at = datetime.now(UTC)
+        self.hub.end(live.id)
+        live.final.set()
+        await self._persist(live)
+
+    async def _stop_steps(self, live: LiveSession, reason: str) -> None:
         if live.is_final:
             return
         self._transition(live, S.STOPPING)
@@ -399,7 +453,7 @@ class SessionManager:
         if leftovers:
             log.warning("session %d: reconciled resources its worker left", live.id)
         live.resources = {}
-        if failed is not None or live.stop_requested == "failed":
+        if failed is not None or live.engine_failed:
             live.reason = live.reason or str(getattr(failed, "message", failed))
             self._finish(live, S.FAILED)
         else:

@@ -14,8 +14,10 @@ Caveats: kernel-interfaces.md section 5 (filters, control-file writes, rmdir and
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -25,11 +27,17 @@ from ...system.procs import thread_ids
 from ...types import WireEvent
 from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
 from ..launch import LaunchedCommand
+from .decode import PageDecoder
 from .dynamic import DynamicEvents
-from .fs import EventRef, Instance, Tracefs
+from .fs import EventRef, Instance, Tracefs, read_file
+from .parse import dynamic_event_kinds
+from .reader import TracefsReader, load_registry, read_kernel_loss
+from .tasks import TaskResolver
 
 log = logging.getLogger(__name__)
 
+BUFFER_PERCENT = 25
+READER_STOP_TIMEOUT_S = 20.0
 CLOCK_IDS = {
     "mono": time.CLOCK_MONOTONIC,
     "mono_raw": time.CLOCK_MONOTONIC_RAW,
@@ -48,9 +56,11 @@ class TracefsState:
     dynamic: DynamicEvents | None = None
     command: LaunchedCommand | None = None
     command_key: str | None = None
-    reader: Any = None
+    decoder: PageDecoder | None = None
+    reader: TracefsReader | None = None
     sink: EventSink | None = None
     stopped: bool = False
+    function_tracer: bool = False
 
 
 class TracefsEngine:
@@ -80,6 +90,7 @@ class TracefsEngine:
         except BaseException:
             self.stop(handle)
             raise
+        state.decoder = self._decoder(state)
         handle.wall_offset_ns = wall_offset_ns(CLOCK_IDS.get(spec.clock, time.CLOCK_MONOTONIC))
         handle.info = {
             "instance": state.instance.name,
@@ -88,6 +99,14 @@ class TracefsEngine:
         if state.command is not None:
             handle.info["command_pid"] = state.command.pid
         return handle
+
+    def _decoder(self, state: TracefsState) -> PageDecoder:
+        """Decode plans for every enabled event, from this boot's format files."""
+        kinds = None
+        if state.dynamic is not None:
+            kinds = dynamic_event_kinds(read_file(self.fs.root / "dynamic_events"))
+        registry = load_registry(str(self.fs.root), [e.full for e in state.events], kinds)
+        return PageDecoder(registry, TaskResolver(tracefs_root=str(self.fs.root)))
 
     def _check_caps(self, spec: TracefsSpec) -> None:
         tracefs_caps = self.ctx.caps.get("tracefs", {})
@@ -114,7 +133,8 @@ class TracefsEngine:
             for ref, display in state.dynamic.define(spec.uprobes, spec.kprobes):
                 state.events.append(ref)
                 state.display[ref.rel] = display
-        self._exclude_own_threads(inst, spec.tracer != "nop")
+        state.function_tracer = spec.tracer != "nop"
+        self._exclude_threads(state, self.ctx.exclude_pids)
         for ref in state.events:
             inst.set_event_enabled(ref, True)
         self._set_filters(spec, state)
@@ -124,7 +144,9 @@ class TracefsEngine:
         elif spec.pids:
             self._set_pid_filter(inst, spec.pids, spec.follow_forks, spec.tracer != "nop")
         else:
-            inst.set_option("event-fork", True)  # new daemon/worker threads stay excluded
+            # not event-fork here: it would also exclude every later child of the daemon and
+            # its workers (e.g. another session's launched command) from a system-wide view
+            inst.set_option("event-fork", False)
 
     def _set_buffers(self, spec: TracefsSpec, inst: Instance) -> None:
         try:
@@ -133,21 +155,23 @@ class TracefsEngine:
                 inst.write("buffer_size_kb", str(spec.buffer_size_kb))
         except OSError as exc:
             raise KernelRejected(f"cannot set clock/buffer size: {exc.strerror}") from exc
-        inst.write("buffer_percent", "0")
+        # readers poll with a timeout and read partial pages: a watermark saves wake-ups
+        inst.write("buffer_percent", str(BUFFER_PERCENT))
 
-    def _exclude_own_threads(self, inst: Instance, function_tracer: bool) -> None:
-        tids: list[int] = []
-        for pid in (*self.ctx.exclude_pids, self._own_pid()):
-            tids.extend(thread_ids(pid))
-        inst.set_pids("set_event_notrace_pid", sorted(set(tids)))
-        if function_tracer:  # the set_ftrace_* files refuse writes without function tracing
-            inst.set_pids("set_ftrace_notrace_pid", sorted(set(tids)))
+    def _exclude_threads(self, state: TracefsState, pids: Sequence[int]) -> None:
+        """Every thread of the daemon, the workers and this worker: never traced."""
+        tids: set[int] = set()
+        for pid in (*pids, os.getpid()):
+            tids.update(thread_ids(pid))
+        state.instance.set_pids("set_event_notrace_pid", sorted(tids))
+        if state.function_tracer:  # set_ftrace_* refuse writes without function tracing
+            state.instance.set_pids("set_ftrace_notrace_pid", sorted(tids))
 
-    @staticmethod
-    def _own_pid() -> int:
-        import os
-
-        return os.getpid()
+    def exclude(self, handle: EngineHandle, pids: Sequence[int]) -> None:
+        """The daemon's thread set changed: exclude its (and the workers') current threads."""
+        state: TracefsState = handle.state
+        if not state.stopped and state.instance.exists():
+            self._exclude_threads(state, pids)
 
     def _set_filters(self, spec: TracefsSpec, state: TracefsState) -> None:
         if not spec.filters:
@@ -194,15 +218,29 @@ class TracefsEngine:
     def start(self, handle: EngineHandle, sink: EventSink) -> None:
         state: TracefsState = handle.state
         state.sink = sink
-        state.reader = self._make_reader(state, sink)
+        assert state.decoder is not None
+        state.reader = TracefsReader(
+            str(state.instance.path),
+            state.decoder,
+            sink,
+            clock=handle.clock,
+            limits=self.ctx.limits,
+            spool_dir=self.ctx.spool_dir,
+        )
+        state.reader.start()
+        if state.command is not None:
+            self._watch_command(state, sink)
+        # now that this worker's threads exist, exclude them too (a reader tracing its own
+        # reads would feed on itself)
+        self._exclude_threads(state, self.ctx.exclude_pids)
         state.instance.write("tracing_on", "1")
         if state.command is not None:
-            self._release(state, sink)
+            state.command.release()
+            error = state.command.exec_error()
+            if error is not None:
+                raise TracerdError(f"cannot run {state.command.argv[0]}: {error}")
 
-    def _make_reader(self, state: TracefsState, sink: EventSink) -> Any:
-        return None  # per-CPU readers: engines/tracefs/reader.py (integrated separately)
-
-    def _release(self, state: TracefsState, sink: EventSink) -> None:
+    def _watch_command(self, state: TracefsState, sink: EventSink) -> None:
         command = state.command
         assert command is not None
         pid = command.pid
@@ -211,12 +249,6 @@ class TracefsEngine:
             sink.emit([WireEvent(ts_ns, None, pid, pid, None, stream, {"text": text})])
 
         command.watch_output(output)
-        command.release()
-        error = command.exec_error()
-        if error is not None:
-            raise TracerdError(f"cannot run {command.argv[0]}: {error}")
-        import threading
-
         threading.Thread(
             target=self._wait_command, args=(state, sink), name=f"command-{pid}", daemon=True
         ).start()
@@ -241,7 +273,20 @@ class TracefsEngine:
             except OSError:
                 log.warning("cannot turn tracing off in %s", inst.name)
         if state.reader is not None:
-            state.reader.stop()
+            stats = state.reader.stop(READER_STOP_TIMEOUT_S)
+            if state.sink is not None and inst.exists():
+                state.sink.lost_total("kernel", read_kernel_loss(str(inst.path)))
+                state.sink.info(
+                    {
+                        "reader": {
+                            "pages": stats.pages,
+                            "events": stats.events,
+                            "decode_errors": stats.decode_errors,
+                            "unknown_events": stats.unknown_events,
+                            "peak_spooled_bytes": stats.peak_spooled_bytes,
+                        }
+                    }
+                )
         self._end_command(state)
         self._remove(state)
 

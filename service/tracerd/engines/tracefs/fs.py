@@ -231,6 +231,10 @@ class Instance:
             write_file(path, "1" if on else "0")
 
     def set_event_enabled(self, ref: EventRef, on: bool) -> None:
+        if not (self.path / "events" / ref.system / ref.event / "enable").exists():
+            # ftrace's own records (print for markers, function, funcgraph_*) have no enable
+            # file: they are written whenever their feature is in use
+            return
         try:
             self.write(f"events/{ref.rel}/enable", "1" if on else "0")
         except OSError as exc:

@@ -307,8 +307,11 @@ class TracefsReader:
             t.join(max(0.0, deadline - time.monotonic()))
         if any(t.is_alive() for t in self._threads if t.name == "tracefs-decode"):
             self._pump.abort = True
-            log.warning("tracefs decode did not finish within %.1f s: dropping %d raw bytes",
-                        timeout_s, self.budget.memory + self.budget.spooled)
+            log.warning(
+                "tracefs decode did not finish within %.1f s: dropping %d raw bytes",
+                timeout_s,
+                self.budget.memory + self.budget.spooled,
+            )
             for t in self._threads:
                 t.join(ABORT_JOIN_S)
         for s in self._stores.values():

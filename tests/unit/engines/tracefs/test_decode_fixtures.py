@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tracerd.engines.tracefs.decode import PageDecoder
 from tracerd.engines.tracefs.parse import EventRegistry, PageLayout, dynamic_event_kinds
 from tracerd.types import WireEvent

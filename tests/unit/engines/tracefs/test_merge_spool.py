@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from test_decode_synthetic import page, registry, small
 from tracerd.engines.base import Limits
 from tracerd.engines.tracefs.decode import PageDecoder
 from tracerd.engines.tracefs.merge import REORDER_DELAY_NS, EventPump, SessionClock
 from tracerd.engines.tracefs.sinks import ListSink
 from tracerd.engines.tracefs.spool import RawBudget, RawStore
+
+from .test_decode_synthetic import page, registry, small
 
 
 class Progress:

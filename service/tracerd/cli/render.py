@@ -1,0 +1,80 @@
+"""Printers of live stream messages for the CLI, by session kind (like the peer tools)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ..render.ftrace import FtraceRenderer
+from .client import ApiError, Client
+
+Printer = Callable[[dict[str, Any]], None]
+
+
+def _write(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+MAX_PRINT_FMTS = 64
+
+
+def print_fmts(api: Client, session: dict[str, Any]) -> dict[str, str]:
+    """The print fmt of each of the session's events, from the catalogue."""
+    out: dict[str, str] = {}
+    for name in (session.get("info", {}).get("events") or [])[:MAX_PRINT_FMTS]:
+        system, _, event = name.partition(":")
+        try:
+            out[name] = api.get(f"/v1/tracepoints/{system}/{event}")["print_fmt"]
+        except ApiError:
+            continue
+    return out
+
+
+def _tracefs_printer(api: Client, session: dict[str, Any], quiet: bool) -> Printer:
+    renderer = FtraceRenderer({} if quiet else print_fmts(api, session))
+
+    def printer(message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if quiet:
+            return
+        if kind == "events":
+            for event in message["events"]:
+                _write(renderer.line(event))
+        elif kind == "lost":
+            _write(f"CPU:{message.get('cpu')} [LOST {message.get('count')} EVENTS]")
+        elif kind == "flush":
+            sys.stdout.flush()
+
+    return printer
+
+
+def _generic_printer(quiet: bool) -> Printer:
+    def printer(message: dict[str, Any]) -> None:
+        if quiet:
+            return
+        if message.get("type") == "events":
+            for event in message["events"]:
+                text = event["fields"].get("text")
+                _write(
+                    text
+                    if isinstance(text, str)
+                    else f"{event['name']} {json.dumps(event['fields'], sort_keys=False)}"
+                )
+        elif message.get("type") == "lost":
+            _write(f"[lost {message.get('count')} events ({message.get('source')})]")
+        elif message.get("type") == "flush":
+            sys.stdout.flush()
+
+    return printer
+
+
+def printer_for(api: Client, kind: str, session: dict[str, Any], quiet: bool = False) -> Printer:
+    if kind == "tracefs":
+        return _tracefs_printer(api, session, quiet)
+    return _generic_printer(quiet)
+
+
+def print_syscall_table(report: dict[str, Any]) -> None:
+    _write(json.dumps(report, indent=2))
