@@ -41,7 +41,8 @@ def _tracefs_printer(api: Client, session: dict[str, Any], quiet: bool) -> Print
             return
         if kind == "events":
             for event in message["events"]:
-                _write(renderer.line(event))
+                if not _command_output(event):
+                    _write(renderer.line(event))
         elif kind == "lost":
             _write(f"CPU:{message.get('cpu')} [LOST {message.get('count')} EVENTS]")
         elif kind == "flush":
@@ -50,12 +51,24 @@ def _tracefs_printer(api: Client, session: dict[str, Any], quiet: bool) -> Print
     return printer
 
 
+def _command_output(event: dict[str, Any]) -> bool:
+    """A launched command's stdout/stderr goes to ours, as if it ran here."""
+    name = event["name"]
+    if name not in ("stdout", "stderr"):
+        return False
+    stream = sys.stdout if name == "stdout" else sys.stderr
+    stream.write(str(event["fields"].get("text", "")) + "\n")
+    return True
+
+
 def _generic_printer(quiet: bool) -> Printer:
     def printer(message: dict[str, Any]) -> None:
         if quiet:
             return
         if message.get("type") == "events":
             for event in message["events"]:
+                if _command_output(event):
+                    continue
                 text = event["fields"].get("text")
                 _write(
                     text

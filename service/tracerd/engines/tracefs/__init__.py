@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ...errors import CapabilityMissing, KernelRejected, TracerdError
+from ...errors import CapabilityMissing, KernelRejected, NotFound, TracerdError
 from ...specs import TracefsSpec
 from ...system.procs import thread_ids
 from ...types import WireEvent
@@ -82,6 +82,9 @@ class TracefsEngine:
         self.ledger = ledger
         self.fs.require()
         self._check_caps(spec)
+        for pid in spec.pids:
+            if not os.path.exists(f"/proc/{pid}"):
+                raise NotFound(f"no process {pid}", {"pid": pid})
         events = self.fs.expand(spec.events)
         state = TracefsState(self.fs.instance(self.ctx.resource_name), events)
         handle = EngineHandle(clock=spec.clock, state=state)
