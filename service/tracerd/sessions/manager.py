@@ -442,9 +442,15 @@ class SessionManager:
         failed: BaseException | None = None
         if worker is not None:
             try:
-                self._apply_handle(
-                    live, await worker.call("stop", {}, self.settings.stop_timeout_s)
+                # as long as the worker drains and the writer stores, the stop may take
+                # its time (a backlog); it fails only after stop_timeout_s without progress
+                reply = await worker.call(
+                    "stop",
+                    {},
+                    self.settings.stop_timeout_s,
+                    progress=lambda: self.writer.last_commit_at,
                 )
+                self._apply_handle(live, reply)
             except (TracerdError, TimeoutError) as exc:
                 failed = exc
             await self.writer.wait_committed(live.id, live.next_seq - 1)

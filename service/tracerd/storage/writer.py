@@ -1,8 +1,8 @@
 """EventWriter: the single database writer of events, one thread, batched Core inserts.
 
-Batches arrive from the event loop already stamped with `seq`; the thread turns them into
-rows (fields serialised with orjson), inserts them with one executemany per transaction
-and commits at most every COMMIT_INTERVAL_S. Memory is bounded: `pending` counts queued
+Batches arrive from the event loop already stamped with `seq` (fields as JSON text, made
+in the worker); the thread turns them into rows, inserts them with one executemany per
+transaction and commits at most every COMMIT_INTERVAL_S. Memory is bounded: `pending` counts queued
 events and the bridges stop reading from workers while it is over the cap (backpressure
 reaches the kernel buffers, which count the loss). Deleting a session's events also runs
 here, in chunks, so it never holds the database for long.
@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Engine, delete, select
 
 from .tables import EventRow, events_table
@@ -56,12 +55,6 @@ class SessionProgress:
     waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
 
 
-def _default(obj: Any) -> Any:
-    if isinstance(obj, bytes):
-        return obj.hex()
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
-
-
 class EventWriter:
     """Owns the only connection that writes events."""
 
@@ -75,6 +68,7 @@ class EventWriter:
         self._space = asyncio.Event()
         self._space.set()
         self._progress: dict[int, SessionProgress] = {}
+        self.last_commit_at = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
         self._insert_sql = str(events_table.insert().compile(dialect=engine.dialect))
         self._positional = bool(engine.dialect.positional)
@@ -163,10 +157,8 @@ class EventWriter:
         out: list[Any] = []
         size = 0
         sid, seq = batch.session_id, batch.first_seq
-        dumps = orjson.dumps
         for ev in batch.events:
-            ts, cpu, pid, tid, comm, name, fields, dur, ret, err = ev
-            text = dumps(fields, default=_default).decode()
+            ts, cpu, pid, tid, comm, name, text, dur, ret, err = ev  # fields as JSON text
             size += len(text) + ROW_OVERHEAD_BYTES
             values = (sid, seq, ts, cpu, pid, tid, comm, name, dur, ret, err, text)
             out.append(
@@ -227,6 +219,7 @@ class EventWriter:
     # -- back on the loop ----------------------------------------------------------------
 
     def _committed(self, sizes: dict[int, tuple[int, int, int, int]]) -> None:
+        self.last_commit_at = time.monotonic()
         for sid, (n, size, last, lost) in sizes.items():
             prog = self.progress(sid)
             prog.stored += n

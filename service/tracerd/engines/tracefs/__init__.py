@@ -37,7 +37,8 @@ from .tasks import TaskResolver
 log = logging.getLogger(__name__)
 
 BUFFER_PERCENT = 25
-READER_STOP_TIMEOUT_S = 20.0
+READER_DRAIN_TIMEOUT_S = 10.0
+READER_IDLE_TIMEOUT_S = 20.0
 CLOCK_IDS = {
     "mono": time.CLOCK_MONOTONIC,
     "mono_raw": time.CLOCK_MONOTONIC_RAW,
@@ -275,23 +276,35 @@ class TracefsEngine:
                 inst.write("tracing_on", "0")
             except OSError:
                 log.warning("cannot turn tracing off in %s", inst.name)
+        kernel_loss = None
         if state.reader is not None:
-            stats = state.reader.stop(READER_STOP_TIMEOUT_S)
-            if state.sink is not None and inst.exists():
-                state.sink.lost_total("kernel", read_kernel_loss(str(inst.path)))
-                state.sink.info(
-                    {
-                        "reader": {
-                            "pages": stats.pages,
-                            "events": stats.events,
-                            "decode_errors": stats.decode_errors,
-                            "unknown_events": stats.unknown_events,
-                            "peak_spooled_bytes": stats.peak_spooled_bytes,
-                        }
-                    }
-                )
+            # kernel side first, bounded: drain the buffers, read the loss, release it all
+            state.reader.drain_kernel(READER_DRAIN_TIMEOUT_S)
+            if inst.exists():
+                kernel_loss = read_kernel_loss(str(inst.path))
         self._end_command(state)
         self._remove(state)
+        if state.reader is not None and state.sink is not None:
+            # then the backlog, as long as it makes progress (the daemon may store slowly)
+            self._finish_reader(state.reader, state.sink, kernel_loss)
+
+    @staticmethod
+    def _finish_reader(reader: TracefsReader, sink: EventSink, kernel_loss: int | None) -> None:
+        stats = reader.finish(READER_IDLE_TIMEOUT_S)
+        if kernel_loss is not None:
+            sink.lost_total("kernel", kernel_loss)
+        if stats.dropped_events_estimate:
+            sink.lost_total("storage", stats.dropped_events_estimate)
+        counts = {
+            "pages": stats.pages,
+            "events": stats.events,
+            "late": stats.late,
+            "decode_errors": stats.decode_errors,
+            "unknown_events": stats.unknown_events,
+            "peak_spooled_bytes": stats.peak_spooled_bytes,
+            "paused_s": round(stats.paused_s, 3),
+        }
+        sink.info({"reader": counts})
 
     def _end_command(self, state: TracefsState) -> None:
         if state.command is None:

@@ -34,6 +34,7 @@ Requirements: the instance's `per_cpu/cpuN/trace_pipe_raw` (6.x and Debian's 6.1
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import logging
@@ -66,6 +67,7 @@ SWITCH_INTERVAL_S = 0.0005
 """GIL switch interval set by start() (process-wide: the worker runs one session)"""
 MAX_CYCLE_BYTES = 64 << 20
 ABORT_JOIN_S = 1.0
+FINISH_POLL_S = 0.5
 _NEVER = -(1 << 63)
 _SPLICE_UNSUPPORTED = (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)
 
@@ -234,6 +236,10 @@ class ReaderStats:
     """time the readers did not drain because the raw budget was exhausted"""
     alive: tuple[str, ...]
     """threads still running after stop()'s timeout"""
+    dropped_bytes: int = 0
+    """raw bytes left undecoded because decoding made no progress (counted as lost through
+    `dropped_events_estimate`)"""
+    dropped_events_estimate: int = 0
 
 
 class TracefsReader:
@@ -292,34 +298,59 @@ class TracefsReader:
         self._threads.append(t)
 
     def stop(self, timeout_s: float = 10.0) -> ReaderStats:
-        """Drain the kernel buffers (tracing must be off), close every fd, flush the sink.
-        Idempotent; bounded by `timeout_s` (threads still alive then are named in `alive`)."""
-        if self._stats is not None:
-            return self._stats
+        """`drain_kernel` then `finish`: everything out, every fd closed. Idempotent."""
+        self.drain_kernel(timeout_s)
+        return self.finish(timeout_s)
+
+    def drain_kernel(self, timeout_s: float = 10.0) -> None:
+        """Move what the kernel buffers still hold (tracing must be off) into the raw store
+        and close the trace fds, so the instance can go. Bounded by `timeout_s`."""
         deadline = time.monotonic() + timeout_s
         for r in self._readers.values():
             r.request_stop()
-        readers = [t for t in self._threads if t.name != "tracefs-decode"]
-        for t in readers:
-            t.join(max(0.0, deadline - time.monotonic()))
-        self._pump.wake.set()
         for t in self._threads:
-            t.join(max(0.0, deadline - time.monotonic()))
-        if any(t.is_alive() for t in self._threads if t.name == "tracefs-decode"):
+            if t.name != "tracefs-decode":
+                t.join(max(0.0, deadline - time.monotonic()))
+        self._pump.wake.set()
+
+    def finish(self, idle_timeout_s: float = 10.0) -> ReaderStats:
+        """Wait until every raw page is decoded and sent. This takes as long as the backlog
+        needs (the sink may be slow: it is the daemon's writer); it gives up only when no
+        event went out for `idle_timeout_s`, and then counts what it drops as lost."""
+        if self._stats is not None:
+            return self._stats
+        decode = [t for t in self._threads if t.name == "tracefs-decode"]
+        seen, idle_since = -1, time.monotonic()
+        while any(t.is_alive() for t in decode):
+            for t in decode:
+                t.join(FINISH_POLL_S)
+            if self._pump.events != seen:
+                seen, idle_since = self._pump.events, time.monotonic()
+            elif time.monotonic() - idle_since > idle_timeout_s:
+                break
+        dropped_bytes = dropped_events = 0
+        if any(t.is_alive() for t in decode):
+            dropped_bytes = self.budget.memory + self.budget.spooled
+            per_page = self._pump.events / max(1, self._pump.pages)
+            dropped_events = round(dropped_bytes / self.page_size * per_page)
             self._pump.abort = True
             log.warning(
-                "tracefs decode did not finish within %.1f s: dropping %d raw bytes",
-                timeout_s,
-                self.budget.memory + self.budget.spooled,
+                "tracefs decode made no progress for %.1f s: dropping %d raw bytes "
+                "(about %d events, counted as lost)",
+                idle_timeout_s,
+                dropped_bytes,
+                dropped_events,
             )
-            for t in self._threads:
+            for t in decode:
                 t.join(ABORT_JOIN_S)
         for s in self._stores.values():
             s.close()
         alive = tuple(t.name for t in self._threads if t.is_alive())
         if alive:
-            log.warning("tracefs threads still running after %.1f s: %s", timeout_s, alive)
-        self._stats = self.stats(alive)
+            log.warning("tracefs threads still running: %s", alive)
+        self._stats = dataclasses.replace(
+            self.stats(alive), dropped_bytes=dropped_bytes, dropped_events_estimate=dropped_events
+        )
         return self._stats
 
     def stats(self, alive: tuple[str, ...] = ()) -> ReaderStats:
