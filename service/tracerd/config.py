@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     worker_raw_memory_mb: int = Field(default=64, ge=1, description="raw pages in memory/session")
     worker_spool_mb: int = Field(default=512, ge=0, description="raw pages spooled to disk/session")
     daemon_pending_events: int = Field(
-        default=200_000, ge=1000, description="events queued for the writer (all sessions)"
+        default=100_000, ge=1000, description="events queued for the writer (all sessions)"
     )
     subscriber_queue_batches: int = Field(default=256, ge=1)
     stop_timeout_s: float = Field(
