@@ -4,7 +4,6 @@ with the right values (checked against what the test did and against /proc)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -30,7 +29,8 @@ def _settle(run: EngineRun, predicate: object, timeout_s: float = 10.0) -> None:
 def test_execsnoop_argv_ppid_and_ret(tmp_path: Path) -> None:
     token = f"tracerd-{uuid.uuid4().hex[:8]}"
     with EngineRun(tmp_path, {"tool": "execsnoop"}) as run:
-        assert run.sink.infos and run.sink.infos[0]["prog_ids"] == run.prog_ids
+        assert run.sink.infos
+        assert run.sink.infos[0]["prog_ids"] == run.prog_ids
         ours = {p["id"] for p in our_programs()}
         assert set(run.prog_ids) <= ours
         ok = subprocess.run(["/bin/echo", token, "second arg"], capture_output=True, check=True)
@@ -48,9 +48,12 @@ def test_execsnoop_argv_ppid_and_ret(tmp_path: Path) -> None:
     assert good.fields["args"] == ["/bin/echo", token, "second arg"]
     assert good.fields["ppid"] == os.getpid()
     assert good.fields["pcomm"] == "echo" == good.comm
-    assert good.fields["pid"] == good.pid and good.errno is None
+    assert good.fields["pid"] == good.pid
+    assert good.errno is None
     bad = next(e for e in events if e.fields["ret"] != 0)
-    assert bad.fields["ret"] == -2 and bad.errno == "ENOENT" and bad.ret == -2
+    assert bad.fields["ret"] == -2
+    assert bad.errno == "ENOENT"
+    assert bad.ret == -2
     assert bad.fields["args"] == [str(missing), token]
     assert run.ledger.of_type("bpf_program"), "programs are recorded in the ledger"
     assert all(row[2]["prog_id"] in run.prog_ids for row in run.ledger.of_type("bpf_program"))
@@ -79,10 +82,13 @@ def test_opensnoop_paths_flags_errors_and_pid_filter(tmp_path: Path) -> None:
     events = run.sink.named("opensnoop")
     assert {e.pid for e in events} == {child.pid}
     ok = next(e for e in events if e.fields["path"] == str(target))
-    assert ok.fields["fd"] == fd == ok.fields["ret"] and ok.fields["err"] == 0
+    assert ok.fields["fd"] == fd == ok.fields["ret"]
+    assert ok.fields["err"] == 0
     assert ok.fields["flags"] == os.O_RDONLY | os.O_CLOEXEC
     bad = next(e for e in events if e.fields["path"] == str(missing))
-    assert bad.fields["fd"] == -1 and bad.fields["err"] == 2 and bad.errno == "ENOENT"
+    assert bad.fields["fd"] == -1
+    assert bad.fields["err"] == 2
+    assert bad.errno == "ENOENT"
     assert bad.fields["flags"] & os.O_ACCMODE == os.O_WRONLY
 
 
@@ -117,11 +123,16 @@ def test_exitsnoop_code_signal_age_ppid(tmp_path: Path) -> None:
             e.pid for e in run.sink.named("exitsnoop")})
     by_pid = {e.pid: e for e in run.sink.named("exitsnoop")}
     ex = by_pid[exiter.pid].fields
-    assert ex["exit_code"] == 7 and ex["signal"] is None and ex["ppid"] == os.getpid()
+    assert ex["exit_code"] == 7
+    assert ex["signal"] is None
+    assert ex["ppid"] == os.getpid()
     assert 0.4 <= ex["age_s"] <= lived + 0.05
-    assert ex["pcomm"] == "sh" and ex["tid"] == exiter.pid
+    assert ex["pcomm"] == "sh"
+    assert ex["tid"] == exiter.pid
     vi = by_pid[victim.pid].fields
-    assert vi["signal"] == "SIGKILL" and vi["exit_code"] is None and vi["status"] == 9
+    assert vi["signal"] == "SIGKILL"
+    assert vi["exit_code"] is None
+    assert vi["status"] == 9
 
 
 TCP_CHILD = textwrap.dedent("""
@@ -172,15 +183,21 @@ def test_tcplife_loopback_bytes_and_owner(tmp_path: Path) -> None:
     run, pid, port, cport = _tcp_exchange(tmp_path, "tcplife")
     events = {e.fields["lport"]: e for e in run.sink.named("tcplife")}
     client, server = events[cport].fields, events[port].fields
-    assert client["rport"] == port and server["rport"] == cport
-    assert client["laddr"] == client["raddr"] == "127.0.0.1" and client["family"] == 4
+    assert client["rport"] == port
+    assert server["rport"] == cport
+    assert client["laddr"] == client["raddr"] == "127.0.0.1"
+    assert client["family"] == 4
     # The kernel's counters (tcp_sock.bytes_acked/bytes_received, as BCC's tcplife reads
     # them) also count the SYN and FIN sequence numbers: payload + up to 2.
-    assert 30000 <= client["tx_bytes"] <= 30002 and 5000 <= client["rx_bytes"] <= 5002
-    assert 5000 <= server["tx_bytes"] <= 5002 and 30000 <= server["rx_bytes"] <= 30002
-    assert client["tx_kb"] == 29 and server["rx_kb"] == 29
+    assert 30000 <= client["tx_bytes"] <= 30002
+    assert 5000 <= client["rx_bytes"] <= 5002
+    assert 5000 <= server["tx_bytes"] <= 5002
+    assert 30000 <= server["rx_bytes"] <= 30002
+    assert client["tx_kb"] == 29
+    assert server["rx_kb"] == 29
     assert client["pid"] == server["pid"] == pid == events[cport].pid
-    assert client["ms"] >= 0 and events[cport].dur_ns is not None
+    assert client["ms"] >= 0
+    assert events[cport].dur_ns is not None
 
 
 def test_tcpstates_transitions(tmp_path: Path) -> None:
@@ -190,9 +207,12 @@ def test_tcpstates_transitions(tmp_path: Path) -> None:
     # connect() enters SYN_SENT before it picks the local port (lport 0 there, as in BCC)
     client = [e.fields for e in events if e.fields["skaddr"] == skaddr]
     states = [(f["oldstate"], f["newstate"]) for f in client]
-    assert states[0] == ("CLOSE", "SYN_SENT") and ("SYN_SENT", "ESTABLISHED") in states
-    assert states[-1][1] == "CLOSE" and all(f["rport"] == port for f in client)
-    assert all(f["ms"] >= 0 for f in client) and int(client[0]["skaddr"], 16) > 0
+    assert states[0] == ("CLOSE", "SYN_SENT")
+    assert ("SYN_SENT", "ESTABLISHED") in states
+    assert states[-1][1] == "CLOSE"
+    assert all(f["rport"] == port for f in client)
+    assert all(f["ms"] >= 0 for f in client)
+    assert int(client[0]["skaddr"], 16) > 0
 
 
 READLINE_C = r"""
@@ -246,5 +266,6 @@ def test_every_lost_sample_is_counted(tmp_path: Path) -> None:
     delivered = [e for e in run.sink.named("opensnoop")
                  if e.fields["path"] == "/nonexistent/tracerd-loss"]
     lost = sum(e.fields["count"] for e in run.sink.lost_events())
-    assert lost > 0 and run.sink.lost["bpf"] == lost
+    assert lost > 0
+    assert run.sink.lost["bpf"] == lost
     assert len(delivered) + lost == calls

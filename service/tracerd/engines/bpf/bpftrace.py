@@ -36,6 +36,7 @@ from .kernel import process_prog_ids
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 120.0
 STOP_GRACE_S = 5.0
+READY_POLL_S = 0.01
 READ_CHUNK_BYTES = 1 << 16
 PIPE_BYTES = 1 << 20
 F_SETPIPE_SZ = 1031
@@ -132,6 +133,7 @@ class BpftraceSession:
                     break
                 self._buf += chunk
                 if b'"attached_probes"' in self._buf:
+                    self._wait_polling(proc, deadline)
                     return
             elif proc.poll() is not None:
                 break
@@ -140,6 +142,19 @@ class BpftraceSession:
         with open(self._stderr_path, errors="replace") as f:
             message = stderr_message(f.read()) or "bpftrace did not attach its probes"
         raise CompileError(message, {"exit_status": proc.poll()})
+
+    @staticmethod
+    def _wait_polling(proc: subprocess.Popen[bytes], deadline: float) -> None:
+        """bpftrace prints `attached_probes` before it attaches; it is attached (and has
+        run BEGIN) once its main thread waits in epoll for its perf buffers."""
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with open(f"/proc/{proc.pid}/wchan") as f:
+                    if "epoll" in f.read():
+                        return
+            except OSError:
+                return
+            time.sleep(READY_POLL_S)
 
     def start(self, sink: EventSink) -> None:
         self._sink = sink
@@ -217,21 +232,31 @@ class BpftraceSession:
                 proc.wait(timeout=STOP_GRACE_S)
             except subprocess.TimeoutExpired:
                 log.warning("bpftrace %d ignored SIGINT; killing it", proc.pid)
-        self._kill()
+        self._terminate()
         if self._thread is not None:
             self._thread.join(STOP_GRACE_S)
         if self._sink is not None:
             if self._maps:
                 self._sink.maps(_now_ns(), dict(self._maps))
             self._sink.lost_total("bpf", self.lost_total)
+        self._release()
 
     def _kill(self) -> None:
-        """Make sure the child is gone and reaped, then cross it off (idempotent)."""
+        self._terminate()
+        self._release()
+
+    def _terminate(self) -> None:
+        """Make sure the child is gone and reaped."""
         proc = self._proc
-        if proc is not None and proc.poll() is None:
-            proc.kill()
         if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
             proc.wait()
+
+    def _release(self) -> None:
+        """Close the pipe and cross the child off (idempotent)."""
+        if self._proc is not None and self._proc.stdout is not None:
+            self._proc.stdout.close()
         if self._key is not None:
             self._ledger.cross_off(self._key)
             self._key = None

@@ -204,8 +204,11 @@ class BpfLoader:
         out: dict[str, list[tuple[Any, Any]]] = {}
         with self.lock:
             lib, module = _bcc().libbcc.lib, self._bpf.module
-            names = [lib.bpf_table_name(module, i).decode()
-                     for i in range(lib.bpf_num_tables(module))]
+            # not declared by bcc's libbcc.py: typed prototypes of our own
+            count = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p)(("bpf_num_tables", lib))
+            name_of = ctypes.CFUNCTYPE(ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t)(
+                ("bpf_table_name", lib))
+            names = [name_of(module, i).decode() for i in range(count(module))]
             for name in names:
                 table = self._bpf[name.encode()]
                 if name in (LOST_MAP, self.plan.output_map) or \

@@ -224,7 +224,10 @@ def sum_percpu(raw: bytes, layout: Layout, ncpus: int) -> dict[str, Any]:
     for cpu in range(min(ncpus, len(raw) // step)):
         one = layout.decode(raw[cpu * step: cpu * step + layout.size])
         for key, value in one.items():
-            total[key] = total.get(key, 0) + value if isinstance(value, int) else value
+            if isinstance(value, int):
+                total[key] = total.get(key, 0) + value
+            elif not total.get(key):  # strings: the first CPU that set one
+                total[key] = value
     return total
 
 

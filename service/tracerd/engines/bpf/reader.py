@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 POLL_IDLE_S = 0.005
 POLL_BUSY_S = 0.001
 LOST_CHECK_S = 0.1
+TICK_S = 1.0
+"""period of the session's housekeeping (symbolizing new stacks while processes live)"""
 JOIN_TIMEOUT_S = 10.0
 ERROR_LOG_LIMIT = 5
 
@@ -58,11 +60,12 @@ class BpfReader:
                  ring: RingSource | None = None, perf: PerfSource | None = None,
                  lost: Callable[[], int] = lambda: 0,
                  snapshot: Callable[[], Mapping[str, Any]] | None = None,
-                 map_interval_s: float | None = None, hook: EventHook | None = None) -> None:
+                 map_interval_s: float | None = None, hook: EventHook | None = None,
+                 tick: Callable[[], None] | None = None) -> None:
         self._sink, self._limits = sink, limits
         self._ring, self._perf, self._lost = ring, perf, lost
         self._snapshot, self._interval = snapshot, map_interval_s
-        self._hook = hook
+        self._hook, self._tick = hook, tick
         self._stop = threading.Event()
         self._errors = 0
         self.events = 0
@@ -83,7 +86,7 @@ class BpfReader:
                           JOIN_TIMEOUT_S)
 
     def _run(self) -> None:
-        next_lost = next_maps = time.monotonic()
+        next_lost = next_maps = next_tick = time.monotonic()
         if self._interval:
             next_maps += self._interval
         while True:
@@ -93,6 +96,9 @@ class BpfReader:
             if now >= next_lost or (stopping and not got):
                 self._step(self._check_lost)
                 next_lost = now + LOST_CHECK_S
+            if self._tick is not None and now >= next_tick and not stopping:
+                self._step(self._run_tick)
+                next_tick = now + TICK_S
             if self._interval and now >= next_maps and not stopping:
                 self._step(self._emit_maps)
                 next_maps = now + self._interval
@@ -135,6 +141,11 @@ class BpfReader:
             self._sink.emit([lost_event("bpf", total - self.lost_total,
                                         time.clock_gettime_ns(time.CLOCK_MONOTONIC))])
             self.lost_total = total
+        return 0
+
+    def _run_tick(self) -> int:
+        assert self._tick is not None
+        self._tick()
         return 0
 
     def _emit_maps(self) -> int:

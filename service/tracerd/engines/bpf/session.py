@@ -116,10 +116,25 @@ class BccSession:
         self._sink = sink
         hook = EVENT_HOOKS.get(self.plan.tool or "")
         snapshot = self.read_maps if self.plan.maps or self.plan.generic_maps else None
+        stacks = any(spec.kind == "stacks" for spec in self.plan.maps)
         self._reader = BpfReader(self._session_id, sink, self._limits, ring=self._ring,
                                  perf=self._perf, lost=self._lost, snapshot=snapshot,
-                                 map_interval_s=self.plan.map_interval_s, hook=hook)
+                                 map_interval_s=self.plan.map_interval_s, hook=hook,
+                                 tick=self.symbolize_new_stacks if stacks else None)
         self._reader.start()
+
+    def symbolize_new_stacks(self) -> None:
+        """Resolve the stacks of the stack maps now, while their processes live: BCC reads a
+        process's /proc/PID/maps when it first symbolizes for it (cached afterwards)."""
+        for spec in self.plan.maps:
+            if spec.kind != "stacks":
+                continue
+            layout = Layout(spec.key)
+            for raw_key, _value in self.loader.table_raw(spec.name):
+                key = layout.decode(raw_key)
+                for field, kernel in (("user_stack_id", False), ("kernel_stack_id", True)):
+                    if key[field] >= 0:
+                        self.loader.resolve_stack(spec.stack_map, key[field], key["pid"], kernel)
 
     def read_maps(self) -> dict[str, Any]:
         """Current contents of the session's maps (the final ones once stopped)."""
