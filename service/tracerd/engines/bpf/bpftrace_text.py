@@ -55,20 +55,30 @@ def _scan(script: str) -> Iterator[tuple[int, str]]:
 
 
 def blocks(script: str) -> list[Block]:
-    """Top-level blocks with the text before them (probe list and predicate)."""
-    out, depth, start = [], 0, 0
+    """Top-level blocks with the code before them (probe list and predicate; comments and
+    preprocessor lines left out)."""
+    out: list[Block] = []
+    depth, skip_to = 0, -1
+    header: list[str] = []
     for i, c in _scan(script):
+        if i < skip_to:
+            continue
         if c == "{":
             if depth == 0:
-                out.append(Block(script[start:i].strip(), i))
+                out.append(Block("".join(header).strip(), i))
             depth += 1
         elif c == "}" and depth > 0:
             depth -= 1
             if depth == 0:
-                start = i + 1
-        elif depth == 0 and (c == ";" or (c == "#" and (i == 0 or script[i - 1] == "\n"))):
-            end = script.find("\n", i) if c == "#" else i
-            start = len(script) if end < 0 else end + 1
+                header = []
+        elif depth == 0:
+            if c == "#" and (i == 0 or script[i - 1] == "\n"):
+                end = script.find("\n", i)
+                skip_to = len(script) if end < 0 else end
+            elif c == ";":
+                header = []
+            else:
+                header.append(c)
     return out
 
 

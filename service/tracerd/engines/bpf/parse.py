@@ -156,7 +156,7 @@ def compile_decoder(name: str, fields: Sequence[FieldSpec], header: bool,
     source, ns = _decoder_source(name, layout, header, promote, layout.size)
     ns.update({"_iter": struct.Struct(fmt).iter_unpack, "_now": now_ns or (lambda: 0),
                "_new": tuple.__new__, "_WE": WireEvent, "_cstr": cstr_cached,
-               "_errno": errno_name, "_STRIDE": stride})
+               "_errc": errno_mod.errorcode.get, "_STRIDE": stride})
     if struct.calcsize(fmt) != stride:
         raise AssertionError("record format does not match its stride")
     exec(compile(source, f"<decoder {name}>", "exec"), ns)
@@ -191,17 +191,20 @@ def _decoder_source(name: str, layout: Layout, header: bool, promote: dict[str, 
     fields_src = ", ".join(f"{n!r}: {e}" for n, e in exprs.items() if n not in skip)
     ret = exprs.get(promote.get("ret", "ret"), "None")
     dur = exprs.get(promote.get("dur_ns", "dur_ns"), "None")
-    err = f"_errno({exprs[promote['errno']]})" if promote.get("errno") in exprs else "None"
+    err = "None"
+    if promote.get("errno") in exprs:
+        v = exprs[promote["errno"]]
+        err = f"(_errc(-{v}) if {v} < 0 else None)"
     src = [
         "def decode(view, out):",
-        "    n = 0",
+        "    start = len(out)",
+        "    append = out.append",
         "    for (" + ", ".join(targets) + ",) in _iter(view):",
         f"        if hlen != {size}: break",
         *body,
-        f"        out.append(_new(_WE, ({cols['ts_ns']}, {cols['cpu']}, {cols['pid']},"
+        f"        append(_new(_WE, ({cols['ts_ns']}, {cols['cpu']}, {cols['pid']},"
         f" {cols['tid']}, {cols['comm']}, {name!r}, {{{fields_src}}}, {dur}, {ret}, {err})))",
-        "        n += _STRIDE",
-        "    return n",
+        "    return (len(out) - start) * _STRIDE",
     ]
     return "\n".join(src) + "\n", ns
 

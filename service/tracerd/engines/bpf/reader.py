@@ -2,11 +2,12 @@
 losses in-band, and takes periodic map snapshots.
 
 Mechanism: never woken by the kernel (records are submitted with BPF_RB_NO_WAKEUP, perf
-buffers opened with a huge wakeup_events): the thread sleeps POLL_IDLE_S when it found
-nothing, POLL_BUSY_S after a partial batch, not at all after a full one, so a busy buffer
-is drained in batches of up to `Limits.batch_events` and an idle one costs 200 wake-ups
-per second. Cross-CPU wake-ups cost ~90 µs on our VMs: a wake-up per event would slow
-the traced program tens of times.
+buffers opened with a huge wakeup_events): the thread drains in batches of up to
+`Limits.batch_events` and sleeps POLL_INTERVAL_S whenever the buffer is empty, so a quiet
+session costs 200 wake-ups per second, events wait at most a few ms, and a flood is
+drained back to back (the poller then uses the CPU the flood demands, no more).
+Cross-CPU wake-ups cost ~90 µs on our VMs: a wake-up per event would slow the traced
+program tens of times.
 Losses: `lost()` is cumulative (ring-buffer reservation failures counted by the program,
 plus perf-buffer lost records); each increase becomes a `lost` event after the batch it
 was noticed with. At stop (programs already detached) the thread drains to empty, checks
@@ -29,8 +30,7 @@ from .ringbuf import RingBufferConsumer, SlowPath
 from .tools.hooks import EventHook
 
 log = logging.getLogger(__name__)
-POLL_IDLE_S = 0.005
-POLL_BUSY_S = 0.001
+POLL_INTERVAL_S = 0.005
 LOST_CHECK_S = 0.1
 TICK_S = 1.0
 """period of the session's housekeeping (symbolizing new stacks while processes live)"""
@@ -104,8 +104,8 @@ class BpfReader:
                 next_maps = now + self._interval
             if stopping and not got:
                 return
-            if not stopping and got < self._limits.batch_events:
-                self._stop.wait(POLL_BUSY_S if got else POLL_IDLE_S)
+            if not stopping and not self._more():
+                self._stop.wait(POLL_INTERVAL_S)
 
     def _step(self, fn: Callable[[], int]) -> int:
         try:
@@ -114,8 +114,13 @@ class BpfReader:
             self._errors += 1
             if self._errors <= ERROR_LOG_LIMIT:
                 log.exception("bpf reader step %s failed", fn.__name__)
-            time.sleep(POLL_IDLE_S)
+            time.sleep(POLL_INTERVAL_S)
             return 0
+
+    def _more(self) -> bool:
+        """Records are still waiting (a flood): drain again at once instead of sleeping."""
+        ring = self._ring
+        return ring is not None and ring.consumer.pending_bytes() >= ring.stride
 
     def _drain(self) -> int:
         out: list[WireEvent] = []

@@ -56,6 +56,6 @@ def _check(tool: str, param: ParamMeta, value: Any) -> bool | int | str:
                 param.maximum is not None and value > param.maximum):
             raise SpecError(f"{where} must be in [{param.minimum}, {param.maximum}]")
         return value
-    if not isinstance(value, str) or (param.pattern and not re.match(param.pattern, value)):
+    if not isinstance(value, str) or (param.pattern and not re.fullmatch(param.pattern, value)):
         raise SpecError(f"{where} must be a string matching {param.pattern}")
     return value
