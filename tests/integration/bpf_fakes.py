@@ -7,8 +7,10 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+import pytest
 
 from tracerd.engines.base import EngineContext
 from tracerd.types import LOST_EVENT_NAME, WireEvent
@@ -192,3 +194,13 @@ class Gated:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.communicate()
+
+
+@pytest.fixture(autouse=True)
+def no_programs_of_ours_left() -> Iterator[None]:
+    """After each test: no program named like ours (`trd_*`) that the test loaded remains.
+    Others load BPF on this machine at the same time, hence the name prefix."""
+    before = {p["id"] for p in our_programs()}
+    yield
+    assert wait_until(lambda: not [p for p in our_programs() if p["id"] not in before]), [
+        p["name"] for p in our_programs() if p["id"] not in before]

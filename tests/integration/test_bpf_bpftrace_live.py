@@ -14,7 +14,12 @@ import pytest
 
 from tracerd.errors import CompileError
 
-from .bpf_fakes import EngineRun, prog_ids_loaded, wait_until
+from .bpf_fakes import (
+    EngineRun,
+    no_programs_of_ours_left,  # noqa: F401 (autouse)
+    prog_ids_loaded,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.root, pytest.mark.bpf]
 

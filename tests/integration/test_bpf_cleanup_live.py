@@ -14,7 +14,12 @@ from typing import Any
 
 import pytest
 
-from .bpf_fakes import build_c, prog_ids_loaded, wait_until
+from .bpf_fakes import (
+    build_c,
+    no_programs_of_ours_left,  # noqa: F401 (autouse)
+    prog_ids_loaded,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.root, pytest.mark.bpf]
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,14 @@ import pytest
 
 from tracerd.errors import CapabilityMissing, CompileError
 
-from .bpf_fakes import EngineRun, Gated, build_c, our_programs, wait_until
+from .bpf_fakes import (
+    EngineRun,
+    Gated,
+    build_c,
+    no_programs_of_ours_left,  # noqa: F401 (autouse)
+    our_programs,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.root, pytest.mark.bpf]
 

@@ -15,7 +15,14 @@ import pytest
 
 from tracerd.engines.base import Limits
 
-from .bpf_fakes import EngineRun, Gated, build_c, our_programs, wait_until
+from .bpf_fakes import (
+    EngineRun,
+    Gated,
+    build_c,
+    no_programs_of_ours_left,  # noqa: F401 (autouse)
+    our_programs,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.root, pytest.mark.bpf]
 SETTLE_S = 0.3
@@ -269,3 +276,21 @@ def test_every_lost_sample_is_counted(tmp_path: Path) -> None:
     assert lost > 0
     assert run.sink.lost["bpf"] == lost
     assert len(delivered) + lost == calls
+
+
+def test_comm_filter_is_applied_in_the_kernel(tmp_path: Path) -> None:
+    name = f"trd{uuid.uuid4().hex[:8]}"
+    cat = tmp_path / name
+    cat.write_bytes(Path("/bin/cat").read_bytes())
+    cat.chmod(0o755)
+    target = tmp_path / "file"
+    target.write_text("x")
+    with EngineRun(tmp_path, {"tool": "opensnoop", "comm": name}) as run:
+        subprocess.run(["cat", str(target)], check=True, capture_output=True)
+        subprocess.run([str(cat), str(target)], check=True, capture_output=True)
+        _settle(run, lambda: any(e.fields["path"] == str(target)
+                                 for e in run.sink.named("opensnoop")))
+        time.sleep(SETTLE_S)
+    events = run.sink.named("opensnoop")
+    assert {e.comm for e in events} == {name}
+    assert [e.fields["path"] for e in events].count(str(target)) == 1

@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 
-from .bpf_fakes import EngineRun, Gated, build_c, wait_until
+from .bpf_fakes import (
+    EngineRun,
+    Gated,
+    build_c,
+    no_programs_of_ours_left,  # noqa: F401 (autouse)
+    wait_until,
+)
 
 pytestmark = [pytest.mark.root, pytest.mark.bpf]
 

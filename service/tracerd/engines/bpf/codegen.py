@@ -63,7 +63,7 @@ class Filters:
 
 
 def program_source(name: str) -> str:
-    return resources.files(__package__).joinpath("programs", name).read_text()
+    return resources.files(__package__).joinpath("programs").joinpath(name).read_text()
 
 
 def _define_args(args: Mapping[str, Any]) -> list[str]:

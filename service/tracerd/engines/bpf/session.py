@@ -161,6 +161,8 @@ class BccSession:
         """Current contents of the session's maps (the final ones once stopped)."""
         if self._final is not None:
             return self._final
+        if self._closed:
+            return {}
         out: dict[str, Any] = {}
         hook = MAP_HOOKS.get(self.plan.tool or "")
         for spec in self.plan.maps:
