@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tracerd.errors import CapabilityMissing, CompileError
+from tracerd.errors import CapabilityMissing, CompileError, SpecError
 
 from .bpf_fakes import (
     EngineRun,
@@ -295,3 +295,14 @@ int trd_uprobe_arg(struct pt_regs *ctx)
         assert child.go().strip() == "20"
         assert wait_until(lambda: len(run.sink.named("calls")) >= 5)
     assert [e.fields["arg"] for e in run.sink.named("calls")] == [0, 1, 2, 3, 4]
+
+
+def test_undeclared_output_map_is_refused_with_nothing_loaded(tmp_path: Path) -> None:
+    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid",
+               "fn": "trd_custom_rb"}]
+    output = {**RINGBUF_OUTPUT, "map": "nosuchmap"}
+    run = EngineRun(tmp_path, _spec(RINGBUF_PROGRAM, attach, output))
+    with pytest.raises(SpecError, match="nosuchmap"):
+        run.__enter__()
+    assert run.ledger.of_type("bpf_program"), "it was loaded, then released"
+    assert run.ledger.live() == []

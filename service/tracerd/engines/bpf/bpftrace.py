@@ -177,8 +177,11 @@ class BpftraceSession:
                     self._handle([rest])
                     break
                 data = rest + chunk
-        except Exception:  # reader loop: log and end the session
+        except Exception as e:  # reader loop: log and end the session
             log.exception("bpftrace reader failed")
+            if not self._stopping:
+                sink.ended(None, f"reading bpftrace's output failed: {e!r}", failed=True)
+                return
         if not self._stopping:
             code = proc.wait()
             sink.ended(None, f"bpftrace exited with status {code}", failed=code != 0)

@@ -95,7 +95,10 @@ class BccSession:
         decode, layout = compile_decoder(self.plan.name, self.plan.record, self.plan.header,
                                          self.plan.promote, _now_ns)
         self._layout = layout
-        kind = self.loader.table_kind(name)
+        try:
+            kind = self.loader.table_kind(name)
+        except KeyError as e:
+            raise SpecError(f"output map {name!r} is not declared by the program") from e
         if kind == "RingBuf" and supported():
             fd = self.loader.map_fd(name)
             consumer = RingBufferConsumer(fd, int(fdinfo(fd).get("max_entries", "0")))
