@@ -77,9 +77,15 @@ int trd_bench_evt(struct tracepoint__syscalls__sys_enter_getppid *args)
     return 0;
 }
 """
-PER_EVENT_OUTPUT = {"map": "calls", "fields": [
-    {"name": "ts_ns", "type": "u64"}, {"name": "pid", "type": "u32"},
-    {"name": "tid", "type": "u32"}, {"name": "nr", "type": "u64"}]}
+PER_EVENT_OUTPUT = {
+    "map": "calls",
+    "fields": [
+        {"name": "ts_ns", "type": "u64"},
+        {"name": "pid", "type": "u32"},
+        {"name": "tid", "type": "u32"},
+        {"name": "nr", "type": "u64"},
+    ],
+}
 
 FLOOD_CPU = 1
 WORKER_CPU = 0
@@ -147,8 +153,12 @@ def build_flood(tmp: Path) -> str:
 
 @contextmanager
 def gated_flood(binary: str, calls: int, mode: str) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(["taskset", "-c", str(FLOOD_CPU), binary, str(calls), mode],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        ["taskset", "-c", str(FLOOD_CPU), binary, str(calls), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         yield proc
     finally:
@@ -166,13 +176,20 @@ def release(proc: subprocess.Popen[str]) -> float:
 def engine_ctx(tmp: Path) -> EngineContext:
     spool = tmp / "spool"
     spool.mkdir(exist_ok=True)
-    return EngineContext(session_id=1, daemon_id="bench", daemon_pid=os.getppid(),
-                         exclude_pids=(os.getpid(),), caps={}, state_dir=str(tmp),
-                         spool_dir=str(spool))
+    return EngineContext(
+        session_id=1,
+        daemon_id="bench",
+        daemon_pid=os.getppid(),
+        exclude_pids=(os.getpid(),),
+        caps={},
+        state_dir=str(tmp),
+        spool_dir=str(spool),
+    )
 
 
-def run_engine(tmp: Path, spec: dict[str, Any], binary: str, calls: int,
-               mode: str) -> dict[str, float]:
+def run_engine(
+    tmp: Path, spec: dict[str, Any], binary: str, calls: int, mode: str
+) -> dict[str, float]:
     with gated_flood(binary, calls, mode) as flood:
         engine = BpfEngine(engine_ctx(tmp))
         handle = engine.prepare({**spec, "pid": flood.pid}, NullLedger())
@@ -185,9 +202,15 @@ def run_engine(tmp: Path, spec: dict[str, Any], binary: str, calls: int,
             time.sleep(0.01)
         wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
         engine.stop(handle)
-    return {"flood_s": flood_s, "events": sink.events, "lost": sink.lost, "wall_s": wall,
-            "cpu_s": cpu, "lost_total": float(sink.lost_total_seen or 0),
-            "maps": getattr(sink, "last_maps", {})}
+    return {
+        "flood_s": flood_s,
+        "events": sink.events,
+        "lost": sink.lost,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "lost_total": float(sink.lost_total_seen or 0),
+        "maps": getattr(sink, "last_maps", {}),
+    }
 
 
 @contextmanager
@@ -196,9 +219,12 @@ def bpftrace(script: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     import threading
 
     lines: list[str] = []
-    proc = subprocess.Popen(["taskset", "-c", str(WORKER_CPU), "bpftrace", "-f", "json",
-                             "-e", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        ["taskset", "-c", str(WORKER_CPU), "bpftrace", "-f", "json", "-e", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
     out = proc.stdout
     reader = threading.Thread(target=lambda: lines.extend(out), daemon=True)
@@ -220,8 +246,9 @@ def bpftrace(script: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
         reader.join(10)
 
 
-def run_bpftrace(script: str, binary: str, calls: int, mode: str,
-                 expect_lines: bool) -> dict[str, float]:
+def run_bpftrace(
+    script: str, binary: str, calls: int, mode: str, expect_lines: bool
+) -> dict[str, float]:
     """bpftrace on the same flood; end to end = until its output stops (1 s of silence)."""
 
     def counts(lines: list[str]) -> tuple[int, int]:
@@ -229,8 +256,10 @@ def run_bpftrace(script: str, binary: str, calls: int, mode: str,
         lost = sum(json.loads(ln)["data"]["events"] for ln in lines if '"lost_events"' in ln)
         return printed, lost
 
-    with gated_flood(binary, calls, mode) as flood, bpftrace(
-            script.replace("FLOODPID", str(flood.pid))) as (_proc, lines):
+    with (
+        gated_flood(binary, calls, mode) as flood,
+        bpftrace(script.replace("FLOODPID", str(flood.pid))) as (_proc, lines),
+    ):
         wall0 = time.monotonic()
         flood_s = release(flood)
         last, seen = time.monotonic(), -1
@@ -260,15 +289,20 @@ def drain_rate(tmp: Path, binary: str, calls: int) -> dict[str, float]:
             time.sleep(0.001)
         wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
         engine.stop(handle)
-    return {"flood_s": wall, "events": sink.events, "lost": sink.lost, "wall_s": wall,
-            "cpu_s": cpu}
+    return {"flood_s": wall, "events": sink.events, "lost": sink.lost, "wall_s": wall, "cpu_s": cpu}
 
 
 def run_bcc_syscount(binary: str, calls: int) -> float:
     tool = shutil.which("syscount-bpfcc") or "/usr/sbin/syscount-bpfcc"
-    with gated_flood(binary, calls, "g") as flood, subprocess.Popen(
-            ["taskset", "-c", str(WORKER_CPU), tool], stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True) as bcc:
+    with (
+        gated_flood(binary, calls, "g") as flood,
+        subprocess.Popen(
+            ["taskset", "-c", str(WORKER_CPU), tool],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        ) as bcc,
+    ):
         assert bcc.stdout is not None
         while "Tracing" not in bcc.stdout.readline():
             pass
@@ -283,84 +317,129 @@ def alone(binary: str, calls: int, mode: str) -> float:
         return release(flood)
 
 
-PER_EVENT_SPEC = {"program": PER_EVENT_PROGRAM, "output": PER_EVENT_OUTPUT,
-                  "attach": [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid",
-                              "fn": "trd_bench_evt"}]}
+PER_EVENT_SPEC = {
+    "program": PER_EVENT_PROGRAM,
+    "output": PER_EVENT_OUTPUT,
+    "attach": [
+        {"type": "tracepoint", "target": "syscalls:sys_enter_getppid", "fn": "trd_bench_evt"}
+    ],
+}
 
 
 def _line(name: str, r: Mapping[str, Any], calls: int, base: float) -> None:
     accounted = r["events"] + r["lost"] == calls
-    print(f"  {name:<30} {r['events'] / r['wall_s']:>10,.0f} events/s end to end; "
-          f"{r['events']:,} delivered + {r['lost']:,} lost"
-          f"{'' if accounted else ' (NOT all accounted)'}; flood slowed {r['flood_s'] / base:.2f}x")
+    print(
+        f"  {name:<30} {r['events'] / r['wall_s']:>10,.0f} events/s end to end; "
+        f"{r['events']:,} delivered + {r['lost']:,} lost"
+        f"{'' if accounted else ' (NOT all accounted)'}; flood slowed {r['flood_s'] / base:.2f}x"
+    )
 
 
 def part_a(tmp: Path, binary: str, calls: int, reps: int) -> None:
-    print(f"A. events/s into the worker ({calls:,}-call floods on CPU {FLOOD_CPU}, "
-          f"worker on CPU {WORKER_CPU}; best of {reps})")
-    script = ('tracepoint:syscalls:sys_exit_openat /pid == FLOODPID/ '
-              '{ printf("%d %d %s %d\\n", pid, tid, comm, args->ret); }')
-    r = repeat({
-        "alone": lambda: alone(binary, calls, "o"),
-        "ours": lambda: run_engine(tmp, {"tool": "opensnoop"}, binary, calls, "o"),
-        "bpftrace": lambda: run_bpftrace(script, binary, calls, "o", True),
-        "alone_g": lambda: alone(binary, calls * 2, "g"),
-        "fast": lambda: run_engine(tmp, PER_EVENT_SPEC, binary, calls * 2, "g"),
-        "drain": lambda: drain_rate(tmp, binary, DRAIN_EVENTS),
-    }, reps)
+    print(
+        f"A. events/s into the worker ({calls:,}-call floods on CPU {FLOOD_CPU}, "
+        f"worker on CPU {WORKER_CPU}; best of {reps})"
+    )
+    script = (
+        "tracepoint:syscalls:sys_exit_openat /pid == FLOODPID/ "
+        '{ printf("%d %d %s %d\\n", pid, tid, comm, args->ret); }'
+    )
+    r = repeat(
+        {
+            "alone": lambda: alone(binary, calls, "o"),
+            "ours": lambda: run_engine(tmp, {"tool": "opensnoop"}, binary, calls, "o"),
+            "bpftrace": lambda: run_bpftrace(script, binary, calls, "o", True),
+            "alone_g": lambda: alone(binary, calls * 2, "g"),
+            "fast": lambda: run_engine(tmp, PER_EVENT_SPEC, binary, calls * 2, "g"),
+            "drain": lambda: drain_rate(tmp, binary, DRAIN_EVENTS),
+        },
+        reps,
+    )
     base_open, base_ppid = r["alone"]["flood_s"], r["alone_g"]["flood_s"]
     ours, bt, fast = r["ours"], r["bpftrace"], r["fast"]
     print(f"  openat() flood alone           {calls / base_open:>10,.0f} calls/s")
     _line("tracerd opensnoop (312 B rec)", ours, calls, base_open)
     _line("bpftrace printf (same fields)", bt, calls, base_open)
-    print(f"  tracerd worker capacity        {ours['events'] / max(ours['cpu_s'], 1e-9):>10,.0f}"
-          " events per CPU-second of the worker (poll + decode + batch)")
+    print(
+        f"  tracerd worker capacity        {ours['events'] / max(ours['cpu_s'], 1e-9):>10,.0f}"
+        " events per CPU-second of the worker (poll + decode + batch)"
+    )
     ratio = (ours["events"] / ours["wall_s"]) / max(bt["events"] / bt["wall_s"], 1e-9)
     print(f"  ratio tracerd / bpftrace (events/s end to end): {ratio:.1f}x")
     print(f"  getppid() flood alone          {calls * 2 / base_ppid:>10,.0f} calls/s")
     _line("tracerd per-event (32 B rec)", fast, calls * 2, base_ppid)
-    print(f"  tracerd worker capacity        {fast['events'] / max(fast['cpu_s'], 1e-9):>10,.0f}"
-          " events per CPU-second of the worker")
+    print(
+        f"  tracerd worker capacity        {fast['events'] / max(fast['cpu_s'], 1e-9):>10,.0f}"
+        " events per CPU-second of the worker"
+    )
     drain = r["drain"]
-    print(f"  tracerd drain of a full ring   {drain['events'] / drain['wall_s']:>10,.0f} events/s "
-          f"into the worker ({drain['events']:,} events queued by the kernel, "
-          f"{drain['lost']:,} lost; {drain['events'] / max(drain['cpu_s'], 1e-9):,.0f} "
-          "per CPU-second)")
+    print(
+        f"  tracerd drain of a full ring   {drain['events'] / drain['wall_s']:>10,.0f} events/s "
+        f"into the worker ({drain['events']:,} events queued by the kernel, "
+        f"{drain['lost']:,} lost; {drain['events'] / max(drain['cpu_s'], 1e-9):,.0f} "
+        "per CPU-second)"
+    )
 
 
 def part_b(tmp: Path, binary: str, calls: int, reps: int) -> None:
-    print(f"B. load slowdown: getppid() flood of {calls:,} calls on CPU {FLOOD_CPU}; "
-          f"best of {reps}")
-    r = repeat({
-        "alone": lambda: alone(binary, calls, "g"),
-        "per_event": lambda: run_engine(tmp, PER_EVENT_SPEC, binary, calls, "g"),
-        "syscount": lambda: run_engine(tmp, {"tool": "syscount"}, binary, calls, "g"),
-        "bcc": lambda: run_bcc_syscount(binary, calls),
-        "bt_print": lambda: run_bpftrace('tracepoint:syscalls:sys_enter_getppid '
-                                         '/pid == FLOODPID/ { printf("%d\\n", tid); }',
-                                         binary, calls, "g", True),
-        "bt_count": lambda: run_bpftrace("tracepoint:raw_syscalls:sys_exit "
-                                         "{ @[args->id] = count(); }", binary, calls, "g",
-                                         False),
-    }, reps)
+    print(
+        f"B. load slowdown: getppid() flood of {calls:,} calls on CPU {FLOOD_CPU}; best of {reps}"
+    )
+    r = repeat(
+        {
+            "alone": lambda: alone(binary, calls, "g"),
+            "per_event": lambda: run_engine(tmp, PER_EVENT_SPEC, binary, calls, "g"),
+            "syscount": lambda: run_engine(tmp, {"tool": "syscount"}, binary, calls, "g"),
+            "bcc": lambda: run_bcc_syscount(binary, calls),
+            "bt_print": lambda: run_bpftrace(
+                'tracepoint:syscalls:sys_enter_getppid /pid == FLOODPID/ { printf("%d\\n", tid); }',
+                binary,
+                calls,
+                "g",
+                True,
+            ),
+            "bt_count": lambda: run_bpftrace(
+                "tracepoint:raw_syscalls:sys_exit { @[args->id] = count(); }",
+                binary,
+                calls,
+                "g",
+                False,
+            ),
+        },
+        reps,
+    )
     base = r["alone"]["flood_s"]
     agg, per_event = r["syscount"], r["per_event"]
-    counted = next((e["value"]["count"] for e in agg["maps"]["counts"]["entries"]
-                    if e["key"]["syscall"] == "getppid"), 0)
-    rows = [("tracerd per-event (ring buffer)", per_event["flood_s"]),
-            ("tracerd syscount (in kernel)", agg["flood_s"]),
-            ("BCC syscount-bpfcc", r["bcc"]["flood_s"]),
-            ("bpftrace printf per event", r["bt_print"]["flood_s"]),
-            ("bpftrace count() in kernel", r["bt_count"]["flood_s"])]
+    counted = next(
+        (
+            e["value"]["count"]
+            for e in agg["maps"]["counts"]["entries"]
+            if e["key"]["syscall"] == "getppid"
+        ),
+        0,
+    )
+    rows = [
+        ("tracerd per-event (ring buffer)", per_event["flood_s"]),
+        ("tracerd syscount (in kernel)", agg["flood_s"]),
+        ("BCC syscount-bpfcc", r["bcc"]["flood_s"]),
+        ("bpftrace printf per event", r["bt_print"]["flood_s"]),
+        ("bpftrace count() in kernel", r["bt_count"]["flood_s"]),
+    ]
     print(f"  flood alone                        {calls / base:>12,.0f} calls/s")
     for name, secs in rows:
         print(f"  {name:<34} {calls / secs:>12,.0f} calls/s  slowdown {secs / base:.2f}x")
-    print(f"  per-event delivered {per_event['events']:,}, lost {per_event['lost']:,}; "
-          f"syscount counted {counted:,} getppid calls")
-    print(f"  ratio tracerd syscount / BCC syscount (slowdowns): "
-          f"{agg['flood_s'] / r['bcc']['flood_s']:.2f}x (target <= 1.10)")
-    print(f"  ratio per-event / in-kernel aggregation (slowdowns): "
-          f"{per_event['flood_s'] / agg['flood_s']:.2f}x")
+    print(
+        f"  per-event delivered {per_event['events']:,}, lost {per_event['lost']:,}; "
+        f"syscount counted {counted:,} getppid calls"
+    )
+    print(
+        f"  ratio tracerd syscount / BCC syscount (slowdowns): "
+        f"{agg['flood_s'] / r['bcc']['flood_s']:.2f}x (target <= 1.10)"
+    )
+    print(
+        f"  ratio per-event / in-kernel aggregation (slowdowns): "
+        f"{per_event['flood_s'] / agg['flood_s']:.2f}x"
+    )
 
 
 def main() -> None:

@@ -71,8 +71,9 @@ class ListSink:
     def info(self, values: Mapping[str, Any]) -> None:
         self.infos.append(dict(values))
 
-    def ended(self, exit_status: Mapping[str, Any] | None, reason: str | None = None,
-              failed: bool = False) -> None:
+    def ended(
+        self, exit_status: Mapping[str, Any] | None, reason: str | None = None, failed: bool = False
+    ) -> None:
         self.ended_calls.append((exit_status, reason, failed))
 
     def named(self, name: str) -> list[WireEvent]:
@@ -83,25 +84,34 @@ class ListSink:
         return self.named(LOST_EVENT_NAME)
 
 
-def make_ctx(tmp_path: Any, session_id: int = 1, caps: Mapping[str, Any] | None = None
-             ) -> EngineContext:
+def make_ctx(
+    tmp_path: Any, session_id: int = 1, caps: Mapping[str, Any] | None = None
+) -> EngineContext:
     spool = os.path.join(str(tmp_path), "spool")
     os.makedirs(spool, exist_ok=True)
-    return EngineContext(session_id=session_id, daemon_id="t0", daemon_pid=os.getppid(),
-                         exclude_pids=(os.getpid(),), caps=caps or {},
-                         state_dir=str(tmp_path), spool_dir=spool)
+    return EngineContext(
+        session_id=session_id,
+        daemon_id="t0",
+        daemon_pid=os.getppid(),
+        exclude_pids=(os.getpid(),),
+        caps=caps or {},
+        state_dir=str(tmp_path),
+        spool_dir=spool,
+    )
 
 
 def our_programs(prefix: str = OUR_PREFIX) -> list[dict[str, Any]]:
     """Programs loaded in the kernel whose name starts with our prefix."""
-    out = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["bpftool", "prog", "show", "-j"], capture_output=True, text=True, check=True
+    ).stdout
     return [p for p in json.loads(out or "[]") if str(p.get("name", "")).startswith(prefix)]
 
 
 def prog_ids_loaded(ids: Sequence[int]) -> list[int]:
-    out = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["bpftool", "prog", "show", "-j"], capture_output=True, text=True, check=True
+    ).stdout
     loaded = {p["id"] for p in json.loads(out or "[]")}
     return [i for i in ids if i in loaded]
 
@@ -118,8 +128,9 @@ def wait_until(predicate: Any, timeout_s: float = 10.0, step_s: float = 0.05) ->
 class EngineRun:
     """One engine session in this process: prepare, start, stop; checks nothing is left."""
 
-    def __init__(self, tmp_path: Any, spec: dict[str, Any], *, start: bool = True,
-                 limits: Any = None) -> None:
+    def __init__(
+        self, tmp_path: Any, spec: dict[str, Any], *, start: bool = True, limits: Any = None
+    ) -> None:
         from tracerd.engines.bpf import BpfEngine
 
         ctx = make_ctx(tmp_path)
@@ -151,7 +162,8 @@ class EngineRun:
         self.stop()
         assert self.ledger.live() == [], self.ledger.live()
         assert wait_until(lambda: not prog_ids_loaded(self.prog_ids)), (
-            f"programs still loaded: {prog_ids_loaded(self.prog_ids)}")
+            f"programs still loaded: {prog_ids_loaded(self.prog_ids)}"
+        )
 
 
 def _with_limits(ctx: EngineContext, limits: Any) -> EngineContext:
@@ -166,8 +178,9 @@ def build_c(tmp_path: Any, name: str, source: str, *flags: str) -> str:
     out = os.path.join(str(tmp_path), name)
     with open(src, "w") as f:
         f.write(source)
-    subprocess.run(["gcc", "-O0", "-g", "-fno-omit-frame-pointer", "-o", out, src, *flags],
-                   check=True)
+    subprocess.run(
+        ["gcc", "-O0", "-g", "-fno-omit-frame-pointer", "-o", out, src, *flags], check=True
+    )
     return out
 
 
@@ -176,8 +189,9 @@ class Gated:
     uprobes can name its pid first). Killed at exit if still running."""
 
     def __init__(self, argv: Sequence[str]) -> None:
-        self.proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
 
     @property
     def pid(self) -> int:
@@ -203,4 +217,5 @@ def no_programs_of_ours_left() -> Iterator[None]:
     before = {p["id"] for p in our_programs()}
     yield
     assert wait_until(lambda: not [p for p in our_programs() if p["id"] not in before]), [
-        p["name"] for p in our_programs() if p["id"] not in before]
+        p["name"] for p in our_programs() if p["id"] not in before
+    ]

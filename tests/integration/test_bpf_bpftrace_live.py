@@ -41,8 +41,10 @@ def test_classic_openat_example_streams_the_right_lines(tmp_path: Path, short_tm
     shutil.copy("/bin/cat", cat)
     target = short_tmp / "hello.txt"  # bpftrace's str() keeps 64 bytes by default
     target.write_text("hi\n")
-    script = (f'tracepoint:syscalls:sys_enter_openat /comm == "{name}"/ '
-              '{ printf("%s %s\\n", comm, str(args->filename)); }')
+    script = (
+        f'tracepoint:syscalls:sys_enter_openat /comm == "{name}"/ '
+        '{ printf("%s %s\\n", comm, str(args->filename)); }'
+    )
     with EngineRun(tmp_path, {"bpftrace": script}) as run:
         child = run.handle.info["bpftrace_pid"]
         assert run.prog_ids
@@ -74,12 +76,15 @@ def test_syntax_error_is_a_compile_error_with_bpftraces_text(tmp_path: Path) -> 
 def test_no_feedback_on_its_own_writes(tmp_path: Path) -> None:
     """Every write bpftrace makes would print a line, which is a write: the injected
     predicate keeps it (and this worker) out, so only the writer child is seen."""
-    script = ('tracepoint:syscalls:sys_enter_write { printf("%d %d\\n", pid, args->count); '
-              '@writes[pid] = count(); }')
+    script = (
+        'tracepoint:syscalls:sys_enter_write { printf("%d %d\\n", pid, args->count); '
+        "@writes[pid] = count(); }"
+    )
     with EngineRun(tmp_path, {"bpftrace": script}) as run:
         bt_pid = run.handle.info["bpftrace_pid"]
-        writer = subprocess.run(["sh", "-c", "for i in 1 2 3; do echo x >/dev/null; done"],
-                                check=True)
+        writer = subprocess.run(
+            ["sh", "-c", "for i in 1 2 3; do echo x >/dev/null; done"], check=True
+        )
         assert writer.returncode == 0
         time.sleep(1.0)
         seen_lines = len(run.sink.named("printf"))
@@ -93,12 +98,15 @@ def test_no_feedback_on_its_own_writes(tmp_path: Path) -> None:
 
 
 def test_maps_histograms_periodic_and_final(tmp_path: Path) -> None:
-    script = ("tracepoint:syscalls:sys_enter_getppid { @calls = count(); "
-              "@sizes = hist(args->__syscall_nr); @by[comm] = count(); }")
+    script = (
+        "tracepoint:syscalls:sys_enter_getppid { @calls = count(); "
+        "@sizes = hist(args->__syscall_nr); @by[comm] = count(); }"
+    )
     with EngineRun(tmp_path, {"bpftrace": script, "map_interval_s": 0.2}) as run:
         for _ in range(3):
-            subprocess.run(["python3", "-c", "import os\nfor _ in range(10): os.getppid()"],
-                           check=True)
+            subprocess.run(
+                ["python3", "-c", "import os\nfor _ in range(10): os.getppid()"], check=True
+            )
         assert wait_until(lambda: len(run.sink.map_snapshots) >= 2)
         live = run.engine.read_maps(run.handle)
         assert "@calls" in live
@@ -109,8 +117,9 @@ def test_maps_histograms_periodic_and_final(tmp_path: Path) -> None:
     sizes = final["@sizes"]
     assert sizes["type"] == "hist"
     assert sum(b["count"] for b in sizes["buckets"]) == final["@calls"]["value"]
-    assert any(b["low"] == 64 and b["high"] == 127 and b["count"] >= 30
-               for b in sizes["buckets"])  # getppid is syscall 110
+    assert any(
+        b["low"] == 64 and b["high"] == 127 and b["count"] >= 30 for b in sizes["buckets"]
+    )  # getppid is syscall 110
     by = {e["key"]: e["value"] for e in final["@by"]["entries"]}
     assert by.get("python3", 0) >= 30
 
@@ -123,8 +132,11 @@ def test_exit_in_script_ends_the_session(tmp_path: Path) -> None:
 
 
 def test_pid_filter_is_injected(tmp_path: Path) -> None:
-    sleeper = subprocess.Popen(["sh", "-c", "read _; for i in 1 2 3; do echo; done >/dev/null"],
-                               stdin=subprocess.PIPE, text=True)
+    sleeper = subprocess.Popen(
+        ["sh", "-c", "read _; for i in 1 2 3; do echo; done >/dev/null"],
+        stdin=subprocess.PIPE,
+        text=True,
+    )
     try:
         script = 'tracepoint:syscalls:sys_enter_write { printf("%d\\n", pid); }'
         with EngineRun(tmp_path, {"bpftrace": script, "pid": sleeper.pid}) as run:

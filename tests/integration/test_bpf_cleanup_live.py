@@ -50,8 +50,9 @@ DAEMON = textwrap.dedent("""
 
 def _write(tmp_path: Path) -> Path:
     worker = tmp_path / "worker.py"
-    worker.write_text(WORKER.format(service=str(REPO / "service"), repo=str(REPO),
-                                    tmp=str(tmp_path)))
+    worker.write_text(
+        WORKER.format(service=str(REPO / "service"), repo=str(REPO), tmp=str(tmp_path))
+    )
     return worker
 
 
@@ -76,15 +77,20 @@ def _started(proc: subprocess.Popen[str]) -> dict[str, Any]:
     return started
 
 
-@pytest.mark.parametrize("spec", [
-    {"tool": "opensnoop"},
-    {"tool": "runqlat"},
-    {"bpftrace": "tracepoint:syscalls:sys_enter_getppid { @n = count(); }"},
-], ids=["opensnoop", "runqlat", "bpftrace"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"tool": "opensnoop"},
+        {"tool": "runqlat"},
+        {"bpftrace": "tracepoint:syscalls:sys_enter_getppid { @n = count(); }"},
+    ],
+    ids=["opensnoop", "runqlat", "bpftrace"],
+)
 def test_worker_sigkill_unloads_everything(tmp_path: Path, spec: dict[str, Any]) -> None:
     worker = _write(tmp_path)
-    with subprocess.Popen([sys.executable, str(worker), json.dumps(spec)],
-                          stdout=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        [sys.executable, str(worker), json.dumps(spec)], stdout=subprocess.PIPE, text=True
+    ) as proc:
         try:
             started = _started(proc)
             ids = started["info"]["prog_ids"]
@@ -103,12 +109,17 @@ def test_worker_sigkill_unloads_everything(tmp_path: Path, spec: dict[str, Any])
 
 
 def test_worker_sigkill_with_a_uprobe(tmp_path: Path) -> None:
-    binary = build_c(tmp_path, "rl", "char *readline(const char *p) { return 0; }\n"
-                                     "int main(void) { return readline(0) != 0; }\n")
+    binary = build_c(
+        tmp_path,
+        "rl",
+        "char *readline(const char *p) { return 0; }\n"
+        "int main(void) { return readline(0) != 0; }\n",
+    )
     worker = _write(tmp_path)
     spec = {"tool": "bashreadline", "args": {"binary": binary}}
-    with subprocess.Popen([sys.executable, str(worker), json.dumps(spec)],
-                          stdout=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        [sys.executable, str(worker), json.dumps(spec)], stdout=subprocess.PIPE, text=True
+    ) as proc:
         try:
             started = _started(proc)
             ids = started["info"]["prog_ids"]
@@ -130,8 +141,11 @@ def test_daemon_sigkill_takes_the_worker_and_its_programs(tmp_path: Path) -> Non
     daemon = tmp_path / "daemon.py"
     daemon.write_text(DAEMON)
     spec = {"tool": "execsnoop"}
-    with subprocess.Popen([sys.executable, str(daemon), sys.executable, str(worker),
-                           json.dumps(spec)], stdout=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        [sys.executable, str(daemon), sys.executable, str(worker), json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as proc:
         try:
             started = _started(proc)
             ids = started["info"]["prog_ids"]

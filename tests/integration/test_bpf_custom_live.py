@@ -60,22 +60,30 @@ int trd_custom_rb(struct tracepoint__syscalls__sys_enter_getppid *args)
     return 0;
 }
 """
-RINGBUF_OUTPUT = {"map": "out", "fields": [
-    {"name": "ts_ns", "type": "u64"}, {"name": "pid", "type": "u32"},
-    {"name": "nr", "type": "u32"}, {"name": "comm", "type": "str", "size": 16}]}
+RINGBUF_OUTPUT = {
+    "map": "out",
+    "fields": [
+        {"name": "ts_ns", "type": "u64"},
+        {"name": "pid", "type": "u32"},
+        {"name": "nr", "type": "u32"},
+        {"name": "comm", "type": "str", "size": 16},
+    ],
+}
 
 
-def _spec(program: str, attach: list[dict[str, str]], output: dict[str, Any] | None = None,
-          **extra: Any) -> dict[str, Any]:
+def _spec(
+    program: str, attach: list[dict[str, str]], output: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     return {"program": program, "attach": attach, "output": output, **extra}
 
 
 def test_ringbuf_output_and_maps(tmp_path: Path) -> None:
     binary = build_c(tmp_path, "getppid", GETPPID_C)
-    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid",
-               "fn": "trd_custom_rb"}]
-    with Gated([binary, "500"]) as child, EngineRun(
-            tmp_path, _spec(RINGBUF_PROGRAM, attach, RINGBUF_OUTPUT, pid=child.pid)) as run:
+    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid", "fn": "trd_custom_rb"}]
+    with (
+        Gated([binary, "500"]) as child,
+        EngineRun(tmp_path, _spec(RINGBUF_PROGRAM, attach, RINGBUF_OUTPUT, pid=child.pid)) as run,
+    ):
         child.go()
         assert wait_until(lambda: len(run.sink.named("out")) >= 500)
         live = run.engine.read_maps(run.handle)
@@ -110,12 +118,17 @@ int trd_custom_perf(struct tracepoint__syscalls__sys_enter_getppid *args)
 
 def test_perf_output(tmp_path: Path) -> None:
     binary = build_c(tmp_path, "getppid", GETPPID_C)
-    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid",
-               "fn": "trd_custom_perf"}]
-    output = {"map": "samples", "fields": [{"name": "pid", "type": "u32"},
-                                           {"name": "value", "type": "s32"}]}
-    with Gated([binary, "300"]) as child, EngineRun(
-            tmp_path, _spec(PERF_PROGRAM, attach, output, pid=child.pid)) as run:
+    attach = [
+        {"type": "tracepoint", "target": "syscalls:sys_enter_getppid", "fn": "trd_custom_perf"}
+    ]
+    output = {
+        "map": "samples",
+        "fields": [{"name": "pid", "type": "u32"}, {"name": "value", "type": "s32"}],
+    }
+    with (
+        Gated([binary, "300"]) as child,
+        EngineRun(tmp_path, _spec(PERF_PROGRAM, attach, output, pid=child.pid)) as run,
+    ):
         child.go()
         assert wait_until(lambda: len(run.sink.named("samples")) >= 300)
     events = run.sink.named("samples")
@@ -126,23 +139,24 @@ def test_perf_output(tmp_path: Path) -> None:
 def test_exclusion_is_injected(tmp_path: Path) -> None:
     """Without a pid filter the worker's own getppid() calls are still not seen."""
     binary = build_c(tmp_path, "getppid", GETPPID_C)
-    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid",
-               "fn": "trd_custom_rb"}]
-    with Gated([binary, "50"]) as child, EngineRun(
-            tmp_path, _spec(RINGBUF_PROGRAM, attach, RINGBUF_OUTPUT)) as run:
+    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid", "fn": "trd_custom_rb"}]
+    with (
+        Gated([binary, "50"]) as child,
+        EngineRun(tmp_path, _spec(RINGBUF_PROGRAM, attach, RINGBUF_OUTPUT)) as run,
+    ):
         for _ in range(100):
             os.getppid()
         child.go()
-        assert wait_until(lambda: len([e for e in run.sink.named("out")
-                                       if e.pid == child.pid]) == 50)
+        assert wait_until(
+            lambda: len([e for e in run.sink.named("out") if e.pid == child.pid]) == 50
+        )
     assert os.getpid() not in {e.pid for e in run.sink.named("out")}
     assert run.handle.info["notes"] == []
 
 
 def test_compile_error_has_clangs_text_and_loads_nothing(tmp_path: Path) -> None:
     program = "int trd_broken(void *ctx)\n{\n    return undeclared_thing + 1;\n}\n"
-    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid",
-               "fn": "trd_broken"}]
+    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid", "fn": "trd_broken"}]
     run = EngineRun(tmp_path, _spec(program, attach))
     before = {p["id"] for p in our_programs()}
     with pytest.raises(CompileError) as info:
@@ -163,8 +177,7 @@ int trd_unsafe(struct tracepoint__syscalls__sys_enter_getppid *args)
     return 0;
 }
 """
-    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid",
-               "fn": "trd_unsafe"}]
+    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid", "fn": "trd_unsafe"}]
     run = EngineRun(tmp_path, _spec(program, attach))
     with pytest.raises(CompileError) as info:
         run.__enter__()
@@ -204,12 +217,18 @@ def test_kprobe_and_kretprobe(tmp_path: Path) -> None:
     if reason:
         pytest.skip(f"probed: kprobe: {reason}")
     binary = build_c(tmp_path, "getppid", GETPPID_C)
-    attach = [{"type": "kprobe", "target": "__x64_sys_getppid", "fn": "trd_kp_enter"},
-              {"type": "kretprobe", "target": "__x64_sys_getppid", "fn": "trd_kp_ret"}]
-    output = {"map": "out", "fields": [{"name": "pid", "type": "u32"},
-                                       {"name": "ret", "type": "u32"}]}
-    with Gated([binary, "20"]) as child, EngineRun(
-            tmp_path, _spec(KPROBE_PROGRAM, attach, output, pid=child.pid)) as run:
+    attach = [
+        {"type": "kprobe", "target": "__x64_sys_getppid", "fn": "trd_kp_enter"},
+        {"type": "kretprobe", "target": "__x64_sys_getppid", "fn": "trd_kp_ret"},
+    ]
+    output = {
+        "map": "out",
+        "fields": [{"name": "pid", "type": "u32"}, {"name": "ret", "type": "u32"}],
+    }
+    with (
+        Gated([binary, "20"]) as child,
+        EngineRun(tmp_path, _spec(KPROBE_PROGRAM, attach, output, pid=child.pid)) as run,
+    ):
         child.go()
         assert wait_until(lambda: len(run.sink.named("out")) >= 20)
     assert {e.fields["ret"] for e in run.sink.named("out")} == {os.getpid()}
@@ -288,18 +307,21 @@ int trd_uprobe_arg(struct pt_regs *ctx)
 }
 """
     attach = [{"type": "uprobe", "target": f"{binary}:tracerd_target", "fn": "trd_uprobe_arg"}]
-    output = {"map": "calls", "fields": [{"name": "pid", "type": "u32"},
-                                         {"name": "arg", "type": "s32"}]}
-    with Gated([binary]) as child, EngineRun(
-            tmp_path, _spec(program, attach, output, pid=child.pid)) as run:
+    output = {
+        "map": "calls",
+        "fields": [{"name": "pid", "type": "u32"}, {"name": "arg", "type": "s32"}],
+    }
+    with (
+        Gated([binary]) as child,
+        EngineRun(tmp_path, _spec(program, attach, output, pid=child.pid)) as run,
+    ):
         assert child.go().strip() == "20"
         assert wait_until(lambda: len(run.sink.named("calls")) >= 5)
     assert [e.fields["arg"] for e in run.sink.named("calls")] == [0, 1, 2, 3, 4]
 
 
 def test_undeclared_output_map_is_refused_with_nothing_loaded(tmp_path: Path) -> None:
-    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid",
-               "fn": "trd_custom_rb"}]
+    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid", "fn": "trd_custom_rb"}]
     output = {**RINGBUF_OUTPUT, "map": "nosuchmap"}
     run = EngineRun(tmp_path, _spec(RINGBUF_PROGRAM, attach, output))
     with pytest.raises(SpecError, match="nosuchmap"):

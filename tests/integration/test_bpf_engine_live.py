@@ -80,12 +80,19 @@ def test_opensnoop_paths_flags_errors_and_pid_filter(tmp_path: Path) -> None:
         except FileNotFoundError:
             pass
     """)
-    with Gated([sys.executable, "-c", code]) as child, EngineRun(
-            tmp_path, {"tool": "opensnoop", "pid": child.pid}) as run:
+    with (
+        Gated([sys.executable, "-c", code]) as child,
+        EngineRun(tmp_path, {"tool": "opensnoop", "pid": child.pid}) as run,
+    ):
         fd = int(child.go().strip())
         open(target).close()  # this process is excluded (and not the filtered pid)
-        _settle(run, lambda: len([e for e in run.sink.named("opensnoop")
-                                  if e.fields["path"] == str(missing)]) == 1)
+        _settle(
+            run,
+            lambda: (
+                len([e for e in run.sink.named("opensnoop") if e.fields["path"] == str(missing)])
+                == 1
+            ),
+        )
     events = run.sink.named("opensnoop")
     assert {e.pid for e in events} == {child.pid}
     ok = next(e for e in events if e.fields["path"] == str(target))
@@ -108,8 +115,9 @@ def test_exclusion_keeps_the_worker_out(tmp_path: Path) -> None:
         for _ in range(20):
             open(mine).close()
         subprocess.run(["cat", str(theirs)], check=True)
-        _settle(run, lambda: any(e.fields["path"] == str(theirs)
-                                 for e in run.sink.named("opensnoop")))
+        _settle(
+            run, lambda: any(e.fields["path"] == str(theirs) for e in run.sink.named("opensnoop"))
+        )
         time.sleep(SETTLE_S)
     paths = [e.fields["path"] for e in run.sink.named("opensnoop")]
     assert str(mine) not in paths
@@ -126,8 +134,9 @@ def test_exitsnoop_code_signal_age_ppid(tmp_path: Path) -> None:
         time.sleep(0.1)
         victim.kill()
         victim.wait()
-        _settle(run, lambda: {exiter.pid, victim.pid} <= {
-            e.pid for e in run.sink.named("exitsnoop")})
+        _settle(
+            run, lambda: {exiter.pid, victim.pid} <= {e.pid for e in run.sink.named("exitsnoop")}
+        )
     by_pid = {e.pid: e for e in run.sink.named("exitsnoop")}
     ex = by_pid[exiter.pid].fields
     assert ex["exit_code"] == 7
@@ -166,8 +175,9 @@ TCP_CHILD = textwrap.dedent("""
 
 
 def _tcp_exchange(tmp_path: Path, tool: str) -> tuple[EngineRun, int, int, int]:
-    with subprocess.Popen([sys.executable, "-c", TCP_CHILD], stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-c", TCP_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as proc:
         try:
             assert proc.stdout is not None
             assert proc.stdin is not None
@@ -242,8 +252,10 @@ int main(void) {
 
 def test_bashreadline_on_a_built_binary(tmp_path: Path) -> None:
     binary = build_c(tmp_path, "rl", READLINE_C)
-    with Gated([binary]) as child, EngineRun(
-            tmp_path, {"tool": "bashreadline", "args": {"binary": binary}}) as run:
+    with (
+        Gated([binary]) as child,
+        EngineRun(tmp_path, {"tool": "bashreadline", "args": {"binary": binary}}) as run,
+    ):
         assert child.go().split() == ["tracerd-line-1", "tracerd-line-2", "tracerd-line-3"]
         _settle(run, lambda: len(run.sink.named("bashreadline")) >= 3)
     lines = [(e.pid, e.fields["command"]) for e in run.sink.named("bashreadline")]
@@ -264,14 +276,18 @@ def test_every_lost_sample_is_counted(tmp_path: Path) -> None:
                 pass
     """)
     limits = Limits(raw_memory_bytes=4096)
-    with Gated([sys.executable, "-c", code]) as child, EngineRun(
-            tmp_path, {"tool": "opensnoop", "pid": child.pid}, start=False,
-            limits=limits) as run:
+    with (
+        Gated([sys.executable, "-c", code]) as child,
+        EngineRun(
+            tmp_path, {"tool": "opensnoop", "pid": child.pid}, start=False, limits=limits
+        ) as run,
+    ):
         child.go()
         run.start()
         _settle(run, lambda: run.sink.lost_events())
-    delivered = [e for e in run.sink.named("opensnoop")
-                 if e.fields["path"] == "/nonexistent/tracerd-loss"]
+    delivered = [
+        e for e in run.sink.named("opensnoop") if e.fields["path"] == "/nonexistent/tracerd-loss"
+    ]
     lost = sum(e.fields["count"] for e in run.sink.lost_events())
     assert lost > 0
     assert run.sink.lost["bpf"] == lost
@@ -288,8 +304,9 @@ def test_comm_filter_is_applied_in_the_kernel(tmp_path: Path) -> None:
     with EngineRun(tmp_path, {"tool": "opensnoop", "comm": name}) as run:
         subprocess.run(["cat", str(target)], check=True, capture_output=True)
         subprocess.run([str(cat), str(target)], check=True, capture_output=True)
-        _settle(run, lambda: any(e.fields["path"] == str(target)
-                                 for e in run.sink.named("opensnoop")))
+        _settle(
+            run, lambda: any(e.fields["path"] == str(target) for e in run.sink.named("opensnoop"))
+        )
         time.sleep(SETTLE_S)
     events = run.sink.named("opensnoop")
     assert {e.comm for e in events} == {name}

@@ -57,9 +57,18 @@ def _check_buckets(buckets: list[dict[str, int]]) -> None:
 def test_syscount_exact_count_with_latency(tmp_path: Path) -> None:
     calls = 20000
     binary = build_c(tmp_path, "flood", GETPPID_C)
-    with Gated([binary, str(calls)]) as child, EngineRun(
-            tmp_path, {"tool": "syscount", "pid": child.pid,
-                       "args": {"latency": True}, "map_interval_s": 0.2}) as run:
+    with (
+        Gated([binary, str(calls)]) as child,
+        EngineRun(
+            tmp_path,
+            {
+                "tool": "syscount",
+                "pid": child.pid,
+                "args": {"latency": True},
+                "map_interval_s": 0.2,
+            },
+        ) as run,
+    ):
         live = run.engine.read_maps(run.handle)
         assert live["counts"]["type"] == "map"
         child.go()
@@ -76,8 +85,10 @@ def test_syscount_exact_count_with_latency(tmp_path: Path) -> None:
 
 def test_syscount_per_process(tmp_path: Path) -> None:
     binary = build_c(tmp_path, "flood", GETPPID_C)
-    with Gated([binary, "3000"]) as child, EngineRun(
-            tmp_path, {"tool": "syscount", "args": {"per_process": True}}) as run:
+    with (
+        Gated([binary, "3000"]) as child,
+        EngineRun(tmp_path, {"tool": "syscount", "args": {"per_process": True}}) as run,
+    ):
         child.go()
         time.sleep(0.2)
     entries = {e["key"]["pid"]: e["value"] for e in _final(run, "counts")["entries"]}
@@ -95,8 +106,10 @@ SLEEPER = textwrap.dedent("""
 
 
 def test_runqlat_histogram_of_a_sleeper(tmp_path: Path) -> None:
-    with Gated([sys.executable, "-c", SLEEPER]) as child, EngineRun(
-            tmp_path, {"tool": "runqlat", "pid": child.pid}) as run:
+    with (
+        Gated([sys.executable, "-c", SLEEPER]) as child,
+        EngineRun(tmp_path, {"tool": "runqlat", "pid": child.pid}) as run,
+    ):
         child.go()
         time.sleep(0.2)
     dist = _final(run, "dist")
@@ -108,9 +121,17 @@ def test_runqlat_histogram_of_a_sleeper(tmp_path: Path) -> None:
 
 
 def test_runqlat_per_process_milliseconds(tmp_path: Path) -> None:
-    with Gated([sys.executable, "-c", SLEEPER]) as child, EngineRun(
-            tmp_path, {"tool": "runqlat", "pid": child.pid,
-                       "args": {"per_process": True, "milliseconds": True}}) as run:
+    with (
+        Gated([sys.executable, "-c", SLEEPER]) as child,
+        EngineRun(
+            tmp_path,
+            {
+                "tool": "runqlat",
+                "pid": child.pid,
+                "args": {"per_process": True, "milliseconds": True},
+            },
+        ) as run,
+    ):
         child.go()
         time.sleep(0.2)
     dist = _final(run, "dist")
@@ -181,9 +202,12 @@ int main(void) {
 
 def test_profile_folded_stacks_with_symbols(tmp_path: Path) -> None:
     binary = build_c(tmp_path, "spin", SPIN_C)
-    with Gated([binary]) as child, EngineRun(
-            tmp_path, {"tool": "profile", "pid": child.pid,
-                       "args": {"frequency": 199}}) as run:
+    with (
+        Gated([binary]) as child,
+        EngineRun(
+            tmp_path, {"tool": "profile", "pid": child.pid, "args": {"frequency": 199}}
+        ) as run,
+    ):
         child.go()
     counts = _final(run, "counts")
     assert counts["type"] == "stacks"
@@ -196,7 +220,8 @@ def test_profile_folded_stacks_with_symbols(tmp_path: Path) -> None:
     assert kernel, "no kernel stack sampled"
     assert any(not f.startswith("0x") and f != "[unknown]" for f in kernel), kernel[:10]
     assert sum(int(line.rsplit(" ", 1)[1]) for line in folded) == sum(
-        e["value"]["count"] for e in counts["entries"])
+        e["value"]["count"] for e in counts["entries"]
+    )
 
 
 MALLOC_C = r"""
@@ -238,5 +263,7 @@ def test_mallocstacks_bytes_by_stack(tmp_path: Path) -> None:
     assert sum(e["value"]["bytes"] for e in ours) == 10 * 12345
     assert sum(e["value"]["count"] for e in ours) == 10
     assert ours[0]["key"]["user_stack"][0] in ("malloc", "__libc_malloc")
-    assert any(line.endswith(f" {10 * 12345}") and "tracerd_alloc_outer" in line
-               for line in allocs["folded"])
+    assert any(
+        line.endswith(f" {10 * 12345}") and "tracerd_alloc_outer" in line
+        for line in allocs["folded"]
+    )

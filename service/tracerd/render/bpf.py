@@ -21,7 +21,7 @@ HEADERS = {
     "exitsnoop": "PCOMM            PID     PPID    TID     AGE(s)  EXIT_CODE",
     "tcplife": "PID   COMM       LADDR           LPORT RADDR           RPORT TX_KB RX_KB MS",
     "tcpstates": "SKADDR           C-PID C-COMM     LADDR           LPORT RADDR           "
-                 "RPORT OLDSTATE    -> NEWSTATE    MS",
+    "RPORT OLDSTATE    -> NEWSTATE    MS",
     "bashreadline": "TIME      PID     COMMAND",
 }
 
@@ -56,8 +56,10 @@ def render_event(event: Any, wall_offset_ns: int = 0) -> str:
 
 def _execsnoop(ev: Mapping[str, Any], f: Mapping[str, Any], _off: int) -> str:
     args = " ".join(f.get("args", [])) + (" ..." if f.get("truncated") else "")
-    return f"{f.get('pcomm', ev.get('comm')):<16} {f.get('pid', ev.get('pid')):<7} " \
-           f"{f['ppid']:<7} {f['ret']:>3} {args}"
+    return (
+        f"{f.get('pcomm', ev.get('comm')):<16} {f.get('pid', ev.get('pid')):<7} "
+        f"{f['ppid']:<7} {f['ret']:>3} {args}"
+    )
 
 
 def _opensnoop(ev: Mapping[str, Any], f: Mapping[str, Any], _off: int) -> str:
@@ -70,31 +72,41 @@ def _exitsnoop(ev: Mapping[str, Any], f: Mapping[str, Any], _off: int) -> str:
         code = f"signal {f['status'] & 0x7F} ({sig})" + (", core dumped " if f.get("core") else "")
     else:
         code = "0" if not f.get("exit_code") else f"code {f['exit_code']}"
-    return f"{f['pcomm']:<16} {f['pid']:<7} {f['ppid']:<7} {f['tid']:<7} " \
-           f"{f['age_s']:<7.2f} {code}"
+    return f"{f['pcomm']:<16} {f['pid']:<7} {f['ppid']:<7} {f['tid']:<7} {f['age_s']:<7.2f} {code}"
 
 
 def _tcplife(ev: Mapping[str, Any], f: Mapping[str, Any], _off: int) -> str:
     comm = str(f.get("comm") or "")[:10]
-    return f"{f.get('pid') or 0:<5} {comm:<10} {f['laddr']:<15} {f['lport']:<5} " \
-           f"{f['raddr']:<15} {f['rport']:<5} {f['tx_kb']:>5} {f['rx_kb']:>5} {f['ms']:.2f}"
+    return (
+        f"{f.get('pid') or 0:<5} {comm:<10} {f['laddr']:<15} {f['lport']:<5} "
+        f"{f['raddr']:<15} {f['rport']:<5} {f['tx_kb']:>5} {f['rx_kb']:>5} {f['ms']:.2f}"
+    )
 
 
 def _tcpstates(ev: Mapping[str, Any], f: Mapping[str, Any], _off: int) -> str:
     comm = str(ev.get("comm") or "")[:10]
-    return f"{f['skaddr']:<16} {ev.get('pid') or 0:<5} {comm:<10} {f['laddr']:<15} " \
-           f"{f['lport']:<5} {f['raddr']:<15} {f['rport']:<5} {f['oldstate']:<11} -> " \
-           f"{f['newstate']:<11} {f['ms']:.3f}"
+    return (
+        f"{f['skaddr']:<16} {ev.get('pid') or 0:<5} {comm:<10} {f['laddr']:<15} "
+        f"{f['lport']:<5} {f['raddr']:<15} {f['rport']:<5} {f['oldstate']:<11} -> "
+        f"{f['newstate']:<11} {f['ms']:.3f}"
+    )
 
 
 def _bashreadline(ev: Mapping[str, Any], f: Mapping[str, Any], off: int) -> str:
     wall_s = (int(ev.get("ts_ns") or 0) + off) / 1e9
-    return f"{time.strftime('%H:%M:%S', time.localtime(wall_s)):<9} {ev.get('pid'):<7} " \
-           f"{f['command']}"
+    return (
+        f"{time.strftime('%H:%M:%S', time.localtime(wall_s)):<9} {ev.get('pid'):<7} {f['command']}"
+    )
 
 
-_EVENTS = {"execsnoop": _execsnoop, "opensnoop": _opensnoop, "exitsnoop": _exitsnoop,
-           "tcplife": _tcplife, "tcpstates": _tcpstates, "bashreadline": _bashreadline}
+_EVENTS = {
+    "execsnoop": _execsnoop,
+    "opensnoop": _opensnoop,
+    "exitsnoop": _exitsnoop,
+    "tcplife": _tcplife,
+    "tcpstates": _tcpstates,
+    "bashreadline": _bashreadline,
+}
 
 
 def _stars(val: int, val_max: int, width: int) -> str:
@@ -123,8 +135,11 @@ def log2_hist(buckets: Sequence[Mapping[str, int]], unit: str = "") -> str:
         high = high * 2 + 1
     val_max = max(c for _l, _h, c in rows)
     wide = last > (1 << 32)
-    head = (f"{'':15}{unit:<29} : count     distribution" if wide
-            else f"{'':5}{unit:<19} : count     distribution")
+    head = (
+        f"{'':15}{unit:<29} : count     distribution"
+        if wide
+        else f"{'':5}{unit:<19} : count     distribution"
+    )
     width = STARS_MAX // 2 if wide else STARS_MAX
     lines = [head]
     for low, high, count in rows:
@@ -191,15 +206,18 @@ def _syscount(contents: Mapping[str, Any]) -> str:
     per_process = bool(entries) and "pid" in entries[0]["key"]
     if per_process:
         head = f"{'PID':<6} {'COMM':<15} {'COUNT':>8}"
-        rows = [f"{e['key']['pid']:<6} {e['value'].get('comm', ''):<15} {e['value']['count']:>8}"
-                for e in entries]
+        rows = [
+            f"{e['key']['pid']:<6} {e['value'].get('comm', ''):<15} {e['value']['count']:>8}"
+            for e in entries
+        ]
     else:
         head = f"{'SYSCALL':<22} {'COUNT':>8}"
         rows = [f"{e['key']['syscall']:<22} {e['value']['count']:>8}" for e in entries]
     if latency:
         head += f" {'TIME (us)':>16}"
-        rows = [f"{r} {e['value']['total_ns'] / 1e3:>16.3f}" for r, e in zip(rows, entries,
-                                                                             strict=True)]
+        rows = [
+            f"{r} {e['value']['total_ns'] / 1e3:>16.3f}" for r, e in zip(rows, entries, strict=True)
+        ]
     return "\n".join([head, *rows])
 
 
@@ -220,6 +238,7 @@ def _bpftrace_map(name: str, contents: Mapping[str, Any]) -> str:
     if kind == "hist":
         if "buckets" in contents:
             return bpftrace_hist(name, contents["buckets"])
-        return "\n\n".join(bpftrace_hist(f"{name}[{e['key']}]", e["buckets"])
-                           for e in contents["entries"])
+        return "\n\n".join(
+            bpftrace_hist(f"{name}[{e['key']}]", e["buckets"]) for e in contents["entries"]
+        )
     return "\n".join(f"{name}[{e['key']}]: {e['value']}" for e in contents.get("entries", []))

@@ -74,10 +74,16 @@ class BpfEngine:
         if spec.bpftrace is not None:
             from .bpftrace import BpftraceSession
 
-            session = BpftraceSession(self._ctx.session_id, spec.bpftrace, ledger,
-                                      self._ctx.spool_dir, exclude=self._exclude(),
-                                      pid=spec.pid, comm=spec.comm,
-                                      map_interval_s=spec.map_interval_s)
+            session = BpftraceSession(
+                self._ctx.session_id,
+                spec.bpftrace,
+                ledger,
+                self._ctx.spool_dir,
+                exclude=self._exclude(),
+                pid=spec.pid,
+                comm=spec.comm,
+                map_interval_s=spec.map_interval_s,
+            )
             session.launch()
         else:
             self._check_caps(spec)
@@ -87,9 +93,13 @@ class BpfEngine:
 
             session = BccSession(self._ctx.session_id, plan, ledger, self._ctx.limits)
             session.load()
-        return EngineHandle(clock=SESSION_CLOCK, wall_offset_ns=wall_offset_ns(
-            time.CLOCK_MONOTONIC), info=self._info(session), resources=self._resources(session),
-            state=session)
+        return EngineHandle(
+            clock=SESSION_CLOCK,
+            wall_offset_ns=wall_offset_ns(time.CLOCK_MONOTONIC),
+            info=self._info(session),
+            resources=self._resources(session),
+            state=session,
+        )
 
     def _check_caps(self, spec: BpfSpec) -> None:
         """Refuse attach types the capability probe found unusable, with its reason."""

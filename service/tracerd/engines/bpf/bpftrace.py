@@ -57,9 +57,18 @@ def start_time(pid: int) -> int:
 class BpftraceSession:
     """One bpftrace child, its reader thread and its last map contents."""
 
-    def __init__(self, session_id: int, script: str, ledger: Ledger, spool_dir: str, *,
-                 exclude: tuple[int, ...], pid: int | None, comm: str | None,
-                 map_interval_s: float | None) -> None:
+    def __init__(
+        self,
+        session_id: int,
+        script: str,
+        ledger: Ledger,
+        spool_dir: str,
+        *,
+        exclude: tuple[int, ...],
+        pid: int | None,
+        comm: str | None,
+        map_interval_s: float | None,
+    ) -> None:
         self._id, self._script, self._ledger = session_id, script, ledger
         self._spool, self._exclude, self._pid, self._comm = spool_dir, exclude, pid, comm
         self._interval = map_interval_s
@@ -102,15 +111,22 @@ class BpftraceSession:
         with open(self._stderr_path, "wb") as err:
             self._proc = subprocess.Popen(
                 [*prefix, "/bin/sh", "-c", _GATE, binary, "-f", "json", script_path],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=CHILD_ENV,
-                preexec_fn=None if setpriv else _pdeathsig)
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env=CHILD_ENV,
+                preexec_fn=None if setpriv else _pdeathsig,
+            )
         stdin, stdout = self._proc.stdin, self._proc.stdout
         if stdin is None or stdout is None:
             raise RuntimeError("bpftrace child without pipes")
         self._out_fd = stdout.fileno()
         pid = self._proc.pid
-        self._key = self._ledger.record("bpftrace_child", str(pid), {
-            "pid": pid, "start_time": start_time(pid), "script": script_path})
+        self._key = self._ledger.record(
+            "bpftrace_child",
+            str(pid),
+            {"pid": pid, "start_time": start_time(pid), "script": script_path},
+        )
         cond = guard((*self._exclude, pid), self._pid, self._comm)
         fd = os.open(script_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -158,8 +174,7 @@ class BpftraceSession:
 
     def start(self, sink: EventSink) -> None:
         self._sink = sink
-        self._thread = threading.Thread(target=self._read_loop, name=f"bpf-{self._id}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._read_loop, name=f"bpf-{self._id}", daemon=True)
         self._thread.start()
 
     def _read_loop(self) -> None:
@@ -209,11 +224,15 @@ class BpftraceSession:
 
     def _record(self, rec: Record, events: list[WireEvent], maps: dict[str, Any]) -> None:
         if rec.kind == "text":
-            events.append(WireEvent(_now_ns(), None, None, None, None, rec.name,
-                                    {"text": rec.data}))
+            events.append(
+                WireEvent(_now_ns(), None, None, None, None, rec.name, {"text": rec.data})
+            )
         elif rec.kind == "error":
-            events.append(WireEvent(_now_ns(), None, None, None, None, rec.name,
-                                    {"text": json.dumps(rec.data)}))
+            events.append(
+                WireEvent(
+                    _now_ns(), None, None, None, None, rec.name, {"text": json.dumps(rec.data)}
+                )
+            )
         elif rec.kind == "maps":
             maps.update(rec.data)
         elif rec.kind == "lost" and rec.data:

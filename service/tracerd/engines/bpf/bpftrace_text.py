@@ -19,8 +19,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-UNFILTERED = ("BEGIN", "END", "interval:", "iter:", "i:", "struct", "union", "enum",
-              "typedef", "config")
+UNFILTERED = (
+    "BEGIN",
+    "END",
+    "interval:",
+    "iter:",
+    "i:",
+    "struct",
+    "union",
+    "enum",
+    "typedef",
+    "config",
+)
 TEXT_RECORDS = ("printf", "time", "join", "cat", "syscall", "value")
 _MAP_NAME = re.compile(r"@[A-Za-z0-9_]*")
 
@@ -127,8 +137,11 @@ def map_contents(kind: str, value: Any) -> dict[str, Any]:
     if kind == "hist":
         if isinstance(value, list):
             return {"type": "hist", "unit": "", "buckets": [_bucket(b) for b in value]}
-        return {"type": "hist", "unit": "", "entries": [
-            {"key": k, "buckets": [_bucket(b) for b in v]} for k, v in value.items()]}
+        return {
+            "type": "hist",
+            "unit": "",
+            "entries": [{"key": k, "buckets": [_bucket(b) for b in v]} for k, v in value.items()],
+        }
     if kind == "stats" and isinstance(value, dict) and {"count", "average", "total"} <= set(value):
         return {"type": "value", "value": value}
     if isinstance(value, dict):

@@ -42,7 +42,8 @@ class Btf:
 
     def __init__(self, data: bytes) -> None:
         magic, _ver, _flags, hdr_len, type_off, type_len, str_off, _str_len = struct.unpack_from(
-            "<HBBIIIII", data, 0)
+            "<HBBIIIII", data, 0
+        )
         if magic != BTF_MAGIC:
             raise ValueError("not a BTF blob")
         self._data = data
@@ -58,7 +59,7 @@ class Btf:
 
     def _name(self, off: int) -> str:
         end = self._data.index(b"\0", self._strings + off)
-        return self._data[self._strings + off:end].decode()
+        return self._data[self._strings + off : end].decode()
 
     def _type(self, type_id: int) -> tuple[int, int, int, int, int]:
         """(kind, vlen, kind_flag, size_or_type, record offset)"""

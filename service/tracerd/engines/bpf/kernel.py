@@ -20,13 +20,19 @@ TRACEFS_PROBE_FILES = ("uprobe_events", "kprobe_events")
 # perf_event_open(2) types and configs (include/uapi/linux/perf_event.h).
 PERF_TYPE_HARDWARE, PERF_TYPE_SOFTWARE = 0, 1
 PERF_EVENTS: dict[str, tuple[int, int]] = {
-    "cpu-clock": (PERF_TYPE_SOFTWARE, 0), "task-clock": (PERF_TYPE_SOFTWARE, 1),
-    "page-faults": (PERF_TYPE_SOFTWARE, 2), "context-switches": (PERF_TYPE_SOFTWARE, 3),
-    "cpu-migrations": (PERF_TYPE_SOFTWARE, 4), "minor-faults": (PERF_TYPE_SOFTWARE, 5),
+    "cpu-clock": (PERF_TYPE_SOFTWARE, 0),
+    "task-clock": (PERF_TYPE_SOFTWARE, 1),
+    "page-faults": (PERF_TYPE_SOFTWARE, 2),
+    "context-switches": (PERF_TYPE_SOFTWARE, 3),
+    "cpu-migrations": (PERF_TYPE_SOFTWARE, 4),
+    "minor-faults": (PERF_TYPE_SOFTWARE, 5),
     "major-faults": (PERF_TYPE_SOFTWARE, 6),
-    "cpu-cycles": (PERF_TYPE_HARDWARE, 0), "instructions": (PERF_TYPE_HARDWARE, 1),
-    "cache-references": (PERF_TYPE_HARDWARE, 2), "cache-misses": (PERF_TYPE_HARDWARE, 3),
-    "branch-instructions": (PERF_TYPE_HARDWARE, 4), "branch-misses": (PERF_TYPE_HARDWARE, 5),
+    "cpu-cycles": (PERF_TYPE_HARDWARE, 0),
+    "instructions": (PERF_TYPE_HARDWARE, 1),
+    "cache-references": (PERF_TYPE_HARDWARE, 2),
+    "cache-misses": (PERF_TYPE_HARDWARE, 3),
+    "branch-instructions": (PERF_TYPE_HARDWARE, 4),
+    "branch-misses": (PERF_TYPE_HARDWARE, 5),
 }
 DEFAULT_SAMPLE_FREQ_HZ = 49
 _DIAG = re.compile(r"^\S.*?:\d+:\d+: (fatal error|error|warning|note): ")
@@ -95,8 +101,12 @@ def remove_tracefs_probes(suffix: str, tracefs: str = TRACEFS) -> list[str]:
                 os.write(fd, f"-:{event}\n".encode())
                 removed.append(event)
             except OSError as e:
-                log.warning("could not remove %s from %s: %s", event, name,
-                            errno.errorcode.get(e.errno or 0, e))
+                log.warning(
+                    "could not remove %s from %s: %s",
+                    event,
+                    name,
+                    errno.errorcode.get(e.errno or 0, e),
+                )
             finally:
                 os.close(fd)
     return removed

@@ -122,8 +122,11 @@ class BpfLoader:
         fn = spec.fn.encode()
         if spec.type in ("uprobe", "uretprobe", "kprobe", "kretprobe"):
             self._record_tracefs_probes()
-        prog_type = {"tracepoint": kind.TRACEPOINT, "raw_tracepoint": kind.RAW_TRACEPOINT,
-                     "perf_event": kind.PERF_EVENT}.get(spec.type, kind.KPROBE)
+        prog_type = {
+            "tracepoint": kind.TRACEPOINT,
+            "raw_tracepoint": kind.RAW_TRACEPOINT,
+            "perf_event": kind.PERF_EVENT,
+        }.get(spec.type, kind.KPROBE)
         if spec.type != "fentry":
             self._record_program(spec.fn, spec.target, b.load_func(fn, prog_type).fd)
         if spec.type == "tracepoint":
@@ -132,8 +135,9 @@ class BpfLoader:
             b.attach_raw_tracepoint(tp=spec.target.encode(), fn_name=fn)
         elif spec.type in ("uprobe", "uretprobe"):
             path, _, symbol = spec.target.rpartition(":")
-            where: dict[str, Any] = ({"addr": int(symbol, 16)} if symbol.startswith("0x")
-                                     else {"sym": symbol.encode()})
+            where: dict[str, Any] = (
+                {"addr": int(symbol, 16)} if symbol.startswith("0x") else {"sym": symbol.encode()}
+            )
             attach = b.attach_uprobe if spec.type == "uprobe" else b.attach_uretprobe
             attach(name=path.encode(), fn_name=fn, pid=spec.pid, **where)
         elif spec.type == "kprobe":
@@ -142,8 +146,9 @@ class BpfLoader:
             b.attach_kretprobe(event=spec.target.encode(), fn_name=fn)
         elif spec.type == "perf_event":
             ev_type, ev_config, rate = perf_event_spec(spec.target)
-            b.attach_perf_event(ev_type=ev_type, ev_config=ev_config, fn_name=fn,
-                                pid=spec.pid, **rate)
+            b.attach_perf_event(
+                ev_type=ev_type, ev_config=ev_config, fn_name=fn, pid=spec.pid, **rate
+            )
         elif spec.type == "fentry" and fn not in b.kfunc_entry_fds:
             b.attach_kfunc(fn_name=fn)
             self._record_program(spec.fn, spec.target)
@@ -156,13 +161,26 @@ class BpfLoader:
             fd = func.fd if func is not None else -1
         prog_id = int(fdinfo(fd).get("prog_id", "0")) if fd >= 0 else 0
         self._recorded[fn] = prog_id
-        self._keys.append(self._ledger.record("bpf_program", fn, {
-            "prog_id": prog_id, "prog_name": fn[:15], "target": target, "pid": os.getpid()}))
+        self._keys.append(
+            self._ledger.record(
+                "bpf_program",
+                fn,
+                {"prog_id": prog_id, "prog_name": fn[:15], "target": target, "pid": os.getpid()},
+            )
+        )
 
     def _record_tracefs_probes(self) -> None:
         if self._probe_key is None:
-            self._probe_key = self._ledger.record("bpf_tracefs_probe", f"bcc_{os.getpid()}", {
-                "files": list(TRACEFS_PROBE_FILES), "suffix": f"_bcc_{os.getpid()}"})
+            self._probe_key = self._ledger.record(
+                "bpf_tracefs_probe",
+                f"bcc_{os.getpid()}",
+                {"files": list(TRACEFS_PROBE_FILES), "suffix": f"_bcc_{os.getpid()}"},
+            )
+
+    @property
+    def programs(self) -> dict[str, int]:
+        """function name -> kernel program id, for what was loaded"""
+        return dict(self._recorded)
 
     @property
     def prog_ids(self) -> list[int]:
@@ -193,7 +211,7 @@ class BpfLoader:
         if self.plan.lost_map is None:
             return 0
         raw = b"".join(v for _k, v in self.table_raw(LOST_MAP))
-        return sum(int.from_bytes(raw[i:i + 8], "little") for i in range(0, len(raw), 8))
+        return sum(int.from_bytes(raw[i : i + 8], "little") for i in range(0, len(raw), 8))
 
     @property
     def ncpus(self) -> int:
@@ -207,12 +225,15 @@ class BpfLoader:
             # not declared by bcc's libbcc.py: typed prototypes of our own
             count = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p)(("bpf_num_tables", lib))
             name_of = ctypes.CFUNCTYPE(ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t)(
-                ("bpf_table_name", lib))
+                ("bpf_table_name", lib)
+            )
             names = [name_of(module, i).decode() for i in range(count(module))]
             for name in names:
                 table = self._bpf[name.encode()]
-                if name in (LOST_MAP, self.plan.output_map) or \
-                        type(table).__name__ in _SKIP_GENERIC:
+                if (
+                    name in (LOST_MAP, self.plan.output_map)
+                    or type(table).__name__ in _SKIP_GENERIC
+                ):
                     continue
                 out[name] = [(to_python(k), to_python(v)) for k, v in table.items()]
         return out
@@ -230,12 +251,16 @@ class BpfLoader:
         self._stacks[key] = frames
         return frames
 
-    def open_perf(self, name: str, on_raw: Callable[[bytes], None],
-                  on_lost: Callable[[int], None]) -> None:
+    def open_perf(
+        self, name: str, on_raw: Callable[[bytes], None], on_lost: Callable[[int], None]
+    ) -> None:
         with self.lock:
             self._bpf[name.encode()].open_perf_buffer(
                 lambda _cpu, data, size: on_raw(ctypes.string_at(data, size)),
-                page_cnt=PERF_PAGES, lost_cb=on_lost, wakeup_events=PERF_WAKEUP_EVENTS)
+                page_cnt=PERF_PAGES,
+                lost_cb=on_lost,
+                wakeup_events=PERF_WAKEUP_EVENTS,
+            )
 
     def perf_consume(self) -> None:
         with self.lock:
@@ -249,12 +274,14 @@ class BpfLoader:
         if b is None:
             return
         with self.lock:
-            for table, detach in ((b.tracepoint_fds, b.detach_tracepoint),
-                                  (b.raw_tracepoint_fds, b.detach_raw_tracepoint),
-                                  (b.uprobe_fds, b.detach_uprobe_event),
-                                  (b.kprobe_fds, b.detach_kprobe_event),
-                                  (b.kfunc_entry_fds, b.detach_kfunc),
-                                  (b.kfunc_exit_fds, b.detach_kretfunc)):
+            for table, detach in (
+                (b.tracepoint_fds, b.detach_tracepoint),
+                (b.raw_tracepoint_fds, b.detach_raw_tracepoint),
+                (b.uprobe_fds, b.detach_uprobe_event),
+                (b.kprobe_fds, b.detach_kprobe_event),
+                (b.kfunc_entry_fds, b.detach_kfunc),
+                (b.kfunc_exit_fds, b.detach_kretfunc),
+            ):
                 for key in list(table):
                     _quietly(detach, key)
             for ev_type, ev_config in list(b.open_perf_events):

@@ -26,8 +26,14 @@ from .plan import HEADER_FIELDS, FieldSpec, MapSpec
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # (struct code, size, C type) of each scalar type; str/bytes are char/u8 arrays.
 SCALARS: dict[str, tuple[str, int, str]] = {
-    "u8": ("B", 1, "u8"), "u16": ("H", 2, "u16"), "u32": ("I", 4, "u32"), "u64": ("Q", 8, "u64"),
-    "s8": ("b", 1, "s8"), "s16": ("h", 2, "s16"), "s32": ("i", 4, "s32"), "s64": ("q", 8, "s64"),
+    "u8": ("B", 1, "u8"),
+    "u16": ("H", 2, "u16"),
+    "u32": ("I", 4, "u32"),
+    "u64": ("Q", 8, "u64"),
+    "s8": ("b", 1, "s8"),
+    "s16": ("h", 2, "s16"),
+    "s32": ("i", 4, "s32"),
+    "s64": ("q", 8, "s64"),
 }
 STR_CACHE_MAX = 4096
 RINGBUF_HDR_BYTES = 8
@@ -129,18 +135,18 @@ def cstr_cached(raw: bytes, cache: dict[bytes, str]) -> str:
     return text
 
 
-def errno_name(ret: int) -> str | None:
-    return errno_mod.errorcode.get(-ret) if ret < 0 else None
-
-
 def record_stride(size: int) -> int:
     """Bytes one committed ring-buffer record of `size` occupies (8-byte header, 8-aligned)."""
     return RINGBUF_HDR_BYTES + ((size + 7) & ~7)
 
 
-def compile_decoder(name: str, fields: Sequence[FieldSpec], header: bool,
-                    promote: dict[str, str] | None = None,
-                    now_ns: Callable[[], int] | None = None) -> tuple[Decoder, Layout]:
+def compile_decoder(
+    name: str,
+    fields: Sequence[FieldSpec],
+    header: bool,
+    promote: dict[str, str] | None = None,
+    now_ns: Callable[[], int] | None = None,
+) -> tuple[Decoder, Layout]:
     """A function decoding a run of ring-buffer records (header included) into WireEvents.
 
     It returns the bytes consumed; it stops at the first record that is not a committed
@@ -154,17 +160,26 @@ def compile_decoder(name: str, fields: Sequence[FieldSpec], header: bool,
     stride = record_stride(layout.size)
     fmt = "=I4x" + layout.items_format + f"{stride - RINGBUF_HDR_BYTES - layout.end}x"
     source, ns = _decoder_source(name, layout, header, promote, layout.size)
-    ns.update({"_iter": struct.Struct(fmt).iter_unpack, "_now": now_ns or (lambda: 0),
-               "_new": tuple.__new__, "_WE": WireEvent, "_cstr": cstr_cached,
-               "_errc": errno_mod.errorcode.get, "_STRIDE": stride})
+    ns.update(
+        {
+            "_iter": struct.Struct(fmt).iter_unpack,
+            "_now": now_ns or (lambda: 0),
+            "_new": tuple.__new__,
+            "_WE": WireEvent,
+            "_cstr": cstr_cached,
+            "_errc": errno_mod.errorcode.get,
+            "_STRIDE": stride,
+        }
+    )
     if struct.calcsize(fmt) != stride:
         raise AssertionError("record format does not match its stride")
     exec(compile(source, f"<decoder {name}>", "exec"), ns)
     return ns["decode"], layout
 
 
-def _decoder_source(name: str, layout: Layout, header: bool, promote: dict[str, str],
-                    size: int) -> tuple[str, dict[str, Any]]:
+def _decoder_source(
+    name: str, layout: Layout, header: bool, promote: dict[str, str], size: int
+) -> tuple[str, dict[str, Any]]:
     targets: list[str] = ["hlen"]
     body: list[str] = []
     exprs: dict[str, str] = {}
@@ -225,7 +240,7 @@ def sum_percpu(raw: bytes, layout: Layout, ncpus: int) -> dict[str, Any]:
     step = (layout.size + 7) & ~7
     total: dict[str, Any] = {}
     for cpu in range(min(ncpus, len(raw) // step)):
-        one = layout.decode(raw[cpu * step: cpu * step + layout.size])
+        one = layout.decode(raw[cpu * step : cpu * step + layout.size])
         for key, value in one.items():
             if isinstance(value, int):
                 total[key] = total.get(key, 0) + value
@@ -234,8 +249,9 @@ def sum_percpu(raw: bytes, layout: Layout, ncpus: int) -> dict[str, Any]:
     return total
 
 
-def decode_map(spec: MapSpec, items: Iterable[tuple[bytes, bytes]],
-               ncpus: int = 1) -> dict[str, Any]:
+def decode_map(
+    spec: MapSpec, items: Iterable[tuple[bytes, bytes]], ncpus: int = 1
+) -> dict[str, Any]:
     """Raw (key, value) pairs of one map -> its JSON-able contents (see the engine docstring)."""
     value_layout = Layout(spec.value)
     if spec.kind == "hist":
@@ -243,8 +259,11 @@ def decode_map(spec: MapSpec, items: Iterable[tuple[bytes, bytes]],
     key_layout = Layout(spec.key) if spec.key else Layout((FieldSpec("index", "u32"),))
     entries = []
     for raw_key, raw_value in items:
-        value = (sum_percpu(raw_value, value_layout, ncpus) if spec.percpu
-                 else value_layout.decode(raw_value))
+        value = (
+            sum_percpu(raw_value, value_layout, ncpus)
+            if spec.percpu
+            else value_layout.decode(raw_value)
+        )
         if spec.kind == "counter" and not any(value.values()):
             continue
         key = key_layout.decode(raw_key)
@@ -252,16 +271,20 @@ def decode_map(spec: MapSpec, items: Iterable[tuple[bytes, bytes]],
     return {"type": "stacks" if spec.kind == "stacks" else "map", "entries": entries}
 
 
-def _decode_hist(spec: MapSpec, items: Iterable[tuple[bytes, bytes]], value_layout: Layout,
-                 ncpus: int) -> dict[str, Any]:
+def _decode_hist(
+    spec: MapSpec, items: Iterable[tuple[bytes, bytes]], value_layout: Layout, ncpus: int
+) -> dict[str, Any]:
     key_fields = (*spec.key, FieldSpec("slot", "u64")) if spec.key else (FieldSpec("slot", "u32"),)
     key_layout = Layout(key_fields)
     groups: dict[tuple[Any, ...], list[int]] = {}
     for raw_key, raw_value in items:
         key = key_layout.decode(raw_key)
         slot = int(key.pop("slot"))
-        value = (sum_percpu(raw_value, value_layout, ncpus) if spec.percpu
-                 else value_layout.decode(raw_value))
+        value = (
+            sum_percpu(raw_value, value_layout, ncpus)
+            if spec.percpu
+            else value_layout.decode(raw_value)
+        )
         if 0 <= slot < LOG2_SLOTS:
             group = groups.setdefault(tuple(key.items()), [0] * LOG2_SLOTS)
             group[slot] += int(value["count"])
@@ -285,5 +308,10 @@ def generic_contents(items: Sequence[tuple[Any, Any]], hist: bool) -> dict[str, 
             group[slot] += int(value)
     if set(groups) <= {()}:
         return {"type": "hist", "unit": "", "buckets": log2_buckets(groups.get((), []))}
-    return {"type": "hist", "unit": "", "entries": [
-        {"key": dict(k), "buckets": log2_buckets(v)} for k, v in sorted(groups.items())]}
+    return {
+        "type": "hist",
+        "unit": "",
+        "entries": [
+            {"key": dict(k), "buckets": log2_buckets(v)} for k, v in sorted(groups.items())
+        ],
+    }

@@ -56,12 +56,20 @@ class PerfSource:
 class BpfReader:
     """The poller of one session (thread `bpf-<session>`)."""
 
-    def __init__(self, session_id: int, sink: EventSink, limits: Limits, *,
-                 ring: RingSource | None = None, perf: PerfSource | None = None,
-                 lost: Callable[[], int] = lambda: 0,
-                 snapshot: Callable[[], Mapping[str, Any]] | None = None,
-                 map_interval_s: float | None = None, hook: EventHook | None = None,
-                 tick: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        session_id: int,
+        sink: EventSink,
+        limits: Limits,
+        *,
+        ring: RingSource | None = None,
+        perf: PerfSource | None = None,
+        lost: Callable[[], int] = lambda: 0,
+        snapshot: Callable[[], Mapping[str, Any]] | None = None,
+        map_interval_s: float | None = None,
+        hook: EventHook | None = None,
+        tick: Callable[[], None] | None = None,
+    ) -> None:
         self._sink, self._limits = sink, limits
         self._ring, self._perf, self._lost = ring, perf, lost
         self._snapshot, self._interval = snapshot, map_interval_s
@@ -70,8 +78,7 @@ class BpfReader:
         self._errors = 0
         self.events = 0
         self.lost_total = 0
-        self._thread = threading.Thread(target=self._run, name=f"bpf-{session_id}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"bpf-{session_id}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -82,8 +89,9 @@ class BpfReader:
         if self._thread.is_alive():
             self._thread.join(JOIN_TIMEOUT_S)
             if self._thread.is_alive():
-                log.error("bpf reader %s still running after %.0f s", self._thread.name,
-                          JOIN_TIMEOUT_S)
+                log.error(
+                    "bpf reader %s still running after %.0f s", self._thread.name, JOIN_TIMEOUT_S
+                )
 
     def _run(self) -> None:
         next_lost = next_maps = next_tick = time.monotonic()
@@ -126,8 +134,9 @@ class BpfReader:
         out: list[WireEvent] = []
         ring = self._ring
         if ring is not None:
-            ring.consumer.consume(ring.decode, ring.stride, out,
-                                  self._limits.batch_events * ring.stride, ring.slow)
+            ring.consumer.consume(
+                ring.decode, ring.stride, out, self._limits.batch_events * ring.stride, ring.slow
+            )
         if self._perf is not None:
             self._perf.consume()
             out.extend(self._perf.pending)
@@ -143,8 +152,13 @@ class BpfReader:
     def _check_lost(self) -> int:
         total = self._lost()
         if total > self.lost_total:
-            self._sink.emit([lost_event("bpf", total - self.lost_total,
-                                        time.clock_gettime_ns(time.CLOCK_MONOTONIC))])
+            self._sink.emit(
+                [
+                    lost_event(
+                        "bpf", total - self.lost_total, time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+                    )
+                ]
+            )
             self.lost_total = total
         return 0
 

@@ -47,18 +47,26 @@ class RingBufferConsumer:
         self._size = data_bytes
         self._mask = data_bytes - 1
         self._base = page
-        self._cons_map = mmap.mmap(map_fd, page, mmap.MAP_SHARED,
-                                   mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
-        self._data_map = mmap.mmap(map_fd, page + 2 * data_bytes, mmap.MAP_SHARED,
-                                   mmap.PROT_READ, offset=page)
+        self._cons_map = mmap.mmap(
+            map_fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0
+        )
+        self._data_map = mmap.mmap(
+            map_fd, page + 2 * data_bytes, mmap.MAP_SHARED, mmap.PROT_READ, offset=page
+        )
         self._view = memoryview(self._data_map)
         self._cons = int(_POS.unpack_from(self._cons_map, 0)[0])
 
     def pending_bytes(self) -> int:
         return int(_POS.unpack_from(self._data_map, 0)[0]) - self._cons
 
-    def consume(self, decode: Decoder, stride: int, out: list[WireEvent], max_bytes: int,
-                slow: SlowPath | None = None) -> int:
+    def consume(
+        self,
+        decode: Decoder,
+        stride: int,
+        out: list[WireEvent],
+        max_bytes: int,
+        slow: SlowPath | None = None,
+    ) -> int:
         """Decode committed records into `out` (at most about `max_bytes` of them) and
         release their space to the kernel. Returns the bytes consumed."""
         prod = int(_POS.unpack_from(self._data_map, 0)[0])
@@ -69,7 +77,7 @@ class RingBufferConsumer:
             run = (end - cons) // stride
             if run:
                 off = base + (cons & mask)
-                used = decode(view[off: off + run * stride], out)
+                used = decode(view[off : off + run * stride], out)
                 cons += used
                 if used == run * stride:
                     continue
@@ -81,10 +89,10 @@ class RingBufferConsumer:
             rec = RINGBUF_HDR_BYTES + ((size + 7) & ~7)
             if length & DISCARD_BIT:
                 pass
-            elif rec == stride and decode(view[off: off + stride], out) == stride:
+            elif rec == stride and decode(view[off : off + stride], out) == stride:
                 pass  # a regular record cut by `end`
             elif slow is not None:
-                slow(view[off + RINGBUF_HDR_BYTES: off + RINGBUF_HDR_BYTES + size], out)
+                slow(view[off + RINGBUF_HDR_BYTES : off + RINGBUF_HDR_BYTES + size], out)
             cons += rec
         if cons != start:
             self._cons = cons

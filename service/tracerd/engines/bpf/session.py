@@ -21,7 +21,7 @@ from ...types import WireEvent
 from ..base import EventSink, Ledger, Limits
 from .kernel import fdinfo
 from .loader import BpfLoader
-from .parse import Layout, compile_decoder, decode_map, generic_contents, record_stride
+from .parse import Decoder, Layout, compile_decoder, decode_map, generic_contents, record_stride
 from .plan import ProgramPlan
 from .reader import BpfReader, PerfSource, RingSource
 from .ringbuf import RingBufferConsumer, supported
@@ -65,6 +65,7 @@ class BccSession:
         self._perf: PerfSource | None = None
         self._perf_lost = 0
         self._layout: Layout | None = None
+        self._decode: Decoder | None = None
         self._reader: BpfReader | None = None
         self._sink: EventSink | None = None
         self._final: dict[str, Any] | None = None
@@ -81,19 +82,26 @@ class BccSession:
             raise
 
     def info(self) -> dict[str, Any]:
-        return {"prog_ids": self.loader.prog_ids, "program": self.plan.name,
-                "maps": [m.name for m in self.plan.maps], "notes": list(self.loader.notes)}
+        return {
+            "prog_ids": self.loader.prog_ids,
+            "program": self.plan.name,
+            "maps": [m.name for m in self.plan.maps],
+            "notes": list(self.loader.notes),
+        }
 
     def resources(self) -> list[dict[str, Any]]:
-        return [{"type": "bpf_program", "name": fn, "prog_id": pid}
-                for fn, pid in sorted(self.loader._recorded.items())]
+        return [
+            {"type": "bpf_program", "name": fn, "prog_id": pid}
+            for fn, pid in sorted(self.loader.programs.items())
+        ]
 
     def _open_output(self) -> None:
         name = self.plan.output_map
         if name is None:
             return
-        decode, layout = compile_decoder(self.plan.name, self.plan.record, self.plan.header,
-                                         self.plan.promote, _now_ns)
+        decode, layout = compile_decoder(
+            self.plan.name, self.plan.record, self.plan.header, self.plan.promote, _now_ns
+        )
         self._layout = layout
         try:
             kind = self.loader.table_kind(name)
@@ -107,23 +115,26 @@ class BccSession:
             self._perf = PerfSource(self.loader.perf_consume, [])
             self.loader.open_perf(name, self._on_perf, self._on_perf_lost)
         else:
-            raise SpecError(f"output map {name!r} is a {kind}: give a BPF_RINGBUF_OUTPUT "
-                            "or BPF_PERF_OUTPUT map")
+            raise SpecError(
+                f"output map {name!r} is a {kind}: give a BPF_RINGBUF_OUTPUT or BPF_PERF_OUTPUT map"
+            )
         self._decode = decode
 
     def _slow(self, data: memoryview, out: list[WireEvent]) -> None:
         """One record whose size is not the layout's (a custom program's own sizes)."""
-        layout = self._layout
-        assert layout is not None
+        layout, decode = self._layout, self._decode
+        if layout is None or decode is None:
+            return
         if len(data) < layout.size:
             self.bad_records += 1
             if self.bad_records <= 5:
-                log.warning("%s: record of %d bytes, %d expected", self.plan.name, len(data),
-                            layout.size)
+                log.warning(
+                    "%s: record of %d bytes, %d expected", self.plan.name, len(data), layout.size
+                )
             return
-        raw = _HDR.pack(layout.size) + bytes(data[:layout.size])
+        raw = _HDR.pack(layout.size) + bytes(data[: layout.size])
         raw += b"\0" * (record_stride(layout.size) - len(raw))
-        self._decode(memoryview(raw), out)
+        decode(memoryview(raw), out)
 
     def _on_perf(self, raw: bytes) -> None:
         assert self._perf is not None
@@ -141,10 +152,18 @@ class BccSession:
         hook = EVENT_HOOKS.get(self.plan.tool or "")
         snapshot = self.read_maps if self.plan.maps or self.plan.generic_maps else None
         stacks = any(spec.kind == "stacks" for spec in self.plan.maps)
-        self._reader = BpfReader(self._session_id, sink, self._limits, ring=self._ring,
-                                 perf=self._perf, lost=self._lost, snapshot=snapshot,
-                                 map_interval_s=self.plan.map_interval_s, hook=hook,
-                                 tick=self.symbolize_new_stacks if stacks else None)
+        self._reader = BpfReader(
+            self._session_id,
+            sink,
+            self._limits,
+            ring=self._ring,
+            perf=self._perf,
+            lost=self._lost,
+            snapshot=snapshot,
+            map_interval_s=self.plan.map_interval_s,
+            hook=hook,
+            tick=self.symbolize_new_stacks if stacks else None,
+        )
         self._reader.start()
 
     def symbolize_new_stacks(self) -> None:
@@ -170,8 +189,9 @@ class BccSession:
         hook = MAP_HOOKS.get(self.plan.tool or "")
         for spec in self.plan.maps:
             contents = decode_map(spec, self.loader.table_raw(spec.name), self.loader.ncpus)
-            out[spec.name] = hook(spec.name, contents, self.loader.resolve_stack) if hook \
-                else contents
+            out[spec.name] = (
+                hook(spec.name, contents, self.loader.resolve_stack) if hook else contents
+            )
         if self.plan.generic_maps:
             for name, items in self.loader.generic_tables().items():
                 out[name] = generic_contents(items, name in self.plan.hist_maps)

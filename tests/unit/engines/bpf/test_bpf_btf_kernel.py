@@ -25,19 +25,24 @@ def _blob() -> bytes:
     def m(name: int, type_id: int, offset: int) -> bytes:
         return struct.pack("<III", name, type_id, offset)
 
-    types = b"".join([
-        t(off("int"), btf.KIND_INT, 0, 4) + struct.pack("<I", 32),              # 1
-        t(off("long"), btf.KIND_INT, 0, 8) + struct.pack("<I", 64),             # 2
-        t(0, btf.KIND_PTR, 0, 4),                                               # 3 -> task
-        t(off("task"), btf.KIND_STRUCT, 3, 32) + m(off("pid"), 1, 0)
-        + m(0, 6, 64) + m(off("next"), 3, 192),                                 # 4
-        t(0, btf.KIND_CONST, 0, 6),                                             # 5 const union
-        t(0, btf.KIND_UNION, 2, 8) + m(off("a"), 1, 0) + m(off("b"), 7, 0),     # 6
-        t(off("u64_t"), btf.KIND_TYPEDEF, 0, 2),                                # 7
-        t(off("flags"), btf.KIND_STRUCT, 1, 4, kflag=1) + m(off("bit"), 1, (3 << 24) | 13),
-    ])
-    header = struct.pack("<HBBIIIII", btf.BTF_MAGIC, 1, 0, 24, 0, len(types), len(types),
-                         len(strings))
+    types = b"".join(
+        [
+            t(off("int"), btf.KIND_INT, 0, 4) + struct.pack("<I", 32),  # 1
+            t(off("long"), btf.KIND_INT, 0, 8) + struct.pack("<I", 64),  # 2
+            t(0, btf.KIND_PTR, 0, 4),  # 3 -> task
+            t(off("task"), btf.KIND_STRUCT, 3, 32)
+            + m(off("pid"), 1, 0)
+            + m(0, 6, 64)
+            + m(off("next"), 3, 192),  # 4
+            t(0, btf.KIND_CONST, 0, 6),  # 5 const union
+            t(0, btf.KIND_UNION, 2, 8) + m(off("a"), 1, 0) + m(off("b"), 7, 0),  # 6
+            t(off("u64_t"), btf.KIND_TYPEDEF, 0, 2),  # 7
+            t(off("flags"), btf.KIND_STRUCT, 1, 4, kflag=1) + m(off("bit"), 1, (3 << 24) | 13),
+        ]
+    )
+    header = struct.pack(
+        "<HBBIIIII", btf.BTF_MAGIC, 1, 0, 24, 0, len(types), len(types), len(strings)
+    )
     return header + types + strings
 
 
@@ -78,7 +83,8 @@ program.c:1:5: note: previous definition is here
 def test_clang_errors_keep_errors_and_their_notes_only() -> None:
     assert kernel.clang_errors(CLANG) == (
         "program.c:3:12: error: use of undeclared identifier 'x'\n    return x + 1;\n"
-        "           ^\nprogram.c:1:5: note: previous definition is here\n1 error generated.")
+        "           ^\nprogram.c:1:5: note: previous definition is here\n1 error generated."
+    )
 
 
 def test_perf_event_targets() -> None:
@@ -101,7 +107,9 @@ def test_fdinfo_of_a_plain_fd(tmp_path: Path) -> None:
 
 def test_tracefs_leftovers_are_removed_by_suffix(tmp_path: Path) -> None:
     (tmp_path / "uprobe_events").write_text(
-        "p:uprobes/p__bin_bash_0x1_bcc_42 /bin/bash:0x1\np:uprobes/other /bin/sh:0x2\n")
+        "p:uprobes/p__bin_bash_0x1_bcc_42 /bin/bash:0x1\np:uprobes/other /bin/sh:0x2\n"
+    )
     assert kernel.remove_tracefs_probes("_bcc_42", str(tmp_path)) == [
-        "uprobes/p__bin_bash_0x1_bcc_42"]
+        "uprobes/p__bin_bash_0x1_bcc_42"
+    ]
     assert (tmp_path / "uprobe_events").read_text().endswith("-:uprobes/p__bin_bash_0x1_bcc_42\n")

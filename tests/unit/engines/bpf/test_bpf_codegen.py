@@ -46,13 +46,15 @@ def test_every_tool_renders(tool: str) -> None:
 
 def test_tool_parameters_shape_the_program() -> None:
     t = meta.get_tool("execsnoop")
-    plan = codegen.render_tool(t, meta.resolve_args(t, {"max_args": 3, "failed": True}),
-                               FILTERS, _offsets(t.btf))
+    plan = codegen.render_tool(
+        t, meta.resolve_args(t, {"max_args": 3, "failed": True}), FILTERS, _offsets(t.btf)
+    )
     assert "#define TRACERD_ARG_FAILED 1" in plan.text
     assert "char args[3][128];" in plan.text
     t = meta.get_tool("biolatency")
-    plan = codegen.render_tool(t, meta.resolve_args(t, {"queued": True, "disks": True}),
-                               FILTERS, {})
+    plan = codegen.render_tool(
+        t, meta.resolve_args(t, {"queued": True, "disks": True}), FILTERS, {}
+    )
     assert [a.target for a in plan.attach] == ["block:block_rq_insert", "block:block_rq_complete"]
     assert "struct dist_key {\n    u32 dev;\n    u64 slot;\n};" in plan.text
     t = meta.get_tool("bashreadline")
@@ -78,14 +80,29 @@ def test_resolve_args_checks_types_ranges_and_patterns() -> None:
 
 def test_catalogue_lists_parameters_fields_and_maps() -> None:
     tools = {t["name"]: t for t in meta.list_tools()}
-    assert {"execsnoop", "opensnoop", "exitsnoop", "syscount", "runqlat", "biolatency",
-            "tcplife", "tcpstates", "profile", "bashreadline", "mallocstacks"} <= set(tools)
+    assert {
+        "execsnoop",
+        "opensnoop",
+        "exitsnoop",
+        "syscount",
+        "runqlat",
+        "biolatency",
+        "tcplife",
+        "tcpstates",
+        "profile",
+        "bashreadline",
+        "mallocstacks",
+    } <= set(tools)
     assert [f["name"] for f in tools["opensnoop"]["fields"]] == [
-        "ret", "fd", "err", "flags", "path"]
+        "ret",
+        "fd",
+        "err",
+        "flags",
+        "path",
+    ]
     assert tools["runqlat"]["maps"][0]["name"] == "dist"
     assert not tools["runqlat"]["events"]
-    assert {p["name"] for p in tools["syscount"]["params"]} == {
-        "latency", "per_process", "failed"}
+    assert {p["name"] for p in tools["syscount"]["params"]} == {"latency", "per_process", "failed"}
 
 
 PROGRAM = """
@@ -105,8 +122,10 @@ TRACEPOINT_PROBE(sched, sched_switch) { return 0; }
 
 
 def test_custom_program_rewrites() -> None:
-    attach = (codegen.AttachSpec("tracepoint", "syscalls:sys_enter_openat", "on_open"),
-              codegen.AttachSpec("tracepoint", "x:y", "missing_fn"))
+    attach = (
+        codegen.AttachSpec("tracepoint", "syscalls:sys_enter_openat", "on_open"),
+        codegen.AttachSpec("tracepoint", "x:y", "missing_fn"),
+    )
     plan = codegen.render_custom(PROGRAM, attach, FILTERS, "out", (), None)
     body = plan.text.split('#line 1 "program.c"\n', 1)[1]
     assert body.count(codegen.SKIP_STMT) == 2  # on_open and the auto-attached probe
@@ -121,18 +140,34 @@ def test_custom_program_rewrites() -> None:
 
 
 def test_plan_for_a_program_spec() -> None:
-    spec = BpfSpec.model_validate({
-        "program": PROGRAM, "pid": 7,
-        "attach": [{"type": "uprobe", "target": "/bin/x:f", "fn": "on_open"}],
-        "output": {"map": "out", "fields": [{"name": "path", "type": "str", "size": 8},
-                                            {"name": "ret", "type": "s64"}]}})
+    spec = BpfSpec.model_validate(
+        {
+            "program": PROGRAM,
+            "pid": 7,
+            "attach": [{"type": "uprobe", "target": "/bin/x:f", "fn": "on_open"}],
+            "output": {
+                "map": "out",
+                "fields": [
+                    {"name": "path", "type": "str", "size": 8},
+                    {"name": "ret", "type": "s64"},
+                ],
+            },
+        }
+    )
     plan = codegen.plan_for_spec(spec, FILTERS, 1 << 20, _offsets)
     assert plan.name == "out"
     assert plan.attach[0].pid == 7
     assert plan.promote == {"ret": "ret"}
     assert plan.map_interval_s == 1.0
-    bad = spec.model_copy(update={"output": spec.output.model_copy(update={  # type: ignore[union-attr]
-        "fields": [spec.output.fields[0].model_copy(update={"size": None})]})})  # type: ignore[union-attr]
+    bad = spec.model_copy(
+        update={
+            "output": spec.output.model_copy(
+                update={  # type: ignore[union-attr]
+                    "fields": [spec.output.fields[0].model_copy(update={"size": None})]
+                }
+            )
+        }
+    )  # type: ignore[union-attr]
     with pytest.raises(SpecError, match="needs a size"):
         codegen.plan_for_spec(bad, FILTERS, 1 << 20, _offsets)
 

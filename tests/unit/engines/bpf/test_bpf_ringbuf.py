@@ -104,8 +104,9 @@ def test_other_sizes_go_to_the_slow_path_and_the_budget_is_kept(ring: FakeRing) 
     for i in range(10):
         ring.put(layout.struct.pack(i, 0))
     out: list = []
-    used = consumer.consume(decode, stride, out, 4 * stride,
-                            lambda data, _out: slow.append(bytes(data)))
+    used = consumer.consume(
+        decode, stride, out, 4 * stride, lambda data, _out: slow.append(bytes(data))
+    )
     assert slow == [b"twelve bytes"]
     assert used < ring.prod
     assert [e.fields["v"] for e in out][:1] == [1]

@@ -12,8 +12,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from ....errors import NotFound, SpecError
-from .defs import TOOLS
+from . import aggregates as agg
+from . import events as ev
 from .spec import ParamMeta, ToolDef
+
+TOOLS: tuple[ToolDef, ...] = (
+    ev.EXECSNOOP,
+    ev.OPENSNOOP,
+    ev.EXITSNOOP,
+    agg.SYSCOUNT,
+    agg.RUNQLAT,
+    agg.BIOLATENCY,
+    ev.TCPLIFE,
+    ev.TCPSTATES,
+    agg.PROFILE,
+    agg.MALLOCSTACKS,
+    ev.BASHREADLINE,
+)
 
 _BY_NAME = {tool.name: tool for tool in TOOLS}
 
@@ -34,8 +49,9 @@ def resolve_args(tool: ToolDef, args: Mapping[str, Any]) -> dict[str, Any]:
     known = {p.name: p for p in tool.params}
     unknown = sorted(set(args) - set(known))
     if unknown:
-        raise SpecError(f"{tool.name}: unknown argument(s) {', '.join(unknown)}",
-                        {"params": sorted(known)})
+        raise SpecError(
+            f"{tool.name}: unknown argument(s) {', '.join(unknown)}", {"params": sorted(known)}
+        )
     out: dict[str, Any] = {}
     for param in tool.params:
         value = args.get(param.name, param.default)
@@ -53,7 +69,8 @@ def _check(tool: str, param: ParamMeta, value: Any) -> bool | int | str:
         if isinstance(value, bool) or not isinstance(value, int):
             raise SpecError(f"{where} must be an integer")
         if (param.minimum is not None and value < param.minimum) or (
-                param.maximum is not None and value > param.maximum):
+            param.maximum is not None and value > param.maximum
+        ):
             raise SpecError(f"{where} must be in [{param.minimum}, {param.maximum}]")
         return value
     if not isinstance(value, str) or (param.pattern and not re.fullmatch(param.pattern, value)):

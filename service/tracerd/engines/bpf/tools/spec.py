@@ -14,6 +14,9 @@ from typing import Any, Literal
 from ..plan import AttachType, FieldSpec, MapSpec
 
 Args = Mapping[str, Any]
+PATH_PATTERN = r"^(/[^\x00-\x1f\x7f:]{1,255}|[A-Za-z0-9_.+-]{1,64})$"
+"""an absolute path, or a library name as BCC resolves it (`c`, `pthread`)"""
+SYMBOL_PATTERN = r"^[A-Za-z_.$][A-Za-z0-9_.$@]{0,255}$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +32,12 @@ class ParamMeta:
     pattern: str | None = None
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "type": self.type, "default": self.default,
-                               "description": self.doc}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "default": self.default,
+            "description": self.doc,
+        }
         for key in ("minimum", "maximum", "pattern"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -111,3 +118,11 @@ class ToolDef:
             "events": bool(self.fields),
             "default_map_interval_s": self.map_interval_s,
         }
+
+
+def p_bool(name: str, doc: str) -> ParamMeta:
+    """A boolean parameter, false by default (a `-x`-style switch of the BCC tool)."""
+    return ParamMeta(name, "bool", False, doc)
+
+
+FAILED = p_bool("failed", "only failed calls")
