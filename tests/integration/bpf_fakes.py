@@ -16,6 +16,20 @@ from tracerd.engines.base import EngineContext
 from tracerd.types import LOST_EVENT_NAME, WireEvent
 
 OUR_PREFIX = "trd_"
+GETPPID_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(int argc, char **argv) {
+    char go[8];
+    if (!fgets(go, sizeof(go), stdin)) return 1;
+    long n = atol(argv[1]);
+    for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    return 0;
+}
+"""
+"""waits for a line on stdin, then makes argv[1] getppid() calls"""
 
 
 class FakeLedger:

@@ -77,16 +77,8 @@ def _started(proc: subprocess.Popen[str]) -> dict[str, Any]:
     return started
 
 
-@pytest.mark.parametrize(
-    "spec",
-    [
-        {"tool": "opensnoop"},
-        {"tool": "runqlat"},
-        {"bpftrace": "tracepoint:syscalls:sys_enter_getppid { @n = count(); }"},
-    ],
-    ids=["opensnoop", "runqlat", "bpftrace"],
-)
-def test_worker_sigkill_unloads_everything(tmp_path: Path, spec: dict[str, Any]) -> None:
+def _run_and_kill(tmp_path: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    """Start the engine in a worker process, check it is loaded, SIGKILL the worker."""
     worker = _write(tmp_path)
     with subprocess.Popen(
         [sys.executable, str(worker), json.dumps(spec)], stdout=subprocess.PIPE, text=True
@@ -103,6 +95,20 @@ def test_worker_sigkill_unloads_everything(tmp_path: Path, spec: dict[str, Any])
             if proc.poll() is None:
                 proc.kill()
     assert wait_until(lambda: not prog_ids_loaded(ids)), prog_ids_loaded(ids)
+    return started
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"tool": "opensnoop"},
+        {"tool": "runqlat"},
+        {"bpftrace": "tracepoint:syscalls:sys_enter_getppid { @n = count(); }"},
+    ],
+    ids=["opensnoop", "runqlat", "bpftrace"],
+)
+def test_worker_sigkill_unloads_everything(tmp_path: Path, spec: dict[str, Any]) -> None:
+    started = _run_and_kill(tmp_path, spec)
     child = started["info"].get("bpftrace_pid")
     if child is not None:
         assert wait_until(lambda: _gone(child)), "bpftrace outlived its worker"
@@ -115,22 +121,8 @@ def test_worker_sigkill_with_a_uprobe(tmp_path: Path) -> None:
         "char *readline(const char *p) { return 0; }\n"
         "int main(void) { return readline(0) != 0; }\n",
     )
-    worker = _write(tmp_path)
-    spec = {"tool": "bashreadline", "args": {"binary": binary}}
-    with subprocess.Popen(
-        [sys.executable, str(worker), json.dumps(spec)], stdout=subprocess.PIPE, text=True
-    ) as proc:
-        try:
-            started = _started(proc)
-            ids = started["info"]["prog_ids"]
-            types = {row[0] for row in started["ledger"]}
-            assert types == {"bpf_program", "bpf_tracefs_probe"}
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    assert wait_until(lambda: not prog_ids_loaded(ids))
+    started = _run_and_kill(tmp_path, {"tool": "bashreadline", "args": {"binary": binary}})
+    assert {row[0] for row in started["ledger"]} == {"bpf_program", "bpf_tracefs_probe"}
     # BCC attached through the perf uprobe PMU: no tracefs definition to leave behind
     assert _uprobe_leftovers(f"bcc_{started['pid']}") == []
     assert _uprobe_leftovers("rl") == []

@@ -15,6 +15,7 @@ import pytest
 from tracerd.errors import CapabilityMissing, CompileError, SpecError
 
 from .bpf_fakes import (
+    GETPPID_C,
     EngineRun,
     Gated,
     build_c,
@@ -25,18 +26,6 @@ from .bpf_fakes import (
 
 pytestmark = [pytest.mark.root, pytest.mark.bpf]
 
-GETPPID_C = r"""
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-int main(int argc, char **argv) {
-    char go[8];
-    if (!fgets(go, sizeof(go), stdin)) return 1;
-    for (long i = 0; i < atol(argv[1]); i++) syscall(SYS_getppid);
-    return 0;
-}
-"""
 
 RINGBUF_PROGRAM = r"""
 struct rec { u64 ts_ns; u32 pid; u32 nr; char comm[16]; };

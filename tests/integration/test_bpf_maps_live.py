@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from .bpf_fakes import (
+    GETPPID_C,
     EngineRun,
     Gated,
     build_c,
@@ -22,20 +23,6 @@ from .bpf_fakes import (
 )
 
 pytestmark = [pytest.mark.root, pytest.mark.bpf]
-
-GETPPID_C = r"""
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-int main(int argc, char **argv) {
-    char go[8];
-    if (!fgets(go, sizeof(go), stdin)) return 1;
-    long n = atol(argv[1]);
-    for (long i = 0; i < n; i++) syscall(SYS_getppid);
-    return 0;
-}
-"""
 
 
 def _final(run: EngineRun, name: str) -> dict[str, Any]:

@@ -11,16 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-AttachType = Literal[
-    "tracepoint",
-    "raw_tracepoint",
-    "uprobe",
-    "uretprobe",
-    "perf_event",
-    "kprobe",
-    "kretprobe",
-    "fentry",
-]
+AttachType = str
+"""tracepoint, raw_tracepoint, uprobe, uretprobe, perf_event, kprobe, kretprobe or fentry
+(the values of specs.BpfAttach.type, which the API validates)"""
 MapKind = Literal["hist", "map", "stacks", "counter"]
 
 # bpf_ktime_get_ns() is CLOCK_MONOTONIC: every record's ts_ns is on the session's "mono" clock.
