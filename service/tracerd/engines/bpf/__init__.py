@@ -33,7 +33,10 @@ Requirements: root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN), BCC from the distribut
 ring buffers (Linux 5.8+), /sys/kernel/btf/vmlinux for tools that read task_struct or
 tcp_sock fields, bpftrace for scripts. Overhead: compiling takes 0.2-0.6 s (in `prepare`);
 about 1 µs of worker CPU per event on the per-event path; in-kernel aggregation costs the
-traced program what BCC's own tools cost (see bench/bpf_events.py).
+traced program what BCC's own tools cost. Measured (bench/bpf_events.py, 2-vCPU VM):
+1.1 M events/s end to end on a getppid flood with 32-byte records (2.5 M/s draining a full
+ring), 1.15 M opensnoop events per worker CPU-second, 2.5x bpftrace's printf rate on the
+same openat flood; syscount slows a getppid flood 1.88x where BCC's syscount does 2.05x.
 """
 
 from __future__ import annotations
