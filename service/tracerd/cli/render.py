@@ -83,9 +83,42 @@ def _generic_printer(quiet: bool) -> Printer:
     return printer
 
 
+def _bpf_printer(session: dict[str, Any], quiet: bool) -> Printer:
+    """Lines as the BCC tool (or bpftrace) prints them; maps at the end, as they do."""
+    from ..render import bpf
+
+    tool = session["spec"].get("tool")
+    offset = int(session.get("wall_offset_ns") or 0)
+    state: dict[str, Any] = {"header": False, "maps": None}
+
+    def printer(message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "events" and not quiet:
+            if not state["header"] and tool and (head := bpf.header(tool)):
+                _write(head)
+            state["header"] = True
+            for event in message["events"]:
+                if event["name"] == "maps" or _command_output(event):
+                    continue
+                line = bpf.render_event(event, offset)
+                sys.stdout.write(line if line.endswith("\n") else line + "\n")
+        elif kind == "lost":
+            sys.stderr.write(f"Possibly lost {message.get('count')} samples\n")
+        elif kind == "maps":
+            state["maps"] = message.get("maps")
+        elif kind == "flush":
+            if state["maps"]:
+                _write(bpf.render_maps(state["maps"], tool))
+            sys.stdout.flush()
+
+    return printer
+
+
 def printer_for(api: Client, kind: str, session: dict[str, Any], quiet: bool = False) -> Printer:
     if kind == "tracefs":
         return _tracefs_printer(api, session, quiet)
+    if kind in ("bpf", "bpftrace"):
+        return _bpf_printer(session, quiet)
     return _generic_printer(quiet)
 
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Coroutine
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -219,7 +220,7 @@ class SessionManager:
         if not start:
             return self.view(live)
         if kind in SLOW_KINDS:
-            live.start_task = asyncio.create_task(self._start(live), name=f"start-{live.id}")
+            live.start_task = _background(self._start(live), f"start-{live.id}")
             if wait:
                 await asyncio.shield(live.start_task)
                 if live.state == S.FAILED:
@@ -278,7 +279,7 @@ class SessionManager:
             action_for(live.state, Request.START)
             self._check_quota()
             if live.kind in SLOW_KINDS:
-                live.start_task = asyncio.create_task(self._start(live))
+                live.start_task = _background(self._start(live), f"start-{live.id}")
             else:
                 await self._start(live)
         return self.view(live)
@@ -551,6 +552,13 @@ class SessionManager:
                 if live.active:
                     with contextlib.suppress(Exception):
                         await self._persist(live)
+
+
+def _background(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    """A task whose failure is already recorded on its session (no unretrieved exception)."""
+    task = asyncio.create_task(coro, name=name)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
 def row_view(row: SessionRow) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from typing import Any
 from ...errors import CapabilityMissing, CompileError
 from ...types import WireEvent, lost_event
 from ..base import EventSink, Ledger
-from .bpftrace_text import Record, classify, guard, rewrite, stderr_message
+from .bpftrace_text import Record, classify, guard, original_lines, rewrite, stderr_message
 from .kernel import process_prog_ids
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ class BpftraceSession:
         map_interval_s: float | None,
     ) -> None:
         self._id, self._script, self._ledger = session_id, script, ledger
+        self._rewritten = script
         self._spool, self._exclude, self._pid, self._comm = spool_dir, exclude, pid, comm
         self._interval = map_interval_s
         self._proc: subprocess.Popen[bytes] | None = None
@@ -130,7 +131,8 @@ class BpftraceSession:
         cond = guard((*self._exclude, pid), self._pid, self._comm)
         fd = os.open(script_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(rewrite(self._script, cond, self._interval))
+            self._rewritten = rewrite(self._script, cond, self._interval)
+            f.write(self._rewritten)
         with contextlib.suppress(OSError):  # else the default pipe size
             fcntl.fcntl(self._out_fd, F_SETPIPE_SZ, PIPE_BYTES)
         stdin.write(b"go\n")
@@ -157,6 +159,9 @@ class BpftraceSession:
             proc.wait(timeout=STOP_GRACE_S)
         with open(self._stderr_path, errors="replace") as f:
             message = stderr_message(f.read()) or "bpftrace did not attach its probes"
+        message = original_lines(message, self._script, self._rewritten)
+        # as `bpftrace -e` shows it, not our spool file's path
+        message = message.replace(os.path.join(self._spool, f"bpftrace-{self._id}.bt"), "stdin")
         raise CompileError(message, {"exit_status": proc.poll()})
 
     @staticmethod

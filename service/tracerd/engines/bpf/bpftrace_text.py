@@ -128,6 +128,15 @@ def rewrite(script: str, cond: str, map_interval_s: float | None = None) -> str:
     return out
 
 
+def original_lines(message: str, script: str, rewritten: str) -> str:
+    """bpftrace quotes the source line of an error: show the user's line, not the one
+    with the injected guard (guards go on the same line, so line numbers still match)."""
+    for mine, theirs in zip(script.splitlines(), rewritten.splitlines(), strict=False):
+        if mine != theirs and theirs in message:
+            message = message.replace(theirs, mine)
+    return message
+
+
 def _bucket(b: dict[str, Any]) -> dict[str, Any]:
     return {"low": b.get("min"), "high": b.get("max"), "count": b.get("count", 0)}
 
