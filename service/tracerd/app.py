@@ -150,6 +150,7 @@ def lifespan_for(settings: Settings, state: StateDir | None):  # type: ignore[no
             yield
         finally:
             probe.cancel()
+            svc.caps_ready.set()  # a start still waiting for the probe must not wait forever
             await svc.manager.shutdown()
             await asyncio.to_thread(svc.writer.close)
             svc.engine.dispose()

@@ -31,7 +31,8 @@ from ..stream.hub import StreamHub
 from ..system.procs import thread_ids
 from ..types import SessionState
 from ..workers.launch import WorkerProcess
-from .ingest import SessionIngest
+from ..workers.wire import load_fields
+from .ingest import MAPS_EVENT_NAME, SessionIngest
 from .ledger import LedgerStore
 from .live import LiveSession, session_view
 from .state import Action, Request, action_for, check_transition
@@ -220,6 +221,7 @@ class SessionManager:
         if not start:
             return self.view(live)
         if kind in SLOW_KINDS:
+            self._mark_starting(live)  # answered as `starting`; compiling goes on behind
             live.start_task = _background(self._start(live), f"start-{live.id}")
             if wait:
                 await asyncio.shield(live.start_task)
@@ -279,15 +281,20 @@ class SessionManager:
             action_for(live.state, Request.START)
             self._check_quota()
             if live.kind in SLOW_KINDS:
+                self._mark_starting(live)  # answered as `starting`; compiling goes on behind
                 live.start_task = _background(self._start(live), f"start-{live.id}")
             else:
                 await self._start(live)
         return self.view(live)
 
-    async def _start(self, live: LiveSession) -> None:
+    def _mark_starting(self, live: LiveSession) -> None:
         self._transition(live, S.STARTING)
         live.started_at = datetime.now(UTC)
         live.in_start = True
+
+    async def _start(self, live: LiveSession) -> None:
+        if live.state != S.STARTING:
+            self._mark_starting(live)
         try:
             await self._persist(live)
             await self.caps_ready.wait()
@@ -365,7 +372,7 @@ class SessionManager:
         await asyncio.to_thread(self.ledger.cross_off, key)
         live.resources.pop(str(key), None)
         # while starting or stopping, the pending worker call fails and that flow ends it
-        if live.active and live.worker is worker and live.stop_task is None and not live.in_start:
+        if live.state == S.RUNNING and live.worker is worker and live.stop_task is None:
             await self._fail(live, WorkerFailed(worker.describe_exit()))
 
     async def _fail(self, live: LiveSession, exc: BaseException) -> None:
@@ -518,7 +525,21 @@ class SessionManager:
         if live is not None and live.last_maps is not None:
             return {**live.last_maps, "live": False}
         await asyncio.to_thread(self._load_row, session_id)
-        return {"ts_ns": None, "maps": {}, "live": False}
+        stored = await asyncio.to_thread(self._last_maps, session_id)
+        return {**(stored or {"ts_ns": None, "maps": {}}), "live": False}
+
+    def _last_maps(self, session_id: int) -> dict[str, Any] | None:
+        """The final map snapshot, stored as the session's last `maps` event."""
+        with self._db() as db:
+            row = db.execute(
+                select(EventRow.ts_ns, EventRow.fields)
+                .where(EventRow.session_id == session_id, EventRow.name == MAPS_EVENT_NAME)
+                .order_by(EventRow.seq.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        return {"ts_ns": row[0], "maps": load_fields(row[1]).get("maps", {})}
 
     def _live(self, session_id: int) -> LiveSession:
         live = self.live.get(session_id)
