@@ -1,0 +1,151 @@
+"""Text lines by session kind: ftrace-style (`trace-cmd report`) for tracefs, strace lines
+for ptrace (`strace -f -tt -T`: pid, wall-clock time, the call, `<seconds>`), tool lines for
+bpf. The engines' renderers (`tracerd.render.ftrace|strace|bpf`) are used when installed,
+imported lazily by kind; otherwise the plain fallbacks here keep the same layout.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from ...types import LOST_EVENT_NAME
+from .rows import Row, event_dict
+
+PrintFmt = Callable[[str], str | None]
+Line = Callable[[dict[str, Any]], str]
+
+
+def _module(name: str) -> Any:
+    try:
+        return importlib.import_module(f"tracerd.render.{name}")
+    except ImportError:
+        return None
+
+
+def ftrace_line(print_fmt: PrintFmt) -> Line:
+    module = _module("ftrace")
+    if module is not None and hasattr(module, "FtraceRenderer"):
+        return _LazyFormats(module.FtraceRenderer, print_fmt).line
+    return _ftrace_fallback
+
+
+class _LazyFormats(Mapping[str, str]):
+    """A Mapping of event name -> print fmt, read the first time a name is rendered."""
+
+    def __init__(self, renderer: Any, print_fmt: PrintFmt) -> None:
+        self._print_fmt = print_fmt
+        self._known: dict[str, str | None] = {}
+        self._renderer = renderer(self)
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self._known:
+            self._known[name] = self._print_fmt(name)
+        value = self._known[name]
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __iter__(self) -> Any:
+        return iter(k for k, v in self._known.items() if v is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for v in self._known.values() if v is not None)
+
+    def line(self, event: dict[str, Any]) -> str:
+        return str(self._renderer.line(event))
+
+
+def _pairs(fields: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in fields.items())
+
+
+def _ftrace_fallback(event: dict[str, Any]) -> str:
+    fields = event["fields"]
+    if event["name"] == LOST_EVENT_NAME:
+        return f"CPU:{event['cpu']} [LOST {fields.get('count')} EVENTS]"
+    ts = event["ts_ns"]
+    cpu = f"{event['cpu']:03d}" if event["cpu"] is not None else "???"
+    head = f"{event['comm'] or '<...>':>16}-{event['tid'] if event['tid'] is not None else '?':<5}"
+    stamp = f"{ts // 1_000_000_000}.{ts % 1_000_000_000 // 1000:06d}"
+    short = event["name"].split(":", 1)[-1]
+    return f"{head} [{cpu}] {stamp:>12}: {short}: {_pairs(fields)}"
+
+
+def clock_text(ts_ns: int, wall_offset_ns: int, base_ns: int) -> str:
+    """strace -tt's HH:MM:SS.micro (local time) when the wall offset is known, else
+    seconds from the first event."""
+    if not wall_offset_ns:
+        return f"{(ts_ns - base_ns) / 1e9:.6f}"
+    wall = ts_ns + wall_offset_ns
+    return time.strftime("%H:%M:%S", time.localtime(wall // 1_000_000_000)) + (
+        f".{wall % 1_000_000_000 // 1000:06d}"
+    )
+
+
+def strace_line(wall_offset_ns: int, base_ns: int) -> Line:
+    module = _module("strace")
+    custom = getattr(module, "render_line", None) if module is not None else None
+    if callable(custom):
+        return lambda event: str(custom(event))
+
+    def line(event: dict[str, Any]) -> str:
+        fields = event["fields"]
+        stamp = clock_text(event["ts_ns"], wall_offset_ns, base_ns)
+        text = fields.get("text") or _pairs(fields)
+        if event["name"] == LOST_EVENT_NAME:
+            text = f"<... {fields.get('count')} events lost ({fields.get('source')}) ...>"
+        elif fields.get("duration_ns") is not None and fields.get("ret") is not None:
+            text += f" <{fields['duration_ns'] / 1e9:.6f}>"
+        return f"{event['tid'] or event['pid'] or '?':<7} {stamp} {text}"
+
+    return line
+
+
+def bpf_line(wall_offset_ns: int, base_ns: int) -> Line:
+    module = _module("bpf")
+    custom = getattr(module, "render_line", None) if module is not None else None
+    if callable(custom):
+        return lambda event: str(custom(event))
+
+    def line(event: dict[str, Any]) -> str:
+        stamp = clock_text(event["ts_ns"], wall_offset_ns, base_ns)
+        fields = event["fields"]
+        body = orjson.dumps(fields).decode() if event["name"] == "maps" else _pairs(fields)
+        who = f"{event['comm'] or ''}[{event['pid']}]" if event["pid"] is not None else ""
+        return f"{stamp} {event['name']} {who} {body}".replace("  ", " ")
+
+    return line
+
+
+class Text:
+    media_type = "text/plain; charset=utf-8"
+    suffix = "txt"
+
+    def __init__(self, kind: str, wall_offset_ns: int, base_ns: int, print_fmt: PrintFmt) -> None:
+        if kind == "tracefs":
+            self._line = ftrace_line(print_fmt)
+        elif kind == "ptrace":
+            self._line = strace_line(wall_offset_ns, base_ns)
+        else:
+            self._line = bpf_line(wall_offset_ns, base_ns)
+
+    def header(self) -> bytes:
+        return b""
+
+    def encode(self, rows: list[Row]) -> bytes:
+        lines = [self._line(event_dict(r, orjson.loads(r.fields))) for r in rows]
+        return ("\n".join(lines) + "\n").encode() if lines else b""
+
+    def footer(self) -> bytes:
+        return b""
