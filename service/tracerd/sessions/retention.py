@@ -15,7 +15,6 @@ session's rollups are rebuilt from what is left. Counted in the metrics and logg
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -195,9 +194,9 @@ class Retention:
             before = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)
             if not before:
                 return 0
-            with contextlib.closing(conn.connection.cursor()) as cur:
-                cur.execute(f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})")
-                cur.fetchall()
-            conn.commit()
+            # executescript steps the pragma to its end (execute() frees a single page)
+            conn.connection.driver_connection.executescript(  # type: ignore[union-attr]
+                f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES});"
+            )
             after = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)
             return before - after

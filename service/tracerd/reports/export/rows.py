@@ -13,7 +13,7 @@ from ...storage.queries import EventFilter
 from ...storage.rollups import REBUILD_COLUMNS
 from ...storage.tables import EventRow
 
-CHUNK_ROWS = 5000
+CHUNK_ROWS = 2000  # a few MB at most for large events: memory is bounded by a chunk
 
 
 class Row(NamedTuple):
