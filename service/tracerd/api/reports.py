@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..engines.tracefs.format import FormatError, parse_format
 from ..engines.tracefs.fs import EventRef
-from ..reports.export import Format, encoder_for, export_stream, first_ts
+from ..reports.export import Format, encoder_for, export_stream, first_ts, session_names
 from ..reports.latency import latency
 from ..reports.models import (
     LatencyReport,
@@ -159,18 +159,22 @@ def accepts_gzip(request: Request) -> bool:
     return False
 
 
-def tracefs_print_fmt(svc: Services) -> Callable[[str], str | None]:
-    def lookup(name: str) -> str | None:
+def print_fmts(svc: Services, names: list[str]) -> dict[str, str]:
+    """The `print fmt` of each tracefs event name (for ftrace-like text); names that are not
+    `system:event` identifiers, or whose format is gone, are left out."""
+    out = {}
+    for name in names:
         system, _, event = name.partition(":")
         if not (EVENT_PART.match(system) and EVENT_PART.match(event)):
-            return None
+            continue
         try:
             text = svc.tracefs.format_text(EventRef(system, event))
-            return parse_format(text, system).print_fmt or None
+            fmt = parse_format(text, system).print_fmt
         except (OSError, FormatError, ValueError):
-            return None
-
-    return lookup
+            continue
+        if fmt:
+            out[name] = fmt
+    return out
 
 
 EXPORT_CONTENT: dict[str, dict[str, Any]] = {
@@ -204,7 +208,11 @@ async def export_session(
     running session is exported up to what was committed when the request came."""
     info = await session_info(svc, id)
     base = await compute(svc, lambda db: first_ts(db, info.id))
-    encoder = encoder_for(format, info, base, tracefs_print_fmt(svc))
+    fmts: dict[str, str] = {}
+    if format == "text" and info.kind == "tracefs":
+        names = await compute(svc, lambda db: session_names(db, info.id))
+        fmts = await asyncio.to_thread(print_fmts, svc, names)
+    encoder = encoder_for(format, info, base, fmts)
     until = svc.writer.progress(info.id).committed_seq if info.state in ACTIVE_STATES else None
     compress = gzip or accepts_gzip(request)
     name = f"session-{info.id}.{encoder.suffix}{'.gz' if gzip else ''}"

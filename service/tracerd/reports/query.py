@@ -90,9 +90,27 @@ def use_rollups(db: Session, session_id: int, flt: EventFilter, exact: bool = Fa
     return not exact and not timed(flt) and rollups_complete(db, session_id)
 
 
-def events_of(session_id: int, flt: EventFilter, *columns: Any) -> Any:
-    """SELECT columns FROM events of the session, filtered."""
-    return flt.apply(select(*columns).where(EventRow.session_id == session_id))
+def events_of(session_id: int, flt: EventFilter, *columns: Any, narrow: bool = True) -> Any:
+    """SELECT columns FROM events of the session, filtered.
+
+    A filter on names, a time range or pids first selects `seq`s through the one index
+    that covers it (a subquery), and the outer query reads those rows by primary key:
+    left alone, SQLite's planner scans the whole session by primary key as soon as a
+    column outside an index (`fields`, `dur_ns`, ...) is read. `narrow=False` for queries
+    an index answers alone (the first timestamp of a name)."""
+    query = flt.apply(select(*columns).where(EventRow.session_id == session_id))
+    if not narrow:
+        return query
+    if flt.names:
+        indexed = EventFilter(flt.names, since_ns=flt.since_ns, until_ns=flt.until_ns)
+    elif timed(flt):
+        indexed = EventFilter(since_ns=flt.since_ns, until_ns=flt.until_ns)
+    elif flt.pids:
+        indexed = EventFilter(pids=flt.pids)
+    else:
+        return query
+    seqs = indexed.apply(select(EventRow.seq).where(EventRow.session_id == session_id))
+    return query.where(EventRow.seq.in_(seqs.scalar_subquery()))
 
 
 def task_scope(session_id: int, flt: EventFilter) -> list[ColumnElement[bool]]:

@@ -47,7 +47,7 @@ def span(db: Session, session_id: int, flt: EventFilter) -> tuple[int | None, in
 
 def _edge(db: Session, session_id: int, flt: EventFilter, last: bool) -> int | None:
     order = EventRow.ts_ns.desc() if last else EventRow.ts_ns
-    query = events_of(session_id, flt, EventRow.ts_ns).order_by(order).limit(1)
+    query = events_of(session_id, flt, EventRow.ts_ns, narrow=False).order_by(order).limit(1)
     value = db.execute(query).scalar()
     return int(value) if value is not None else None
 

@@ -9,19 +9,19 @@ generator to a StreamingResponse (chunked transfer encoding).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...storage.queries import EventFilter
-from ...storage.tables import EventRow
-from ..query import SessionInfo
+from ...storage.tables import EventRow, RollupTaskRow
+from ..query import SessionInfo, rollups_complete
 from .chrome import ChromeTrace
 from .lines import Csv, JsonLines
 from .rows import Row, iter_chunks
-from .text import PrintFmt, Text
+from .text import Text
 
 Format = Literal["jsonl", "csv", "chrome", "text"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv", "chrome", "text")
@@ -49,14 +49,25 @@ def first_ts(db: Session, session_id: int) -> int:
     return int(value) if value is not None else 0
 
 
-def encoder_for(fmt: Format, info: SessionInfo, base_ns: int, print_fmt: PrintFmt) -> Encoder:
+def session_names(db: Session, session_id: int) -> list[str]:
+    """The event names a session holds (rollups, else the name index)."""
+    if rollups_complete(db, session_id):
+        query = select(RollupTaskRow.name).where(RollupTaskRow.session_id == session_id)
+    else:
+        query = select(EventRow.name).where(EventRow.session_id == session_id)
+    return sorted(set(db.scalars(query.distinct())))
+
+
+def encoder_for(
+    fmt: Format, info: SessionInfo, base_ns: int, print_fmts: Mapping[str, str] | None = None
+) -> Encoder:
     if fmt == "jsonl":
         return JsonLines()
     if fmt == "csv":
         return Csv()
     if fmt == "chrome":
         return ChromeTrace(base_ns, info.kind, info.id)
-    return Text(info.kind, info.wall_offset_ns, base_ns, print_fmt)
+    return Text(info.kind, info.wall_offset_ns, base_ns, print_fmts or {})
 
 
 def export_stream(
@@ -87,4 +98,12 @@ def export_stream(
         yield tail
 
 
-__all__ = ["FORMATS", "Encoder", "Format", "encoder_for", "export_stream", "first_ts"]
+__all__ = [
+    "FORMATS",
+    "Encoder",
+    "Format",
+    "encoder_for",
+    "export_stream",
+    "first_ts",
+    "session_names",
+]

@@ -16,8 +16,7 @@ import orjson
 from ...types import LOST_EVENT_NAME
 from .rows import Row, event_dict
 
-PrintFmt = Callable[[str], str | None]
-Line = Callable[[dict[str, Any]], str]
+Line = Callable[[dict[str, Any]], list[str]]
 
 
 def _module(name: str) -> Any:
@@ -27,43 +26,13 @@ def _module(name: str) -> Any:
         return None
 
 
-def ftrace_line(print_fmt: PrintFmt) -> Line:
+def ftrace_lines(print_fmts: Mapping[str, str]) -> Line:
+    """`FtraceRenderer` (bodies from each event's `print fmt`) or the fallback."""
     module = _module("ftrace")
     if module is not None and hasattr(module, "FtraceRenderer"):
-        return _LazyFormats(module.FtraceRenderer, print_fmt).line
-    return _ftrace_fallback
-
-
-class _LazyFormats(Mapping[str, str]):
-    """A Mapping of event name -> print fmt, read the first time a name is rendered."""
-
-    def __init__(self, renderer: Any, print_fmt: PrintFmt) -> None:
-        self._print_fmt = print_fmt
-        self._known: dict[str, str | None] = {}
-        self._renderer = renderer(self)
-
-    def __getitem__(self, name: str) -> str:
-        if name not in self._known:
-            self._known[name] = self._print_fmt(name)
-        value = self._known[name]
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def get(self, name: str, default: Any = None) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            return default
-
-    def __iter__(self) -> Any:
-        return iter(k for k, v in self._known.items() if v is not None)
-
-    def __len__(self) -> int:
-        return sum(1 for v in self._known.values() if v is not None)
-
-    def line(self, event: dict[str, Any]) -> str:
-        return str(self._renderer.line(event))
+        renderer = module.FtraceRenderer(dict(print_fmts))
+        return lambda event: [str(renderer.line(event))]
+    return lambda event: [_ftrace_fallback(event)]
 
 
 def _pairs(fields: Mapping[str, Any]) -> str:
@@ -93,13 +62,15 @@ def clock_text(ts_ns: int, wall_offset_ns: int, base_ns: int) -> str:
     )
 
 
-def strace_line(wall_offset_ns: int, base_ns: int) -> Line:
+def strace_lines(wall_offset_ns: int, base_ns: int) -> Line:
+    """`StraceRenderer` (strace -f's lines, `[pid N]` while several tracees live) or the
+    fallback (`strace -f -tt -T`-like: tid, time, the call, `<seconds>`)."""
     module = _module("strace")
-    custom = getattr(module, "render_line", None) if module is not None else None
-    if callable(custom):
-        return lambda event: str(custom(event))
+    if module is not None and hasattr(module, "StraceRenderer"):
+        renderer = module.StraceRenderer(follow=True)
+        return lambda event: [str(line) for line in renderer.feed(event)]
 
-    def line(event: dict[str, Any]) -> str:
+    def lines(event: dict[str, Any]) -> list[str]:
         fields = event["fields"]
         stamp = clock_text(event["ts_ns"], wall_offset_ns, base_ns)
         text = fields.get("text") or _pairs(fields)
@@ -107,44 +78,50 @@ def strace_line(wall_offset_ns: int, base_ns: int) -> Line:
             text = f"<... {fields.get('count')} events lost ({fields.get('source')}) ...>"
         elif fields.get("duration_ns") is not None and fields.get("ret") is not None:
             text += f" <{fields['duration_ns'] / 1e9:.6f}>"
-        return f"{event['tid'] or event['pid'] or '?':<7} {stamp} {text}"
+        return [f"{event['tid'] or event['pid'] or '?':<7} {stamp} {text}"]
 
-    return line
+    return lines
 
 
-def bpf_line(wall_offset_ns: int, base_ns: int) -> Line:
+def bpf_lines(wall_offset_ns: int, base_ns: int) -> Line:
+    """`tracerd.render.bpf.render_line(event)` when installed, else time, name, task and
+    the fields (map snapshots as JSON)."""
     module = _module("bpf")
     custom = getattr(module, "render_line", None) if module is not None else None
     if callable(custom):
-        return lambda event: str(custom(event))
+        return lambda event: [str(custom(event))]
 
-    def line(event: dict[str, Any]) -> str:
+    def lines(event: dict[str, Any]) -> list[str]:
         stamp = clock_text(event["ts_ns"], wall_offset_ns, base_ns)
         fields = event["fields"]
         body = orjson.dumps(fields).decode() if event["name"] == "maps" else _pairs(fields)
-        who = f"{event['comm'] or ''}[{event['pid']}]" if event["pid"] is not None else ""
-        return f"{stamp} {event['name']} {who} {body}".replace("  ", " ")
+        who = f" {event['comm'] or ''}[{event['pid']}]" if event["pid"] is not None else ""
+        return [f"{stamp} {event['name']}{who} {body}"]
 
-    return line
+    return lines
 
 
 class Text:
     media_type = "text/plain; charset=utf-8"
     suffix = "txt"
 
-    def __init__(self, kind: str, wall_offset_ns: int, base_ns: int, print_fmt: PrintFmt) -> None:
+    def __init__(
+        self, kind: str, wall_offset_ns: int, base_ns: int, print_fmts: Mapping[str, str]
+    ) -> None:
         if kind == "tracefs":
-            self._line = ftrace_line(print_fmt)
+            self._lines = ftrace_lines(print_fmts)
         elif kind == "ptrace":
-            self._line = strace_line(wall_offset_ns, base_ns)
+            self._lines = strace_lines(wall_offset_ns, base_ns)
         else:
-            self._line = bpf_line(wall_offset_ns, base_ns)
+            self._lines = bpf_lines(wall_offset_ns, base_ns)
 
     def header(self) -> bytes:
         return b""
 
     def encode(self, rows: list[Row]) -> bytes:
-        lines = [self._line(event_dict(r, orjson.loads(r.fields))) for r in rows]
+        lines: list[str] = []
+        for r in rows:
+            lines += self._lines(event_dict(r, orjson.loads(r.fields)))
         return ("\n".join(lines) + "\n").encode() if lines else b""
 
     def footer(self) -> bytes:
