@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from tracerd.types import WireEvent
@@ -61,3 +64,45 @@ def chrome_events(data: bytes) -> list[dict[str, Any]]:
     assert set(doc) >= {"traceEvents", "displayTimeUnit"}
     events: list[dict[str, Any]] = doc["traceEvents"]
     return events
+
+
+PROGRAM_C = r"""
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+int main(void) {
+    char buf[64];
+    for (int i = 0; i < 20; i++) {
+        int fd = open("/etc/hostname", O_RDONLY);
+        read(fd, buf, sizeof buf);
+        close(fd);
+        open("/nonexistent/report-test", O_RDONLY);
+    }
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    for (int i = 0; i < 5; i++)
+        getppid();
+    return 0;
+}
+"""
+ROW = re.compile(r"^\s*([\d.]+)\s+([\d.]+)\s+(\d+)\s+(\d+)\s+(\d+)?\s*(\w+)$")
+
+
+def build(tmp: Path) -> Path:
+    source, binary = tmp / "prog.c", tmp / "reportprog"
+    source.write_text(PROGRAM_C)
+    subprocess.run(["gcc", "-O1", "-o", str(binary), str(source)], check=True)
+    return binary
+
+
+def strace_table(binary: Path, tmp: Path) -> dict[str, tuple[int, int, float]]:
+    """syscall -> (calls, errors, seconds) from strace -c -w -f."""
+    out = tmp / "strace.txt"
+    subprocess.run(["strace", "-c", "-w", "-f", "-o", str(out), str(binary)], check=True)
+    table = {}
+    for line in out.read_text().splitlines():
+        m = ROW.match(line)
+        if m and m[6] != "total":
+            table[m[6]] = (int(m[4]), int(m[5] or 0), float(m[2]))
+    assert table, out.read_text()
+    return table
