@@ -47,8 +47,8 @@ def iter_chunks(
         if until_seq is not None:
             query = query.where(EventRow.seq <= until_seq)
         query = flt.apply(query).order_by(EventRow.seq).limit(chunk)
-        with sessions() as db:
-            rows = [Row(*r) for r in db.execute(query)]
+        with sessions() as db:  # Core rows: no ORM loading for millions of tuples
+            rows = list(map(Row._make, db.connection().execute(query).all()))
         if not rows:
             return
         yield rows
