@@ -125,7 +125,7 @@ def from_events(
     db: Session, sid: int, sel: Selection, field: str, width: float | None
 ) -> dict[str, Any]:
     value = field_expr(db, field, numeric=True)
-    base = events_of(sid, sel.flt, value.label("v")).where(value.is_not(None))
+    base = events_of(db, sid, sel.flt, value.label("v")).where(value.is_not(None))
     if sel.nr is not None:
         base = base.where(or_(EventRow.name != RAW_EXIT, field_expr(db, "id") == sel.nr))
     vals = base.subquery()

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from ..errors import BadRequest
 from ..storage.queries import EventFilter
-from ..storage.tables import EventRow, RollupSessionRow, RollupTaskRow
+from ..storage.rollups import ROLLUP_BUCKET_NS
+from ..storage.tables import EventRow, RollupSessionRow, RollupTaskRow, RollupTimeRow
 from .models import Scope, Source
 
 PROMOTED: dict[str, Any] = {
@@ -90,27 +91,65 @@ def use_rollups(db: Session, session_id: int, flt: EventFilter, exact: bool = Fa
     return not exact and not timed(flt) and rollups_complete(db, session_id)
 
 
-def events_of(session_id: int, flt: EventFilter, *columns: Any, narrow: bool = True) -> Any:
+SELECTIVE_FRACTION = 0.25
+
+
+def events_of(
+    db: Session, session_id: int, flt: EventFilter, *columns: Any, narrow: bool = True
+) -> Any:
     """SELECT columns FROM events of the session, filtered.
 
-    A filter on names, a time range or pids first selects `seq`s through the one index
-    that covers it (a subquery), and the outer query reads those rows by primary key:
-    left alone, SQLite's planner scans the whole session by primary key as soon as a
+    A selective filter on names, a time range or pids first selects `seq`s through the
+    one index that covers it (a subquery), and the outer query reads those rows by primary
+    key: left alone, SQLite's planner scans the whole session by primary key as soon as a
     column outside an index (`fields`, `dur_ns`, ...) is read. `narrow=False` for queries
     an index answers alone (the first timestamp of a name)."""
     query = flt.apply(select(*columns).where(EventRow.session_id == session_id))
-    if not narrow:
-        return query
-    if flt.names:
-        indexed = EventFilter(flt.names, since_ns=flt.since_ns, until_ns=flt.until_ns)
-    elif timed(flt):
-        indexed = EventFilter(since_ns=flt.since_ns, until_ns=flt.until_ns)
-    elif flt.pids:
-        indexed = EventFilter(pids=flt.pids)
-    else:
+    indexed = index_filter(flt)
+    if not narrow or indexed is None or not selective(db, session_id, indexed):
         return query
     seqs = indexed.apply(select(EventRow.seq).where(EventRow.session_id == session_id))
     return query.where(EventRow.seq.in_(seqs.scalar_subquery()))
+
+
+def index_filter(flt: EventFilter) -> EventFilter | None:
+    """The part of a filter one events index answers: names (+ time), time, or pids."""
+    if flt.names:
+        return EventFilter(tuple(flt.names), since_ns=flt.since_ns, until_ns=flt.until_ns)
+    if timed(flt):
+        return EventFilter(since_ns=flt.since_ns, until_ns=flt.until_ns)
+    if flt.pids:
+        return EventFilter(pids=tuple(flt.pids))
+    return None
+
+
+def selective(db: Session, session_id: int, indexed: EventFilter) -> bool:
+    """Whether the filter keeps under a quarter of the session (estimated from rollups;
+    without them, assumed). Cached for the request's database session."""
+    key = ("selective", session_id, repr(indexed))
+    if key not in db.info:
+        db.info[key] = _estimate(db, session_id, indexed)
+    return bool(db.info[key])
+
+
+def _estimate(db: Session, session_id: int, indexed: EventFilter) -> bool:
+    if not rollups_complete(db, session_id):
+        return True
+    if indexed.pids:
+        r = RollupTaskRow
+        kept = select(func.sum(r.count)).where(r.session_id == session_id, r.pid.in_(indexed.pids))
+        total = select(func.sum(r.count)).where(r.session_id == session_id)
+    else:
+        t = RollupTimeRow
+        total = select(func.sum(t.count)).where(t.session_id == session_id)
+        kept = total
+        if indexed.names:
+            kept = kept.where(t.name.in_(list(indexed.names)))
+        if indexed.since_ns is not None:
+            kept = kept.where(t.bucket >= indexed.since_ns // ROLLUP_BUCKET_NS)
+        if indexed.until_ns is not None:
+            kept = kept.where(t.bucket <= indexed.until_ns // ROLLUP_BUCKET_NS)
+    return (db.execute(kept).scalar() or 0) < SELECTIVE_FRACTION * (db.execute(total).scalar() or 0)
 
 
 def task_scope(session_id: int, flt: EventFilter) -> list[ColumnElement[bool]]:

@@ -49,6 +49,7 @@ def slices(db: Session, sid: int, flt: EventFilter) -> dict[int, list[Any]]:
     state = cast(field_expr(db, "prev_state"), Integer)
     runnable = and_(e.tid != 0, state.op("&")(RUNNABLE_MASK) == 0)
     sw = events_of(
+        db,
         sid,
         _time_only(flt, (SWITCH,)),
         e.tid,
@@ -72,12 +73,12 @@ def waits(db: Session, sid: int, flt: EventFilter) -> dict[int, tuple[int, int, 
     state = cast(field_expr(db, "prev_state"), Integer)
     woken = cast(field_expr(db, "fields.pid"), Integer)
     nxt = cast(field_expr(db, "next_pid"), Integer)
-    wake = events_of(sid, _time_only(flt, WAKEUPS), woken.label("task"), e.ts_ns, e.seq)
+    wake = events_of(db, sid, _time_only(flt, WAKEUPS), woken.label("task"), e.ts_ns, e.seq)
     wake = wake.add_columns(literal(0).label("run")).where(woken.is_not(None), woken != 0)
     sw = _time_only(flt, (SWITCH,))
-    preempt = events_of(sid, sw, e.tid.label("task"), e.ts_ns, e.seq, literal(0).label("run"))
+    preempt = events_of(db, sid, sw, e.tid.label("task"), e.ts_ns, e.seq, literal(0).label("run"))
     preempt = preempt.where(e.cpu.is_not(None), e.tid != 0, state.op("&")(RUNNABLE_MASK) == 0)
-    run = events_of(sid, sw, nxt.label("task"), e.ts_ns, e.seq, literal(1).label("run"))
+    run = events_of(db, sid, sw, nxt.label("task"), e.ts_ns, e.seq, literal(1).label("run"))
     run = run.where(e.cpu.is_not(None), nxt.is_not(None))
     marks = union_all(wake, preempt, run).subquery()
     before = func.sum(marks.c.run).over(

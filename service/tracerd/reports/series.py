@@ -70,7 +70,7 @@ def counts_by_bucket(
         rows = [(b * ROLLUP_BUCKET_NS, n, c) for b, n, c in db.execute(query)]
     else:
         bucket = ((EventRow.ts_ns - grid.start_ns) // grid.width_ns).label("b")
-        query = events_of(session_id, flt, bucket, EventRow.name, func.count())
+        query = events_of(db, session_id, flt, bucket, EventRow.name, func.count())
         query = query.where(EventRow.name != LOST_EVENT_NAME).group_by(bucket, EventRow.name)
         rows = [(grid.start_ns + int(b) * grid.width_ns, n, c) for b, n, c in db.execute(query)]
     for ts, name, count in rows:

@@ -47,7 +47,7 @@ def span(db: Session, session_id: int, flt: EventFilter) -> tuple[int | None, in
 
 def _edge(db: Session, session_id: int, flt: EventFilter, last: bool) -> int | None:
     order = EventRow.ts_ns.desc() if last else EventRow.ts_ns
-    query = events_of(session_id, flt, EventRow.ts_ns, narrow=False).order_by(order).limit(1)
+    query = events_of(db, session_id, flt, EventRow.ts_ns, narrow=False).order_by(order).limit(1)
     value = db.execute(query).scalar()
     return int(value) if value is not None else None
 
@@ -58,7 +58,7 @@ def counts_by_name(db: Session, session_id: int, flt: EventFilter, fast: bool) -
         query = select(RollupTaskRow.name, total).where(*task_scope(session_id, flt))
         query = query.group_by(RollupTaskRow.name)
     else:
-        query = events_of(session_id, flt, EventRow.name, func.count()).group_by(EventRow.name)
+        query = events_of(db, session_id, flt, EventRow.name, func.count()).group_by(EventRow.name)
     return {name: int(n) for name, n in db.execute(query)}
 
 
@@ -76,7 +76,7 @@ def top_tasks(
         query = query.where(RollupTaskRow.name.not_in(NOT_TASK_EVENTS))
     else:
         pid, comm, total = EventRow.pid, EventRow.comm, func.count()
-        query = events_of(session_id, flt, *((pid, comm) if by_pid else (comm,)), total)
+        query = events_of(db, session_id, flt, *((pid, comm) if by_pid else (comm,)), total)
         query = query.where(EventRow.name.not_in(NOT_TASK_EVENTS))
     keys = (pid, comm) if by_pid else (comm,)
     query = query.group_by(*keys).order_by(total.desc(), *keys).limit(TOP_N)
@@ -93,7 +93,7 @@ def lost_by_source(db: Session, session_id: int, flt: EventFilter) -> dict[str, 
     only_time = EventFilter((LOST_EVENT_NAME,), since_ns=flt.since_ns, until_ns=flt.until_ns)
     source = field_expr(db, "source")
     count = func.sum(cast(field_expr(db, "count", numeric=True), Integer))
-    query = events_of(session_id, only_time, source, count).group_by(source)
+    query = events_of(db, session_id, only_time, source, count).group_by(source)
     return {str(src): int(n or 0) for src, n in db.execute(query)}
 
 

@@ -73,7 +73,7 @@ def ptrace_tallies(db: Session, sid: int, flt: EventFilter, fast: bool) -> list[
         query = query.group_by(r.name).having(func.sum(r.calls) > 0)
     else:
         e = EventRow
-        query = events_of(sid, flt, e.name, func.count(), func.count(e.errno))
+        query = events_of(db, sid, flt, e.name, func.count(), func.count(e.errno))
         query = query.add_columns(func.sum(e.dur_ns), func.max(e.dur_ns))
         query = query.where(e.ret.is_not(None), e.name.not_in(NON_SYSCALLS)).group_by(e.name)
     return [
@@ -93,7 +93,7 @@ def tracefs_tallies(db: Session, sid: int, flt: EventFilter, fast: bool) -> list
         e = EventRow
         exits = or_(e.name.startswith(EXIT_PREFIX, autoescape=True), e.name == RAW_EXIT)
         nr = case((e.name == RAW_EXIT, as_integer(field_expr(db, "id"))), else_=-1).label("nr")
-        query = events_of(sid, flt, e.name, nr, func.count(), func.count(e.errno))
+        query = events_of(db, sid, flt, e.name, nr, func.count(), func.count(e.errno))
         query = query.add_columns(func.sum(e.dur_ns), func.max(e.dur_ns))
         query = query.where(e.ret.is_not(None), exits).group_by(e.name, nr)
     rows = list(db.execute(query))

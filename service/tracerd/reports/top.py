@@ -48,7 +48,7 @@ def _grouped(db: Session, sid: int, flt: EventFilter, field: str, fast: bool) ->
     value = field_expr(db, field)
 
     def scoped(*columns: Any) -> Any:
-        query = events_of(sid, flt, *columns).where(value.is_not(None))
+        query = events_of(db, sid, flt, *columns).where(value.is_not(None))
         return query if flt.names else query.where(EventRow.name.not_in(NOT_TASK_EVENTS))
 
     return scoped(value, func.count()).group_by(value), scoped(func.count())
