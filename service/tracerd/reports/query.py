@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Float, cast, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Float, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from ..errors import BadRequest
@@ -149,7 +149,8 @@ def _estimate(db: Session, session_id: int, indexed: EventFilter) -> bool:
             kept = kept.where(t.bucket >= indexed.since_ns // ROLLUP_BUCKET_NS)
         if indexed.until_ns is not None:
             kept = kept.where(t.bucket <= indexed.until_ns // ROLLUP_BUCKET_NS)
-    return (db.execute(kept).scalar() or 0) < SELECTIVE_FRACTION * (db.execute(total).scalar() or 0)
+    kept_n, total_n = int(db.execute(kept).scalar() or 0), int(db.execute(total).scalar() or 0)
+    return kept_n < SELECTIVE_FRACTION * total_n
 
 
 def task_scope(session_id: int, flt: EventFilter) -> list[ColumnElement[bool]]:
@@ -182,7 +183,10 @@ def field_expr(db: Session, name: str, numeric: bool = False) -> Any:
     if db.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import JSONB
 
-        text = cast(EventRow.fields, JSONB).op("#>>")(literal("{" + ",".join(parts) + "}"))
+        # the path is validated above: inlined (a bound text[] would not be one expression
+        # in both SELECT and GROUP BY)
+        path = literal_column("'{" + ",".join(parts) + "}'::text[]")
+        text = cast(EventRow.fields, JSONB).op("#>>")(path)
         return cast(text, Float) if numeric else text
     return func.json_extract(EventRow.fields, "$." + ".".join(parts))
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracerd.reports.query import SessionInfo
@@ -22,10 +22,14 @@ T0 = 1_000_000_000_000
 
 
 class Store:
-    """SQLite on tmp_path; events go in through a real EventWriter on a private loop."""
+    """SQLite on tmp_path (or the PostgreSQL database at `url`, emptied first); events go in
+    through a real EventWriter on a private loop."""
 
-    def __init__(self, root: Path) -> None:
-        url = f"sqlite:///{root / 'r.db'}"
+    def __init__(self, root: Path, url: str | None = None) -> None:
+        if url is None:
+            url = f"sqlite:///{root / 'r.db'}"
+        else:
+            reset_schema(url)
         storage_db.upgrade(url)
         self.engine: Engine = storage_db.make_engine(url)
         self.db: sessionmaker[Session] = storage_db.make_sessionmaker(self.engine)
@@ -102,6 +106,14 @@ class Store:
             await self.writer.wait_committed(sid, seq - 1)
 
         self.call(go)
+
+
+def reset_schema(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
 
 
 def ev(
