@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tracerd.types import WireEvent
+from tracerd.workers.wire import event_row
 
 from .conftest import InProcess
 
@@ -41,7 +42,7 @@ def filled_session(
 
     async def ingest() -> None:
         for i in range(0, len(events), batch):
-            await svc.manager.ingest.events(live, [list(e) for e in events[i : i + batch]])
+            await svc.manager.ingest.events(live, [event_row(e) for e in events[i : i + batch]])
         await svc.writer.wait_committed(live.id, live.next_seq - 1)
 
     daemon.client.portal.call(ingest)  # type: ignore[union-attr]

@@ -185,7 +185,7 @@ def field_expr(db: Session, name: str, numeric: bool = False) -> Any:
 
         # the path is validated above: inlined (a bound text[] would not be one expression
         # in both SELECT and GROUP BY)
-        path = literal_column("'{" + ",".join(parts) + "}'::text[]")
+        path: Any = literal_column("'{" + ",".join(parts) + "}'::text[]")
         text = cast(EventRow.fields, JSONB).op("#>>")(path)
         return cast(text, Float) if numeric else text
     return func.json_extract(EventRow.fields, "$." + ".".join(parts))

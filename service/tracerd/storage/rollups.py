@@ -280,8 +280,9 @@ class RollupBuilder:
     ) -> Sequence[Any]:
         cls, family, syscall = kind
         ts, cpu, _pid, tid, _comm, name, fields, dur, ret, err = ev
-        if isinstance(fields, str):
-            fields = orjson.loads(fields) if needs_fields(name) else {}
+        if isinstance(fields, str):  # JSON text, as the wire and the table carry it
+            wanted = needs_fields(name) or (pair and cls in (EXIT, FGRAPH_EXIT))
+            fields = orjson.loads(fields) if wanted else {}
         nr = NO_NR
         if family:
             if family == "r":

@@ -17,6 +17,7 @@ from tracerd.storage import db as storage_db
 from tracerd.storage.tables import SessionRow
 from tracerd.storage.writer import EventWriter
 from tracerd.types import WireEvent
+from tracerd.workers.wire import event_row
 
 T0 = 1_000_000_000_000
 
@@ -99,7 +100,7 @@ class Store:
         async def go() -> None:
             seq = self.next_seq.get(sid, 0)
             for i in range(0, len(events), batch):
-                chunk = [list(e) for e in events[i : i + batch]]
+                chunk = [event_row(e) for e in events[i : i + batch]]
                 self.writer.submit(sid, seq, chunk)
                 seq += len(chunk)
             self.next_seq[sid] = seq
