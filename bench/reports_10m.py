@@ -37,6 +37,7 @@ from tracerd.storage import db as storage_db
 from tracerd.storage.queries import EventFilter
 from tracerd.storage.tables import EventRow
 from tracerd.storage.writer import EventWriter
+from tracerd.workers.wire import dump_fields
 
 BATCH = 20_000
 THREADS = 48
@@ -139,10 +140,16 @@ def events(n: int, seed: int = 7) -> Iterator[list[list[Any]]]:
                 ]
             )
         if len(batch) == BATCH:
-            yield batch
+            yield [_wire(e) for e in batch]
             batch = []
     if batch:
-        yield batch
+        yield [_wire(e) for e in batch]
+
+
+def _wire(event: list[Any]) -> list[Any]:
+    """Fields travel as JSON text (made in the worker) to the writer."""
+    event[6] = dump_fields(event[6])
+    return event
 
 
 def new_session(engine: Any) -> int:
