@@ -26,22 +26,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Dialect, Table, delete, func, literal_column, select
+from sqlalchemy import Connection, Dialect, delete, select
 
 from .queries import COLUMNS
+from .rollup_sql import ROLLUP_TABLES, Upserts
 from .tables import (
     EventRow,
-    RollupLatencyRow,
-    RollupSchedRow,
-    RollupSessionRow,
-    RollupTaskRow,
-    RollupTimeRow,
 )
 
 ROLLUP_BUCKET_NS = 100_000_000
 SUB_BUCKET_BITS = 5
 SUB_BUCKETS = 1 << SUB_BUCKET_BITS
-NO_PID = -1
 NO_NR = -1
 MAX_PENDING = 65_536  # syscall enters / runnable tasks remembered per session
 MAX_SESSIONS = 256  # sessions whose pairing state is kept (least recently used dropped)
@@ -222,7 +217,7 @@ class RollupBuilder:
         self._kinds: dict[str, tuple[int, str, str]] = {}
         self._states: dict[int, _State] = {}
         self._rebuilds: dict[int, _State] = {}
-        self._sql = _Upserts(dialect)
+        self._sql = Upserts(dialect)
 
     def _state(self, session_id: int, first_seq: int) -> _State:
         st = self._states.pop(session_id, None)
@@ -364,80 +359,3 @@ class RollupBuilder:
 
 REBUILD_COLUMNS = (*COLUMNS, EventRow.dur_ns, EventRow.ret, EventRow.errno)
 """seq, then the stored event in WireEvent order"""
-ROLLUP_TABLES: tuple[Table, ...] = tuple(
-    row.__table__  # type: ignore[misc]
-    for row in (RollupTimeRow, RollupTaskRow, RollupLatencyRow, RollupSchedRow)
-)
-TASK_SUMS = ("count", "errors", "calls", "call_ns", "dur_count", "dur_ns")
-SCHED_SUMS = ("oncpu_ns", "switches", "preempted", "wait_ns", "waits")
-
-
-class _Upsert:
-    """One INSERT ... ON CONFLICT DO UPDATE, compiled once and run with rows as tuples in
-    column order (SQLAlchemy's per-row parameter handling costs more than SQLite here)."""
-
-    def __init__(self, dialect: Dialect, stmt: Any, columns: Sequence[str]) -> None:
-        compiled = stmt.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self.columns = tuple(columns)
-        self.positional = bool(dialect.positional)
-        if self.positional:
-            assert tuple(compiled.positiontup) == self.columns, compiled.positiontup
-
-    def run(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        params: Any = (
-            rows if self.positional else [dict(zip(self.columns, r, strict=True)) for r in rows]
-        )
-        conn.exec_driver_sql(self.sql, params)
-
-
-class _Upserts:
-    """The rollup upserts of a dialect (SQLite and PostgreSQL)."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        insert: Any = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-        biggest = func.greatest if dialect.name == "postgresql" else func.max
-
-        def upsert(table: Table, sums: Sequence[str], maxes: Sequence[str] = ()) -> _Upsert:
-            stmt = insert(table)
-            ex = stmt.excluded
-            values = {c: table.c[c] + ex[c] for c in sums}
-            values |= {c: biggest(table.c[c], ex[c]) for c in maxes}
-            if table.name == "rollup_sched":
-                values["comm"] = func.coalesce(
-                    func.nullif(ex.comm, literal_column("''")), table.c.comm
-                )
-            keys = [c.name for c in table.primary_key.columns]
-            stmt = stmt.on_conflict_do_update(index_elements=keys, set_=values)
-            return _Upsert(dialect, stmt, [c.name for c in table.columns])
-
-        time_t, task_t, lat_t, sched_t = ROLLUP_TABLES
-        self.time = upsert(time_t, ("count",))
-        self.tasks = upsert(task_t, TASK_SUMS, ("call_max_ns", "dur_max_ns"))
-        self.latency = upsert(lat_t, ("count",))
-        self.sched = upsert(sched_t, SCHED_SUMS, ("wait_max_ns",))
-        mark = insert(RollupSessionRow.__table__)
-        self.mark = mark.on_conflict_do_update(
-            index_elements=["session_id"], set_={"complete": mark.excluded.complete}
-        )
-        self.mark_new = insert(RollupSessionRow.__table__).on_conflict_do_nothing()
-
-    def write(self, conn: Connection, sid: int, st: _State) -> None:
-        if st.new:
-            conn.execute(self.mark_new, {"session_id": sid, "complete": True})
-        self.time.run(
-            conn, [(sid, b, n, c) for b, names in st.time.items() for n, c in names.items()]
-        )
-        self.tasks.run(
-            conn,
-            [
-                (sid, name, nr, NO_PID if pid is None else pid, comm or "", *v)
-                for (name, nr, pid, comm), v in st.tasks.items()
-            ],
-        )
-        self.latency.run(conn, [(sid, *key, c) for key, c in st.latency.items()])
-        self.sched.run(conn, [(sid, tid, *v) for tid, v in st.sched.items()])
