@@ -67,7 +67,10 @@ def encoder_for(
         return Csv()
     if fmt == "chrome":
         return ChromeTrace(base_ns, info.kind, info.id)
-    return Text(info.kind, info.wall_offset_ns, base_ns, print_fmts or {})
+    tool = info.spec.get("tool")
+    return Text(
+        info.kind, info.wall_offset_ns, base_ns, print_fmts or {}, str(tool) if tool else None
+    )
 
 
 def export_stream(

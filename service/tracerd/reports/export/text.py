@@ -1,7 +1,7 @@
 """Text lines by session kind: ftrace-style (`trace-cmd report`) for tracefs, strace lines
-for ptrace (`strace -f -tt -T`: pid, wall-clock time, the call, `<seconds>`), tool lines for
-bpf. The engines' renderers (`tracerd.render.ftrace|strace|bpf`) are used when installed,
-imported lazily by kind; otherwise the plain fallbacks here keep the same layout.
+for ptrace, the tool's own lines for bpf (its column header first, map snapshots as BCC or
+bpftrace print them). The engines' renderers (`tracerd.render.ftrace|strace|bpf`) are used
+when installed, imported lazily by kind; otherwise plain fallbacks keep the same layout.
 """
 
 from __future__ import annotations
@@ -83,13 +83,20 @@ def strace_lines(wall_offset_ns: int, base_ns: int) -> Line:
     return lines
 
 
-def bpf_lines(wall_offset_ns: int, base_ns: int) -> Line:
-    """`tracerd.render.bpf.render_line(event)` when installed, else time, name, task and
-    the fields (map snapshots as JSON)."""
+def bpf_lines(tool: str | None, wall_offset_ns: int, base_ns: int) -> tuple[str | None, Line]:
+    """(column header, lines) from `tracerd.render.bpf` (each tool's own line, map snapshots
+    as BCC/bpftrace print them) when installed, else time, name, task and the fields."""
     module = _module("bpf")
-    custom = getattr(module, "render_line", None) if module is not None else None
-    if callable(custom):
-        return lambda event: [str(custom(event))]
+    if module is not None and hasattr(module, "render_event"):
+
+        def rendered(event: dict[str, Any]) -> list[str]:
+            if event["name"] == "maps":
+                text = module.render_maps(event["fields"].get("maps") or {}, tool)
+            else:
+                text = module.render_event(event, wall_offset_ns)
+            return str(text).rstrip("\n").split("\n")
+
+        return (module.header(tool) if tool else None), rendered
 
     def lines(event: dict[str, Any]) -> list[str]:
         stamp = clock_text(event["ts_ns"], wall_offset_ns, base_ns)
@@ -98,7 +105,7 @@ def bpf_lines(wall_offset_ns: int, base_ns: int) -> Line:
         who = f" {event['comm'] or ''}[{event['pid']}]" if event["pid"] is not None else ""
         return [f"{stamp} {event['name']}{who} {body}"]
 
-    return lines
+    return None, lines
 
 
 class Text:
@@ -106,17 +113,23 @@ class Text:
     suffix = "txt"
 
     def __init__(
-        self, kind: str, wall_offset_ns: int, base_ns: int, print_fmts: Mapping[str, str]
+        self,
+        kind: str,
+        wall_offset_ns: int,
+        base_ns: int,
+        print_fmts: Mapping[str, str],
+        tool: str | None = None,
     ) -> None:
+        self._header: str | None = None
         if kind == "tracefs":
             self._lines = ftrace_lines(print_fmts)
         elif kind == "ptrace":
             self._lines = strace_lines(wall_offset_ns, base_ns)
         else:
-            self._lines = bpf_lines(wall_offset_ns, base_ns)
+            self._header, self._lines = bpf_lines(tool, wall_offset_ns, base_ns)
 
     def header(self) -> bytes:
-        return b""
+        return (self._header + "\n").encode() if self._header else b""
 
     def encode(self, rows: list[Row]) -> bytes:
         lines: list[str] = []
