@@ -123,4 +123,7 @@ def printer_for(api: Client, kind: str, session: dict[str, Any], quiet: bool = F
 
 
 def print_syscall_table(report: dict[str, Any]) -> None:
-    _write(json.dumps(report, indent=2))
+    """`strace -c -w`'s table, on stderr as strace prints it."""
+    from .report_cmds import strace_table
+
+    sys.stderr.write(strace_table(report["rows"], report["total"]) + "\n")
