@@ -18,10 +18,12 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
 from .api import catalog, errors, reports, sessions, stream, system, tokens
+from .api.errors import envelope
 from .auth import Role, TokenStore
 from .config import Settings
 from .engines.tracefs.fs import Tracefs
@@ -39,6 +41,7 @@ from .system.host import StateDir, boot_id, host_id
 log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_BODY_BYTES = 4 << 20  # a spec with a big BPF program is about 1 MiB
 
 
 @dataclass(eq=False)
@@ -174,6 +177,13 @@ class AuditAndMetrics:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or ()).get(b"content-length", b"0")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            response = JSONResponse(
+                envelope("budget_exceeded", f"request body over {MAX_BODY_BYTES} bytes"), 413
+            )
+            await response(scope, receive, send)
             return
         status = 500
 

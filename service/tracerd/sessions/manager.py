@@ -214,6 +214,7 @@ class SessionManager:
         wait: bool,
         owner: str | None,
     ) -> dict[str, Any]:
+        self._check_spec_quota(spec)
         if start:
             self._check_quota()
         live = await asyncio.to_thread(self._insert, kind, name, spec, owner)
@@ -234,6 +235,14 @@ class SessionManager:
             await self._discard(live)
             raise
         return self.view(live)
+
+    def _check_spec_quota(self, spec: dict[str, Any]) -> None:
+        size = spec.get("buffer_size_kb")
+        if size is not None and int(size) > self.settings.max_buffer_size_kb:
+            raise QuotaExceeded(
+                f"buffer_size_kb {size} is over the limit ({self.settings.max_buffer_size_kb})",
+                {"buffer_size_kb": size, "max_buffer_size_kb": self.settings.max_buffer_size_kb},
+            )
 
     def _check_quota(self) -> None:
         running = sum(1 for s in self.live.values() if s.active)
