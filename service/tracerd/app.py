@@ -18,16 +18,19 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
-from .api import catalog, errors, sessions, stream, system, tokens
+from .api import catalog, errors, reports, sessions, stream, system, tokens
+from .api.errors import envelope
 from .auth import Role, TokenStore
 from .config import Settings
 from .engines.tracefs.fs import Tracefs
 from .metrics import Metrics
 from .sessions.ledger import LedgerStore, Owner
 from .sessions.manager import SessionManager
+from .sessions.retention import Retention
 from .storage import db as storage_db
 from .storage.tables import AuditRow
 from .storage.writer import EventWriter
@@ -38,6 +41,7 @@ from .system.host import StateDir, boot_id, host_id
 log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_BODY_BYTES = 4 << 20  # a spec with a big BPF program is about 1 MiB
 
 
 @dataclass(eq=False)
@@ -58,6 +62,7 @@ class Services:
     caps: dict[str, Any] = field(default_factory=dict)
     caps_ready: asyncio.Event = field(default_factory=asyncio.Event)
     started_monotonic: float = field(default_factory=time.monotonic)
+    retention: Retention | None = None
 
     async def probe_capabilities(self) -> dict[str, Any]:
         scratch = f"tracerd_{self.state.daemon_id}_probe"
@@ -146,10 +151,14 @@ def lifespan_for(settings: Settings, state: StateDir | None):  # type: ignore[no
         await asyncio.to_thread(svc.manager.recover)
         probe = asyncio.create_task(svc.probe_capabilities(), name="caps-probe")
         svc.manager.start_background()
+        svc.retention = Retention(settings, svc.manager, svc.engine, svc.db, svc.metrics.registry)
+        pruning = asyncio.create_task(svc.retention.run_forever(), name="retention")
         try:
             yield
         finally:
             probe.cancel()
+            svc.caps_ready.set()  # a start still waiting for the probe must not wait forever
+            pruning.cancel()
             await svc.manager.shutdown()
             await asyncio.to_thread(svc.writer.close)
             svc.engine.dispose()
@@ -168,6 +177,13 @@ class AuditAndMetrics:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or ()).get(b"content-length", b"0")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            response = JSONResponse(
+                envelope("budget_exceeded", f"request body over {MAX_BODY_BYTES} bytes"), 413
+            )
+            await response(scope, receive, send)
             return
         status = 500
 
@@ -209,7 +225,8 @@ def create_app(settings: Settings, state: StateDir | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    for router in (system.router, catalog.router, sessions.router, stream.router, tokens.router):
+    routers = (system.router, catalog.router, sessions.router, reports.router, stream.router)
+    for router in (*routers, tokens.router):
         app.include_router(router)
     app.add_middleware(AuditAndMetrics)
     return app

@@ -34,10 +34,12 @@ class Settings(BaseSettings):
     worker_raw_memory_mb: int = Field(default=64, ge=1, description="raw pages in memory/session")
     worker_spool_mb: int = Field(default=512, ge=0, description="raw pages spooled to disk/session")
     daemon_pending_events: int = Field(
-        default=200_000, ge=1000, description="events queued for the writer (all sessions)"
+        default=100_000, ge=1000, description="events queued for the writer (all sessions)"
     )
     subscriber_queue_batches: int = Field(default=256, ge=1)
-    stop_timeout_s: float = Field(default=10.0, gt=0)
+    stop_timeout_s: float = Field(
+        default=30.0, gt=0, description="a worker's drain and release, after which it is killed"
+    )
 
     # retention (0 = unlimited)
     retention_max_age_s: float = Field(default=0, ge=0)

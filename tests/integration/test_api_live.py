@@ -299,3 +299,16 @@ def test_audit_rows_for_writes(daemon: InProcess) -> None:
     refused = [r for r in rows if r.path == "/v1/tokens" and r.status == 401]
     assert refused
     assert refused[-1].principal == "anonymous"
+
+
+def test_quotas_buffer_size_and_body(daemon: InProcess) -> None:
+    big = daemon.create("tracefs", {"events": ["sched:sched_switch"], "buffer_size_kb": 1 << 30})
+    assert big.status_code == 409
+    assert big.json()["error"]["code"] == "quota_exceeded"
+    huge = daemon.client.post(
+        "/v1/sessions",
+        content=b"{" + b" " * (5 << 20) + b"}",
+        headers={**daemon.headers(), "content-type": "application/json"},
+    )
+    assert huge.status_code == 413
+    assert huge.json()["error"]["code"] == "budget_exceeded"

@@ -8,10 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from ..engines.bpf.tools.meta import list_tools
 from ..engines.tracefs.format import parse_format
 from ..engines.tracefs.fs import EventRef
 from .deps import ServicesDep, Viewer
-from .schemas import ErrorOut, TracepointDetail, TracepointList
+from .schemas import BpfToolList, ErrorOut, TracepointDetail, TracepointList
 
 ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (401, 403, 404, 503)}
 router = APIRouter(tags=["catalog"], responses=ERRORS)
@@ -70,12 +71,7 @@ async def get_tracepoint(
     }
 
 
-@router.get("/v1/bpf/tools", operation_id="catalog-list_bpf_tools")
+@router.get("/v1/bpf/tools", response_model=BpfToolList, operation_id="catalog-list_bpf_tools")
 async def list_bpf_tools(_p: Viewer) -> dict[str, Any]:
-    """The BPF tool catalogue: each tool's parameters and output fields."""
-    try:
-        from ..engines.bpf.tools import meta  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return {"tools": []}
-    tools: list[dict[str, Any]] = meta.list_tools()
-    return {"tools": tools}
+    """The BPF tool catalogue: each tool's parameters and output fields (no BCC needed)."""
+    return {"tools": list_tools()}

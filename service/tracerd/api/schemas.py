@@ -188,3 +188,34 @@ class TokenCreated(TokenOut):
 
 class TokenList(BaseModel):
     tokens: list[TokenOut]
+
+
+class BpfToolParam(BaseModel):
+    name: str
+    type: str
+    default: Any = None
+    description: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: list[Any] | None = None
+
+
+class BpfToolField(BaseModel):
+    name: str
+    type: str
+    description: str = ""
+
+
+class BpfTool(BaseModel):
+    name: str
+    summary: str
+    mirrors: str | None = None
+    params: list[BpfToolParam]
+    fields: list[BpfToolField]
+    maps: list[Any]
+    events: bool
+    default_map_interval_s: float | None = None
+
+
+class BpfToolList(BaseModel):
+    tools: list[BpfTool]

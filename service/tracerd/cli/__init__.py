@@ -54,7 +54,11 @@ def _optional(name: str) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "command", None) == "bpf":
+        args.tool_args = extra  # the tool's own --PARAM value pairs
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     handler: Handler = args.handler
     try:
         handler(args)

@@ -60,7 +60,7 @@ class SessionIngest:
         reason = frame.get("reason")
         if frame.get("failed"):
             live.reason = reason or "the engine failed"
-            live.stop_requested = "failed"
+            live.engine_failed = True
         self.request_stop(live, reason or "the command exited")
 
     async def events(self, live: LiveSession, events: list[list[Any]]) -> None:
@@ -77,9 +77,10 @@ class SessionIngest:
         live.next_seq += len(events)
         for ev in events:
             if ev[5] == LOST_EVENT_NAME:
-                source = str(ev[6].get("source", "kernel"))
+                lost = wire.load_fields(ev[6])
+                source = str(lost.get("source", "kernel"))
                 live.lost_inband[source] = live.lost_inband.get(source, 0) + int(
-                    ev[6].get("count", 0)
+                    lost.get("count", 0)
                 )
             else:
                 live.received += 1
@@ -126,7 +127,7 @@ class SessionIngest:
         dropped = len(events) - room
         kept = events[:room]
         ts = events[room][0] if room < len(events) else events[-1][0]
-        kept.append(list(lost_event(LossSource.BUDGET.value, dropped, ts)))
+        kept.append(wire.event_row(lost_event(LossSource.BUDGET.value, dropped, ts)))
         return kept
 
     async def maps(self, live: LiveSession, ts_ns: int, maps: dict[str, Any]) -> None:
@@ -138,7 +139,20 @@ class SessionIngest:
         self.writer.submit(
             live.id,
             first,
-            [[ts_ns, None, None, None, None, MAPS_EVENT_NAME, {"maps": maps}, None, None, None]],
+            [
+                [
+                    ts_ns,
+                    None,
+                    None,
+                    None,
+                    None,
+                    MAPS_EVENT_NAME,
+                    wire.dump_fields({"maps": maps}),
+                    None,
+                    None,
+                    None,
+                ]
+            ],
         )
 
     async def ledger_frame(self, live: LiveSession, frame: wire.Frame) -> None:

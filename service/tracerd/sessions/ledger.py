@@ -39,6 +39,7 @@ ORDER = {
     "bpftrace_child": 1,
     "tracefs_instance": 2,
     "dynamic_event": 3,
+    "bpf_tracefs_probe": 3,
     "top_level_setting": 4,
 }
 
@@ -134,6 +135,12 @@ class LedgerStore:
             )
         elif row.type == "top_level_setting":
             restore_top_level(self.tracefs.root, row.data)
+        elif row.type == "bpf_tracefs_probe" or row.type == "bpf_tracefs_probe":
+            # BCC's fallback probes (kprobe_events/uprobe_events) outlive a killed worker
+            suffix = str(row.data.get("suffix") or "")
+            for file, group, event in self.tracefs.dynamic_events():
+                if suffix and event.endswith(suffix):
+                    self.tracefs.remove_dynamic(file, group, event)
 
     def sweep(self, prefix: str, keep: Iterable[str] = ()) -> list[str]:
         """Remove instances and dynamic events named with this daemon's prefix."""

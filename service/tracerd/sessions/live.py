@@ -44,7 +44,12 @@ class LiveSession:
     """authoritative totals reported by the engine (e.g. tracefs per-CPU stats)"""
     dropped_over_max: int = 0
     stop_requested: str | None = None
-    """why a stop was asked for while starting (or by a limit)"""
+    """why a stop was asked for while the start flow ran (it stops the session at its end)"""
+    in_start: bool = False
+    """the start flow (prepare + start in the worker) is running"""
+    failing: bool = False
+    engine_failed: bool = False
+    """the engine reported a fatal error: the session ends `failed`"""
     stop_task: asyncio.Task[None] | None = None
     start_task: asyncio.Task[None] | None = None
     timers: list[asyncio.Task[None]] = field(default_factory=list)

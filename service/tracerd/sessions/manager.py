@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Coroutine
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,9 +36,11 @@ from ..errors import (
 from ..storage.tables import EventRow, SessionRow
 from ..storage.writer import EventWriter
 from ..stream.hub import StreamHub
+from ..system.procs import thread_ids
 from ..types import SessionState
 from ..workers.launch import WorkerProcess
-from .ingest import SessionIngest
+from ..workers.wire import load_fields
+from .ingest import MAPS_EVENT_NAME, SessionIngest
 from .ledger import LedgerStore
 from .live import LiveSession, session_view
 from .state import Action, Request, action_for, check_transition
@@ -48,6 +51,8 @@ S = SessionState
 PREPARE_TIMEOUT_S = 120.0  # a big BPF program compiles in seconds; the guest is 20x slower
 SLOW_KINDS = frozenset({"bpf"})
 PERSIST_INTERVAL_S = 5.0
+SHUTDOWN_GRACE_S = 5.0
+EXCLUDE_INTERVAL_S = 0.5
 
 
 class SessionManager:
@@ -71,6 +76,7 @@ class SessionManager:
         self.live: dict[int, LiveSession] = {}
         self.ingest = SessionIngest(writer, hub, ledger, self.request_stop)
         self._persist_task: asyncio.Task[None] | None = None
+        self._exclude_task: asyncio.Task[None] | None = None
         self.workers_started = 0
 
     # -- start-up and shutdown -------------------------------------------------------------
@@ -116,19 +122,44 @@ class SessionManager:
 
     def start_background(self) -> None:
         self._persist_task = asyncio.create_task(self._persist_loop(), name="persist-counters")
+        self._exclude_task = asyncio.create_task(self._exclusion_loop(), name="exclusions")
+
+    async def _exclusion_loop(self) -> None:
+        """Tell running tracefs workers when the daemon has new threads (an anyio worker
+        thread, say), so a system-wide session never records the daemon itself."""
+        known: set[int] = set(thread_ids(os.getpid()))
+        while True:
+            await asyncio.sleep(EXCLUDE_INTERVAL_S)
+            now = set(thread_ids(os.getpid()))
+            if now <= known:
+                known = now
+                continue
+            known = now
+            pids = self.exclude_pids()
+            for live in list(self.live.values()):
+                if live.kind == "tracefs" and live.state == S.RUNNING and live.worker:
+                    with contextlib.suppress(TracerdError, TimeoutError):
+                        await live.worker.call("exclude", {"pids": pids}, 5.0)
 
     async def shutdown(self) -> None:
         """Stop every session (clean daemon shutdown)."""
-        if self._persist_task is not None:
-            self._persist_task.cancel()
-        active = [s for s in self.live.values() if s.active or s.state == S.CREATED]
-        await asyncio.gather(
-            *(self._stop_now(s, "daemon shutdown") for s in active), return_exceptions=True
-        )
+        for task in (self._persist_task, self._exclude_task):
+            if task is not None:
+                task.cancel()
+        active = [s for s in self.live.values() if s.active]
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(
+                    *(self._stop_now(s, "daemon shutdown") for s in active), return_exceptions=True
+                ),
+                self.settings.stop_timeout_s + SHUTDOWN_GRACE_S,
+            )
+        except TimeoutError:
+            for live in active:
+                if not live.is_final:
+                    await self._abandon(live, "the session did not stop in time at shutdown")
 
     async def _stop_now(self, live: LiveSession, reason: str) -> None:
-        if live.state == S.CREATED:
-            return
         self.request_stop(live, reason)
         await live.final.wait()
 
@@ -191,6 +222,7 @@ class SessionManager:
         wait: bool,
         owner: str | None,
     ) -> dict[str, Any]:
+        self._check_spec_quota(spec)
         if start:
             self._check_quota()
         live = await asyncio.to_thread(self._insert, kind, name, spec, owner)
@@ -198,7 +230,8 @@ class SessionManager:
         if not start:
             return self.view(live)
         if kind in SLOW_KINDS:
-            live.start_task = asyncio.create_task(self._start(live), name=f"start-{live.id}")
+            self._mark_starting(live)  # answered as `starting`; compiling goes on behind
+            live.start_task = _background(self._start(live), f"start-{live.id}")
             if wait:
                 await asyncio.shield(live.start_task)
                 if live.state == S.FAILED:
@@ -210,6 +243,14 @@ class SessionManager:
             await self._discard(live)
             raise
         return self.view(live)
+
+    def _check_spec_quota(self, spec: dict[str, Any]) -> None:
+        size = spec.get("buffer_size_kb")
+        if size is not None and int(size) > self.settings.max_buffer_size_kb:
+            raise QuotaExceeded(
+                f"buffer_size_kb {size} is over the limit ({self.settings.max_buffer_size_kb})",
+                {"buffer_size_kb": size, "max_buffer_size_kb": self.settings.max_buffer_size_kb},
+            )
 
     def _check_quota(self) -> None:
         running = sum(1 for s in self.live.values() if s.active)
@@ -257,18 +298,24 @@ class SessionManager:
             action_for(live.state, Request.START)
             self._check_quota()
             if live.kind in SLOW_KINDS:
-                live.start_task = asyncio.create_task(self._start(live))
+                self._mark_starting(live)  # answered as `starting`; compiling goes on behind
+                live.start_task = _background(self._start(live), f"start-{live.id}")
             else:
                 await self._start(live)
         return self.view(live)
 
-    async def _start(self, live: LiveSession) -> None:
-        await self.caps_ready.wait()
+    def _mark_starting(self, live: LiveSession) -> None:
         self._claim_top_level(live)  # no await between the check and STARTING
         self._transition(live, S.STARTING)
         live.started_at = datetime.now(UTC)
-        await self._persist(live)
+        live.in_start = True
+
+    async def _start(self, live: LiveSession) -> None:
+        if live.state != S.STARTING:
+            await self.caps_ready.wait()  # the top-level claim needs the probed tracers
+            self._mark_starting(live)
         try:
+            await self._persist(live)
             await self.caps_ready.wait()
             worker = await self._spawn_worker(live)
             result = await worker.call("prepare", self._prepare_args(live), PREPARE_TIMEOUT_S)
@@ -277,12 +324,16 @@ class SessionManager:
                 result = await worker.call("start", {}, PREPARE_TIMEOUT_S)
                 self._apply_handle(live, result)
         except (TracerdError, TimeoutError) as exc:
+            live.in_start = False
             await self._fail(live, exc)
             raise _as_error(exc) from exc
-        if live.stop_requested is not None:
-            self.request_stop(live, live.stop_requested)
+        live.in_start = False
+        if live.is_final:  # the worker died meanwhile
             return
         self._transition(live, S.RUNNING)
+        if live.stop_requested is not None:  # asked while starting (a fast command exited)
+            self._begin_stop(live, live.stop_requested)
+            return
         self.hub.publish(live.id, {"type": "state", "state": live.state.value}, droppable=False)
         duration = live.spec.get("duration_s")
         if duration:
@@ -355,35 +406,36 @@ class SessionManager:
         await worker.exited.wait()
         await asyncio.to_thread(self.ledger.cross_off, key)
         live.resources.pop(str(key), None)
-        if live.active and live.worker is worker and live.stop_task is None:
+        # while starting or stopping, the pending worker call fails and that flow ends it
+        if live.state == S.RUNNING and live.worker is worker and live.stop_task is None:
             await self._fail(live, WorkerFailed(worker.describe_exit()))
 
     async def _fail(self, live: LiveSession, exc: BaseException) -> None:
-        if live.is_final:
+        if live.is_final or live.failing:
             return
-        # the first failure's reason wins (a failed prepare also ends the worker: its
-        # watcher fails the session too, while this one awaits)
-        live.reason = live.reason or getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        live.failing = True
+        live.reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         worker = live.worker
         if worker is not None:
             await worker.close()
         await asyncio.to_thread(self.ledger.reconcile, live.id)
         live.resources = {k: r for k, r in live.resources.items() if r["type"] == "worker"}
-        if live.is_final:
-            return
         self._finish(live, S.FAILED)
         await self._persist(live)
 
     # -- stop / delete -------------------------------------------------------------------
 
     def request_stop(self, live: LiveSession, reason: str) -> None:
-        """Ask for a stop (from a limit, the engine or a request); never waits."""
+        """Ask for a stop (from a limit, the engine or a request); never waits. While the
+        start flow runs, it is noted and the start flow stops the session at its end."""
         if live.is_final or live.stop_task is not None:
             return
-        if live.state == S.STARTING:
-            live.stop_requested = reason
-            if live.start_task is not None or live.worker is not None:
-                return
+        if live.in_start:
+            live.stop_requested = live.stop_requested or reason
+            return
+        self._begin_stop(live, reason)
+
+    def _begin_stop(self, live: LiveSession, reason: str) -> None:
         live.stop_task = asyncio.create_task(self._stop_flow(live, reason), name=f"stop-{live.id}")
 
     async def stop(self, session_id: int) -> dict[str, Any]:
@@ -395,10 +447,6 @@ class SessionManager:
             self._finish(live, S.STOPPED)
             await self._persist(live)
         elif action == Action.STOP:
-            if live.state == S.STARTING:
-                live.stop_requested = "stopped by request"
-                if live.start_task is not None:
-                    await asyncio.shield(live.start_task)
             self.request_stop(live, "stopped by request")
             await live.final.wait()
         elif live.state == S.STOPPING:
@@ -406,9 +454,28 @@ class SessionManager:
         return self.view(live)
 
     async def _stop_flow(self, live: LiveSession, reason: str) -> None:
-        if live.state == S.STARTING and live.start_task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(live.start_task)
+        try:
+            await self._stop_steps(live, reason)
+        except Exception:
+            log.exception("session %d: stopping failed", live.id)
+            if not live.is_final:
+                await self._abandon(live, "stopping failed (see the daemon log)")
+
+    async def _abandon(self, live: LiveSession, reason: str) -> None:
+        """Last resort: kill the worker, remove what the ledger lists, mark the session failed."""
+        log.error("session %d: %s", live.id, reason)
+        if live.worker is not None:
+            live.worker.kill()
+        await asyncio.to_thread(self.ledger.reconcile, live.id)
+        live.resources = {}
+        live.reason = live.reason or reason
+        live.state = S.FAILED
+        live.stopped_at = datetime.now(UTC)
+        self.hub.end(live.id)
+        live.final.set()
+        await self._persist(live)
+
+    async def _stop_steps(self, live: LiveSession, reason: str) -> None:
         if live.is_final:
             return
         self._transition(live, S.STOPPING)
@@ -418,9 +485,15 @@ class SessionManager:
         failed: BaseException | None = None
         if worker is not None:
             try:
-                self._apply_handle(
-                    live, await worker.call("stop", {}, self.settings.stop_timeout_s)
+                # as long as the worker drains and the writer stores, the stop may take
+                # its time (a backlog); it fails only after stop_timeout_s without progress
+                reply = await worker.call(
+                    "stop",
+                    {},
+                    self.settings.stop_timeout_s,
+                    progress=lambda: self.writer.last_commit_at,
                 )
+                self._apply_handle(live, reply)
             except (TracerdError, TimeoutError) as exc:
                 failed = exc
             await self.writer.wait_committed(live.id, live.next_seq - 1)
@@ -429,7 +502,7 @@ class SessionManager:
         if leftovers:
             log.warning("session %d: reconciled resources its worker left", live.id)
         live.resources = {}
-        if failed is not None or live.stop_requested == "failed":
+        if failed is not None or live.engine_failed:
             live.reason = live.reason or str(getattr(failed, "message", failed))
             self._finish(live, S.FAILED)
         else:
@@ -487,7 +560,21 @@ class SessionManager:
         if live is not None and live.last_maps is not None:
             return {**live.last_maps, "live": False}
         await asyncio.to_thread(self._load_row, session_id)
-        return {"ts_ns": None, "maps": {}, "live": False}
+        stored = await asyncio.to_thread(self._last_maps, session_id)
+        return {**(stored or {"ts_ns": None, "maps": {}}), "live": False}
+
+    def _last_maps(self, session_id: int) -> dict[str, Any] | None:
+        """The final map snapshot, stored as the session's last `maps` event."""
+        with self._db() as db:
+            row = db.execute(
+                select(EventRow.ts_ns, EventRow.fields)
+                .where(EventRow.session_id == session_id, EventRow.name == MAPS_EVENT_NAME)
+                .order_by(EventRow.seq.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        return {"ts_ns": row[0], "maps": load_fields(row[1]).get("maps", {})}
 
     def _live(self, session_id: int) -> LiveSession:
         live = self.live.get(session_id)
@@ -521,6 +608,13 @@ class SessionManager:
                 if live.active:
                     with contextlib.suppress(Exception):
                         await self._persist(live)
+
+
+def _background(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    """A task whose failure is already recorded on its session (no unretrieved exception)."""
+    task = asyncio.create_task(coro, name=name)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
 def row_view(row: SessionRow) -> dict[str, Any]:

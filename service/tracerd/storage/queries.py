@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from .tables import EventRow
 
-MAX_PAGE = 10_000
+MAX_PAGE = 10_001  # a page of 10,000 plus one row to know there is more
 SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
 
 

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -155,3 +156,84 @@ class EventRow(Base):
 
 
 events_table: Table = EventRow.__table__  # type: ignore[assignment]
+
+
+# -- rollups kept by the EventWriter at ingest (storage/rollups.py), read by reports/ --------
+# Keys never hold NULL (ON CONFLICT would not match it): pid -1, comm "", nr -1 stand for none.
+
+
+def _session_fk() -> Mapped[int]:
+    return mapped_column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+
+
+class RollupSessionRow(Base):
+    """A session whose rollups cover every stored event (else reports use the events)."""
+
+    __tablename__ = "rollup_sessions"
+
+    session_id: Mapped[int] = _session_fk()
+    complete: Mapped[bool] = mapped_column(Boolean)
+
+
+class RollupTimeRow(Base):
+    """Events per ROLLUP_BUCKET_NS time bucket and name (timeline, event rate)."""
+
+    __tablename__ = "rollup_time"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    session_id: Mapped[int] = _session_fk()
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupTaskRow(Base):
+    """Per name (and syscall number of raw_syscalls events), pid and comm: counts, completed
+    calls (a return value), errors and durations (syscall tables, top, summary)."""
+
+    __tablename__ = "rollup_tasks"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    session_id: Mapped[int] = _session_fk()
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    nr: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comm: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    errors: Mapped[int] = mapped_column(BigInteger)
+    calls: Mapped[int] = mapped_column(BigInteger)
+    call_ns: Mapped[int] = mapped_column(BigInteger)
+    call_max_ns: Mapped[int] = mapped_column(BigInteger)
+    dur_count: Mapped[int] = mapped_column(BigInteger)
+    dur_ns: Mapped[int] = mapped_column(BigInteger)
+    dur_max_ns: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupLatencyRow(Base):
+    """Log-linear histogram of `dur_ns` per name (and syscall number): latency reports."""
+
+    __tablename__ = "rollup_latency"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    session_id: Mapped[int] = _session_fk()
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    nr: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupSchedRow(Base):
+    """Per task (tid) from sched_switch/sched_wakeup: on-CPU time, switches, run-queue waits."""
+
+    __tablename__ = "rollup_sched"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    session_id: Mapped[int] = _session_fk()
+    tid: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comm: Mapped[str] = mapped_column(String(64))
+    oncpu_ns: Mapped[int] = mapped_column(BigInteger)
+    switches: Mapped[int] = mapped_column(BigInteger)
+    preempted: Mapped[int] = mapped_column(BigInteger)
+    wait_ns: Mapped[int] = mapped_column(BigInteger)
+    waits: Mapped[int] = mapped_column(BigInteger)
+    wait_max_ns: Mapped[int] = mapped_column(BigInteger)

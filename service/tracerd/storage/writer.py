@@ -1,11 +1,12 @@
 """EventWriter: the single database writer of events, one thread, batched Core inserts.
 
-Batches arrive from the event loop already stamped with `seq`; the thread turns them into
-rows (fields serialised with orjson), inserts them with one executemany per transaction
-and commits at most every COMMIT_INTERVAL_S. Memory is bounded: `pending` counts queued
+Batches arrive from the event loop already stamped with `seq` (fields as JSON text, made
+in the worker); the thread turns them into rows, inserts them with one executemany per
+transaction and commits at most every COMMIT_INTERVAL_S. Memory is bounded: `pending` counts queued
 events and the bridges stop reading from workers while it is over the cap (backpressure
 reaches the kernel buffers, which count the loss). Deleting a session's events also runs
-here, in chunks, so it never holds the database for long.
+here, one chunk per queue item (re-queued until done), so batches keep flowing meanwhile.
+Rollups (rollups.py) are aggregated from each batch and upserted in its transaction.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Engine, delete, select
 
+from .rollups import RollupBuilder
 from .tables import EventRow, events_table
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 COMMIT_INTERVAL_S = 0.1
 MAX_ROWS_PER_TXN = 50_000
 DELETE_CHUNK_ROWS = 20_000
+REBUILD_CHUNK_ROWS = 50_000
 ROW_OVERHEAD_BYTES = 48
 
 
@@ -47,6 +49,15 @@ class _Delete:
 
 
 @dataclass(slots=True)
+class _Rebuild:
+    """Re-aggregate a session's rollups from its stored events, one chunk per item."""
+
+    session_id: int
+    done: asyncio.Future[None] | None = None
+    after_seq: int = -1
+
+
+@dataclass(slots=True)
 class SessionProgress:
     committed_seq: int = -1
     stored: int = 0
@@ -56,12 +67,6 @@ class SessionProgress:
     waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
 
 
-def _default(obj: Any) -> Any:
-    if isinstance(obj, bytes):
-        return obj.hex()
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
-
-
 class EventWriter:
     """Owns the only connection that writes events."""
 
@@ -69,16 +74,18 @@ class EventWriter:
         self._engine = engine
         self._loop = loop
         self.cap_events = cap_events
-        self._queue: queue.SimpleQueue[_Batch | _Delete | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Batch | _Delete | _Rebuild | None] = queue.SimpleQueue()
         self._pending = 0
         self._lock = threading.Lock()
         self._space = asyncio.Event()
         self._space.set()
         self._progress: dict[int, SessionProgress] = {}
+        self.last_commit_at = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
         self._insert_sql = str(events_table.insert().compile(dialect=engine.dialect))
         self._positional = bool(engine.dialect.positional)
         self._columns = [c.name for c in events_table.columns]
+        self._rollups = RollupBuilder(engine.dialect)
 
     def start(self) -> None:
         self._thread.start()
@@ -123,7 +130,8 @@ class EventWriter:
         await fut
 
     async def delete_session(self, session_id: int, before_seq: int | None = None) -> None:
-        """Delete a session's events (all, or those with seq < before_seq), in chunks."""
+        """Delete a session's events (all, or those with seq < before_seq), in chunks; with
+        `before_seq`, returns once the session's rollups are rebuilt from what is left."""
         fut: asyncio.Future[None] = self._loop.create_future()
         self._queue.put(_Delete(session_id, fut, before_seq))
         await fut
@@ -142,10 +150,10 @@ class EventWriter:
                 rows = 0
                 deadline = time.monotonic() + COMMIT_INTERVAL_S
                 while item is not None:
-                    if isinstance(item, _Delete):
+                    if isinstance(item, _Delete | _Rebuild):
                         self._flush(conn, batches)
                         batches, rows = [], 0
-                        self._delete(conn, item)
+                        self._maintain(conn, item)
                     else:
                         batches.append(item)
                         rows += len(item.events)
@@ -163,10 +171,8 @@ class EventWriter:
         out: list[Any] = []
         size = 0
         sid, seq = batch.session_id, batch.first_seq
-        dumps = orjson.dumps
-        for ev in batch.events:
-            ts, cpu, pid, tid, comm, name, fields, dur, ret, err = ev
-            text = dumps(fields, default=_default).decode()
+        for ev in self._rollups.ingest(sid, seq, batch.events):
+            ts, cpu, pid, tid, comm, name, text, dur, ret, err = ev  # fields as JSON text
             size += len(text) + ROW_OVERHEAD_BYTES
             values = (sid, seq, ts, cpu, pid, tid, comm, name, dur, ret, err, text)
             out.append(
@@ -190,43 +196,76 @@ class EventWriter:
                 sizes[batch.session_id] = (n + len(batch.events), b + size, last, 0)
                 count += len(batch.events)
             conn.exec_driver_sql(self._insert_sql, rows)
+            self._rollups.write(conn)
             conn.commit()
         except Exception:
             # a broken batch must not stop the writer: count it as storage loss
             log.exception("event batch of %d events could not be stored", count)
             conn.rollback()
+            self._rollups.discard()
             sizes = {sid: (0, 0, last, n) for sid, (n, _b, last, _l) in sizes.items()}
         with self._lock:
             self._pending -= count
         self._loop.call_soon_threadsafe(self._committed, sizes)
 
-    def _delete(self, conn: Connection, job: _Delete) -> None:
+    def _maintain(self, conn: Connection, job: _Delete | _Rebuild) -> None:
+        """One chunk of a delete or a rollup rebuild; re-queued until done."""
         try:
-            while True:
-                keys = select(EventRow.seq).where(EventRow.session_id == job.session_id)
-                if job.before_seq is not None:
-                    keys = keys.where(EventRow.seq < job.before_seq)
-                keys = keys.order_by(EventRow.seq).limit(DELETE_CHUNK_ROWS)
-                seqs = [row[0] for row in conn.execute(keys)]
-                if not seqs:
-                    break
-                conn.execute(
-                    delete(EventRow).where(
-                        EventRow.session_id == job.session_id,
-                        EventRow.seq >= seqs[0],
-                        EventRow.seq <= seqs[-1],
-                    )
-                )
-                conn.commit()
+            if isinstance(job, _Rebuild):
+                finished = self._rebuild_step(conn, job)
+            else:
+                finished = self._delete_step(conn, job)
+            conn.commit()
         except Exception as exc:
             conn.rollback()
-            self._loop.call_soon_threadsafe(_set_exception, job.done, exc)
+            log.exception("session %d: storage maintenance failed", job.session_id)
+            if job.done is not None:
+                self._loop.call_soon_threadsafe(_set_exception, job.done, exc)
             return
-        self._loop.call_soon_threadsafe(_set_result, job.done)
+        if finished and job.done is not None:
+            self._loop.call_soon_threadsafe(_set_result, job.done)
+
+    def _rebuild_step(self, conn: Connection, job: _Rebuild) -> bool:
+        after = self._rollups.rebuild_chunk(conn, job.session_id, job.after_seq, REBUILD_CHUNK_ROWS)
+        if after is None:
+            return True
+        self._queue.put(_Rebuild(job.session_id, job.done, after))
+        return False
+
+    def _delete_step(self, conn: Connection, job: _Delete) -> bool:
+        if self._delete_chunk(conn, job):
+            self._queue.put(job)
+            return False
+        if job.before_seq is None:
+            self._rollups.forget(job.session_id)
+            return True
+        # the rollups of what is left are rebuilt before the delete is done
+        self._rollups.invalidate(conn, job.session_id)
+        self._queue.put(_Rebuild(job.session_id, job.done))
+        return False
+
+    def _delete_chunk(self, conn: Connection, job: _Delete) -> bool:
+        """Delete the oldest chunk of the job's events; False once none are left."""
+        keys = select(EventRow.seq).where(EventRow.session_id == job.session_id)
+        if job.before_seq is not None:
+            keys = keys.where(EventRow.seq < job.before_seq)
+        keys = keys.order_by(EventRow.seq).limit(DELETE_CHUNK_ROWS)
+        seqs = [row[0] for row in conn.execute(keys)]
+        if not seqs:
+            return False
+        conn.execute(
+            delete(EventRow).where(
+                EventRow.session_id == job.session_id,
+                EventRow.seq >= seqs[0],
+                EventRow.seq <= seqs[-1],
+            )
+        )
+        return True
 
     # -- back on the loop ----------------------------------------------------------------
 
     def _committed(self, sizes: dict[int, tuple[int, int, int, int]]) -> None:
+        self.last_commit_at = time.monotonic()
         for sid, (n, size, last, lost) in sizes.items():
             prog = self.progress(sid)
             prog.stored += n

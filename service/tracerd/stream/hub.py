@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..types import LOST_EVENT_NAME
+from ..workers.wire import load_fields
 
 Message = dict[str, Any]
 
@@ -28,7 +29,7 @@ def event_dict(seq: int, ev: Sequence[Any]) -> dict[str, Any]:
         "tid": ev[3],
         "comm": ev[4],
         "name": ev[5],
-        "fields": ev[6],
+        "fields": load_fields(ev[6]),
     }
 
 
@@ -42,7 +43,7 @@ def batch_messages(first_seq: int, events: Sequence[Sequence[Any]]) -> list[Mess
             if run:
                 out.append({"type": "events", "events": run})
                 run = []
-            fields = ev[6]
+            fields = load_fields(ev[6])
             out.append(
                 {
                     "type": "lost",

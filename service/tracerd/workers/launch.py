@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ from . import wire
 log = logging.getLogger(__name__)
 
 WORKER_KILL_GRACE_S = 5.0
+PROGRESS_POLL_S = 0.5
 
 FrameHandler = Callable[[wire.Frame], Awaitable[None]]
 
@@ -45,6 +47,7 @@ class WorkerProcess:
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self.exited = asyncio.Event()
+        self.last_frame_at = time.monotonic()
         self._eof_reason: str | None = None
 
     async def spawn(self) -> None:
@@ -76,6 +79,7 @@ class WorkerProcess:
                 frame = await wire.read_frame(reader)
                 if frame is None:
                     break
+                self.last_frame_at = time.monotonic()
                 if frame["t"] == "reply":
                     fut = self._pending.pop(int(frame["id"]), None)
                     if fut is not None and not fut.done():
@@ -123,19 +127,41 @@ class WorkerProcess:
             await self._writer.drain()
 
     async def call(
-        self, op: str, args: dict[str, Any] | None = None, timeout_s: float | None = None
+        self,
+        op: str,
+        args: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
+        progress: Callable[[], float] | None = None,
     ) -> Any:
-        """Run an operation in the worker; raises its error (same code) on failure."""
+        """Run an operation in the worker; raises its error (same code) on failure.
+
+        With `progress` (a monotonic time of the last sign of work), `timeout_s` is an
+        idle timeout: the call may last as long as the worker keeps making progress."""
         if self.exited.is_set():
             raise WorkerFailed(self.describe_exit())
         req = next(self._ids)
         fut: asyncio.Future[wire.Frame] = asyncio.get_running_loop().create_future()
         self._pending[req] = fut
         await self.send({"t": "cmd", "id": req, "op": op, "args": args or {}})
-        reply = await asyncio.wait_for(fut, timeout_s)
+        if progress is None or timeout_s is None:
+            reply = await asyncio.wait_for(fut, timeout_s)
+        else:
+            reply = await self._wait_with_progress(fut, timeout_s, progress)
         if not reply.get("ok"):
             raise error_from_wire(reply.get("error") or {})
         return reply.get("result")
+
+    async def _wait_with_progress(
+        self, fut: asyncio.Future[wire.Frame], idle_s: float, progress: Callable[[], float]
+    ) -> wire.Frame:
+        while True:
+            try:
+                return await asyncio.wait_for(asyncio.shield(fut), PROGRESS_POLL_S)
+            except TimeoutError:
+                last = max(self.last_frame_at, progress())
+                if time.monotonic() - last > idle_s:
+                    fut.cancel()
+                    raise
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import faulthandler
 import importlib
 import logging
 import os
@@ -126,7 +127,7 @@ class WireSink:
 
     def emit(self, events: Sequence[WireEvent]) -> None:
         if events:
-            self._conn.send({"t": "events", "events": [list(e) for e in events]})
+            self._conn.send({"t": "events", "events": [wire.event_row(e) for e in events]})
 
     def maps(self, ts_ns: int, maps: Mapping[str, Any]) -> None:
         self._conn.send({"t": "maps", "ts_ns": ts_ns, "maps": dict(maps)})
@@ -244,6 +245,11 @@ class Worker:
             return None
         if op == "maps":
             return dict(engine.read_maps(handle))
+        if op == "exclude":
+            exclude = getattr(engine, "exclude", None)
+            if exclude is not None:
+                exclude(handle, [int(p) for p in args["pids"]])
+            return None
         raise WorkerFailed(f"unknown operation {op}")
 
     def _require(self) -> tuple[Engine, EngineHandle]:
@@ -274,6 +280,8 @@ def main(argv: Sequence[str]) -> None:
         level=os.environ.get("TRACERD_WORKER_LOG", "WARNING"),
         format=f"%(asctime)s worker[{os.getpid()}] %(levelname)s %(name)s: %(message)s",
     )
+    faulthandler.enable()  # a hung or crashing worker dumps its threads (SIGABRT, SIGUSR1)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _set_pdeathsig(daemon_pid)
     os.set_inheritable(fd, False)  # never leak the wire into launched commands

@@ -6,8 +6,10 @@ per event), each event a list in `types.WireEvent` order.
 daemon -> worker: {"t": "cmd", "id", "op": prepare|start|stop|marker|maps, "args"}
                   {"t": "ledger_ack", "id", "key"}
 worker -> daemon: {"t": "reply", "id", "ok", "result" | "error"}
-                  {"t": "events", "events": [[ts_ns, cpu, pid, tid, comm, name, fields,
+                  {"t": "events", "events": [[ts_ns, cpu, pid, tid, comm, name, fields_json,
                                               dur_ns, ret, errno], ...]}
+                  (fields travel as JSON text, made in the worker: the daemon stores it as
+                  is and parses it only for stream subscribers)
                   {"t": "maps", "ts_ns", "maps"} {"t": "info", "values"}
                   {"t": "lost_total", "source", "count"}
                   {"t": "ended", "exit_status", "reason", "failed"}
@@ -22,6 +24,7 @@ import struct
 from typing import Any, cast
 
 import msgpack
+import orjson
 
 HEADER = struct.Struct("!I")
 MAX_FRAME_BYTES = 256 << 20
@@ -31,6 +34,27 @@ Frame = dict[str, Any]
 
 class WireError(Exception):
     pass
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, bytes | bytearray):
+        return obj.hex()
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def dump_fields(fields: Any) -> str:
+    """An event's fields as JSON text (bytes values as hex)."""
+    return orjson.dumps(fields, default=_json_default).decode()
+
+
+def load_fields(text: str) -> dict[str, Any]:
+    value = orjson.loads(text)
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def event_row(ev: Any) -> list[Any]:
+    """A WireEvent as the wire carries it."""
+    return [ev[0], ev[1], ev[2], ev[3], ev[4], ev[5], dump_fields(ev[6]), ev[7], ev[8], ev[9]]
 
 
 def pack(frame: Frame) -> bytes:

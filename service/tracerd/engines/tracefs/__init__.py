@@ -14,24 +14,33 @@ Caveats: kernel-interfaces.md section 5 (filters, control-file writes, rmdir and
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ...errors import CapabilityMissing, KernelRejected, TracerdError
+from ...errors import CapabilityMissing, KernelRejected, NotFound, TracerdError
 from ...specs import TracefsSpec
 from ...system.procs import thread_ids
 from ...types import WireEvent
 from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
 from ..launch import LaunchedCommand
+from .decode import PageDecoder
 from .dynamic import DynamicEvents
-from .fs import EventRef, Instance, Tracefs
+from .fs import EventRef, Instance, Tracefs, read_file
 from .kallsyms import SymbolizingSink
+from .parse import dynamic_event_kinds
+from .reader import TracefsReader, load_registry, read_kernel_loss
+from .tasks import TaskResolver
 from .tracers import TracerSetup
 
 log = logging.getLogger(__name__)
 
+BUFFER_PERCENT = 25
+READER_DRAIN_TIMEOUT_S = 10.0
+READER_IDLE_TIMEOUT_S = 20.0
 CLOCK_IDS = {
     "mono": time.CLOCK_MONOTONIC,
     "mono_raw": time.CLOCK_MONOTONIC_RAW,
@@ -48,10 +57,13 @@ class TracefsState:
     """`sys/event` path -> name shown in events (dynamic events: uprobes:<name>)"""
     instance_key: str | None = None
     dynamic: DynamicEvents | None = None
-    tracer: TracerSetup | None = None
     command: LaunchedCommand | None = None
     command_key: str | None = None
-    reader: Any = None
+    decoder: PageDecoder | None = None
+    reader: TracefsReader | None = None
+    tracer: TracerSetup | None = None
+    top_reader: TracefsReader | None = None
+    """reads the top-level buffer, where a top-level tracer's records land"""
     sink: EventSink | None = None
     stopped: bool = False
 
@@ -75,6 +87,9 @@ class TracefsEngine:
         self.ledger = ledger
         self.fs.require()
         self._check_caps(spec)
+        for pid in spec.pids:
+            if not os.path.exists(f"/proc/{pid}"):
+                raise NotFound(f"no process {pid}", {"pid": pid})
         events = self.fs.expand(spec.events)
         state = TracefsState(self.fs.instance(self.ctx.resource_name), events)
         handle = EngineHandle(clock=spec.clock, state=state)
@@ -83,6 +98,7 @@ class TracefsEngine:
         except BaseException:
             self.stop(handle)
             raise
+        state.decoder = self._decoder(state, not (state.tracer and state.tracer.at_top_level))
         handle.wall_offset_ns = wall_offset_ns(CLOCK_IDS.get(spec.clock, time.CLOCK_MONOTONIC))
         handle.info = {
             "instance": state.instance.name,
@@ -93,6 +109,18 @@ class TracefsEngine:
         if state.tracer is not None:
             handle.info["tracer"] = {"name": spec.tracer, "where": state.tracer.where}
         return handle
+
+    def _decoder(self, state: TracefsState, with_tracer: bool = True) -> PageDecoder:
+        """Decode plans for every enabled event (and the tracer's records, in the buffer
+        they land in), from this boot's format files."""
+        kinds = None
+        if state.dynamic is not None:
+            kinds = dynamic_event_kinds(read_file(self.fs.root / "dynamic_events"))
+        names = [e.full for e in state.events]
+        if with_tracer and state.tracer is not None:
+            names += state.tracer.event_names
+        registry = load_registry(str(self.fs.root), names, kinds)
+        return PageDecoder(registry, TaskResolver(tracefs_root=str(self.fs.root)))
 
     def _check_caps(self, spec: TracefsSpec) -> None:
         tracefs_caps = self.ctx.caps.get("tracefs", {})
@@ -122,7 +150,7 @@ class TracefsEngine:
             for ref, display in state.dynamic.define(spec.uprobes, spec.kprobes):
                 state.events.append(ref)
                 state.display[ref.rel] = display
-        self._exclude_own_threads(inst, state.tracer)
+        self._exclude_threads(state, self.ctx.exclude_pids)
         for ref in state.events:
             inst.set_event_enabled(ref, True)
         self._set_filters(spec, state)
@@ -132,9 +160,11 @@ class TracefsEngine:
         elif spec.pids:
             self._set_pid_filter(inst, spec.pids, spec.follow_forks, state.tracer)
         else:
-            inst.set_option("event-fork", True)  # new daemon/worker threads stay excluded
+            # not event-fork here: it would also exclude every later child of the daemon and
+            # its workers (e.g. another session's launched command) from a system-wide view
+            inst.set_option("event-fork", False)
         if state.tracer is not None:
-            state.tracer.enable()
+            state.tracer.enable()  # last: no reader may hold trace_pipe_raw yet (EBUSY)
 
     def _set_buffers(self, spec: TracefsSpec, inst: Instance) -> None:
         try:
@@ -143,21 +173,23 @@ class TracefsEngine:
                 inst.write("buffer_size_kb", str(spec.buffer_size_kb))
         except OSError as exc:
             raise KernelRejected(f"cannot set clock/buffer size: {exc.strerror}") from exc
-        inst.write("buffer_percent", "0")
+        # readers poll with a timeout and read partial pages: a watermark saves wake-ups
+        inst.write("buffer_percent", str(BUFFER_PERCENT))
 
-    def _exclude_own_threads(self, inst: Instance, tracer: TracerSetup | None) -> None:
-        tids: list[int] = []
-        for pid in (*self.ctx.exclude_pids, self._own_pid()):
-            tids.extend(thread_ids(pid))
-        inst.set_pids("set_event_notrace_pid", sorted(set(tids)))
-        if tracer is not None:  # the set_ftrace_* files refuse writes without function tracing
-            tracer.exclude(sorted(set(tids)))
+    def _exclude_threads(self, state: TracefsState, pids: Sequence[int]) -> None:
+        """Every thread of the daemon, the workers and this worker: never traced."""
+        tids: set[int] = set()
+        for pid in (*pids, os.getpid()):
+            tids.update(thread_ids(pid))
+        state.instance.set_pids("set_event_notrace_pid", sorted(tids))
+        if state.tracer is not None:  # set_ftrace_* refuse writes without function tracing
+            state.tracer.exclude(sorted(tids))
 
-    @staticmethod
-    def _own_pid() -> int:
-        import os
-
-        return os.getpid()
+    def exclude(self, handle: EngineHandle, pids: Sequence[int]) -> None:
+        """The daemon's thread set changed: exclude its (and the workers') current threads."""
+        state: TracefsState = handle.state
+        if not state.stopped and state.instance.exists():
+            self._exclude_threads(state, pids)
 
     def _set_filters(self, spec: TracefsSpec, state: TracefsState) -> None:
         if not spec.filters:
@@ -203,21 +235,48 @@ class TracefsEngine:
     def start(self, handle: EngineHandle, sink: EventSink) -> None:
         state: TracefsState = handle.state
         if state.tracer is not None or any(
-            d.startswith("kprobes:") for d in state.display.values()
+            v.startswith("kprobes:") for v in state.display.values()
         ):
             sink = SymbolizingSink(sink)  # kernel addresses -> symbol names
         state.sink = sink
-        state.reader = self._make_reader(state, sink)
+        assert state.decoder is not None
+        state.reader = self._reader(handle, str(state.instance.path), state.decoder, sink)
+        state.reader.start()
+        if state.tracer is not None and state.tracer.at_top_level:
+            decoder = self._decoder(state)
+            state.top_reader = self._reader(handle, str(self.fs.root), decoder, sink, "top")
+            state.top_reader.start()
+        if state.command is not None:
+            self._watch_command(state, sink)
+        # now that this worker's threads exist, exclude them too (a reader tracing its own
+        # reads would feed on itself)
+        self._exclude_threads(state, self.ctx.exclude_pids)
         state.instance.write("tracing_on", "1")
         if state.tracer is not None:
             state.tracer.start()
         if state.command is not None:
-            self._release(state, sink)
+            state.command.release()
+            error = state.command.exec_error()
+            if error is not None:
+                raise TracerdError(f"cannot run {state.command.argv[0]}: {error}")
 
-    def _make_reader(self, state: TracefsState, sink: EventSink) -> Any:
-        return None  # per-CPU readers: engines/tracefs/reader.py (integrated separately)
+    def _reader(
+        self,
+        handle: EngineHandle,
+        path: str,
+        decoder: PageDecoder,
+        sink: EventSink,
+        spool: str = "",
+    ) -> TracefsReader:
+        spool_dir = os.path.join(self.ctx.spool_dir, spool) if spool else self.ctx.spool_dir
+        if spool:
+            os.makedirs(spool_dir, mode=0o700, exist_ok=True)
+        limits = self.ctx.limits
+        return TracefsReader(
+            path, decoder, sink, clock=handle.clock, limits=limits, spool_dir=spool_dir
+        )
 
-    def _release(self, state: TracefsState, sink: EventSink) -> None:
+    def _watch_command(self, state: TracefsState, sink: EventSink) -> None:
         command = state.command
         assert command is not None
         pid = command.pid
@@ -226,12 +285,6 @@ class TracefsEngine:
             sink.emit([WireEvent(ts_ns, None, pid, pid, None, stream, {"text": text})])
 
         command.watch_output(output)
-        command.release()
-        error = command.exec_error()
-        if error is not None:
-            raise TracerdError(f"cannot run {command.argv[0]}: {error}")
-        import threading
-
         threading.Thread(
             target=self._wait_command, args=(state, sink), name=f"command-{pid}", daemon=True
         ).start()
@@ -257,12 +310,42 @@ class TracefsEngine:
                 log.warning("cannot turn tracing off in %s", inst.name)
         if state.tracer is not None:
             state.tracer.pause()
+        kernel_loss = None
         if state.reader is not None:
-            state.reader.stop()
+            # kernel side first, bounded: drain the buffers, read the loss, release it all
+            state.reader.drain_kernel(READER_DRAIN_TIMEOUT_S)
+            if inst.exists():
+                kernel_loss = read_kernel_loss(str(inst.path))
+        if state.top_reader is not None:
+            state.top_reader.drain_kernel(READER_DRAIN_TIMEOUT_S)
+            kernel_loss = (kernel_loss or 0) + read_kernel_loss(str(self.fs.root))
         if state.tracer is not None:
-            state.tracer.release()
+            state.tracer.release()  # after the readers closed trace_pipe_raw (else EBUSY)
         self._end_command(state)
         self._remove(state)
+        if state.top_reader is not None and state.sink is not None:
+            state.top_reader.finish(READER_IDLE_TIMEOUT_S)
+        if state.reader is not None and state.sink is not None:
+            # then the backlog, as long as it makes progress (the daemon may store slowly)
+            self._finish_reader(state.reader, state.sink, kernel_loss)
+
+    @staticmethod
+    def _finish_reader(reader: TracefsReader, sink: EventSink, kernel_loss: int | None) -> None:
+        stats = reader.finish(READER_IDLE_TIMEOUT_S)
+        if kernel_loss is not None:
+            sink.lost_total("kernel", kernel_loss)
+        if stats.dropped_events_estimate:
+            sink.lost_total("storage", stats.dropped_events_estimate)
+        counts = {
+            "pages": stats.pages,
+            "events": stats.events,
+            "late": stats.late,
+            "decode_errors": stats.decode_errors,
+            "unknown_events": stats.unknown_events,
+            "peak_spooled_bytes": stats.peak_spooled_bytes,
+            "paused_s": round(stats.paused_s, 3),
+        }
+        sink.info({"reader": counts})
 
     def _end_command(self, state: TracefsState) -> None:
         if state.command is None:

@@ -41,6 +41,7 @@ class FieldFormat:
     def is_string(self) -> bool:
         """char arrays and __data_loc/__rel_loc char[] are rendered as strings."""
         base = self.c_type.replace("const ", "").replace("unsigned ", "").replace("signed ", "")
+        base = base.replace("[]", "")  # __data_loc types keep it: "__data_loc char[] filename"
         return base.strip() == "char" and (self.array_len is not None or self.loc is not None)
 
     @property

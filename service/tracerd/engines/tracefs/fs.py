@@ -168,8 +168,8 @@ class Tracefs:
         except OSError:
             return []
 
-    def dynamic_groups(self, prefix: str) -> list[tuple[str, str, str]]:
-        """(file, group, event) of every dynamic event whose group starts with prefix."""
+    def dynamic_events(self) -> list[tuple[str, str, str]]:
+        """(file, group, event) of every uprobe and kprobe definition."""
         out = []
         for file in ("uprobe_events", "kprobe_events"):
             with contextlib.suppress(OSError):
@@ -178,9 +178,12 @@ class Tracefs:
                     if ":" not in head:
                         continue
                     group, _, event = head.split(":", 1)[1].partition("/")
-                    if group.startswith(prefix):
-                        out.append((file, group, event))
+                    out.append((file, group, event))
         return out
+
+    def dynamic_groups(self, prefix: str) -> list[tuple[str, str, str]]:
+        """(file, group, event) of every dynamic event whose group starts with prefix."""
+        return [d for d in self.dynamic_events() if d[1].startswith(prefix)]
 
 
 class Instance:
@@ -231,6 +234,10 @@ class Instance:
             write_file(path, "1" if on else "0")
 
     def set_event_enabled(self, ref: EventRef, on: bool) -> None:
+        if not (self.path / "events" / ref.system / ref.event / "enable").exists():
+            # ftrace's own records (print for markers, function, funcgraph_*) have no enable
+            # file: they are written whenever their feature is in use
+            return
         try:
             self.write(f"events/{ref.rel}/enable", "1" if on else "0")
         except OSError as exc:

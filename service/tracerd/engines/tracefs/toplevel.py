@@ -148,18 +148,25 @@ class TopLevel:
         return read_setting(self.root, file)
 
     def set(self, file: str, value: str) -> None:
-        """Record, then write; on a refusal put the previous value back and raise OSError."""
-        previous = self.read(file)
+        """Record, then write; on a refusal put the file back and raise OSError. A file
+        changed again keeps its first `previous`; its row is recorded anew with the new
+        `written` and the old row crossed off (one row per file, always current)."""
+        change = next((c for c in self.changes if c.file == file), None)
+        previous = change.previous if change is not None else self.read(file)
         data = {"file": file, "previous": previous, "written": value}
         key = self.ledger.record(SETTING_TYPE, file, data)
         try:
             write_setting(self.root, file, value)
         except OSError:
             with contextlib.suppress(OSError):
-                write_setting(self.root, file, previous)
+                write_setting(self.root, file, change.written if change else previous)
             self.ledger.cross_off(key)
             raise
-        self.changes.append(Change(key, file, previous, value))
+        if change is None:
+            self.changes.append(Change(key, file, previous, value))
+            return
+        self.ledger.cross_off(change.key)
+        change.key, change.written = key, value
 
     def restore(self, first: str | None = None) -> None:
         """Undo every change, newest first (`first`: that file's changes before all others)."""

@@ -99,6 +99,10 @@ class TracerSetup:
         self.enabled = False
 
     @property
+    def at_top_level(self) -> bool:
+        return self.top is not None
+
+    @property
     def buffer_dir(self) -> Path:
         """Where the tracer's records land (the instance, or the tracefs root)."""
         return self.dir

@@ -1,0 +1,85 @@
+"""End-to-end capture: a tracefs session of the real daemon vs `trace-cmd record`.
+
+Usage (root): PYTHONPATH=service python bench/tracefs_capture.py [N] [--buffer-kb KB]
+The load makes N getppid() calls and prints its own loop time. Both tools trace
+`syscalls:sys_enter_getppid` of the launched load with the same per-CPU buffer. Printed:
+events stored (tracerd: in its database; trace-cmd: in its report), events lost, the
+load's slowdown against an untraced run, the time until everything is stored, and the
+peak RSS of the daemon plus its workers; then the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from harness import Daemon, PeakRss, build_c
+from tracefs_drain import LOAD_C, run_trace_cmd, run_untraced
+
+
+def run_daemon(exe: str, n: int, buffer_kb: int) -> dict[str, float]:
+    with Daemon() as daemon, PeakRss(daemon.pid) as rss:
+        started = time.monotonic()
+        session = daemon.create(
+            "tracefs",
+            {
+                "events": ["syscalls:sys_enter_getppid"],
+                "command": [exe, str(n)],
+                "buffer_size_kb": buffer_kb,
+                "follow_forks": False,
+            },
+        )
+        final = daemon.wait_final(session["id"])
+        stored_after = time.monotonic() - started
+        out = list(daemon.events(session["id"], name="stdout"))
+    loop = int(out[0]["fields"]["text"]) / 1e9 if out else float("nan")
+    return {
+        "events": final["counters"]["stored"] - len(out),
+        "lost": sum(final["counters"]["lost"].values()),
+        "loop_s": loop,
+        "until_all_out_s": stored_after,
+        "peak_rss_mib": rss.peak_kib / 1024,
+        "peak_daemon_mib": rss.peak_daemon_kib / 1024,
+        "peak_workers_mib": rss.peak_workers_kib / 1024,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", type=int, nargs="?", default=2_000_000)
+    ap.add_argument("--buffer-kb", type=int, default=1408)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("needs root")
+    with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp:
+        exe = build_c(LOAD_C, f"tdload{uuid.uuid4().hex[:6]}", Path(tmp))
+        base = run_untraced(exe, args.n)
+        ours = run_daemon(exe, args.n, args.buffer_kb)
+        peer = run_trace_cmd(exe, args.n, args.buffer_kb, tmp)
+    print(f"untraced load: {base:.3f} s for {args.n} getppid()")
+    for label, r in (("tracerd", ours), ("trace-cmd", peer)):
+        extra = (
+            f"  peak RSS daemon+workers {r['peak_rss_mib']:.0f} MiB (daemon "
+            f"{r['peak_daemon_mib']:.0f}, workers {r['peak_workers_mib']:.0f})"
+            if "peak_rss_mib" in r
+            else ""
+        )
+        print(
+            f"{label:9s}: stored {r['events']:>9.0f}  lost {r['lost']:>7.0f}  "
+            f"load {r['loop_s']:.3f} s (x{r['loop_s'] / base:.2f})  "
+            f"all stored after {r['until_all_out_s']:.1f} s{extra}"
+        )
+    print(
+        f"ratios tracerd/trace-cmd: stored {ours['events'] / max(1, peer['events']):.3f}  "
+        f"load slowdown {ours['loop_s'] / peer['loop_s']:.2f}  "
+        f"time to stored {ours['until_all_out_s'] / peer['until_all_out_s']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

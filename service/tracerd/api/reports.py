@@ -1,0 +1,228 @@
+"""Report and export routes: summaries computed in SQL (reports/), streamed exports."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from ..engines.tracefs.format import FormatError, parse_format
+from ..engines.tracefs.fs import EventRef
+from ..reports.export import Format, encoder_for, export_stream, first_ts, session_names
+from ..reports.latency import latency
+from ..reports.models import (
+    LatencyReport,
+    SchedReport,
+    Summary,
+    SyscallsReport,
+    TimelineReport,
+    TopReport,
+)
+from ..reports.query import SessionInfo
+from ..reports.sched import sched
+from ..reports.summary import summary
+from ..reports.syscalls import syscalls
+from ..reports.timeline import DEFAULT_BUCKETS, timeline
+from ..reports.top import DEFAULT_LIMIT, MAX_LIMIT, top
+from ..storage.queries import EventFilter
+from .deps import ServicesDep, Viewer, session_id
+from .schemas import ErrorOut
+
+if TYPE_CHECKING:
+    from ..app import Services
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 422)
+}
+router = APIRouter(prefix="/v1/sessions", tags=["reports"], responses=ERRORS)
+T = TypeVar("T")
+ACTIVE_STATES = frozenset({"starting", "running", "stopping"})
+EVENT_PART = re.compile(r"^[A-Za-z0-9_]{1,128}$")
+MAX_BUCKETS = 10_000
+FIELD = Annotated[
+    str, Query(max_length=200, description="a column (dur_ns, comm, ...) or a path in fields")
+]
+
+
+def report_filter(
+    since_ns: Annotated[int | None, Query(description="events at or after (session clock)")] = None,
+    until_ns: Annotated[int | None, Query(description="events before")] = None,
+    pid: Annotated[list[int] | None, Query()] = None,
+    comm: Annotated[list[str] | None, Query()] = None,
+    name: Annotated[
+        list[str] | None, Query(description="event names (syscalls: or syscall names)")
+    ] = None,
+) -> EventFilter:
+    return EventFilter(name or (), pid or (), comm or (), since_ns, until_ns)
+
+
+Filter = Annotated[EventFilter, Depends(report_filter)]
+
+
+async def session_info(svc: Services, raw_id: str) -> SessionInfo:
+    return SessionInfo.from_view(await svc.manager.get(session_id(raw_id)))
+
+
+async def compute(svc: Services, fn: Callable[[Session], T]) -> T:
+    def run() -> T:
+        with svc.db() as db:
+            return fn(db)
+
+    return await asyncio.to_thread(run)
+
+
+@router.get("/{id}/report", response_model=Summary, operation_id="reports-get_report")
+async def get_report(svc: ServicesDep, _p: Viewer, id: str, flt: Filter) -> Summary:
+    """Any session: span, events and losses by source, counts by name, top pids and comms,
+    event rate over time."""
+    info = await session_info(svc, id)
+    return await compute(svc, lambda db: summary(db, info, flt))
+
+
+@router.get(
+    "/{id}/report/syscalls", response_model=SyscallsReport, operation_id="reports-get_syscalls"
+)
+async def get_syscalls(svc: ServicesDep, _p: Viewer, id: str, flt: Filter) -> SyscallsReport:
+    """The `strace -c -w` table: ptrace syscalls, tracefs enter/exit pairs (syscalls:* or
+    raw_syscalls), or the bpf `syscount` map."""
+    info = await session_info(svc, id)
+    return await compute(svc, lambda db: syscalls(db, info, flt))
+
+
+@router.get(
+    "/{id}/report/latency", response_model=LatencyReport, operation_id="reports-get_latency"
+)
+async def get_latency(
+    svc: ServicesDep,
+    _p: Viewer,
+    id: str,
+    flt: Filter,
+    field: FIELD = "dur_ns",
+    syscall: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,64}$")] = None,
+    width: Annotated[float | None, Query(gt=0, description="linear bucket width")] = None,
+    exact: Annotated[bool, Query(description="exact percentiles over the events")] = False,
+) -> LatencyReport:
+    """Histogram (log2 and linear) and p50/p90/p99/max of a numeric field; `dur_ns` is a
+    syscall's duration (ptrace, tracefs pairs) or a function_graph call's."""
+    info = await session_info(svc, id)
+    return await compute(svc, lambda db: latency(db, info, flt, field, syscall, width, exact))
+
+
+@router.get(
+    "/{id}/report/timeline", response_model=TimelineReport, operation_id="reports-get_timeline"
+)
+async def get_timeline(
+    svc: ServicesDep,
+    _p: Viewer,
+    id: str,
+    flt: Filter,
+    bucket_ns: Annotated[int | None, Query(ge=1)] = None,
+    buckets: Annotated[int, Query(ge=1, le=MAX_BUCKETS)] = DEFAULT_BUCKETS,
+) -> TimelineReport:
+    """Events per time bucket per name."""
+    info = await session_info(svc, id)
+    return await compute(svc, lambda db: timeline(db, info, flt, bucket_ns, buckets))
+
+
+@router.get("/{id}/report/top", response_model=TopReport, operation_id="reports-get_top")
+async def get_top(
+    svc: ServicesDep,
+    _p: Viewer,
+    id: str,
+    flt: Filter,
+    field: FIELD,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> TopReport:
+    """The most frequent values of a field (comm, pid, a path in fields such as filename)."""
+    info = await session_info(svc, id)
+    return await compute(svc, lambda db: top(db, info, flt, field, limit))
+
+
+@router.get("/{id}/report/sched", response_model=SchedReport, operation_id="reports-get_sched")
+async def get_sched(svc: ServicesDep, _p: Viewer, id: str, flt: Filter) -> SchedReport:
+    """Per task: on-CPU time, switches, preemptions and run-queue waits, from sched_switch
+    and sched_wakeup."""
+    info = await session_info(svc, id)
+    return await compute(svc, lambda db: sched(db, info, flt))
+
+
+def accepts_gzip(request: Request) -> bool:
+    for part in request.headers.get("accept-encoding", "").split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() == "gzip":
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def print_fmts(svc: Services, names: list[str]) -> dict[str, str]:
+    """The `print fmt` of each tracefs event name (for ftrace-like text); names that are not
+    `system:event` identifiers, or whose format is gone, are left out."""
+    out = {}
+    for name in names:
+        system, _, event = name.partition(":")
+        if not (EVENT_PART.match(system) and EVENT_PART.match(event)):
+            continue
+        try:
+            text = svc.tracefs.format_text(EventRef(system, event))
+            fmt = parse_format(text, system).print_fmt
+        except (OSError, FormatError, ValueError):
+            continue
+        if fmt:
+            out[name] = fmt
+    return out
+
+
+EXPORT_CONTENT: dict[str, dict[str, Any]] = {
+    "application/x-ndjson": {},
+    "text/csv": {},
+    "application/json": {},
+    "text/plain": {},
+    "application/gzip": {},
+}
+
+
+@router.get(
+    "/{id}/export",
+    response_class=StreamingResponse,
+    operation_id="reports-export_session",
+    responses={200: {"content": EXPORT_CONTENT, "description": "the export, streamed"}},
+)
+async def export_session(
+    request: Request,
+    svc: ServicesDep,
+    _p: Viewer,
+    id: str,
+    flt: Filter,
+    format: Format = "jsonl",
+    gzip: Annotated[
+        bool, Query(description="a .gz file (else gzip if Accept-Encoding asks)")
+    ] = False,
+) -> StreamingResponse:
+    """The session's events (filtered) as JSON Lines, CSV, Chrome Trace Event JSON (Perfetto
+    UI, chrome://tracing) or text (ftrace / strace / tool lines), streamed in chunks. A
+    running session is exported up to what was committed when the request came."""
+    info = await session_info(svc, id)
+    base = await compute(svc, lambda db: first_ts(db, info.id))
+    fmts: dict[str, str] = {}
+    if format == "text" and info.kind == "tracefs":
+        names = await compute(svc, lambda db: session_names(db, info.id))
+        fmts = await asyncio.to_thread(print_fmts, svc, names)
+    encoder = encoder_for(format, info, base, fmts)
+    until = svc.writer.progress(info.id).committed_seq if info.state in ACTIVE_STATES else None
+    compress = gzip or accepts_gzip(request)
+    name = f"session-{info.id}.{encoder.suffix}{'.gz' if gzip else ''}"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Tracerd-Events": str(int(info.counters.get("stored") or 0)),
+    }
+    media = "application/gzip" if gzip else encoder.media_type
+    if compress and not gzip:
+        headers["Content-Encoding"] = "gzip"
+        headers["Vary"] = "Accept-Encoding"
+    stream = export_stream(svc.db, info, flt, encoder, until, compress)
+    return StreamingResponse(stream, media_type=media, headers=headers)

@@ -1,0 +1,115 @@
+"""Following a session live from the CLI: its WebSocket stream, Ctrl-C to stop it.
+
+`follow()` connects to `WS /v1/sessions/{id}/stream?from_seq=0` (so nothing recorded
+before the connection is missed), hands each message to a printer, and on SIGINT asks the
+daemon to stop the session, then keeps reading until the stream's `end`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+from urllib.parse import urlencode
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect, unix_connect
+
+from .client import Client
+
+Printer = Callable[[dict[str, Any]], None]
+RECV_TIMEOUT_S = 0.5
+
+
+@dataclass
+class FollowResult:
+    events: int = 0
+    lost: dict[str, int] = field(default_factory=dict)
+    last_maps: dict[str, Any] | None = None
+
+
+def open_stream(api: Client, session_id: str, params: dict[str, Any]) -> ClientConnection:
+    query = urlencode(params, doseq=True)
+    path = f"/v1/sessions/{session_id}/stream" + (f"?{query}" if query else "")
+    if api.url:
+        headers = {"Authorization": f"Bearer {api.token}"} if api.token else None
+        return connect(api.ws_base + path, additional_headers=headers, max_size=None)
+    return unix_connect(api.socket, "ws://tracerd" + path, max_size=None)
+
+
+def follow(
+    api: Client,
+    session_id: str,
+    printer: Printer,
+    stop_on_interrupt: bool = True,
+    params: dict[str, Any] | None = None,
+) -> FollowResult:
+    """Print a session's messages until its end; Ctrl-C stops the session (once)."""
+    result = FollowResult()
+    interrupted = threading.Event()
+
+    def on_sigint(_sig: int, _frame: FrameType | None) -> None:
+        if interrupted.is_set() or not stop_on_interrupt:
+            raise KeyboardInterrupt
+        interrupted.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    stop_sent = False
+    try:
+        with open_stream(api, session_id, {"from_seq": 0, **(params or {})}) as ws:
+            while True:
+                if interrupted.is_set() and not stop_sent:
+                    stop_sent = True
+                    threading.Thread(target=_stop, args=(api, session_id), daemon=True).start()
+                try:
+                    raw = ws.recv(timeout=RECV_TIMEOUT_S)
+                except TimeoutError:
+                    continue
+                except ConnectionClosed:
+                    break
+                message = json.loads(raw)
+                if _handle(message, printer, result):
+                    break
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return result
+
+
+def _stop(api: Client, session_id: str) -> None:
+    with contextlib.suppress(Exception):
+        api.post(f"/v1/sessions/{session_id}/stop")
+
+
+def _handle(message: dict[str, Any], printer: Printer, result: FollowResult) -> bool:
+    kind = message.get("type")
+    if kind == "events":
+        result.events += len(message["events"])
+    elif kind == "lost":
+        source = str(message.get("source"))
+        result.lost[source] = result.lost.get(source, 0) + int(message.get("count") or 0)
+    elif kind == "maps":
+        result.last_maps = message
+    printer(message)
+    return kind == "end"
+
+
+def summary(api: Client, session_id: str, result: FollowResult) -> None:
+    session = api.get(f"/v1/sessions/{session_id}")
+    lost = {k: v for k, v in session["counters"]["lost"].items() if v}
+    status = session.get("exit_status")
+    line = (
+        f"session {session_id} {session['state']}: {session['counters']['stored']} events"
+        f" stored, lost {lost or 0}"
+    )
+    if session.get("reason"):
+        line += f" ({session['reason']})"
+    if status:
+        code = status["signal"] if status.get("signal") else status.get("code")
+        line += f"; command exit {code}"
+    sys.stderr.write(line + "\n")

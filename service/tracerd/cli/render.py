@@ -1,0 +1,129 @@
+"""Printers of live stream messages for the CLI, by session kind (like the peer tools)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ..render.ftrace import FtraceRenderer
+from .client import ApiError, Client
+
+Printer = Callable[[dict[str, Any]], None]
+
+
+def _write(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+MAX_PRINT_FMTS = 64
+
+
+def print_fmts(api: Client, session: dict[str, Any]) -> dict[str, str]:
+    """The print fmt of each of the session's events, from the catalogue."""
+    out: dict[str, str] = {}
+    for name in (session.get("info", {}).get("events") or [])[:MAX_PRINT_FMTS]:
+        system, _, event = name.partition(":")
+        try:
+            out[name] = api.get(f"/v1/tracepoints/{system}/{event}")["print_fmt"]
+        except ApiError:
+            continue
+    return out
+
+
+def _tracefs_printer(api: Client, session: dict[str, Any], quiet: bool) -> Printer:
+    renderer = FtraceRenderer({} if quiet else print_fmts(api, session))
+
+    def printer(message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if quiet:
+            return
+        if kind == "events":
+            for event in message["events"]:
+                if not _command_output(event):
+                    _write(renderer.line(event))
+        elif kind == "lost":
+            _write(f"CPU:{message.get('cpu')} [LOST {message.get('count')} EVENTS]")
+        elif kind == "flush":
+            sys.stdout.flush()
+
+    return printer
+
+
+def _command_output(event: dict[str, Any]) -> bool:
+    """A launched command's stdout/stderr goes to ours, as if it ran here."""
+    name = event["name"]
+    if name not in ("stdout", "stderr"):
+        return False
+    stream = sys.stdout if name == "stdout" else sys.stderr
+    stream.write(str(event["fields"].get("text", "")) + "\n")
+    return True
+
+
+def _generic_printer(quiet: bool) -> Printer:
+    def printer(message: dict[str, Any]) -> None:
+        if quiet:
+            return
+        if message.get("type") == "events":
+            for event in message["events"]:
+                if _command_output(event):
+                    continue
+                text = event["fields"].get("text")
+                _write(
+                    text
+                    if isinstance(text, str)
+                    else f"{event['name']} {json.dumps(event['fields'], sort_keys=False)}"
+                )
+        elif message.get("type") == "lost":
+            _write(f"[lost {message.get('count')} events ({message.get('source')})]")
+        elif message.get("type") == "flush":
+            sys.stdout.flush()
+
+    return printer
+
+
+def _bpf_printer(session: dict[str, Any], quiet: bool) -> Printer:
+    """Lines as the BCC tool (or bpftrace) prints them; maps at the end, as they do."""
+    from ..render import bpf
+
+    tool = session["spec"].get("tool")
+    offset = int(session.get("wall_offset_ns") or 0)
+    state: dict[str, Any] = {"header": False, "maps": None}
+
+    def printer(message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "events" and not quiet:
+            if not state["header"] and tool and (head := bpf.header(tool)):
+                _write(head)
+            state["header"] = True
+            for event in message["events"]:
+                if event["name"] == "maps" or _command_output(event):
+                    continue
+                line = bpf.render_event(event, offset)
+                sys.stdout.write(line if line.endswith("\n") else line + "\n")
+        elif kind == "lost":
+            sys.stderr.write(f"Possibly lost {message.get('count')} samples\n")
+        elif kind == "maps":
+            state["maps"] = message.get("maps")
+        elif kind == "flush":
+            if state["maps"]:
+                _write(bpf.render_maps(state["maps"], tool))
+            sys.stdout.flush()
+
+    return printer
+
+
+def printer_for(api: Client, kind: str, session: dict[str, Any], quiet: bool = False) -> Printer:
+    if kind == "tracefs":
+        return _tracefs_printer(api, session, quiet)
+    if kind in ("bpf", "bpftrace"):
+        return _bpf_printer(session, quiet)
+    return _generic_printer(quiet)
+
+
+def print_syscall_table(report: dict[str, Any]) -> None:
+    """`strace -c -w`'s table, on stderr as strace prints it."""
+    from .report_cmds import strace_table
+
+    sys.stderr.write(strace_table(report["rows"], report["total"]) + "\n")

@@ -1,0 +1,304 @@
+"""CLI: record/stream (trace-cmd habits), strace, bpf, bpftrace — live lines like the peers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import add_client_options, client
+from .client import ApiError, Client
+from .live import follow, summary
+from .render import printer_for
+
+
+def register(sub: Any) -> None:
+    _record_parser(sub)
+    p = sub.add_parser("stream", help="print a session's events live (trace-cmd stream)")
+    p.add_argument("id")
+    p.add_argument("--from-seq", type=int, default=0, help="replay stored events from here")
+    p.add_argument("--name", action="append", help="only these event names")
+    p.add_argument("--pid", action="append", type=int, help="only these pids/tids")
+    add_client_options(p)
+    p.set_defaults(handler=cmd_stream)
+    _strace_parser(sub)
+    _bpf_parsers(sub)
+
+
+def _launch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-u", "--user", help="run the command as this user")
+    p.add_argument("--cwd", help="working directory of the command")
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="environment of the command (default: minimal PATH/LANG)",
+    )
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("-m", "--max-events", type=int, help="stop after this many events")
+    p.add_argument("--name", dest="session_name", help="session name")
+    p.add_argument("-q", "--quiet", action="store_true", help="no live lines")
+
+
+def _record_parser(sub: Any) -> None:
+    p = sub.add_parser("record", help="record trace events (trace-cmd record)")
+    p.add_argument(
+        "-e",
+        "--event",
+        action="append",
+        dest="events",
+        default=[],
+        help="event or glob (sched:sched_switch, syscalls:*, sched)",
+    )
+    p.add_argument(
+        "-f",
+        "--filter",
+        action="append",
+        dest="filters",
+        default=[],
+        help="filter for the preceding -e event",
+    )
+    p.add_argument("-P", "--pid", action="append", type=int, dest="pids", default=[])
+    p.add_argument(
+        "-c",
+        "--children",
+        action="store_true",
+        help="trace the children of -P pids or of the command too",
+    )
+    p.add_argument("-b", "--buffer-size", type=int, dest="buffer_size_kb", help="KiB per CPU")
+    p.add_argument("-C", "--clock", default="mono")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+    _launch_options(p)
+    add_client_options(p)
+    p.set_defaults(handler=cmd_record)
+
+
+def _strace_parser(sub: Any) -> None:
+    p = sub.add_parser("strace", help="trace system calls (strace)")
+    p.add_argument("-f", dest="follow_forks", action="store_true", help="follow forks")
+    p.add_argument("-p", dest="pid", type=int, help="attach to this pid")
+    p.add_argument(
+        "-e",
+        dest="expressions",
+        action="append",
+        default=[],
+        help="trace=NAME,%%CLASS,... (strace -e)",
+    )
+    p.add_argument("-s", dest="string_limit", type=int, default=32)
+    p.add_argument("-c", dest="summary", action="store_true", help="count time and calls")
+    p.add_argument("--seccomp", choices=["auto", "on", "off"], default="auto")
+    p.add_argument("-o", dest="output", help="write the trace to this file")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    _launch_options(p)
+    add_client_options(p)
+    p.set_defaults(handler=cmd_strace)
+
+
+def _bpf_parsers(sub: Any) -> None:
+    p = sub.add_parser("bpf", help="run a BPF catalogue tool (execsnoop, opensnoop, ...)")
+    p.add_argument("tool")
+    p.add_argument("-p", "--pid", type=int)
+    p.add_argument("--comm")
+    p.add_argument("--duration", type=float)
+    p.add_argument("--interval", type=float, dest="map_interval_s")
+    p.add_argument("-q", "--quiet", action="store_true")
+    add_client_options(p)
+    p.set_defaults(handler=cmd_bpf)
+    p = sub.add_parser("bpftrace", help="run a bpftrace script")
+    p.add_argument("-e", dest="script", help="program text")
+    p.add_argument("file", nargs="?", help="program file")
+    p.add_argument("--duration", type=float)
+    add_client_options(p)
+    p.set_defaults(handler=cmd_bpftrace)
+
+
+def _command(args: argparse.Namespace) -> list[str] | None:
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    return command or None
+
+
+def _launch_spec(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, Any]:
+    command = _command(args)
+    if command:
+        spec["command"] = command
+        if args.user:
+            spec["user"] = args.user
+        if args.cwd:
+            spec["cwd"] = args.cwd
+        if args.env:
+            spec["env"] = dict(e.split("=", 1) for e in args.env)
+    for key in ("duration", "max_events"):
+        value = getattr(args, key, None)
+        if value is not None:
+            spec["duration_s" if key == "duration" else key] = value
+    return spec
+
+
+def _filters(argv_events: list[str], argv: list[str]) -> dict[str, str]:
+    """trace-cmd: `-f` applies to the `-e` given just before it."""
+    out: dict[str, str] = {}
+    current: str | None = None
+    it = iter(argv)
+    for token in it:
+        if token in ("-e", "--event"):
+            current = next(it, None)
+        elif token in ("-f", "--filter") and current is not None:
+            out[current] = next(it, "")
+    return out
+
+
+def _expand_system(events: list[str]) -> list[str]:
+    # trace-cmd accepts a bare subsystem (-e sched) for all of its events
+    return [e if ":" in e else f"{e}:*" for e in events]
+
+
+def run_session(
+    api: Client,
+    kind: str,
+    spec: dict[str, Any],
+    name: str | None,
+    quiet: bool,
+    printer_kind: str | None = None,
+) -> dict[str, Any]:
+    body = {"kind": kind, "spec": spec, "name": name}
+    session = api.post("/v1/sessions", json=body, params={"wait": "true"})
+    sid = session["id"]
+    sys.stderr.write(f"session {sid} {session['state']} (Ctrl-C to stop)\n")
+    printer = printer_for(api, printer_kind or kind, session, quiet=quiet)
+    result = follow(api, sid, printer)
+    printer({"type": "flush"})
+    summary(api, sid, result)
+    return dict(api.get(f"/v1/sessions/{sid}"))
+
+
+def cmd_record(args: argparse.Namespace) -> None:
+    if not args.events:
+        raise SystemExit("tracerd record: give at least one -e EVENT")
+    events = _expand_system(args.events)
+    spec: dict[str, Any] = {
+        "events": events,
+        "clock": args.clock,
+        "follow_forks": bool(args.children),
+    }
+    raw_filters = _filters(args.events, sys.argv[1:])
+    if raw_filters:
+        spec["filters"] = {(e if ":" in e else f"{e}:*"): f for e, f in raw_filters.items()}
+    if args.pids:
+        spec["pids"] = args.pids
+    if args.buffer_size_kb:
+        spec["buffer_size_kb"] = args.buffer_size_kb
+    run_session(client(args), "tracefs", _launch_spec(args, spec), args.session_name, args.quiet)
+
+
+def cmd_stream(args: argparse.Namespace) -> None:
+    api = client(args)
+    session = api.get(f"/v1/sessions/{args.id}")
+    printer = printer_for(api, session["kind"], session)
+    params: dict[str, Any] = {}
+    if args.name:
+        params["name"] = args.name
+    if args.pid:
+        params["pid"] = args.pid
+    result = follow(
+        api, args.id, printer, stop_on_interrupt=False, params={**params, "from_seq": args.from_seq}
+    )
+    printer({"type": "flush"})
+    summary(api, args.id, result)
+
+
+def _strace_syscalls(expressions: list[str]) -> list[str]:
+    out: list[str] = []
+    for expr in expressions:
+        key, _, value = expr.partition("=")
+        if not value:
+            key, value = "trace", key
+        if key not in ("trace", "t"):
+            raise SystemExit(f"tracerd strace: only -e trace=... is supported, not {expr}")
+        out.extend(v for v in value.split(",") if v and v != "all")
+    return out
+
+
+def cmd_strace(args: argparse.Namespace) -> None:
+    spec: dict[str, Any] = {
+        "follow_forks": args.follow_forks,
+        "string_limit": args.string_limit,
+        "seccomp": args.seccomp,
+    }
+    if args.pid:
+        spec["pid"] = args.pid
+    syscalls = _strace_syscalls(args.expressions)
+    if syscalls:
+        spec["syscalls"] = syscalls
+    spec = _launch_spec(args, spec)
+    api = client(args)
+    out = open(args.output, "w") if args.output else None  # noqa: SIM115 - closed below
+    try:
+        quiet = args.quiet or args.summary
+        session = run_session(
+            api,
+            "ptrace",
+            spec,
+            args.session_name,
+            quiet,
+            printer_kind="ptrace-file" if out else "ptrace",
+        )
+        if args.summary:
+            report = api.get(f"/v1/sessions/{session['id']}/report/syscalls")
+            from .render import print_syscall_table
+
+            print_syscall_table(report)
+    except ApiError:
+        raise
+    finally:
+        if out is not None:
+            out.close()
+    status = session.get("exit_status") or {}
+    if status.get("code") is not None:
+        raise SystemExit(int(status["code"]))
+
+
+def cmd_bpf(args: argparse.Namespace) -> None:
+    spec: dict[str, Any] = {"tool": args.tool, "args": _tool_args(args)}
+    for key in ("pid", "comm", "map_interval_s"):
+        if getattr(args, key) is not None:
+            spec[key] = getattr(args, key)
+    if args.duration:
+        spec["duration_s"] = args.duration
+    run_session(client(args), "bpf", spec, None, args.quiet)
+
+
+def _tool_args(args: argparse.Namespace) -> dict[str, Any]:
+    extra = getattr(args, "tool_args", None) or []
+    out: dict[str, Any] = {}
+    key: str | None = None
+    for token in extra:
+        if token.startswith("--"):
+            key = token[2:].replace("-", "_")
+            out[key] = True
+        elif key is not None:
+            out[key] = _scalar(token)
+            key = None
+    return out
+
+
+def _scalar(text: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def cmd_bpftrace(args: argparse.Namespace) -> None:
+    script = args.script if args.script else Path(args.file).read_text() if args.file else None
+    if not script:
+        raise SystemExit("tracerd bpftrace: give -e 'SCRIPT' or a file")
+    spec: dict[str, Any] = {"bpftrace": script}
+    if args.duration:
+        spec["duration_s"] = args.duration
+    run_session(client(args), "bpf", spec, None, False, printer_kind="bpftrace")

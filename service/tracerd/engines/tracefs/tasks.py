@@ -1,0 +1,175 @@
+"""tid -> (pid, comm) resolution for tracefs events (design.md "An event", tracefs).
+
+Mechanism: `tid` is the record's `common_pid`. The decoder asks `cache` first (one dict
+lookup per record) and calls `lookup()` on a miss:
+- `comm`: the session's own map, kept up to date by `hooks()` as records are decoded
+  (sched_process_exec/fork/exit, sched_switch, sched_wakeup*, task_newtask, task_rename),
+  then the kernel's `saved_cmdlines`, then `/proc/<tid>/comm`;
+- `pid` (tgid): exec and task_newtask records, then `saved_tgids` (filled by the kernel when
+  the instance has `options/record-tgid` = 1), then `/proc/<tid>/status`, else None.
+
+Requirements: read access to the top-level tracefs `saved_cmdlines`/`saved_tgids` (global, not
+per instance) and /proc. The engine should set `options/record-tgid` = 1 in its instance.
+
+Bounds: every map holds at most `max_entries` tids (cleared when full: entries are then
+resolved again); the saved_* files are parsed at most every `SAVED_REFRESH_S` (they are
+rewritten by the kernel, thousands of lines), and only on a miss.
+Caveats: tid 0 is the idle task (`<idle>`, pid 0) as trace-cmd shows it. A comm set by a
+record decoded later than records of another CPU may lag behind on those (the reader decodes
+pages in timestamp order, so only within one page).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+TASK_COMM_LEN = 16
+MAX_ENTRIES = 65536
+SAVED_REFRESH_S = 0.5
+CLONE_THREAD = 0x00010000
+IDLE: tuple[int | None, str | None] = (0, "<idle>")
+
+Task = tuple[int | None, str | None]
+
+
+class TaskResolver:
+    """The decoder's `TaskLookup` (decode.py) for one session."""
+
+    def __init__(
+        self,
+        tracefs_root: str = "/sys/kernel/tracing",
+        proc_root: str = "/proc",
+        max_entries: int = MAX_ENTRIES,
+    ) -> None:
+        self.cache: dict[int, Task] = {0: IDLE}
+        self._tracefs = tracefs_root
+        self._proc = proc_root
+        self._max = max_entries
+        self._comm: dict[int, str] = {}
+        self._tgid: dict[int, int] = {}
+        self._saved_comm: dict[int, str] = {}
+        self._saved_tgid: dict[int, int] = {}
+        self._saved_at = -SAVED_REFRESH_S
+
+    def lookup(self, tid: int) -> Task:
+        """Resolve a tid missing from `cache`, and cache the answer (also a negative one)."""
+        if tid <= 0:
+            return IDLE
+        comm = self._comm.get(tid) or self._saved("comm", tid) or self._proc_comm(tid)
+        pid = self._tgid.get(tid) or self._saved("tgid", tid) or self._proc_tgid(tid)
+        task = (pid, comm)
+        self._put(self.cache, tid, task)
+        return task
+
+    def set_comm(self, tid: int, comm: str, tgid: int | None = None) -> None:
+        """What a record says about a task: its comm (and tgid when the record tells)."""
+        if tid <= 0 or not comm:
+            return
+        comm = comm[: TASK_COMM_LEN - 1]
+        self._put(self._comm, tid, comm)
+        if tgid is not None:
+            self._put(self._tgid, tid, tgid)
+        old = self.cache.get(tid)
+        pid = tgid if tgid is not None else (old[0] if old else None)
+        if old is None or old != (pid, comm):
+            self._put(self.cache, tid, (pid, comm) if pid is not None else self.lookup(tid))
+
+    def hooks(self) -> Mapping[str, Callable[[int, dict[str, Any]], None]]:
+        """Display name -> callback(tid, fields), called as records are decoded."""
+        return {
+            "sched:sched_process_exec": self._on_exec,
+            "sched:sched_process_fork": self._on_fork,
+            "sched:sched_process_exit": self._pair("pid", "comm"),
+            "sched:sched_switch": self._on_switch,
+            "sched:sched_wakeup": self._pair("pid", "comm"),
+            "sched:sched_wakeup_new": self._pair("pid", "comm"),
+            "sched:sched_waking": self._pair("pid", "comm"),
+            "task:task_newtask": self._on_newtask,
+            "task:task_rename": self._pair("pid", "newcomm"),
+        }
+
+    def _on_exec(self, tid: int, f: dict[str, Any]) -> None:
+        # after exec the task leads its thread group (de_thread): pid == tgid
+        name = str(f.get("filename", "")).rsplit("/", 1)[-1]
+        pid = f.get("pid")
+        pid = pid if isinstance(pid, int) else tid
+        self.set_comm(pid, name, pid)
+
+    def _on_fork(self, tid: int, f: dict[str, Any]) -> None:
+        self._pair_set(f, "parent_pid", "parent_comm")
+        self._pair_set(f, "child_pid", "child_comm")
+
+    def _on_switch(self, tid: int, f: dict[str, Any]) -> None:
+        self._pair_set(f, "prev_pid", "prev_comm")
+        self._pair_set(f, "next_pid", "next_comm")
+
+    def _on_newtask(self, tid: int, f: dict[str, Any]) -> None:
+        pid, comm, flags = f.get("pid"), f.get("comm"), f.get("clone_flags", 0)
+        if not isinstance(pid, int) or not isinstance(comm, str):
+            return
+        creator = self.cache.get(tid) or self.lookup(tid)
+        tgid = creator[0] if isinstance(flags, int) and flags & CLONE_THREAD else pid
+        self.set_comm(pid, comm, tgid)
+
+    def _pair(self, pid_key: str, comm_key: str) -> Callable[[int, dict[str, Any]], None]:
+        return lambda tid, f: self._pair_set(f, pid_key, comm_key)
+
+    def _pair_set(self, f: dict[str, Any], pid_key: str, comm_key: str) -> None:
+        pid, comm = f.get(pid_key), f.get(comm_key)
+        if isinstance(pid, int) and isinstance(comm, str) and self._comm.get(pid) != comm:
+            self.set_comm(pid, comm)
+
+    def _put(self, d: dict[int, Any], key: int, value: Any) -> None:
+        if len(d) >= self._max and key not in d:
+            d.clear()
+            if d is self.cache:
+                d[0] = IDLE
+        d[key] = value
+
+    def _saved(self, kind: str, tid: int) -> Any:
+        table = self._saved_comm if kind == "comm" else self._saved_tgid
+        value = table.get(tid)
+        now = time.monotonic()
+        if value is None and now - self._saved_at >= SAVED_REFRESH_S:
+            self._saved_at = now
+            self._saved_comm = _read_pairs(f"{self._tracefs}/saved_cmdlines", str)
+            self._saved_tgid = _read_pairs(f"{self._tracefs}/saved_tgids", int)
+            table = self._saved_comm if kind == "comm" else self._saved_tgid
+            value = table.get(tid)
+        return value if value not in ("<...>", 0) else None
+
+    def _proc_comm(self, tid: int) -> str | None:
+        try:
+            with open(f"{self._proc}/{tid}/comm", "rb") as fh:
+                return fh.read().rstrip(b"\n").decode("utf-8", "backslashreplace") or None
+        except OSError:
+            return None
+
+    def _proc_tgid(self, tid: int) -> int | None:
+        try:
+            with open(f"{self._proc}/{tid}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"Tgid:"):
+                        return int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+
+
+def _read_pairs(path: str, conv: Callable[[str], Any]) -> dict[int, Any]:
+    """`saved_cmdlines` ("pid comm") or `saved_tgids` ("pid tgid") as a dict."""
+    out: dict[int, Any] = {}
+    try:
+        with open(path, encoding="utf-8", errors="backslashreplace") as fh:
+            for line in fh:
+                pid, _, rest = line.rstrip("\n").partition(" ")
+                if pid.isdigit() and rest:
+                    out[int(pid)] = conv(rest)
+    except (OSError, ValueError) as exc:
+        log.debug("cannot read %s: %s", path, exc)
+    return out

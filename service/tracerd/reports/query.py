@@ -1,0 +1,220 @@
+"""What every report shares: the session it is about, its filter, where to read from, and
+SQL expressions for event fields (promoted columns, or JSON paths in `fields`).
+
+JSON paths compile per dialect: `json_extract(fields, '$.a.b')` on SQLite, `fields::jsonb
+#>> '{a,b}'` on PostgreSQL. They are for filtered, bounded reads (a name, a time range):
+hot paths use promoted columns and rollups.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Float, cast, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from ..errors import BadRequest
+from ..storage.queries import EventFilter
+from ..storage.rollups import ROLLUP_BUCKET_NS
+from ..storage.tables import EventRow, RollupSessionRow, RollupTaskRow, RollupTimeRow
+from .models import Scope, Source
+
+PROMOTED: dict[str, Any] = {
+    "seq": EventRow.seq,
+    "ts_ns": EventRow.ts_ns,
+    "cpu": EventRow.cpu,
+    "pid": EventRow.pid,
+    "tid": EventRow.tid,
+    "comm": EventRow.comm,
+    "name": EventRow.name,
+    "dur_ns": EventRow.dur_ns,
+    "ret": EventRow.ret,
+    "errno": EventRow.errno,
+}
+FIELD_PATH = re.compile(
+    r"^(?:fields\.)?([A-Za-z_][A-Za-z0-9_]{0,63}(?:\.[A-Za-z0-9_]{1,64}){0,3})$"
+)
+NO_PID = -1
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """The session as the manager shows it (live or stored)."""
+
+    id: int
+    kind: str
+    name: str | None
+    state: str
+    spec: dict[str, Any]
+    started_at: str | None
+    stopped_at: str | None
+    wall_offset_ns: int
+    counters: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_view(cls, view: dict[str, Any]) -> SessionInfo:
+        return cls(
+            int(view["id"]),
+            str(view["kind"]),
+            view.get("name"),
+            str(view["state"]),
+            dict(view.get("spec") or {}),
+            view.get("started_at"),
+            view.get("stopped_at"),
+            int(view.get("wall_offset_ns") or 0),
+            dict(view.get("counters") or {}),
+        )
+
+    @property
+    def duration_s(self) -> float | None:
+        if not self.started_at or not self.stopped_at:
+            return None
+        delta = datetime.fromisoformat(self.stopped_at) - datetime.fromisoformat(self.started_at)
+        return delta.total_seconds()
+
+
+def timed(flt: EventFilter) -> bool:
+    return flt.since_ns is not None or flt.until_ns is not None
+
+
+def rollups_complete(db: Session, session_id: int) -> bool:
+    row = db.get(RollupSessionRow, session_id)
+    return bool(row is not None and row.complete)
+
+
+def use_rollups(db: Session, session_id: int, flt: EventFilter, exact: bool = False) -> bool:
+    """Rollups answer whole-session questions (they have no finer time than 100 ms)."""
+    return not exact and not timed(flt) and rollups_complete(db, session_id)
+
+
+SELECTIVE_FRACTION = 0.25
+
+
+def events_of(
+    db: Session, session_id: int, flt: EventFilter, *columns: Any, narrow: bool = True
+) -> Any:
+    """SELECT columns FROM events of the session, filtered.
+
+    A selective filter on names, a time range or pids first selects `seq`s through the
+    one index that covers it (a subquery), and the outer query reads those rows by primary
+    key: left alone, SQLite's planner scans the whole session by primary key as soon as a
+    column outside an index (`fields`, `dur_ns`, ...) is read. `narrow=False` for queries
+    an index answers alone (the first timestamp of a name)."""
+    query = flt.apply(select(*columns).where(EventRow.session_id == session_id))
+    indexed = index_filter(flt)
+    if not narrow or indexed is None or not selective(db, session_id, indexed):
+        return query
+    seqs = indexed.apply(select(EventRow.seq).where(EventRow.session_id == session_id))
+    return query.where(EventRow.seq.in_(seqs.scalar_subquery()))
+
+
+def index_filter(flt: EventFilter) -> EventFilter | None:
+    """The part of a filter one events index answers: names (+ time), time, or pids."""
+    if flt.names:
+        return EventFilter(tuple(flt.names), since_ns=flt.since_ns, until_ns=flt.until_ns)
+    if timed(flt):
+        return EventFilter(since_ns=flt.since_ns, until_ns=flt.until_ns)
+    if flt.pids:
+        return EventFilter(pids=tuple(flt.pids))
+    return None
+
+
+def selective(db: Session, session_id: int, indexed: EventFilter) -> bool:
+    """Whether the filter keeps under a quarter of the session (estimated from rollups;
+    without them, assumed). Cached for the request's database session."""
+    key = ("selective", session_id, repr(indexed))
+    if key not in db.info:
+        db.info[key] = _estimate(db, session_id, indexed)
+    return bool(db.info[key])
+
+
+def _estimate(db: Session, session_id: int, indexed: EventFilter) -> bool:
+    if not rollups_complete(db, session_id):
+        return True
+    if indexed.pids:
+        r = RollupTaskRow
+        kept = select(func.sum(r.count)).where(r.session_id == session_id, r.pid.in_(indexed.pids))
+        total = select(func.sum(r.count)).where(r.session_id == session_id)
+    else:
+        t = RollupTimeRow
+        total = select(func.sum(t.count)).where(t.session_id == session_id)
+        kept = total
+        if indexed.names:
+            kept = kept.where(t.name.in_(list(indexed.names)))
+        if indexed.since_ns is not None:
+            kept = kept.where(t.bucket >= indexed.since_ns // ROLLUP_BUCKET_NS)
+        if indexed.until_ns is not None:
+            kept = kept.where(t.bucket <= indexed.until_ns // ROLLUP_BUCKET_NS)
+    kept_n, total_n = int(db.execute(kept).scalar() or 0), int(db.execute(total).scalar() or 0)
+    return kept_n < SELECTIVE_FRACTION * total_n
+
+
+def task_scope(session_id: int, flt: EventFilter) -> list[ColumnElement[bool]]:
+    """WHERE conditions on rollup_tasks for the filter's names, pids and comms."""
+    conds: list[ColumnElement[bool]] = [RollupTaskRow.session_id == session_id]
+    if flt.names:
+        conds.append(RollupTaskRow.name.in_(list(flt.names)))
+    if flt.pids:
+        conds.append(RollupTaskRow.pid.in_(list(flt.pids)))
+    if flt.comms:
+        conds.append(RollupTaskRow.comm.in_(list(flt.comms)))
+    return conds
+
+
+def is_column(name: str) -> bool:
+    return name in PROMOTED
+
+
+def field_expr(db: Session, name: str, numeric: bool = False) -> Any:
+    """A promoted column, or the JSON value at a path of `fields` (`filename`, `fields.a.b`)."""
+    if name in PROMOTED:
+        return PROMOTED[name]
+    match = FIELD_PATH.match(name)
+    if match is None:
+        raise BadRequest(
+            f"bad field {name!r}: a column ({', '.join(PROMOTED)}) or a path in fields",
+            {"field": name},
+        )
+    parts = match[1].split(".")
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        # the path is validated above: inlined (a bound text[] would not be one expression
+        # in both SELECT and GROUP BY)
+        path: Any = literal_column("'{" + ",".join(parts) + "}'::text[]")
+        text = cast(EventRow.fields, JSONB).op("#>>")(path)
+        return cast(text, Float) if numeric else text
+    return func.json_extract(EventRow.fields, "$." + ".".join(parts))
+
+
+def as_integer(expr: Any) -> Any:
+    return cast(expr, BigInteger)
+
+
+def percent(part: float, whole: float) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def pid_value(pid: int) -> int | None:
+    return None if pid == NO_PID else pid
+
+
+def names_in(names: Sequence[str]) -> list[str]:
+    return sorted(set(names))
+
+
+def scope_of(info: SessionInfo, flt: EventFilter, source: Source) -> Scope:
+    return Scope(
+        session_id=str(info.id),
+        kind=info.kind,
+        since_ns=flt.since_ns,
+        until_ns=flt.until_ns,
+        pids=list(flt.pids),
+        comms=list(flt.comms),
+        names=list(flt.names),
+        source=source,
+    )

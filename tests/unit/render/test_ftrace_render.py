@@ -1,0 +1,97 @@
+"""ftrace-like text lines: columns, print-fmt bodies, fallbacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tracerd.engines.tracefs.format import parse_format
+from tracerd.render.ftrace import FtraceRenderer, compile_print_fmt, render_line, timestamp
+
+EVENTS = Path(__file__).resolve().parents[2] / "data" / "ftrace" / "events"
+OPENAT_FMT = (
+    '"dfd: 0x%08lx, filename: 0x%08lx, flags: 0x%08lx, mode: 0x%08lx", '
+    "((unsigned long)(REC->dfd)), ((unsigned long)(REC->filename)), "
+    "((unsigned long)(REC->flags)), ((unsigned long)(REC->mode))"
+)
+
+
+def fmt_of(path: str) -> str:
+    return parse_format((EVENTS / path / "format").read_text()).print_fmt
+
+
+def test_exec_line_like_trace_cmd() -> None:
+    r = FtraceRenderer({"sched:sched_process_exec": fmt_of("sched/sched_process_exec")})
+    ev = {
+        "seq": 1,
+        "ts_ns": 12345678901234,
+        "cpu": 1,
+        "pid": 1234,
+        "tid": 1234,
+        "comm": "bash",
+        "name": "sched:sched_process_exec",
+        "fields": {"filename": "/usr/bin/ls", "pid": 1234, "old_pid": 1234},
+    }
+    assert r.line(ev) == (
+        "            bash-1234  [001] 12345.678901: sched_process_exec: "
+        "filename=/usr/bin/ls pid=1234 old_pid=1234"
+    )
+
+
+def test_casts_hex_and_unsigned_views() -> None:
+    body = compile_print_fmt(OPENAT_FMT)
+    assert body is not None
+    fields = {
+        "__syscall_nr": 257,
+        "dfd": 2**64 - 100,
+        "filename": 0x7FFD1000,
+        "flags": 0x80000,
+        "mode": 0,
+    }
+    assert body(fields) == (
+        "dfd: 0xffffffffffffff9c, filename: 0x7ffd1000, flags: 0x00080000, mode: 0x00000000"
+    )
+
+
+def test_uprobe_and_negative_values() -> None:
+    r = FtraceRenderer({"uprobes:target": fmt_of("refdoc/target")})
+    ev = {
+        "ts_ns": 1,
+        "cpu": 0,
+        "tid": 5,
+        "comm": "target",
+        "name": "uprobes:target",
+        "fields": {"__probe_ip": 0x564E955CE149, "a": -42, "s": "hi", "comm": "target"},
+    }
+    assert r.line(ev).endswith(': target: (564e955ce149) a=-42 s="hi" comm="target"')
+
+
+def test_complex_print_fmt_falls_back_to_pairs() -> None:
+    assert compile_print_fmt('"x=%s", __print_flags(REC->x, "|", { 1, "A" })') is None
+    line = render_line(
+        {
+            "ts_ns": 0,
+            "cpu": 0,
+            "tid": 0,
+            "comm": None,
+            "name": "a:b",
+            "fields": {"x": 3, "arr": [1, 2]},
+        },
+        {"a:b": '"x=%s", __print_flags(REC->x, "|", { 1, "A" })'},
+    )
+    assert line.endswith("[000]     0.000000: b: x=3 arr={1,2}")
+    assert "<...>-0" in line
+
+
+def test_marker_and_loss_lines() -> None:
+    marker = {
+        "ts_ns": 1012588304819,
+        "cpu": 1,
+        "tid": 28743,
+        "comm": "bash",
+        "name": "ftrace:print",
+        "fields": {"ip": 1, "buf": "hello marker\n"},
+    }
+    assert render_line(marker) == "            bash-28743 [001]  1012.588304: print: hello marker"
+    lost = {"ts_ns": 1, "cpu": 1, "name": "lost", "fields": {"source": "kernel", "count": 678}}
+    assert render_line(lost) == "CPU:1 [LOST 678 EVENTS]"
+    assert timestamp(1_000_000_999) == "1.000000"
