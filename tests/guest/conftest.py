@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from tracerd.app import create_app
 
+from ..integration import conftest as integration
 from ..integration.conftest import (  # noqa: F401 (fixtures)
     DaemonProcess,
     InProcess,
@@ -36,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(os.environ.get("TRACERD_GUEST_BIN", ROOT / "build/guest/bin"))
 TRACEFS = Path("/sys/kernel/tracing")
 IN_GUEST = os.environ.get("TRACERD_GUEST") == "1" or os.environ.get("KVM_GUEST") == "1"
+# a daemon process imports for about 40 s under TCG (fastapi, pydantic, sqlalchemy)
+integration.START_TIMEOUT_S = 300.0
 STOP_TIMEOUT_S = 60.0
 """switching function_graph off takes seconds under TCG (it unpatches ~40,000 functions)"""
 _skipped: list[str] = []
@@ -141,7 +144,7 @@ def clean_top_level() -> Iterator[None]:
             top_write(file, value)
 
 
-def events_of(app: InProcess, session_id: str, name: str | None = None) -> list[dict[str, Any]]:
+def events_of(app: Any, session_id: str, name: str | None = None) -> list[dict[str, Any]]:
     """Every stored event of a session (all pages), optionally of one name."""
     out: list[dict[str, Any]] = []
     cursor = None
