@@ -18,7 +18,7 @@ PROBES = [
     {
         "name": "open",
         "symbol": "do_sys_openat2",
-        "fetchargs": ["dfd=%di:s32", "filename=+0(%si):string"],
+        "fetchargs": ["dfd=%di:s32", "filename=+0(%si):string", "task=$comm"],
     },
     {
         "name": "open_ret",
@@ -48,7 +48,7 @@ def test_kprobe_and_kretprobe_with_fetch_args(daemon: InProcess, tracee: Path) -
     for event in mine:
         assert event["fields"]["dfd"] == AT_FDCWD
         assert event["fields"]["probe_sym"] == "do_sys_openat2"
-        assert event["comm"] == "tracee"
+        assert event["fields"]["task"] == "tracee"  # the kernel's comm at the probe
     # each entry is followed by its return in the task's own order
     pairs = list(zip(entries, returns, strict=True))
     for entry, ret in pairs:

@@ -15,6 +15,7 @@ import ctypes
 import errno
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -163,13 +164,21 @@ def probe_tracefs(root: Path, scratch_name: str) -> dict[str, Any]:
     return out
 
 
+def headers_release(tree: Path) -> str:
+    """The `uname -r` a header tree was built for: UTS_RELEASE (Debian's
+    include/config/kernel.release holds the upstream version, e.g. 6.1.192 for
+    6.1.0-56-amd64), else kernel.release."""
+    match = re.search(r'UTS_RELEASE\s+"([^"]+)"', _read(tree / "include/generated/utsrelease.h"))
+    return match[1] if match else _read(tree / "include/config/kernel.release").strip()
+
+
 def kernel_headers() -> Feature:
     release = os.uname().release
     build = Path("/lib/modules") / release / "build"
     if not build.exists():
         return feature(False, f"no kernel headers at {build}", status="none")
     target = build.resolve()
-    version = _read(target / "include/config/kernel.release").strip()
+    version = headers_release(target)
     if version == release or (not version and release in target.name):
         return feature(True, where=None, status="exact", path=str(target), version=release)
     recorded: str | None = _read(build.parent / HEADERS_RECORD).strip() or None
