@@ -8,7 +8,7 @@
 #   GUEST=0                      skip the tier (local runs only: refused when CI=true)
 #   TRACERD_GUEST_BUDGET_S       the whole run, boot included (default 1500 s)
 #   TRACERD_GUEST_TEST_TIMEOUT_S one test (default 300 s)
-#   PYTEST_ARGS                  more pytest arguments (e.g. -k kprobe)
+#   PYTEST_ARGS                  more pytest arguments, shell-quoted (-k "kprobe or caps")
 # A failed image build, a failed boot, a skip inside the guest or an exceeded budget
 # all fail the tier.
 set -euo pipefail
@@ -39,6 +39,7 @@ for src in tests/guest/progs/*.c; do
 done
 .venv/bin/python -m compileall -q service tests >/dev/null
 
+eval "extra=(${PYTEST_ARGS:-})"  # shell quoting allowed: PYTEST_ARGS="-k 'a or b'"
 started=$(date +%s)
 status=0
 scripts/guest/run.sh -t "$BUDGET_S" \
@@ -47,7 +48,7 @@ scripts/guest/run.sh -t "$BUDGET_S" \
     -e PYTHONDONTWRITEBYTECODE=1 \
     -e "CI=${CI:-}" \
     -- .venv/bin/python -m pytest -p no:cacheprovider --require-kernel \
-    --timeout "$TEST_TIMEOUT_S" --durations=5 ${PYTEST_ARGS:-} tests/guest || status=$?
+    --timeout "$TEST_TIMEOUT_S" --durations=5 "${extra[@]}" tests/guest || status=$?
 say "tier finished in $(($(date +%s) - started)) s with status $status (budget ${BUDGET_S} s)"
 case $status in
     0) ;;
