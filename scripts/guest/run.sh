@@ -9,7 +9,9 @@
 # built or the guest did not boot or report. The image comes from image.sh (built on first
 # use, then cached). The guest always has TRACERD_GUEST=1. QEMU uses TCG (software
 # emulation, about 20x slower than the host for CPU-bound work): our machines' /dev/kvm
-# runs only PVM guests; TRACERD_GUEST_ACCEL=kvm uses KVM where it works.
+# runs only PVM guests; TRACERD_GUEST_ACCEL=kvm uses KVM where it works. A soft lockup in
+# the guest panics it (softlockup_panic=1): the run ends at once with 125 and the console
+# instead of hanging until the timeout.
 # Environment: TRACERD_GUEST_MEM (2G), TRACERD_GUEST_SMP (2), TRACERD_GUEST_CACHE.
 set -euo pipefail
 
@@ -77,7 +79,7 @@ STARTED=$(date +%s)
 qemu-system-x86_64 "${ACCEL[@]}" "${BIOS[@]}" -machine pc -nodefaults -no-user-config \
     -display none -no-reboot -m "${TRACERD_GUEST_MEM:-2G}" -smp "${TRACERD_GUEST_SMP:-2}" \
     -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.cpio" \
-    -append "console=ttyS0 quiet panic=-1 mitigations=off tsc=reliable rw" \
+    -append "console=ttyS0 quiet panic=-1 softlockup_panic=1 mitigations=off tsc=reliable rw" \
     -drive "file=$IMAGE/rootfs.ext4,if=virtio,format=raw,snapshot=on,cache=unsafe" \
     -virtfs "local,path=$RUN,mount_tag=ctl,security_model=none,multidevs=remap" \
     -virtfs "local,path=$SHARE,mount_tag=share,security_model=none,multidevs=remap" \
