@@ -1,0 +1,358 @@
+"""The tracer thread's loop: wait for stops, classify, fetch, restart, then render.
+
+Mechanism: one OS thread attaches (PTRACE_SEIZE) or spawns the launched command, and does
+every ptrace request and wait (kernel-interfaces 3.9). It waits with
+`waitpid(-1, __WALL | __WNOTHREAD)`: only its own tracees and the children it forked are
+reported, never the worker's other children. Each stop costs one waitpid, one
+PTRACE_GET_SYSCALL_INFO and one restart; tracee memory is read on the stop path only where
+the syscall's plan says so (parse.py); rendering happens after the restart, while the
+tracee runs. Events go to a list that `flush()` hands to the sink in batches (the engine's
+flusher thread calls it on a timer, the loop when a batch is full).
+
+Control requests from other threads (start, stop) wake the loop through a "waker" child: a
+`cat` reading a pipe that only this process holds; closing the pipe ends it, waitpid
+returns, the loop runs the request (ptrace requests must come from this thread).
+
+Stops (3.4): syscall stops (SIGTRAP|0x80; op from GET_SYSCALL_INFO; seccomp stops from
+PTRACE_EVENT_SECCOMP), fork/vfork/clone events (new tracees, tagged with their tgid),
+exec (the thread id may change), group-stops (PTRACE_LISTEN, so SIGSTOP behaves as
+untraced), interrupt stops, and signal-delivery-stops (recorded, then re-injected).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ...types import WireEvent
+from . import tracer as pt
+from .parse import Plan
+from .events import EventBuilder
+
+log = logging.getLogger(__name__)
+
+_WAIT_FLAGS = pt.WALL | pt.WNOTHREAD
+_STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+_EXECVE_NRS = frozenset({59, 322})
+STOP_GRACE_S = 2.0
+
+
+class Tracee:
+    __slots__ = ("call", "comm", "mark", "pid", "prelude", "tid")
+
+    def __init__(self, tid: int, pid: int | None, prelude: bool = False) -> None:
+        self.tid = tid
+        self.pid = pid
+        self.comm: str | None = None
+        self.call: list[Any] | None = None
+        """[nr, args, ts_ns, entry fetched]: a selected syscall in flight"""
+        self.mark = 0
+        self.prelude = prelude
+        """a launched stub that has not exec'd yet: only its execve is shown"""
+
+
+class Waker:
+    """A child of the tracer thread that exits when another thread calls `wake()`."""
+
+    def __init__(self) -> None:
+        self.pid = 0
+        self._w = -1
+        self._lock = threading.Lock()
+
+    def arm(self) -> None:
+        r, w = os.pipe()
+        try:
+            self.pid = os.posix_spawn(
+                "/bin/cat",
+                ["cat"],
+                {},
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, r, 0),
+                    (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+                ],
+            )
+        finally:
+            os.close(r)
+        with self._lock:
+            self._w = w
+
+    def wake(self) -> None:
+        with self._lock:
+            if self._w >= 0:
+                os.close(self._w)
+                self._w = -1
+
+
+class TraceLoop:
+    """One session's tracer state; `run()` is the body of the tracer thread."""
+
+    def __init__(
+        self,
+        plans: dict[int, Plan],
+        selected: frozenset[int] | None,
+        renderer: EventBuilder,
+        *,
+        seccomp: bool,
+        batch_events: int,
+    ) -> None:
+        self.plans = plans
+        self.selected = selected
+        self.renderer = renderer
+        self.seccomp = seccomp
+        self.batch_events = batch_events
+        self.tracees: dict[int, Tracee] = {}
+        self.waker = Waker()
+        self.started = False
+        self.stopping = False
+        self.stop_deadline = 0.0
+        self.launched: Any = None
+        """LaunchedCommand or None"""
+        self.exit_status: dict[str, Any] | None = None
+        self.requests: list[str] = []
+        self.pending: list[WireEvent] = []
+        self.emitted = 0
+        self.stops = 0
+        self.lock = threading.Lock()
+        self.sink_emit: Callable[[list[WireEvent]], None] | None = None
+        self.on_exec: Callable[[Tracee], None] | None = None
+        self.on_trap: Callable[[Tracee], bool] | None = None
+        """breakpoints: True when a SIGTRAP was ours (consumed)"""
+
+    # -- requests from other threads ------------------------------------------------------
+
+    def request(self, what: str) -> None:
+        with self.lock:
+            self.requests.append(what)
+        self.waker.wake()
+
+    def flush(self) -> None:
+        with self.lock:
+            batch, self.pending = self.pending, []
+            if batch and self.sink_emit is not None:
+                self.sink_emit(batch)
+            elif batch:
+                self.pending = batch
+
+    def add_event(self, event: WireEvent) -> None:
+        with self.lock:
+            self.pending.append(event)
+        self.emitted += 1
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.waker.arm()
+        while self.tracees or not self.started:
+            try:
+                wpid, status = os.waitpid(-1, _WAIT_FLAGS)
+            except ChildProcessError:
+                break
+            if wpid == self.waker.pid:
+                self._on_wake()
+                continue
+            self.stops += 1
+            t = self.tracees.get(wpid)
+            if t is None:
+                if not os.WIFSTOPPED(status):
+                    continue  # a non-tracee child of this thread (e.g. a reaped helper)
+                t = self._adopt(wpid)
+            if os.WIFSTOPPED(status):
+                self._on_stop(t, status)
+            else:
+                self._on_exit(t, status)
+            if len(self.pending) >= self.batch_events:
+                self.flush()
+        self.waker.wake()
+        self._reap_waker()
+        self.flush()
+
+    def _reap_waker(self) -> None:
+        if self.waker.pid:
+            try:
+                os.waitpid(self.waker.pid, 0)
+            except ChildProcessError:
+                pass
+            self.waker.pid = 0
+
+    def _on_wake(self) -> None:
+        with self.lock:
+            requests, self.requests = self.requests, []
+        for what in requests:
+            if what == "start" and not self.started:
+                self.started = True
+                for tid in list(self.tracees):
+                    self._interrupt(tid)
+                if self.launched is not None:
+                    self.launched.release()
+            elif what == "stop" and not self.stopping:
+                self._begin_stop()
+        if self.tracees or not self.started:
+            self.waker.arm()
+        else:
+            self.waker.pid = 0
+
+    def _interrupt(self, tid: int) -> None:
+        try:
+            pt.interrupt(tid)
+        except pt.PtraceError as exc:
+            log.debug("interrupt %d: %s", tid, exc)
+
+    def _begin_stop(self) -> None:
+        self.stopping = True
+        self.started = True
+        self.stop_deadline = time.monotonic() + STOP_GRACE_S
+        if self.launched is not None and self.launched.exit_status is None:
+            self.launched.signal_group(signal.SIGTERM)
+            threading.Timer(STOP_GRACE_S, self._kill_launched).start()
+            return
+        for tid in list(self.tracees):
+            self._interrupt(tid)
+
+    def _kill_launched(self) -> None:
+        if self.tracees and self.launched is not None:
+            self.launched.signal_group(signal.SIGKILL)
+            for tid in list(self.tracees):
+                try:
+                    os.kill(tid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def _adopt(self, tid: int) -> Tracee:
+        """A stop from a tracee not seen yet (a new child may stop before its parent's event)."""
+        t = Tracee(tid, pt.tgid(tid))
+        self.tracees[tid] = t
+        return t
+
+    def _restart_request(self, t: Tracee) -> int:
+        if not self.started or (self.seccomp and t.call is None and not t.prelude):
+            return pt.PTRACE_CONT
+        return pt.PTRACE_SYSCALL
+
+    def _on_stop(self, t: Tracee, status: int) -> None:
+        sig = (status >> 8) & 0xFF
+        if sig == pt.SYSCALL_STOP_SIG:
+            self._on_syscall_stop(t)
+            return
+        event = status >> 16
+        if event == pt.EVENT_SECCOMP:
+            self._on_syscall_stop(t)
+        elif event == pt.EVENT_STOP:
+            self._on_event_stop(t, sig)
+        elif event:
+            self._on_ptrace_event(t, event)
+        else:
+            self._on_signal(t, sig)
+
+    def _detach_if_stopping(self, t: Tracee, sig: int = 0) -> bool:
+        if not self.stopping or self.launched is not None:
+            return False
+        self._finish_blocked(t)
+        try:
+            pt.restart(pt.PTRACE_DETACH, t.tid, sig)
+        except pt.PtraceError as exc:
+            log.warning("detach %d: %s", t.tid, exc)
+        del self.tracees[t.tid]
+        return True
+
+    def _on_syscall_stop(self, t: Tracee) -> None:
+        now = time.monotonic_ns()
+        op, arch, vals = pt.syscall_info(t.tid)
+        if self._detach_if_stopping(t):
+            return
+        if op == pt.OP_EXIT:
+            call = t.call
+            if call is not None:
+                t.call = None
+                fetched = self._fetch_exit(t.tid, call, vals)
+                pt.restart(self._restart_request(t), t.tid)
+                self.renderer.syscall(t, call, vals[0], bool(vals[1]), fetched, now, self)
+                return
+        elif op != pt.OP_NONE and self.started:
+            nr = vals[0]
+            selected = self.selected
+            if t.call is not None and t.call[0] == nr and op == pt.OP_SECCOMP:
+                pass  # the seccomp stop after the entry stop of the same call
+            elif arch == pt.AUDIT_ARCH_X86_64 and (selected is None or nr in selected) and (
+                not t.prelude or nr in _EXECVE_NRS
+            ):
+                args = vals[1:]
+                plan = self.plans.get(nr)
+                fetched = self._fetch(t.tid, plan.entry, args, 0) if plan and plan.entry else None
+                t.call = [nr, args, now, fetched]
+                t.mark = self.emitted
+            else:
+                t.call = None
+        pt.restart(self._restart_request(t), t.tid)
+
+    def _fetch(self, tid: int, fetches: Any, args: Any, ret: int) -> dict[int, object]:
+        return self.renderer.fetch(tid, fetches, args, ret)
+
+    def _fetch_exit(self, tid: int, call: list[Any], vals: tuple[int, ...]) -> dict[int, object]:
+        plan = self.plans.get(call[0])
+        if plan is None or not plan.exit or vals[1]:
+            return {}
+        return self.renderer.fetch(tid, plan.exit, call[1], vals[0])
+
+    def _on_event_stop(self, t: Tracee, sig: int) -> None:
+        if sig in _STOP_SIGNALS:
+            if self._detach_if_stopping(t):
+                return
+            self.renderer.group_stop(t, sig, self)
+            pt.restart(pt.PTRACE_LISTEN, t.tid)
+            return
+        if self._detach_if_stopping(t):
+            return
+        # interrupt stop, or the first stop of a new tracee
+        pt.restart(self._restart_request(t), t.tid)
+
+    def _on_ptrace_event(self, t: Tracee, event: int) -> None:
+        if event in (pt.EVENT_FORK, pt.EVENT_VFORK, pt.EVENT_CLONE):
+            child = pt.event_msg(t.tid)
+            if child not in self.tracees:
+                pid = child if event != pt.EVENT_CLONE else pt.tgid(child)
+                self.tracees[child] = Tracee(child, pid)
+        elif event == pt.EVENT_EXEC:
+            former = pt.event_msg(t.tid)
+            if former != t.tid and former in self.tracees:
+                old = self.tracees.pop(former)
+                t.call = t.call or old.call
+                t.mark = old.mark
+            t.prelude = False
+            t.comm = pt.comm(t.tid)
+            self.renderer.exec(t, self)
+            if self.on_exec is not None:
+                self.on_exec(t)
+        if not self._detach_if_stopping(t):
+            pt.restart(self._restart_request(t), t.tid)
+
+    def _on_signal(self, t: Tracee, sig: int) -> None:
+        if sig == signal.SIGTRAP and self.on_trap is not None and self.on_trap(t):
+            return
+        if self._detach_if_stopping(t, sig):
+            return
+        if not t.prelude:
+            self.renderer.signal(t, sig, pt.siginfo(t.tid), self)
+        pt.restart(self._restart_request(t), t.tid, sig)
+
+    def _finish_blocked(self, t: Tracee) -> None:
+        if t.call is not None:
+            call, t.call = t.call, None
+            self.renderer.syscall(t, call, None, False, {}, time.monotonic_ns(), self)
+
+    def _on_exit(self, t: Tracee, status: int) -> None:
+        del self.tracees[t.tid]
+        self._finish_blocked(t)
+        if not t.prelude:
+            self.renderer.exit(t, status, self)
+        launched = self.launched
+        if launched is not None and t.tid == launched.pid:
+            self.exit_status = launched.reaped(status)
+        elif launched is None and t.tid == t.pid:
+            from ..launch import exit_status_from_wait
+
+            self.exit_status = exit_status_from_wait(status)
