@@ -55,8 +55,14 @@ class ListSink:
         self.ended_event.set()
 
     def named(self, name: str) -> list[WireEvent]:
+        """Syscall events of that name (they have `raw_args`)."""
         with self.lock:
-            return [e for e in self.events if e.name == name]
+            return [e for e in self.events if e.name == name and "raw_args" in e.fields]
+
+    def lifecycle(self, name: str) -> list[WireEvent]:
+        """`exit`, `exec`, `signal`, `stdout`, `stderr`, `breakpoint` events."""
+        with self.lock:
+            return [e for e in self.events if e.name == name and "raw_args" not in e.fields]
 
 
 def context(session_id: int = 1, exclude: tuple[int, ...] = ()) -> EngineContext:

@@ -222,11 +222,11 @@ def mmap_flags(value: int) -> str:
 
 
 def signal_name(sig: int) -> str:
+    if 32 <= sig <= 64:
+        return f"SIGRT_{sig - 32}"  # strace numbers real-time signals from the kernel's 32
     try:
         return _signal.Signals(sig).name
     except ValueError:
-        if _signal.SIGRTMIN <= sig <= _signal.SIGRTMAX:
-            return f"SIGRT_{sig - _signal.SIGRTMIN}" if sig != _signal.SIGRTMIN else "SIGRTMIN"
         return str(sig)
 
 

@@ -207,7 +207,25 @@ def render_args(
             out.append(_render_fetched(what, param, fetched.get(i), args[i], ok, ret))
     if plan.name == "clone":
         return _clone_args(args)
+    if plan.name == "futex":
+        return _futex_args(args, out)
     return out
+
+
+def _futex_args(args: Sequence[int], out: list[str]) -> list[str]:
+    # strace shows the arguments each futex operation uses
+    op = args[1] & 0x7F
+    if op == 1:  # WAKE
+        return out[:3]
+    if op == 0:  # WAIT
+        return out[:4]
+    if op in (9, 10):  # WAIT_BITSET, WAKE_BITSET
+        return [*out[:4], _bitset(args[5])]
+    return out
+
+
+def _bitset(value: int) -> str:
+    return "FUTEX_BITSET_MATCH_ANY" if value & 0xFFFFFFFF == 0xFFFFFFFF else hex(value)
 
 
 def _clone_args(args: Sequence[int]) -> list[str]:

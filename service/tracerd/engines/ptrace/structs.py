@@ -116,9 +116,12 @@ def clone_args(data: bytes) -> str | None:
         "=8Q", data
     )
     parts = [f"flags={flags.bits(fl, flags.CLONE_FLAGS)}"]
-    for name, value in (("pidfd", pidfd), ("child_tid", child_tid), ("parent_tid", parent_tid)):
-        if value:
-            parts.append(f"{name}={hex(value)}")
+    shown = (
+        ("pidfd", pidfd, 0x1000),
+        ("child_tid", child_tid, 0x01200000),
+        ("parent_tid", parent_tid, 0x00100000),
+    )
+    parts += [f"{name}={pointer(value)}" for name, value, need in shown if fl & need]
     parts.append(f"exit_signal={flags.signal_name(exit_signal) if exit_signal else 0}")
     parts.append(f"stack={pointer(stack)}")
     parts.append(f"stack_size={stack_size:#x}")

@@ -1,0 +1,120 @@
+"""The ptrace engine on real processes, compared with `strace -f` on the same programs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tracerd.engines.ptrace import PtraceEngine
+from tracerd.specs import PtraceSpec
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ptrace_fakes import ListLedger, ListSink, context  # noqa: E402
+from ptrace_progs import (  # noqa: E402
+    FORK_C,
+    THREADS_C,
+    Call,
+    build,
+    normalise,
+    sequences,
+    strace_calls,
+)
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.ptrace,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+]
+ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+
+def run_engine(**spec_fields: object) -> tuple[ListSink, ListLedger]:
+    spec = PtraceSpec.model_validate(spec_fields)
+    engine = PtraceEngine(context())
+    ledger, sink = ListLedger(), ListSink()
+    handle = engine.prepare(spec, ledger)
+    try:
+        engine.start(handle, sink)
+        assert sink.ended_event.wait(30), "the command did not end"
+    finally:
+        engine.stop(handle)
+    assert not ledger.rows, "ledger rows left"
+    return sink, ledger
+
+
+def engine_calls(sink: ListSink) -> dict[int, list[Call]]:
+    out: dict[int, list[Call]] = defaultdict(list)
+    for e in sink.events:
+        if "raw_args" in e.fields:
+            out[e.tid or 0].append(normalise(e.name, e.ret, e.errno))
+    return dict(out)
+
+
+def run_strace(tmp: Path, argv: list[str], trace: str | None) -> dict[int, list[Call]]:
+    out = tmp / "strace.out"
+    cmd = ["strace", "-f", "-qq", "-o", str(out)]
+    if trace:
+        cmd += ["-e", f"trace={trace}"]
+    subprocess.run([*cmd, "--", *argv], env=ENV, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    return strace_calls(out)
+
+
+@pytest.fixture
+def tmp(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+
+
+@pytest.mark.parametrize("trace", [None, "%file", "openat,close,getppid", "%process"])
+def test_threads_match_strace(tmp: Path, trace: str | None) -> None:
+    prog = build(tmp, "threads", THREADS_C)
+    syscalls = trace.split(",") if trace else []
+    sink, _ = run_engine(command=[prog], env=ENV, follow_forks=True, syscalls=syscalls)
+    ours = engine_calls(sink)
+    theirs = run_strace(tmp, [prog], trace)
+    assert len(ours) == 4 or trace == "%process"
+    assert sequences(ours) == sequences(theirs)
+    exits = sink.lifecycle("exit")
+    assert len(exits) == 4 and all(e.fields["code"] == 0 for e in exits)
+    pids = {e.pid for e in sink.events if e.pid is not None}
+    assert len(pids) == 1, "every thread is tagged with the process id"
+    assert [e.fields["text"] for e in sink.lifecycle("stdout")] == ["done"]
+    assert sink.end is not None and sink.end[0] == {"code": 0, "signal": None}
+
+
+@pytest.mark.parametrize("seccomp", ["off", "on"])
+def test_fork_vfork_exec_signals_match_strace(tmp: Path, seccomp: str) -> None:
+    prog = build(tmp, "forker", FORK_C)
+    trace = "%process,openat,close,kill"
+    sink, _ = run_engine(
+        command=[prog], env=ENV, follow_forks=True, syscalls=trace.split(","), seccomp=seccomp
+    )
+    assert sequences(engine_calls(sink)) == sequences(run_strace(tmp, [prog], trace))
+    codes = sorted(e.fields["code"] for e in sink.lifecycle("exit"))
+    assert codes == [0, 0, 3]
+    signals = [e.fields["text"] for e in sink.lifecycle("signal")]
+    assert any(t.startswith("--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER") for t in signals)
+    assert any(t.startswith("--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED") for t in signals)
+    pids = {e.pid for e in sink.events if e.name == "exit" and e.dur_ns is None}
+    assert len(pids) == 3, "parent, forked child and vforked child each have their pid"
+
+
+def test_openat_decoding(tmp: Path) -> None:
+    sink, _ = run_engine(
+        command=["/bin/cat", "/etc/hostname", "/nonexistent/x"], env=ENV, syscalls=["openat"]
+    )
+    texts = [e.fields["text"] for e in sink.named("openat")]
+    assert 'openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3' in texts
+    missing = [e for e in sink.named("openat") if "/nonexistent/x" in e.fields["text"]]
+    assert len(missing) == 1
+    event = missing[0]
+    assert event.errno == "ENOENT" and event.ret == -2
+    assert event.fields["text"].endswith("= -1 ENOENT (No such file or directory)")
+    assert event.fields["args"] == ["AT_FDCWD", '"/nonexistent/x"', "O_RDONLY"]
+    assert event.dur_ns is not None and event.dur_ns > 0
+    assert sink.end is not None and sink.end[0] == {"code": 1, "signal": None}
