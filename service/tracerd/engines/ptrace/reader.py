@@ -62,6 +62,8 @@ class Waker:
     def __init__(self) -> None:
         self.pid = 0
         self._w = -1
+        self._early = False
+        """a wake() that came while no child was armed: the next one exits at once"""
         self._lock = threading.Lock()
 
     def arm(self) -> None:
@@ -79,13 +81,19 @@ class Waker:
         finally:
             os.close(r)
         with self._lock:
-            self._w = w
+            if self._early:
+                self._early = False
+                os.close(w)
+            else:
+                self._w = w
 
     def wake(self) -> None:
         with self._lock:
             if self._w >= 0:
                 os.close(self._w)
                 self._w = -1
+            else:
+                self._early = True
 
 
 class TraceLoop:
@@ -229,7 +237,9 @@ class TraceLoop:
         return t
 
     def _restart_request(self, t: Tracee) -> int:
-        if not self.started or (self.seccomp and t.call is None and not t.prelude):
+        # seccomp: only traced calls stop (also in the stub, whose execve the filter traces
+        # when it is selected); without it every call of the stub stops until its exec
+        if not self.started or (self.seccomp and t.call is None):
             return pt.PTRACE_CONT
         return pt.PTRACE_SYSCALL
 

@@ -1,0 +1,205 @@
+"""The ptrace engine attached to running pids: detach, group-stops, errors, worker death."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tracerd.engines.ptrace import PtraceEngine
+from tracerd.engines.ptrace import tracer as pt
+from tracerd.errors import AlreadyTraced, BadRequest, NotFound, PermissionDenied
+from tracerd.specs import PtraceSpec
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ptrace_fakes import ListLedger, ListSink, context  # noqa: E402
+from ptrace_progs import GETPPID_C, LOOP_C, build  # noqa: E402
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.ptrace,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+]
+SERVICE = str(Path(__file__).resolve().parents[2] / "service")
+
+
+def wait_until(predicate: object, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def looper(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """A program opening /etc/hostname every 20 ms for ~6 s."""
+    prog = build(tmp_path, "loop", LOOP_C)
+    proc = subprocess.Popen([prog, "300", "20000"], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.05)
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    assert proc.stdout is not None
+    proc.stdout.close()
+
+
+def test_attach_detach_mid_run(looper: subprocess.Popen[str]) -> None:
+    engine = PtraceEngine(context())
+    ledger, sink = ListLedger(), ListSink()
+    spec = PtraceSpec(pid=looper.pid, syscalls=["openat", "close"])
+    handle = engine.prepare(spec, ledger)
+    try:
+        assert pt.proc_status(looper.pid)["TracerPid"] != "0"
+        assert [row[0] for row in ledger.rows.values()] == ["ptrace_attach"]
+        engine.start(handle, sink)
+        assert wait_until(lambda: len(sink.named("openat")) >= 3)
+    finally:
+        engine.stop(handle)
+    assert not ledger.rows
+    status = pt.proc_status(looper.pid)
+    assert status["TracerPid"] == "0"
+    assert pt.state_letter(looper.pid) != "t"
+    opens = sink.named("openat")
+    assert opens[0].fields["text"] == 'openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3'
+    assert {e.pid for e in opens} == {looper.pid}
+    looper.wait(20)
+    assert looper.returncode == 0
+    assert looper.stdout is not None and looper.stdout.read().startswith("sum ")
+
+
+def test_group_stop_behaves_as_untraced(looper: subprocess.Popen[str]) -> None:
+    engine = PtraceEngine(context())
+    sink = ListSink()
+    handle = engine.prepare(PtraceSpec(pid=looper.pid, syscalls=["openat"]), ListLedger())
+    try:
+        engine.start(handle, sink)
+        assert wait_until(lambda: sink.named("openat"))
+        os.kill(looper.pid, signal.SIGSTOP)
+        assert wait_until(lambda: any(e.fields.get("stopped") for e in sink.lifecycle("signal")))
+        count = len(sink.named("openat"))
+        time.sleep(0.2)
+        assert len(sink.named("openat")) <= count + 1, "a stopped process makes no syscalls"
+        os.kill(looper.pid, signal.SIGCONT)
+        assert wait_until(lambda: len(sink.named("openat")) > count + 2)
+    finally:
+        engine.stop(handle)
+    assert pt.state_letter(looper.pid) in ("S", "R")
+    texts = [e.fields["text"] for e in sink.lifecycle("signal")]
+    assert "--- stopped by SIGSTOP ---" in texts
+    assert any(t.startswith("--- SIGCONT {si_signo=SIGCONT, si_code=SI_USER") for t in texts)
+
+
+def test_errors(looper: subprocess.Popen[str], tmp_path: Path) -> None:
+    engine = PtraceEngine(context(exclude=(looper.pid,)))
+    with pytest.raises(PermissionDenied, match="tracerd itself"):
+        engine.prepare(PtraceSpec(pid=looper.pid), ListLedger())
+    engine = PtraceEngine(context())
+    with pytest.raises(BadRequest, match="did you mean openat"):
+        engine.prepare(PtraceSpec(pid=looper.pid, syscalls=["opnat"]), ListLedger())
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with pytest.raises(NotFound):
+        engine.prepare(PtraceSpec(pid=dead.pid), ListLedger())
+    strace = subprocess.Popen(
+        ["strace", "-qq", "-o", "/dev/null", "-p", str(looper.pid)], stderr=subprocess.DEVNULL
+    )
+    try:
+        assert wait_until(lambda: pt.proc_status(looper.pid).get("TracerPid") == str(strace.pid))
+        ledger = ListLedger()
+        with pytest.raises(AlreadyTraced) as info:
+            engine.prepare(PtraceSpec(pid=looper.pid), ledger)
+        assert info.value.detail == {"pid": looper.pid, "tracer_pid": strace.pid}
+        assert not ledger.rows
+    finally:
+        strace.send_signal(signal.SIGINT)
+        strace.wait(10)
+    assert wait_until(lambda: pt.state_letter(looper.pid) in ("S", "R"))
+
+
+_WORKER = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    from ptrace_fakes import ListLedger, ListSink, context
+    from tracerd.engines.ptrace import PtraceEngine
+    from tracerd.specs import PtraceSpec
+    engine = PtraceEngine(context())
+    a = engine.prepare(PtraceSpec(pid={pid}, syscalls=["openat"]), ListLedger())
+    b = engine.prepare(PtraceSpec(command=["sleep", "60"], syscalls=["nanosleep"],
+                                  follow_forks=True), ListLedger())
+    sink = ListSink()
+    engine.start(a, sink)
+    engine.start(b, sink)
+    print(b.state.launched.pid, flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_worker_sigkill(looper: subprocess.Popen[str]) -> None:
+    code = _WORKER.format(tests=str(Path(__file__).parent), pid=looper.pid)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": SERVICE},
+    )
+    assert worker.stdout is not None
+    launched = int(worker.stdout.readline())
+    assert wait_until(lambda: pt.proc_status(looper.pid).get("TracerPid") not in (None, "0"))
+    worker.kill()
+    worker.wait()
+    worker.stdout.close()
+    assert wait_until(lambda: pt.proc_status(looper.pid).get("TracerPid") == "0")
+    assert pt.state_letter(looper.pid) in ("S", "R")
+    assert wait_until(lambda: pt.state_letter(launched) in (None, "Z"))
+    looper.wait(20)
+    assert looper.returncode == 0
+
+
+def test_stop_ends_launched_command() -> None:
+    engine = PtraceEngine(context())
+    sink, ledger = ListSink(), ListLedger()
+    spec = PtraceSpec(command=["sleep", "60"], syscalls=["clock_nanosleep"], follow_forks=True)
+    handle = engine.prepare(spec, ledger)
+    engine.start(handle, sink)
+    pid = handle.state.launched.pid
+    assert wait_until(lambda: pt.state_letter(pid) == "S")
+    engine.stop(handle)
+    assert pt.state_letter(pid) is None
+    assert not ledger.rows
+    blocked = sink.named("clock_nanosleep")
+    assert blocked and blocked[-1].ret is None or blocked[-1].errno is not None
+
+
+def test_seccomp_skips_untraced_stops(tmp_path: Path) -> None:
+    prog = build(tmp_path, "getppid", GETPPID_C)
+    stops = {}
+    counts = {}
+    for mode in ("off", "on"):
+        engine = PtraceEngine(context())
+        sink = ListSink()
+        spec = PtraceSpec(
+            command=[prog, "2000"], syscalls=["getpid"], follow_forks=True, seccomp=mode
+        )
+        handle = engine.prepare(spec, ListLedger())
+        engine.start(handle, sink)
+        assert sink.ended_event.wait(30)
+        engine.stop(handle)
+        stops[mode] = handle.state.loop.stops
+        counts[mode] = [e.fields["text"] for e in sink.named("getpid")]
+        if mode == "on":
+            assert "ret      #0x7ff00000" in sink.infos[0]["seccomp_program"]
+    assert len(counts["on"]) == len(counts["off"]) == 10
+    assert stops["off"] > 4000
+    assert stops["on"] < 100
