@@ -82,9 +82,11 @@ class PtraceEngine:
             EventBuilder(plans, spec.string_limit),
             seccomp=use_seccomp,
             batch_events=self.ctx.limits.batch_events,
+            follow_forks=spec.follow_forks,
         )
         options = pt.O_TRACESYSGOOD | pt.O_TRACEEXEC
-        if spec.follow_forks:
+        if spec.follow_forks or (spec.breakpoints and spec.command is not None):
+            # int3s are inherited: new threads and children must be traced to survive them
             options |= pt.O_TRACEFORK | pt.O_TRACEVFORK | pt.O_TRACECLONE
         if use_seccomp:
             options |= pt.O_TRACESECCOMP

@@ -43,9 +43,11 @@ STOP_GRACE_S = 2.0
 
 
 class Tracee:
-    __slots__ = ("call", "comm", "mark", "pid", "prelude", "tid")
+    __slots__ = ("call", "comm", "foreign", "mark", "pid", "prelude", "quiet", "tid")
 
-    def __init__(self, tid: int, pid: int | None, prelude: bool = False) -> None:
+    def __init__(
+        self, tid: int, pid: int | None, prelude: bool = False, quiet: bool = False
+    ) -> None:
         self.tid = tid
         self.pid = pid
         self.comm: str | None = None
@@ -54,6 +56,10 @@ class Tracee:
         self.mark = 0
         self.prelude = prelude
         """a launched stub that has not exec'd yet: only its execve is shown"""
+        self.quiet = quiet
+        """traced for breakpoints only (a new thread without follow_forks): no events"""
+        self.foreign = False
+        """a new process without follow_forks: cleaned of breakpoints and detached"""
 
 
 class Waker:
@@ -107,7 +113,9 @@ class TraceLoop:
         *,
         seccomp: bool,
         batch_events: int,
+        follow_forks: bool = True,
     ) -> None:
+        self.follow_forks = follow_forks
         self.plans = plans
         self.selected = selected
         self.renderer = renderer
@@ -122,6 +130,8 @@ class TraceLoop:
         """LaunchedCommand or None"""
         self.exit_status: dict[str, Any] | None = None
         self.requests: list[str] = []
+        self.deferred: list[tuple[int, int]] = []
+        """wait statuses collected out of order (breakpoint step-over), handled first"""
         self.pending: list[WireEvent] = []
         self.emitted = 0
         self.stops = 0
@@ -130,6 +140,9 @@ class TraceLoop:
         self.on_exec: Callable[[Tracee], None] | None = None
         self.on_trap: Callable[[Tracee], bool] | None = None
         """breakpoints: True when a SIGTRAP was ours (consumed)"""
+        self.on_fork: Callable[[Tracee, Tracee], None] | None = None
+        self.on_foreign: Callable[[Tracee], None] | None = None
+        """breakpoints: remove them from a process about to be detached"""
 
     # -- requests from other threads ------------------------------------------------------
 
@@ -156,10 +169,13 @@ class TraceLoop:
     def run(self) -> None:
         self.waker.arm()
         while self.tracees or not self.started:
-            try:
-                wpid, status = os.waitpid(-1, _WAIT_FLAGS)
-            except ChildProcessError:
-                break
+            if self.deferred:
+                wpid, status = self.deferred.pop(0)
+            else:
+                try:
+                    wpid, status = os.waitpid(-1, _WAIT_FLAGS)
+                except ChildProcessError:
+                    break
             if wpid == self.waker.pid:
                 self._on_wake()
                 continue
@@ -169,10 +185,14 @@ class TraceLoop:
                 if not os.WIFSTOPPED(status):
                     continue  # a non-tracee child of this thread (e.g. a reaped helper)
                 t = self._adopt(wpid)
-            if os.WIFSTOPPED(status):
-                self._on_stop(t, status)
-            else:
-                self._on_exit(t, status)
+            try:
+                if os.WIFSTOPPED(status):
+                    self._on_stop(t, status)
+                else:
+                    self._on_exit(t, status)
+            except pt.PtraceError as exc:
+                if exc.errno != 3:  # ESRCH: the tracee was killed meanwhile
+                    raise
             if len(self.pending) >= self.batch_events:
                 self.flush()
         self.waker.wake()
@@ -232,19 +252,39 @@ class TraceLoop:
 
     def _adopt(self, tid: int) -> Tracee:
         """A stop from a tracee not seen yet (a new child may stop before its parent's event)."""
-        t = Tracee(tid, pt.tgid(tid))
-        self.tracees[tid] = t
-        return t
+        status = pt.proc_status(tid)
+        pid = int(status.get("Tgid", tid))
+        owner = pid if pid != tid else int(status.get("PPid", 0))
+        parent = next((o for o in self.tracees.values() if o.pid == owner), None)
+        return self._register(tid, pid, parent, vfork=False)
+
+    def _register(self, tid: int, pid: int | None, parent: Tracee | None, vfork: bool) -> Tracee:
+        new = self.tracees.get(tid)
+        if new is not None:
+            return new
+        new = self.tracees[tid] = Tracee(tid, pid)
+        if parent is not None:
+            if not self.follow_forks:
+                new.quiet = True
+                new.foreign = pid != parent.pid and not vfork
+            elif parent.quiet:
+                new.quiet = True
+            if self.on_fork is not None:
+                self.on_fork(parent, new)
+        return new
 
     def _restart_request(self, t: Tracee) -> int:
         # seccomp: only traced calls stop (also in the stub, whose execve the filter traces
         # when it is selected); without it every call of the stub stops until its exec
-        if not self.started or (self.seccomp and t.call is None):
+        if not self.started or t.quiet or (self.seccomp and t.call is None):
             return pt.PTRACE_CONT
         return pt.PTRACE_SYSCALL
 
     def _on_stop(self, t: Tracee, status: int) -> None:
         sig = (status >> 8) & 0xFF
+        if t.foreign:
+            self._detach_foreign(t, sig, status >> 16)
+            return
         if sig == pt.SYSCALL_STOP_SIG:
             self._on_syscall_stop(t)
             return
@@ -257,6 +297,13 @@ class TraceLoop:
             self._on_ptrace_event(t, event)
         else:
             self._on_signal(t, sig)
+
+    def _detach_foreign(self, t: Tracee, sig: int, event: int) -> None:
+        if self.on_foreign is not None:
+            self.on_foreign(t)
+        deliver = sig if event == 0 and sig != pt.SYSCALL_STOP_SIG else 0
+        pt.restart(pt.PTRACE_DETACH, t.tid, deliver)
+        del self.tracees[t.tid]
 
     def _detach_if_stopping(self, t: Tracee, sig: int = 0) -> bool:
         if not self.stopping or self.launched is not None:
@@ -312,7 +359,8 @@ class TraceLoop:
         if sig in _STOP_SIGNALS:
             if self._detach_if_stopping(t):
                 return
-            self.renderer.group_stop(t, sig, self)
+            if not t.quiet:
+                self.renderer.group_stop(t, sig, self)
             pt.restart(pt.PTRACE_LISTEN, t.tid)
             return
         if self._detach_if_stopping(t):
@@ -323,9 +371,8 @@ class TraceLoop:
     def _on_ptrace_event(self, t: Tracee, event: int) -> None:
         if event in (pt.EVENT_FORK, pt.EVENT_VFORK, pt.EVENT_CLONE):
             child = pt.event_msg(t.tid)
-            if child not in self.tracees:
-                pid = child if event != pt.EVENT_CLONE else pt.tgid(child)
-                self.tracees[child] = Tracee(child, pid)
+            pid = child if event != pt.EVENT_CLONE else pt.tgid(child)
+            self._register(child, pid, t, vfork=event == pt.EVENT_VFORK)
         elif event == pt.EVENT_EXEC:
             former = pt.event_msg(t.tid)
             if former != t.tid and former in self.tracees:
@@ -334,7 +381,8 @@ class TraceLoop:
                 t.mark = old.mark
             t.prelude = False
             t.comm = pt.comm(t.tid)
-            self.renderer.exec(t, self)
+            if not t.quiet:
+                self.renderer.exec(t, self)
             if self.on_exec is not None:
                 self.on_exec(t)
         if not self._detach_if_stopping(t):
@@ -345,7 +393,7 @@ class TraceLoop:
             return
         if self._detach_if_stopping(t, sig):
             return
-        if not t.prelude:
+        if not t.prelude and not t.quiet:
             self.renderer.signal(t, sig, pt.siginfo(t.tid), self)
         pt.restart(self._restart_request(t), t.tid, sig)
 
@@ -357,7 +405,7 @@ class TraceLoop:
     def _on_exit(self, t: Tracee, status: int) -> None:
         del self.tracees[t.tid]
         self._finish_blocked(t)
-        if not t.prelude:
+        if not t.prelude and not t.quiet:
             self.renderer.exit(t, status, self)
         launched = self.launched
         if launched is not None and t.tid == launched.pid:

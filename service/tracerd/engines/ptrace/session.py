@@ -72,6 +72,8 @@ class PtraceSession:
         self.thread: threading.Thread | None = None
         self.flusher: threading.Thread | None = None
         self.stopped = False
+        self.uprobes: Any = None
+        """UprobeBreakpoints of an attached pid, or None"""
 
     # -- in the tracer thread ----------------------------------------------------------------
 
@@ -165,6 +167,8 @@ class PtraceSession:
         if self._error is not None:
             self.thread.join(JOIN_TIMEOUT_S)
             self._close_command()
+            if self.uprobes is not None:
+                self.uprobes.remove()
             raise self._error
 
     def start(self, sink: EventSink) -> None:
@@ -174,6 +178,8 @@ class PtraceSession:
             target=self._flush_loop, name=f"ptrace-flush-{self.ctx.session_id}", daemon=True
         )
         self.flusher.start()
+        if self.uprobes is not None:
+            self.uprobes.start(self.loop.add_event)
         self.loop.request("start")
 
     def _flush_loop(self) -> None:
@@ -194,6 +200,8 @@ class PtraceSession:
             if self.thread.is_alive():
                 log.error("ptrace thread still alive after %.1f s", JOIN_TIMEOUT_S)
         self._done.set()
+        if self.uprobes is not None:
+            self.uprobes.stop()
         if self.flusher is not None:
             self.flusher.join(1.0)
         self.loop.flush()
