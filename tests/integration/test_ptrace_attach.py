@@ -12,15 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tracerd.engines.ptrace import PtraceEngine
 from tracerd.engines.ptrace import tracer as pt
 from tracerd.errors import AlreadyTraced, BadRequest, NotFound, PermissionDenied
 from tracerd.specs import PtraceSpec
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ptrace_fakes import ListLedger, ListSink, context  # noqa: E402
-from ptrace_progs import GETPPID_C, LOOP_C, build  # noqa: E402
+from ptrace_fakes import ListLedger, ListSink, context
+from ptrace_progs import GETPPID_C, LOOP_C, build
 
 pytestmark = [
     pytest.mark.root,
@@ -74,7 +73,8 @@ def test_attach_detach_mid_run(looper: subprocess.Popen[str]) -> None:
     assert {e.pid for e in opens} == {looper.pid}
     looper.wait(20)
     assert looper.returncode == 0
-    assert looper.stdout is not None and looper.stdout.read().startswith("sum ")
+    assert looper.stdout is not None
+    assert looper.stdout.read().startswith("sum ")
 
 
 def test_group_stop_behaves_as_untraced(looper: subprocess.Popen[str]) -> None:
@@ -179,7 +179,7 @@ def test_stop_ends_launched_command() -> None:
     assert pt.state_letter(pid) is None
     assert not ledger.rows
     blocked = sink.named("clock_nanosleep")
-    assert blocked and blocked[-1].ret is None or blocked[-1].errno is not None
+    assert (blocked and blocked[-1].ret is None) or blocked[-1].errno is not None
 
 
 def test_seccomp_skips_untraced_stops(tmp_path: Path) -> None:

@@ -9,14 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tracerd.engines.ptrace import PtraceEngine
 from tracerd.engines.ptrace import tracer as pt
 from tracerd.specs import PtraceSpec
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ptrace_fakes import ListLedger, ListSink, context  # noqa: E402
-from ptrace_progs import LOOP_C, build  # noqa: E402
+from ptrace_fakes import ListLedger, ListSink, context
+from ptrace_progs import LOOP_C, build
 
 pytestmark = [
     pytest.mark.root,
@@ -44,7 +43,9 @@ def test_int3_breakpoint_records_arguments(tmp_path: Path, follow_forks: bool) -
     prog = build(tmp_path, "loop", LOOP_C)
     plain = subprocess.run([prog, "5"], capture_output=True, text=True, check=True).stdout
     sink = run_launched(
-        [prog, "5"], breakpoints=["target", "usleep"], syscalls=["openat"],
+        [prog, "5"],
+        breakpoints=["target", "usleep"],
+        syscalls=["openat"],
         follow_forks=follow_forks,
     )
     hits = sink.lifecycle("breakpoint")
@@ -53,7 +54,8 @@ def test_int3_breakpoint_records_arguments(tmp_path: Path, follow_forks: bool) -
     assert len([e for e in hits if e.fields["symbol"] == "usleep"]) == 5
     assert hits[0].fields["text"] == "breakpoint target(0x0, 0x2, 0x3, 0x4, 0x5, 0x6)"
     assert "\n".join(e.fields["text"] for e in sink.lifecycle("stdout")) + "\n" == plain
-    assert sink.end is not None and sink.end[0] == {"code": 0, "signal": None}
+    assert sink.end is not None
+    assert sink.end[0] == {"code": 0, "signal": None}
 
 
 def test_int3_breakpoint_in_threads_and_children(tmp_path: Path) -> None:
@@ -68,7 +70,8 @@ def test_int3_breakpoint_in_threads_and_children(tmp_path: Path) -> None:
         sink = run_launched([prog, "2"], breakpoints=["target"], follow_forks=follow)
         firsts = sorted(e.fields["args"][0] for e in sink.lifecycle("breakpoint"))
         assert firsts == ([0, 1, 100] if follow else [0, 1])
-        assert sink.end is not None and sink.end[0] == {"code": 0, "signal": None}
+        assert sink.end is not None
+        assert sink.end[0] == {"code": 0, "signal": None}
 
 
 def test_uprobe_breakpoint_on_attached_pid(tmp_path: Path) -> None:

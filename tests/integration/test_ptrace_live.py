@@ -10,13 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tracerd.engines.ptrace import PtraceEngine
 from tracerd.specs import PtraceSpec
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ptrace_fakes import ListLedger, ListSink, context  # noqa: E402
-from ptrace_progs import (  # noqa: E402
+from ptrace_fakes import ListLedger, ListSink, context
+from ptrace_progs import (
     FORK_C,
     THREADS_C,
     Call,
@@ -61,13 +60,15 @@ def run_strace(tmp: Path, argv: list[str], trace: str | None) -> dict[int, list[
     cmd = ["strace", "-f", "-qq", "-o", str(out)]
     if trace:
         cmd += ["-e", f"trace={trace}"]
-    subprocess.run([*cmd, "--", *argv], env=ENV, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    subprocess.run(
+        [*cmd, "--", *argv], env=ENV, check=True, capture_output=True, stdin=subprocess.DEVNULL
+    )
     return strace_calls(out)
 
 
 @pytest.fixture
 def tmp(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
+    return tmp_path
 
 
 @pytest.mark.parametrize("trace", [None, "%file", "openat,close,getppid", "%process"])
@@ -80,11 +81,13 @@ def test_threads_match_strace(tmp: Path, trace: str | None) -> None:
     assert len(ours) == 4 or trace == "%process"
     assert sequences(ours) == sequences(theirs)
     exits = sink.lifecycle("exit")
-    assert len(exits) == 4 and all(e.fields["code"] == 0 for e in exits)
+    assert len(exits) == 4
+    assert all(e.fields["code"] == 0 for e in exits)
     pids = {e.pid for e in sink.events if e.pid is not None}
     assert len(pids) == 1, "every thread is tagged with the process id"
     assert [e.fields["text"] for e in sink.lifecycle("stdout")] == ["done"]
-    assert sink.end is not None and sink.end[0] == {"code": 0, "signal": None}
+    assert sink.end is not None
+    assert sink.end[0] == {"code": 0, "signal": None}
 
 
 @pytest.mark.parametrize("seccomp", ["off", "on"])
@@ -113,8 +116,11 @@ def test_openat_decoding(tmp: Path) -> None:
     missing = [e for e in sink.named("openat") if "/nonexistent/x" in e.fields["text"]]
     assert len(missing) == 1
     event = missing[0]
-    assert event.errno == "ENOENT" and event.ret == -2
+    assert event.errno == "ENOENT"
+    assert event.ret == -2
     assert event.fields["text"].endswith("= -1 ENOENT (No such file or directory)")
     assert event.fields["args"] == ["AT_FDCWD", '"/nonexistent/x"', "O_RDONLY"]
-    assert event.dur_ns is not None and event.dur_ns > 0
-    assert sink.end is not None and sink.end[0] == {"code": 1, "signal": None}
+    assert event.dur_ns is not None
+    assert event.dur_ns > 0
+    assert sink.end is not None
+    assert sink.end[0] == {"code": 1, "signal": None}

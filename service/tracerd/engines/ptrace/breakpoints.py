@@ -30,7 +30,7 @@ from . import elfsyms
 from . import tracer as pt
 
 if TYPE_CHECKING:
-    from .reader import TraceLoop, Tracee
+    from .reader import Tracee, TraceLoop
     from .session import PtraceSession
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,9 @@ class Int3Breakpoints:
         self.hits += 1
         args = [getattr(regs, r) for r in ARG_REGS]
         comm = self.loop.renderer._comm(t)
-        self.loop.add_event(breakpoint_event(time.monotonic_ns(), t.pid, t.tid, comm, symbol, addr, args))
+        self.loop.add_event(
+            breakpoint_event(time.monotonic_ns(), t.pid, t.tid, comm, symbol, addr, args)
+        )
         self._step_over(t, regs, addr, old)
         return True
 

@@ -21,7 +21,7 @@ from . import tracer as pt
 from .parse import Fetch, Plan
 
 if TYPE_CHECKING:
-    from .reader import TraceLoop, Tracee
+    from .reader import Tracee, TraceLoop
 
 _SI_CODES = {
     0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER", -3: "SI_MESGQ",
@@ -163,7 +163,9 @@ class EventBuilder:
             fields["entry_text"] = f"{name}({head}"
             fields["resumed_text"] = f"<... {name} resumed>{', '.join(shown[split:])}) = {ret_text}"
         loop.add_event(
-            WireEvent(ts, None, t.pid, t.tid, self._comm(t), name, fields, now - ts, rval, errno_name)
+            WireEvent(
+                ts, None, t.pid, t.tid, self._comm(t), name, fields, now - ts, rval, errno_name
+            )
         )
 
     def _comm(self, t: Tracee) -> str | None:

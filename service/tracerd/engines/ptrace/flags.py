@@ -258,7 +258,9 @@ def errno_name(err: int) -> str:
     if name is None:
         return KERNEL_ERRNOS.get(err, (f"errno{err}", ""))[0]
     # glibc aliases: strace prints the canonical names
-    return {"EDEADLOCK": "EDEADLK", "EWOULDBLOCK": "EAGAIN", "ENOTSUP": "EOPNOTSUPP"}.get(name, name)
+    return {"EDEADLOCK": "EDEADLK", "EWOULDBLOCK": "EAGAIN", "ENOTSUP": "EOPNOTSUPP"}.get(
+        name, name
+    )
 
 
 def errno_text(err: int) -> str:

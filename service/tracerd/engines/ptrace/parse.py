@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from . import flags, structs
 from .syscalls import Syscall, SyscallTable
@@ -29,7 +30,8 @@ SPECS: dict[str, str] = {
     "newfstatat": "dirfd path out:stat at_flags", "access": "path access",
     "faccessat": "dirfd path access", "faccessat2": "dirfd path access at_flags",
     "mmap": "p u prot mmap_flags fd x", "mprotect": "p u prot", "munmap": "p u", "brk": "p",
-    "mremap": "p u u x p", "madvise": "p u madvise", "rt_sigaction": "signal in:sigaction out:sigaction u",
+    "mremap": "p u u x p", "madvise": "p u madvise",
+    "rt_sigaction": "signal in:sigaction out:sigaction u",
     "rt_sigprocmask": "how in:sigset out:sigset u", "ioctl": "fd ioctl p", "lseek": "fd d whence",
     "pipe": "out:pipe", "pipe2": "out:pipe open_flags0", "dup": "fd", "dup2": "fd fd",
     "dup3": "fd fd open_flags0", "fcntl": "fd fcntl p", "kill": "d signal", "tgkill": "d d signal",
@@ -75,7 +77,7 @@ def _default_kind(arg: str, ctype: str) -> str:
         if is_const_char and "buf" not in arg:
             return "path"
         return "p"
-    if arg == "fd" or arg.endswith("fd") and "int" in ctype:
+    if arg == "fd" or (arg.endswith("fd") and "int" in ctype):
         return "fd"
     if ctype == "umode_t":
         return "o"
@@ -165,15 +167,14 @@ def _render_fetched(kind: str, param: str, value: object, arg: int, ok: bool, re
     if value is None:
         return structs.pointer(arg)
     if kind in ("path", "ostr"):
-        data, complete = value  # type: ignore[misc]
-        return structs.quote(data, cut=not complete)
+        text, complete = cast(tuple[bytes, bool], value)
+        return structs.quote(text, cut=not complete)
     if kind == "ibuf":
-        data, total = value  # type: ignore[misc]
+        data, total = cast(tuple[bytes, int], value)
         return structs.quote(data, cut=len(data) < total)
     if kind in ("obuf", "obufx"):
-        data = value
-        assert isinstance(data, bytes)
-        return structs.quote(data, cut=len(data) < ret, force_hex=kind == "obufx")
+        assert isinstance(value, bytes)
+        return structs.quote(value, cut=len(value) < ret, force_hex=kind == "obufx")
     if kind in ("in", "out"):
         assert isinstance(value, bytes)
         return structs.RENDERERS[param](value) or structs.pointer(arg)
@@ -181,7 +182,7 @@ def _render_fetched(kind: str, param: str, value: object, arg: int, ok: bool, re
         assert isinstance(value, bytes)
         return structs.sockaddr(value) or structs.pointer(arg)
     if kind == "argv":
-        items, more = value  # type: ignore[misc]
+        items, more = cast(tuple[list[tuple[bytes, bool]], bool], value)
         body = ", ".join(structs.quote(d, cut=not c) for d, c in items)
         return f"[{body}{', ...' if more else ''}]"
     if kind == "envp":

@@ -21,6 +21,7 @@ untraced), interrupt stops, and signal-delivery-stops (recorded, then re-injecte
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -31,8 +32,8 @@ from typing import Any
 
 from ...types import WireEvent
 from . import tracer as pt
-from .parse import Plan
 from .events import EventBuilder
+from .parse import Plan
 
 log = logging.getLogger(__name__)
 
@@ -201,10 +202,8 @@ class TraceLoop:
 
     def _reap_waker(self) -> None:
         if self.waker.pid:
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.waker.pid, 0)
-            except ChildProcessError:
-                pass
             self.waker.pid = 0
 
     def _on_wake(self) -> None:
@@ -245,10 +244,8 @@ class TraceLoop:
         if self.tracees and self.launched is not None:
             self.launched.signal_group(signal.SIGKILL)
             for tid in list(self.tracees):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(tid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
     def _adopt(self, tid: int) -> Tracee:
         """A stop from a tracee not seen yet (a new child may stop before its parent's event)."""
@@ -334,13 +331,15 @@ class TraceLoop:
             selected = self.selected
             if t.call is not None and t.call[0] == nr and op == pt.OP_SECCOMP:
                 pass  # the seccomp stop after the entry stop of the same call
-            elif arch == pt.AUDIT_ARCH_X86_64 and (selected is None or nr in selected) and (
-                not t.prelude or nr in _EXECVE_NRS
+            elif (
+                arch == pt.AUDIT_ARCH_X86_64
+                and (selected is None or nr in selected)
+                and (not t.prelude or nr in _EXECVE_NRS)
             ):
                 args = vals[1:]
                 plan = self.plans.get(nr)
-                fetched = self._fetch(t.tid, plan.entry, args, 0) if plan and plan.entry else None
-                t.call = [nr, args, now, fetched]
+                entry = self._fetch(t.tid, plan.entry, args, 0) if plan and plan.entry else None
+                t.call = [nr, args, now, entry]
                 t.mark = self.emitted
             else:
                 t.call = None

@@ -75,7 +75,13 @@ def assemble(prog: list[Insn]) -> bytes:
     return b"".join(struct.pack("=HBBI", code, jt, jf, k) for code, jt, jf, k in prog)
 
 
-_NAMES = {BPF_LD_W_ABS: "ld", BPF_JEQ_K: "jeq", BPF_JGT_K: "jgt", BPF_JGE_K: "jge", BPF_RET_K: "ret"}
+_NAMES = {
+    BPF_LD_W_ABS: "ld",
+    BPF_JEQ_K: "jeq",
+    BPF_JGT_K: "jgt",
+    BPF_JGE_K: "jge",
+    BPF_RET_K: "ret",
+}
 
 
 def disassemble(prog: list[Insn]) -> str:

@@ -12,7 +12,15 @@ import struct
 
 from . import flags
 
-_ESCAPES = {0x0A: "\\n", 0x09: "\\t", 0x0D: "\\r", 0x0B: "\\v", 0x0C: "\\f", 0x22: '\\"', 0x5C: "\\\\"}
+_ESCAPES = {
+    0x0A: "\\n",
+    0x09: "\\t",
+    0x0D: "\\r",
+    0x0B: "\\v",
+    0x0C: "\\f",
+    0x22: '\\"',
+    0x5C: "\\\\",
+}
 
 
 def quote(data: bytes, cut: bool = False, force_hex: bool = False) -> str:
@@ -149,10 +157,10 @@ def sockaddr(data: bytes) -> str | None:
         import ipaddress
 
         port = struct.unpack_from("!H", data, 2)[0]
-        addr = ipaddress.IPv6Address(data[8:24])
+        addr6 = ipaddress.IPv6Address(data[8:24])
         return (
-            f'{{{head}, sin6_port=htons({port}), sin6_flowinfo=htonl(0), '
-            f'inet_pton(AF_INET6, "{addr}", &sin6_addr), sin6_scope_id=0}}'
+            f"{{{head}, sin6_port=htons({port}), sin6_flowinfo=htonl(0), "
+            f'inet_pton(AF_INET6, "{addr6}", &sin6_addr), sin6_scope_id=0}}'
         )
     return f"{{{head}, sa_data={quote(data[2:16])}}}"
 

@@ -138,9 +138,7 @@ def read_prototypes(root: Path = TRACEFS_SYSCALLS) -> dict[str, tuple[tuple[str,
             continue
         event = fmt.name.removeprefix("sys_enter_")
         args = tuple(
-            (f.name, f.c_type.strip())
-            for f in fmt.event_fields
-            if f.name != "__syscall_nr"
+            (f.name, f.c_type.strip()) for f in fmt.event_fields if f.name != "__syscall_nr"
         )
         out[_EVENT_ALIASES.get(event, event)] = args
     return out

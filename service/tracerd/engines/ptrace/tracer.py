@@ -135,16 +135,17 @@ def siginfo(tid: int) -> bytes | None:
     return _siginfo.raw
 
 
+_REG_NAMES = (
+    "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx",
+    "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds",
+    "es", "fs", "gs",
+)  # fmt: skip
+
+
 class Regs(ctypes.Structure):
     """struct user_regs_struct (x86-64)."""
 
-    _fields_ = [
-        (name, ctypes.c_ulonglong)
-        for name in (
-            "r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs "
-            "eflags rsp ss fs_base gs_base ds es fs gs"
-        ).split()
-    ]
+    _fields_ = [(name, ctypes.c_ulonglong) for name in _REG_NAMES]
 
 
 def get_regs(tid: int) -> Regs:
@@ -162,7 +163,7 @@ def peek(tid: int, addr: int) -> int:
     value = _ptrace(PTRACE_PEEKDATA, tid, addr, None)
     if value == -1 and ctypes.get_errno():
         _check(-1, "PTRACE_PEEKDATA", tid)
-    return value & 0xFFFFFFFFFFFFFFFF
+    return int(value) & 0xFFFFFFFFFFFFFFFF
 
 
 def poke(tid: int, addr: int, word: int) -> None:

@@ -104,7 +104,9 @@ class UprobeBreakpoints:
         if not _SAFE_PATH.match(loc.path):
             raise BadRequest(f"cannot place a uprobe in {loc.path!r}", {"path": loc.path})
         event = f"bp{index}_{re.sub(r'[^A-Za-z0-9_]', '_', loc.symbol)}"[:63]
-        fetch = " ".join(f"arg{i + 1}=%{r}:x64" for i, r in enumerate(("di", "si", "dx", "cx", "r8", "r9")))
+        fetch = " ".join(
+            f"arg{i + 1}=%{r}:x64" for i, r in enumerate(("di", "si", "dx", "cx", "r8", "r9"))
+        )
         key = self.ledger.record("dynamic_event", f"{self.group}/{event}", {"kind": "uprobe"})
         self._keys.append((key, event))
         _write(
