@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from tracerd.engines.ptrace import PtraceEngine
+from tracerd.render.strace import format_summary, summary_rows
 from tracerd.specs import PtraceSpec
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -124,3 +125,30 @@ def test_openat_decoding(tmp: Path) -> None:
     assert event.dur_ns > 0
     assert sink.end is not None
     assert sink.end[0] == {"code": 1, "signal": None}
+
+
+def _strace_summary(text: str) -> dict[str, tuple[int, int]]:
+    out = {}
+    for line in text.splitlines()[2:]:
+        parts = line.split()
+        if not parts or parts[0].startswith("-") or parts[-1] == "total":
+            continue
+        errors = int(parts[4]) if len(parts) == 6 else 0
+        out[parts[-1]] = (int(parts[3]), errors)
+    return out
+
+
+@pytest.mark.parametrize("trace", [None, "%file"])
+def test_summary_matches_strace_c(tmp: Path, trace: str | None) -> None:
+    prog = build(tmp, "threads", THREADS_C)
+    sink, _ = run_engine(
+        command=[prog], env=ENV, follow_forks=True, syscalls=trace.split(",") if trace else []
+    )
+    ours = {r.name: (r.calls, r.errors) for r in summary_rows(sink.events)}
+    out = tmp / "c.out"
+    cmd = ["strace", "-f", "-c", "-w", "-o", str(out)] + (["-e", f"trace={trace}"] if trace else [])
+    subprocess.run([*cmd, prog], env=ENV, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    assert ours == _strace_summary(out.read_text())
+    table = format_summary(summary_rows(sink.events))
+    assert table.splitlines()[0] == "% time     seconds  usecs/call     calls    errors syscall"
+    assert table.splitlines()[-1].startswith("100.00 ")
