@@ -152,3 +152,35 @@ def test_summary_matches_strace_c(tmp: Path, trace: str | None) -> None:
     table = format_summary(summary_rows(sink.events))
     assert table.splitlines()[0] == "% time     seconds  usecs/call     calls    errors syscall"
     assert table.splitlines()[-1].startswith("100.00 ")
+
+
+PY_PROG = """
+import os, threading
+def work(n):
+    try:
+        open(f"/nonexistent/py-{n}")
+    except OSError:
+        pass
+    with open("/etc/hostname") as f:
+        f.read()
+for n in range(2):
+    t = threading.Thread(target=work, args=(n,))
+    t.start()
+    t.join()
+pid = os.fork()
+if pid == 0:
+    os._exit(5)
+os.waitpid(pid, 0)
+"""
+
+
+def test_python_program_matches_strace(tmp: Path) -> None:
+    script = tmp / "prog.py"
+    script.write_text(PY_PROG)
+    argv = ["/usr/bin/python3", "-I", "-S", "-B", str(script)]
+    subprocess.run(argv, check=True, env=ENV)  # warm the page cache
+    trace = "openat,close,read,clone3,clone,wait4,exit_group"
+    sink, _ = run_engine(command=argv, env=ENV, follow_forks=True, syscalls=trace.split(","))
+    theirs = run_strace(tmp, argv, trace)
+    assert sequences(engine_calls(sink)) == sequences(theirs)
+    assert sorted(e.fields["code"] for e in sink.lifecycle("exit")) == [0, 0, 0, 5]

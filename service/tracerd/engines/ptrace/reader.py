@@ -41,6 +41,13 @@ _WAIT_FLAGS = pt.WALL | pt.WNOTHREAD
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 _EXECVE_NRS = frozenset({59, 322})
 STOP_GRACE_S = 2.0
+_SYSCALL_STOP_STATUS = pt.SYSCALL_STOP_SIG << 8 | 0x7F
+_ARCH = pt.AUDIT_ARCH_X86_64
+_PTRACE_SYSCALL = pt.PTRACE_SYSCALL
+_PTRACE_CONT = pt.PTRACE_CONT
+_ptrace = pt._ptrace
+_syscall_info = pt.syscall_info
+_monotonic_ns = time.monotonic_ns
 
 
 class Tracee:
@@ -169,19 +176,25 @@ class TraceLoop:
 
     def run(self) -> None:
         self.waker.arm()
-        while self.tracees or not self.started:
+        waitpid = os.waitpid
+        tracees = self.tracees
+        fast = self._fast_syscall_stop
+        while tracees or not self.started:
             if self.deferred:
                 wpid, status = self.deferred.pop(0)
             else:
                 try:
-                    wpid, status = os.waitpid(-1, _WAIT_FLAGS)
+                    wpid, status = waitpid(-1, _WAIT_FLAGS)
                 except ChildProcessError:
                     break
+            self.stops += 1
+            t = tracees.get(wpid)
+            # hot path: a syscall stop of a known tracee while tracing (status 0x857f)
+            if t is not None and status & 0xFFFF == _SYSCALL_STOP_STATUS and fast(t):
+                continue
             if wpid == self.waker.pid:
                 self._on_wake()
                 continue
-            self.stops += 1
-            t = self.tracees.get(wpid)
             if t is None:
                 if not os.WIFSTOPPED(status):
                     continue  # a non-tracee child of this thread (e.g. a reaped helper)
@@ -199,6 +212,48 @@ class TraceLoop:
         self.waker.wake()
         self._reap_waker()
         self.flush()
+
+    def _fast_syscall_stop(self, t: Tracee) -> bool:
+        """Entry/exit/seccomp stop of an ordinary tracee; False to take the slow path."""
+        if self.stopping or t.foreign or t.quiet or not self.started:
+            return False
+        now = _monotonic_ns()
+        tid = t.tid
+        op, arch, vals = _syscall_info(tid)
+        call = t.call
+        if op == 2:  # exit
+            if call is not None:
+                t.call = None
+                fetched = self._fetch_exit(tid, call, vals) if self.plans[call[0]].exit else {}
+                _ptrace(_PTRACE_CONT if self.seccomp else _PTRACE_SYSCALL, tid, None, 0)
+                self.renderer.syscall(t, call, vals[0], bool(vals[1]), fetched, now, self)
+                if len(self.pending) >= self.batch_events:
+                    self.flush()
+                return True
+        elif op and not t.prelude:
+            nr = vals[0]
+            selected = self.selected
+            if call is not None and op == 3 and call[0] == nr:
+                pass  # the seccomp stop right after the entry stop of the same call
+            elif arch == _ARCH and (selected is None or nr in selected):
+                args = vals[1:]
+                plan = self.plans.get(nr)
+                entry = self._fetch(tid, plan.entry, args, 0) if plan and plan.entry else None
+                t.call = [nr, args, now, entry]
+                t.mark = self.emitted
+                _ptrace(_PTRACE_SYSCALL, tid, None, 0)
+                return True
+            else:
+                t.call = None
+        else:
+            return False
+        _ptrace(
+            _PTRACE_SYSCALL if t.call is not None or not self.seccomp else _PTRACE_CONT,
+            tid,
+            None,
+            0,
+        )
+        return True
 
     def _reap_waker(self) -> None:
         if self.waker.pid:
