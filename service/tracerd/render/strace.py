@@ -81,27 +81,38 @@ class StraceRenderer:
 
 
 def render_events(events: Iterable[Any], follow: bool = False) -> list[str]:
-    """All lines of a finished trace, with interrupted calls split where strace splits them."""
+    """All lines of a finished trace, with interrupted calls split where strace splits them;
+    `[pid N]` wherever more than one tracee was alive (first to last event of each tid)."""
+    events = list(events)
     halves: list[tuple[int, int, Any, str | None]] = []
+    spans: dict[int, list[int]] = {}
     for order, event in enumerate(events):
         fields = _get(event, "fields") or {}
         ts = _get(event, "ts_ns") or 0
+        end = ts + (fields.get("duration_ns") or 0) if is_syscall(event) else ts
+        tid = _get(event, "tid")
+        if tid is not None:
+            span = spans.setdefault(tid, [ts, end])
+            span[0], span[1] = min(span[0], ts), max(span[1], end)
         if is_syscall(event) and fields.get("resumed"):
             entry, rest = resumed_halves(fields)
             halves.append((ts, order, event, entry))
-            halves.append((ts + (fields.get("duration_ns") or 0), order, event, rest))
+            halves.append((end, order, event, rest))
         else:
-            end = ts + (fields.get("duration_ns") or 0) if is_syscall(event) else ts
             halves.append((end, order, event, None))
-    renderer = StraceRenderer(follow=follow)
+    bare = StraceRenderer(follow=False)
     out: list[str] = []
-    for _ts, _order, event, line in sorted(halves, key=lambda h: (h[0], h[1])):
-        rendered = renderer.feed(event)
-        if line is None:
-            out += rendered
-        else:
-            prefix = rendered[0][: rendered[0].find("]") + 2] if rendered[0].startswith("[") else ""
+    for ts, _order, event, line in sorted(halves, key=lambda h: (h[0], h[1])):
+        tid = _get(event, "tid")
+        alive = sum(1 for lo, hi in spans.values() if lo <= ts <= hi)
+        prefix = f"[pid {tid}] " if follow and alive > 1 and tid is not None else ""
+        name = _get(event, "name")
+        if line is not None:
             out.append(prefix + line)
+        elif name in ("stdout", "stderr"):
+            out += bare.feed(event)
+        else:
+            out += [prefix + text for text in bare.feed(event)]
     return out
 
 
