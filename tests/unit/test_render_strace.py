@@ -42,7 +42,8 @@ def test_unfinished_and_resumed_split_by_time() -> None:
     )  # fmt: skip
     early = call(101, 0, "gettid", "gettid() = 101", 101)
     quick = call(101, 20, "getpid", "getpid() = 100", 100)
-    lines = render_events([early, quick, slow], follow=True)
+    late = call(101, 200, "getpid", "getpid() = 100", 100)
+    lines = render_events([early, quick, slow, late], follow=True)
     assert lines[1] == "[pid 100] read(3,  <unfinished ...>"
     assert lines[2].startswith("[pid 101] getpid()")
     assert lines[3].startswith('[pid 100] <... read resumed>"x", 1)')
