@@ -172,3 +172,43 @@ def strace_calls(path: Path) -> dict[int, list[Call]]:
 def sequences(per_tid: dict[int, list[Call]]) -> list[list[Call]]:
     """Per-thread sequences in a tid-independent order (sorted)."""
     return sorted(per_tid.values(), key=repr)
+
+
+BLOCKED_READ_C = r"""
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static int fds[2];
+static volatile long reader_tid;
+static void *reader(void *arg) {
+    char c;
+    (void)arg;
+    reader_tid = syscall(SYS_gettid);
+    read(fds[0], &c, 1);
+    return NULL;
+}
+int main(void) {
+    pthread_t t;
+    char path[64], buf[512];
+    pipe(fds);
+    pthread_create(&t, NULL, reader, NULL);
+    while (!reader_tid) usleep(1000);
+    snprintf(path, sizeof path, "/proc/self/task/%ld/stat", reader_tid);
+    for (;;) {  /* until the reader sleeps in read() */
+        int fd = open(path, O_RDONLY);
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        close(fd);
+        buf[n > 0 ? n : 0] = 0;
+        char *end = strrchr(buf, ')');
+        if (end && end[2] == 'S') break;
+        usleep(1000);
+    }
+    getppid();
+    write(fds[1], "x", 1);
+    pthread_join(t, NULL);
+    return 0;
+}
+"""

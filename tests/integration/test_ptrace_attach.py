@@ -174,12 +174,80 @@ def test_stop_ends_launched_command() -> None:
     handle = engine.prepare(spec, ledger)
     engine.start(handle, sink)
     pid = handle.state.launched.pid
+    assert wait_until(lambda: sink.named("clock_nanosleep") or pt.state_letter(pid) == "S")
     assert wait_until(lambda: pt.state_letter(pid) == "S")
     engine.stop(handle)
     assert pt.state_letter(pid) is None
     assert not ledger.rows
     blocked = sink.named("clock_nanosleep")
-    assert (blocked and blocked[-1].ret is None) or blocked[-1].errno is not None
+    assert len(blocked) == 1
+    assert blocked[0].errno == "ERESTART_RESTARTBLOCK"  # SIGTERM interrupted it
+    assert blocked[0].fields["text"].endswith("= ? ERESTART_RESTARTBLOCK (Interrupted by signal)")
+    assert [e.fields["text"] for e in sink.lifecycle("exit")] == ["+++ killed by SIGTERM +++"]
+
+
+def test_call_blocked_at_detach_ends_with_question_mark() -> None:
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        assert wait_until(lambda: pt.state_letter(sleeper.pid) == "S")
+        engine = PtraceEngine(context())
+        sink = ListSink()
+        handle = engine.prepare(
+            PtraceSpec(pid=sleeper.pid, syscalls=["restart_syscall"]), ListLedger()
+        )
+        engine.start(handle, sink)
+        time.sleep(0.3)
+        engine.stop(handle)
+        blocked = sink.named("restart_syscall")
+        assert len(blocked) == 1
+        assert blocked[0].ret is None
+        assert blocked[0].fields["text"] == "restart_syscall() = ?"
+        assert pt.state_letter(sleeper.pid) == "S"
+        assert sleeper.poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_stop_before_start(looper: subprocess.Popen[str]) -> None:
+    engine = PtraceEngine(context())
+    ledger = ListLedger()
+    attached = engine.prepare(PtraceSpec(pid=looper.pid), ledger)
+    launched = engine.prepare(PtraceSpec(command=["sleep", "60"]), ledger)
+    pid = launched.state.launched.pid
+    engine.stop(attached)
+    engine.stop(launched)
+    engine.stop(launched)  # idempotent
+    assert not ledger.rows
+    assert pt.proc_status(looper.pid)["TracerPid"] == "0"
+    assert pt.state_letter(looper.pid) in ("S", "R")
+    assert pt.state_letter(pid) is None
+
+
+def test_no_leaks_over_many_sessions(looper: subprocess.Popen[str]) -> None:
+    import threading
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    engine = PtraceEngine(context())
+    for _ in range(2):  # warm-up: caches, lazily created objects
+        h = engine.prepare(PtraceSpec(command=["true"]), ListLedger())
+        engine.start(h, ListSink())
+        engine.stop(h)
+    threads, files, tasks = threading.active_count(), fds(), len(pt.thread_ids(os.getpid()))
+    for i in range(20):
+        sink = ListSink()
+        if i % 2:
+            h = engine.prepare(PtraceSpec(command=["true"], syscalls=["openat"]), ListLedger())
+        else:
+            h = engine.prepare(PtraceSpec(pid=looper.pid, syscalls=["openat"]), ListLedger())
+        engine.start(h, sink)
+        engine.stop(h)
+    assert wait_until(lambda: threading.active_count() == threads)
+    assert fds() == files
+    assert wait_until(lambda: len(pt.thread_ids(os.getpid())) == tasks)
+    assert pt.state_letter(looper.pid) in ("S", "R")
 
 
 def test_seccomp_skips_untraced_stops(tmp_path: Path) -> None:

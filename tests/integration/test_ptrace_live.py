@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 from tracerd.engines.ptrace import PtraceEngine
-from tracerd.render.strace import format_summary, summary_rows
+from tracerd.render.strace import format_summary, render_events, summary_rows
 from tracerd.specs import PtraceSpec
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ptrace_fakes import ListLedger, ListSink, context
 from ptrace_progs import (
+    BLOCKED_READ_C,
     FORK_C,
     THREADS_C,
     Call,
@@ -184,3 +185,23 @@ def test_python_program_matches_strace(tmp: Path) -> None:
     theirs = run_strace(tmp, argv, trace)
     assert sequences(engine_calls(sink)) == sequences(theirs)
     assert sorted(e.fields["code"] for e in sink.lifecycle("exit")) == [0, 0, 0, 5]
+
+
+def test_interrupted_call_has_unfinished_and_resumed_halves(tmp: Path) -> None:
+    prog = build(tmp, "blocked", BLOCKED_READ_C)
+    sink, _ = run_engine(
+        command=[prog], env=ENV, follow_forks=True, syscalls=["read", "getppid", "write"]
+    )
+    reads = [e for e in sink.named("read") if e.fields["raw_args"][2] == 1]
+    assert len(reads) == 1
+    fields = reads[0].fields
+    assert fields["resumed"] is True
+    assert fields["entry_text"] == "read(3, "
+    assert fields["resumed_text"] == '<... read resumed>"x", 1) = 1'
+    assert fields["text"] == 'read(3, "x", 1) = 1'
+    assert fields["duration_ns"] > 0
+    lines = render_events(sink.events, follow=True)
+    unfinished = lines.index(f"[pid {reads[0].tid}] read(3,  <unfinished ...>")
+    getppid = next(i for i, line in enumerate(lines) if "getppid()" in line)
+    resumed = next(i for i, line in enumerate(lines) if "<... read resumed>" in line)
+    assert unfinished < getppid < resumed

@@ -138,6 +138,7 @@ class TraceLoop:
         """LaunchedCommand or None"""
         self.exit_status: dict[str, Any] | None = None
         self.requests: list[str] = []
+        self._killer: threading.Timer | None = None
         self.deferred: list[tuple[int, int]] = []
         """wait statuses collected out of order (breakpoint step-over), handled first"""
         self.pending: list[WireEvent] = []
@@ -209,6 +210,9 @@ class TraceLoop:
                     raise
             if len(self.pending) >= self.batch_events:
                 self.flush()
+        if self._killer is not None:
+            self._killer.cancel()
+            self._killer.join()
         self.waker.wake()
         self._reap_waker()
         self.flush()
@@ -290,7 +294,9 @@ class TraceLoop:
         self.stop_deadline = time.monotonic() + STOP_GRACE_S
         if self.launched is not None and self.launched.exit_status is None:
             self.launched.signal_group(signal.SIGTERM)
-            threading.Timer(STOP_GRACE_S, self._kill_launched).start()
+            self._killer = threading.Timer(STOP_GRACE_S, self._kill_launched)
+            self._killer.name = "ptrace-kill"
+            self._killer.start()
             return
         for tid in list(self.tracees):
             self._interrupt(tid)

@@ -187,6 +187,7 @@ _vm_readv.argtypes = (
 _vm_readv.restype = ctypes.c_ssize_t
 _READ_MAX = 1 << 16
 _read_buf = ctypes.create_string_buffer(_READ_MAX)
+_read_view = memoryview(_read_buf).cast("B")
 _local = _IoVec(ctypes.addressof(_read_buf), 0)
 _remote = _IoVec(0, 0)
 
@@ -202,7 +203,7 @@ def read_memory(tid: int, addr: int, size: int) -> bytes:
         got = _vm_readv(tid, _local, 1, _remote, 1, 0)
         if got <= 0:
             break
-        out += _read_buf.raw[:got]
+        out += _read_view[:got].tobytes()
         addr, size = addr + got, size - got
         if got < chunk:
             break
