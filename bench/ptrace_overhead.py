@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -45,7 +46,7 @@ class CountingSink:
     def __init__(self) -> None:
         self.count = 0
         self.done = 0.0
-        self.ended_flag = False
+        self.ended_flag = threading.Event()
 
     def emit(self, events: Sequence[WireEvent]) -> None:
         self.count += len(events)
@@ -61,7 +62,7 @@ class CountingSink:
 
     def ended(self, exit_status: Any, reason: str | None = None, failed: bool = False) -> None:
         self.done = time.perf_counter()
-        self.ended_flag = True
+        self.ended_flag.set()
 
 
 def ours(argv: list[str], syscalls: list[str], seccomp: str) -> tuple[float, int]:
@@ -72,8 +73,7 @@ def ours(argv: list[str], syscalls: list[str], seccomp: str) -> tuple[float, int
     sink = CountingSink()
     begin = time.perf_counter()
     engine.start(handle, sink)
-    while not sink.ended_flag:
-        time.sleep(0.002)
+    sink.ended_flag.wait()
     engine.stop(handle)
     return sink.done - begin, sink.count
 

@@ -174,8 +174,8 @@ def test_stop_ends_launched_command() -> None:
     handle = engine.prepare(spec, ledger)
     engine.start(handle, sink)
     pid = handle.state.launched.pid
-    assert wait_until(lambda: sink.named("clock_nanosleep") or pt.state_letter(pid) == "S")
-    assert wait_until(lambda: pt.state_letter(pid) == "S")
+    # blocked in clock_nanosleep (230): /proc/PID/syscall names the call a task sleeps in
+    assert wait_until(lambda: Path(f"/proc/{pid}/syscall").read_text().split()[0] == "230")
     engine.stop(handle)
     assert pt.state_letter(pid) is None
     assert not ledger.rows
@@ -189,7 +189,8 @@ def test_stop_ends_launched_command() -> None:
 def test_call_blocked_at_detach_ends_with_question_mark() -> None:
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
-        assert wait_until(lambda: pt.state_letter(sleeper.pid) == "S")
+        syscall_file = Path(f"/proc/{sleeper.pid}/syscall")
+        assert wait_until(lambda: syscall_file.read_text().split()[0] == "230")
         engine = PtraceEngine(context())
         sink = ListSink()
         handle = engine.prepare(

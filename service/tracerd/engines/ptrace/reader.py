@@ -42,6 +42,7 @@ _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signa
 _EXECVE_NRS = frozenset({59, 322})
 STOP_GRACE_S = 2.0
 _SYSCALL_STOP_STATUS = pt.SYSCALL_STOP_SIG << 8 | 0x7F
+_SECCOMP_STOP_STATUS = pt.EVENT_SECCOMP << 16 | signal.SIGTRAP << 8 | 0x7F
 _ARCH = pt.AUDIT_ARCH_X86_64
 _PTRACE_SYSCALL = pt.PTRACE_SYSCALL
 _PTRACE_CONT = pt.PTRACE_CONT
@@ -191,7 +192,11 @@ class TraceLoop:
             self.stops += 1
             t = tracees.get(wpid)
             # hot path: a syscall stop of a known tracee while tracing (status 0x857f)
-            if t is not None and status & 0xFFFF == _SYSCALL_STOP_STATUS and fast(t):
+            if (
+                t is not None
+                and (status & 0xFFFF == _SYSCALL_STOP_STATUS or status == _SECCOMP_STOP_STATUS)
+                and fast(t)
+            ):
                 continue
             if wpid == self.waker.pid:
                 self._on_wake()
