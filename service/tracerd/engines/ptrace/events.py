@@ -23,6 +23,7 @@ from .parse import Fetch, Plan
 if TYPE_CHECKING:
     from .reader import Tracee, TraceLoop
 
+_EMPTY: dict[int, object] = {}
 _SI_CODES = {
     0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER", -3: "SI_MESGQ",
     -4: "SI_ASYNCIO", -5: "SI_SIGIO", -6: "SI_TKILL",
@@ -141,12 +142,14 @@ class EventBuilder:
         plan = self.plans.get(nr)
         name = plan.name if plan is not None else f"syscall_{nr:#x}"
         nargs = len(plan.kinds) if plan is not None else 6
-        fetched = dict(entry_fetched or {})
-        fetched.update(exit_fetched)
+        if exit_fetched:
+            fetched = {**entry_fetched, **exit_fetched} if entry_fetched else exit_fetched
+        else:
+            fetched = entry_fetched or _EMPTY
         ok = rval is not None and not is_error
         shown = parse.render_args(plan, args, fetched, ok, rval or 0) if plan else []
         ret_text = parse.render_return(name, rval, is_error, args[1] if name == "fcntl" else -1)
-        errno_name = parse.errno_of(rval, is_error)
+        errno_name = parse.errno_of(rval, is_error) if is_error else None
         text = f"{name}({', '.join(shown)}) = {ret_text}"
         fields: dict[str, Any] = {
             "args": shown,

@@ -68,6 +68,8 @@ class Plan:
     kinds: tuple[str, ...]
     entry: tuple[Fetch, ...]
     exit: tuple[Fetch, ...]
+    ops: tuple[tuple[str, str, Callable[[int], str] | None], ...] = ()
+    """per argument: (kind, parameter, formatter of the plain kinds): kinds pre-split"""
 
 
 def _default_kind(arg: str, ctype: str) -> str:
@@ -115,7 +117,11 @@ def build_plan(sc: Syscall, string_limit: int) -> Plan:
             exit_.append((i, "str", string_limit))
         elif what == "out":
             exit_.append((i, "struct", structs.STRUCT_SIZES[param]))
-    return Plan(sc.name, kinds, tuple(entry), tuple(exit_))
+    ops = []
+    for kind in kinds[:6]:
+        what, _, param = kind.partition(":")
+        ops.append((what, param, _SIMPLE.get(what)))
+    return Plan(sc.name, kinds, tuple(entry), tuple(exit_), tuple(ops))
 
 
 def build_plans(table: SyscallTable, string_limit: int) -> dict[int, Plan]:
@@ -194,11 +200,7 @@ def render_args(
     plan: Plan, args: Sequence[int], fetched: Mapping[int, object], ok: bool, ret: int
 ) -> list[str]:
     out: list[str] = []
-    for i, kind in enumerate(plan.kinds):
-        if i >= len(args):
-            break
-        what, _, param = kind.partition(":")
-        simple = _SIMPLE.get(what)
+    for i, (what, param, simple) in enumerate(plan.ops):
         if simple is not None:
             out.append(simple(args[i]))
         elif what == "mode_creat":

@@ -9,9 +9,9 @@ the syscall's plan says so (parse.py); rendering happens after the restart, whil
 tracee runs. Events go to a list that `flush()` hands to the sink in batches (the engine's
 flusher thread calls it on a timer, the loop when a batch is full).
 
-Control requests from other threads (start, stop) wake the loop through a "waker" child: a
-`cat` reading a pipe that only this process holds; closing the pipe ends it, waitpid
-returns, the loop runs the request (ptrace requests must come from this thread).
+Control requests from other threads (start, stop) wake the loop through a child that
+exits on request (waker.py), so the loop never polls; the loop then runs the request
+(ptrace requests must come from this thread).
 
 Stops (3.4): syscall stops (SIGTRAP|0x80; op from GET_SYSCALL_INFO; seccomp stops from
 PTRACE_EVENT_SECCOMP), fork/vfork/clone events (new tracees, tagged with their tgid),
@@ -34,6 +34,7 @@ from ...types import WireEvent
 from . import tracer as pt
 from .events import EventBuilder
 from .parse import Plan
+from .waker import Waker
 
 log = logging.getLogger(__name__)
 
@@ -69,46 +70,6 @@ class Tracee:
         """traced for breakpoints only (a new thread without follow_forks): no events"""
         self.foreign = False
         """a new process without follow_forks: cleaned of breakpoints and detached"""
-
-
-class Waker:
-    """A child of the tracer thread that exits when another thread calls `wake()`."""
-
-    def __init__(self) -> None:
-        self.pid = 0
-        self._w = -1
-        self._early = False
-        """a wake() that came while no child was armed: the next one exits at once"""
-        self._lock = threading.Lock()
-
-    def arm(self) -> None:
-        r, w = os.pipe()
-        try:
-            self.pid = os.posix_spawn(
-                "/bin/cat",
-                ["cat"],
-                {},
-                file_actions=[
-                    (os.POSIX_SPAWN_DUP2, r, 0),
-                    (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
-                ],
-            )
-        finally:
-            os.close(r)
-        with self._lock:
-            if self._early:
-                self._early = False
-                os.close(w)
-            else:
-                self._w = w
-
-    def wake(self) -> None:
-        with self._lock:
-            if self._w >= 0:
-                os.close(self._w)
-                self._w = -1
-            else:
-                self._early = True
 
 
 class TraceLoop:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import errno
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -165,10 +164,16 @@ class PtraceSession:
         if not self._ready.wait(SETUP_TIMEOUT_S):
             raise PermissionDenied("the tracer did not start in time")
         if self._error is not None:
+            # the tracer thread is gone: the kernel detached whatever it had seized
             self.thread.join(JOIN_TIMEOUT_S)
-            self._close_command()
+            if self.launched is not None:
+                self.launched.terminate(grace_s=1.0)  # reaps the stub
             if self.uprobes is not None:
                 self.uprobes.remove()
+            if self.ledger is not None:
+                for key in reversed(self.ledger_keys):
+                    self.ledger.cross_off(key)
+                self.ledger_keys.clear()
             raise self._error
 
     def start(self, sink: EventSink) -> None:
@@ -214,6 +219,3 @@ class PtraceSession:
     def _close_command(self) -> None:
         if self.launched is not None:
             self.launched.close()
-
-    def counters(self) -> dict[str, Any]:
-        return {"stops": self.loop.stops, "tracees": len(self.loop.tracees), "t": time.time()}

@@ -23,8 +23,13 @@ _ESCAPES = {
 }
 
 
+_PLAIN = bytes(b for b in range(0x20, 0x7F) if b not in (0x22, 0x5C))
+
+
 def quote(data: bytes, cut: bool = False, force_hex: bool = False) -> str:
     """`"text"` with strace's escapes; `"text"...` when `cut`."""
+    if not force_hex and not data.translate(None, _PLAIN):  # printable, nothing to escape
+        return f'"{data.decode("ascii")}"...' if cut else f'"{data.decode("ascii")}"'
     out = ['"']
     n = len(data)
     for i, byte in enumerate(data):
