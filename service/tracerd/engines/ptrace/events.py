@@ -147,7 +147,10 @@ class EventBuilder:
         else:
             fetched = entry_fetched or _EMPTY
         ok = rval is not None and not is_error
-        shown = parse.render_args(plan, args, fetched, ok, rval or 0) if plan else []
+        if plan is not None:
+            shown = parse.render_args(plan, args, fetched, ok, rval or 0)
+        else:  # a number this table does not know: strace shows `syscall_0x1d5(0x1, ...)`
+            shown = [hex(a) for a in args]
         ret_text = parse.render_return(name, rval, is_error, args[1] if name == "fcntl" else -1)
         errno_name = parse.errno_of(rval, is_error) if is_error else None
         text = f"{name}({', '.join(shown)}) = {ret_text}"

@@ -194,7 +194,8 @@ class TraceLoop:
         if op == 2:  # exit
             if call is not None:
                 t.call = None
-                fetched = self._fetch_exit(tid, call, vals) if self.plans[call[0]].exit else {}
+                plan = self.plans.get(call[0])
+                fetched = self._fetch_exit(tid, call, vals) if plan and plan.exit else {}
                 _ptrace(_PTRACE_CONT if self.seccomp else _PTRACE_SYSCALL, tid, None, 0)
                 self.renderer.syscall(t, call, vals[0], bool(vals[1]), fetched, now, self)
                 if len(self.pending) >= self.batch_events:

@@ -114,3 +114,18 @@ def test_signal_names_and_sets() -> None:
     assert flags.signal_name(33) == "SIGRT_1"
     assert flags.sigset(1 << 1 | 1 << 14) == "[INT TERM]"
     assert flags.sigset(~(1 << 32) & (2**64 - 1)) == "~[RT_1]"
+
+
+def test_siginfo_text() -> None:
+    from tracerd.engines.ptrace.events import siginfo_text
+
+    chld = struct.pack("=iii4xiIiqq", 17, 0, 1, 1234, 0, 3, 0, 0).ljust(128, b"\0")
+    assert siginfo_text(17, chld) == (
+        "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=1234, si_uid=0, si_status=3, "
+        "si_utime=0, si_stime=0}"
+    )
+    user = struct.pack("=iii4xiI", 10, 0, 0, 99, 1000).ljust(128, b"\0")
+    assert siginfo_text(10, user) == "{si_signo=SIGUSR1, si_code=SI_USER, si_pid=99, si_uid=1000}"
+    segv = struct.pack("=iii4xQ", 11, 0, 1, 0).ljust(128, b"\0")
+    assert siginfo_text(11, segv) == "{si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL}"
+    assert siginfo_text(15, None) == "{si_signo=SIGTERM}"
