@@ -18,8 +18,8 @@ For the same reason a seccomp-accelerated command cannot outlive its tracer: sto
 session ends every launched command (SIGTERM to its process group, SIGKILL after a grace
 period), as `strace --seccomp-bpf` does. PTRACE_O_EXITKILL and the stub's PDEATHSIG also
 kill it if the worker dies. Installing the filter sets no_new_privs: set-user-ID programs
-run by such a command do not gain privileges. Attached pids are never EXITKILLed: when the worker dies the
-kernel detaches them and they run on.
+run by such a command do not gain privileges. Attached pids are never EXITKILLed: when
+the worker dies the kernel detaches them and they run on.
 
 Stop: attached tracees are interrupted and detached (pending signals re-injected; a
 process in group-stop stays stopped as it would untraced); a call still blocked is emitted

@@ -101,7 +101,17 @@ class EventBuilder:
                 out[index] = self._argv(tid, addr)
             elif what == "envp":
                 out[index] = self._count(tid, addr)
+            elif what == "ptid":
+                self._parent_tid(tid, addr, out)
         return out
+
+    def _parent_tid(self, tid: int, addr: int, out: dict[int, object]) -> None:
+        head = pt.read_memory(tid, addr, 32)  # struct clone_args: flags .. parent_tid
+        if len(head) == 32:
+            flags_, _pidfd, _ctid, ptid = struct.unpack("=4Q", head)
+            value = pt.read_memory(tid, ptid, 4) if flags_ & 0x00100000 and ptid else b""
+            if len(value) == 4:
+                out[parse.PTID_KEY] = struct.unpack("=i", value)[0]
 
     def _argv(self, tid: int, addr: int) -> tuple[list[tuple[bytes, bool]], bool]:
         raw = pt.read_memory(tid, addr, (parse.ARGV_MAX + 1) * 8)
@@ -163,7 +173,8 @@ class EventBuilder:
             "text": text,
         }
         if loop.emitted != t.mark:
-            split = min((f[0] for f in plan.exit), default=len(shown)) if plan else 0
+            outputs = [f[0] for f in plan.exit if f[1] != "ptid"] if plan else []
+            split = min(outputs, default=len(shown)) if plan else 0
             head = ", ".join(shown[:split]) + (", " if split < len(shown) else "")
             fields["resumed"] = True
             fields["entry_text"] = f"{name}({head}"

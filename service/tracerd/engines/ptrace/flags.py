@@ -107,15 +107,15 @@ WAIT_OPTIONS: Table = (
     (0x40000000, "__WALL"),
     (0x80000000, "__WCLONE"),
 )
-SA_FLAGS: Table = (
-    (0x00000001, "SA_NOCLDSTOP"),
-    (0x00000002, "SA_NOCLDWAIT"),
-    (0x00000004, "SA_SIGINFO"),
+SA_FLAGS: Table = (  # in strace's order
     (0x04000000, "SA_RESTORER"),
     (0x08000000, "SA_ONSTACK"),
     (0x10000000, "SA_RESTART"),
     (0x40000000, "SA_NODEFER"),
     (0x80000000, "SA_RESETHAND"),
+    (0x00000004, "SA_SIGINFO"),
+    (0x00000001, "SA_NOCLDSTOP"),
+    (0x00000002, "SA_NOCLDWAIT"),
 )
 SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET"}
 SOCK_FLAGS: Table = ((0o2000000, "SOCK_CLOEXEC"), (0o4000, "SOCK_NONBLOCK"))
@@ -222,7 +222,9 @@ def mmap_flags(value: int) -> str:
 
 
 def signal_name(sig: int) -> str:
-    if 32 <= sig <= 64:
+    if sig == 32:
+        return "SIGRTMIN"
+    if 32 < sig <= 64:
         return f"SIGRT_{sig - 32}"  # strace numbers real-time signals from the kernel's 32
     try:
         return _signal.Signals(sig).name

@@ -19,6 +19,8 @@ from . import flags, structs
 from .syscalls import Syscall, SyscallTable
 
 PATH_LIMIT = 4096
+PTID_KEY = -1
+"""fetched key of clone3's parent_tid value, read at exit"""
 ARGV_MAX = 32
 
 # Hand-written argument specs (strace's rendering of the common syscalls).
@@ -121,6 +123,8 @@ def build_plan(sc: Syscall, string_limit: int) -> Plan:
     for kind in kinds[:6]:
         what, _, param = kind.partition(":")
         ops.append((what, param, _SIMPLE.get(what)))
+    if sc.name == "clone3":
+        exit_.append((0, "ptid", 0))  # strace's ` => {parent_tid=[N]}`
     return Plan(sc.name, kinds, tuple(entry), tuple(exit_), tuple(ops))
 
 
@@ -212,6 +216,8 @@ def render_args(
         return _clone_args(args)
     if plan.name == "futex":
         return _futex_args(args, out)
+    if plan.name == "clone3" and PTID_KEY in fetched and out:
+        out[0] += f" => {{parent_tid=[{fetched[PTID_KEY]}]}}"
     return out
 
 

@@ -137,7 +137,7 @@ def clone_args(data: bytes) -> str | None:
     parts += [f"{name}={pointer(value)}" for name, value, need in shown if fl & need]
     parts.append(f"exit_signal={flags.signal_name(exit_signal) if exit_signal else 0}")
     parts.append(f"stack={pointer(stack)}")
-    parts.append(f"stack_size={stack_size:#x}")
+    parts.append(f"stack_size={stack_size:#x}" if stack_size else "stack_size=0")
     if tls:
         parts.append(f"tls={hex(tls)}")
     return "{" + ", ".join(parts) + "}"

@@ -129,3 +129,20 @@ def test_siginfo_text() -> None:
     segv = struct.pack("=iii4xQ", 11, 0, 1, 0).ljust(128, b"\0")
     assert siginfo_text(11, segv) == "{si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL}"
     assert siginfo_text(15, None) == "{si_signo=SIGTERM}"
+
+
+def test_sigaction_flags_in_strace_order_and_clone3_parent_tid(table: SyscallTable) -> None:
+    act = struct.pack("=QQQQ", 0x1234, 0x1C000004, 0x5678, 0)
+    assert structs.sigaction(act) == (
+        "{sa_handler=0x1234, sa_mask=[], sa_flags=SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_SIGINFO, "
+        "sa_restorer=0x5678}"
+    )
+    assert flags.sigset(1 << 31 | 1 << 32) == "[RTMIN RT_1]"
+    args = struct.pack("=8Q", 0x00100000, 0, 0, 0x10, 0, 0, 0, 0)
+    plan = build_plan(table.by_name["clone3"], 32)
+    shown = render_args(plan, [0x20, 88, 0, 0, 0, 0], {0: args, -1: 4242}, True, 4242)
+    assert shown == [
+        "{flags=CLONE_PARENT_SETTID, parent_tid=0x10, exit_signal=0, stack=NULL, "
+        "stack_size=0} => {parent_tid=[4242]}",
+        "88",
+    ]
