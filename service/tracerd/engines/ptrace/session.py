@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SETUP_TIMEOUT_S = 10.0
 JOIN_TIMEOUT_S = 3 * STOP_GRACE_S + 2.0
+OUTPUT_JOIN_S = 1.0
 
 
 def check_target(pid: int, ctx: EngineContext) -> int:
@@ -141,8 +142,11 @@ class PtraceSession:
             self._end()
 
     def _end(self) -> None:
-        if self.launched is not None and self.launched.exit_status is None:
-            self.launched.signal_group(9)
+        if self.launched is not None:
+            if self.launched.exit_status is None:
+                self.launched.signal_group(9)
+            # the output pipes close with the last writer: take all output before `ended`
+            self.launched.join_output(OUTPUT_JOIN_S)
         self._done.set()
         self.loop.flush()
         if self.sink is not None and not self.stopped:
@@ -209,8 +213,8 @@ class PtraceSession:
             self.uprobes.stop()
         if self.flusher is not None:
             self.flusher.join(1.0)
+        self._close_command()  # joins the output threads: their last lines go in the flush
         self.loop.flush()
-        self._close_command()
         if self.ledger is not None and not (self.thread and self.thread.is_alive()):
             for key in reversed(self.ledger_keys):
                 self.ledger.cross_off(key)
