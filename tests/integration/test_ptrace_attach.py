@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tracerd.engines.ptrace import PtraceEngine
 from tracerd.engines.ptrace import tracer as pt
 from tracerd.errors import AlreadyTraced, BadRequest, NotFound, PermissionDenied
 from tracerd.specs import PtraceSpec
 
-sys.path.insert(0, str(Path(__file__).parent))
-from ptrace_fakes import ListLedger, ListSink, context
-from ptrace_progs import GETPPID_C, LOOP_C, build
+from .ptrace_fakes import ListLedger, ListSink, context
+from .ptrace_progs import GETPPID_C, LOOP_C, build
 
 pytestmark = [
     pytest.mark.root,

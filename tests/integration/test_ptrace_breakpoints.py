@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+
 from tracerd.engines.ptrace import PtraceEngine
 from tracerd.engines.ptrace import tracer as pt
 from tracerd.specs import PtraceSpec
 
-sys.path.insert(0, str(Path(__file__).parent))
-from ptrace_fakes import ListLedger, ListSink, context
-from ptrace_progs import LOOP_C, build
+from .ptrace_fakes import ListLedger, ListSink, context
+from .ptrace_progs import LOOP_C, build
 
 pytestmark = [
     pytest.mark.root,

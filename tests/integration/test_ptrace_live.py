@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tracerd.engines.ptrace import PtraceEngine
 from tracerd.render.strace import format_summary, render_events, summary_rows
 from tracerd.specs import PtraceSpec
 
-sys.path.insert(0, str(Path(__file__).parent))
-from ptrace_fakes import ListLedger, ListSink, context
-from ptrace_progs import (
+from .ptrace_fakes import ListLedger, ListSink, context
+from .ptrace_progs import (
     BLOCKED_READ_C,
     FORK_C,
     THREADS_C,

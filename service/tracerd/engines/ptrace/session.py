@@ -107,14 +107,17 @@ class PtraceSession:
         return PermissionDenied(f"cannot trace pid {pid}: {exc.strerror}", {"pid": pid})
 
     def launch(self, command: LaunchedCommand, ledger: Ledger) -> None:
-        pid = command.spawn()
+        # recorded before it exists, then again with its identity (pid + start time)
+        key = ledger.record("launched_command", command.argv[0])
+        try:
+            pid = command.spawn()
+        finally:
+            ledger.cross_off(key)
         self.launched = command
         self.loop.launched = command
         self.ledger_keys.append(
             ledger.record(
-                "launched_command",
-                str(pid),
-                {"pid": pid, "start_time": command.start_time, "argv": command.argv},
+                "launched_command", command.argv[0], {"pid": pid, "start_time": command.start_time}
             )
         )
         pt.seize(pid, self.options | pt.O_EXITKILL)

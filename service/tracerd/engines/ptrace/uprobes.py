@@ -107,7 +107,11 @@ class UprobeBreakpoints:
         fetch = " ".join(
             f"arg{i + 1}=%{r}:x64" for i, r in enumerate(("di", "si", "dx", "cx", "r8", "r9"))
         )
-        key = self.ledger.record("dynamic_event", f"{self.group}/{event}", {"kind": "uprobe"})
+        key = self.ledger.record(
+            "dynamic_event",
+            f"{self.group}/{event}",
+            {"file": "uprobe_events", "group": self.group, "event": event},
+        )
         self._keys.append((key, event))
         _write(
             TRACEFS / "uprobe_events",

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from tracerd.engines.ptrace.syscalls import SyscallTable, build_table
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "ptrace"

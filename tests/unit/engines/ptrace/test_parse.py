@@ -3,6 +3,7 @@ from __future__ import annotations
 import struct
 
 import pytest
+
 from tracerd.engines.ptrace import flags, structs
 from tracerd.engines.ptrace.parse import build_plan, errno_of, render_args, render_return
 from tracerd.engines.ptrace.syscalls import SyscallTable

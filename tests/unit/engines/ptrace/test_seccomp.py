@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tracerd.engines.ptrace import seccomp
 
 ALLOW, TRACE = seccomp.SECCOMP_RET_ALLOW, seccomp.SECCOMP_RET_TRACE

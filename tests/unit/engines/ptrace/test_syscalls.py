@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tracerd.engines.ptrace.syscalls import SyscallTable, build_table, parse_sysent
 from tracerd.engines.ptrace.sysent import TABLE_X86_64
 from tracerd.errors import BadRequest
