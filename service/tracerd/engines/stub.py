@@ -6,7 +6,9 @@ is ready (tracefs instance armed, or the ptrace tracer has seized this process),
 "g". The stub then drops privileges, sets its parent-death signal, installs a seccomp
 filter if asked (which needs no_new_privs) and execs. Errors before exec are written as
 one line to the result fd (close-on-exec, so EOF there means exec succeeded) and the stub
-exits with status 127.
+exits with status 127. Before waiting, the stub writes one READY byte to the result fd, so
+the engine knows the interpreter's own exec and start-up are over before it arms anything
+(a tracer that seized the stub earlier would see the interpreter's exec as the command's).
 """
 
 import ctypes
@@ -20,6 +22,7 @@ PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
+READY = b"\x06"
 
 
 class SockFprog(ctypes.Structure):
@@ -58,6 +61,7 @@ def main() -> None:
     control = int(sys.argv[1])
     result = int(sys.argv[2])
     os.set_inheritable(result, False)  # EOF on the result pipe = exec happened
+    os.write(result, READY)  # the interpreter is up: tracing from here on sees no startup
     with os.fdopen(control, "rb", buffering=0) as ctl:
         data = b""
         while b"\n" not in data:
