@@ -114,6 +114,8 @@ class PtraceEngine:
             handle.resources.append({"type": "ptrace_attach", "name": str(spec.pid)})
         else:
             handle.resources.append({"type": "launched_command", "name": spec.command[0]})
+            if session.launched is not None:
+                handle.info["command_pid"] = session.launched.pid
         return handle
 
     def _breakpoints(self, spec: Any, ledger: Ledger, handle: EngineHandle) -> Any:
