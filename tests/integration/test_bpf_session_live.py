@@ -101,7 +101,7 @@ def test_maps_live_then_final(daemon: InProcess) -> None:
     assert final["live"] is False
     assert (
         final["maps"]
-        == daemon.client.app.state.services.manager._last_maps(  # type: ignore[attr-defined]
+        == daemon.client.app.state.services.manager.store.last_maps(  # type: ignore[attr-defined]
             int(sid)
         )["maps"]
     )

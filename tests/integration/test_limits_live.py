@@ -123,9 +123,17 @@ def test_missing_pid_is_rejected(daemon: InProcess) -> None:
 def test_fifty_sessions_leave_nothing_behind(daemon: InProcess) -> None:
     svc = daemon.client.app.state.services  # type: ignore[attr-defined]
 
+    def fds() -> dict[str, str]:
+        out = {}
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                out[fd] = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+        return out
+
     def snapshot() -> tuple[int, int, int]:
-        fds = len(os.listdir("/proc/self/fd"))
-        return fds, len(instances()), len(svc.ledger.rows())
+        return len(fds()), len(instances()), len(svc.ledger.rows())
 
     def settled_threads() -> int:
         time.sleep(0.2)
@@ -142,6 +150,8 @@ def test_fifty_sessions_leave_nothing_behind(daemon: InProcess) -> None:
         daemon.call("DELETE", f"/v1/sessions/{s['id']}")
     after = snapshot()
     assert after[1:] == (0, 0)
-    assert after[0] <= before[0] + 2, (before, after)
+    # the database pool may open a few more connections (3 fds each, up to its size of 5):
+    # a leak of one fd per session would show as 50
+    assert after[0] <= before[0] + 12, (before, after, sorted(fds().values()))
     assert settled_threads() <= threads_before + 2
     assert daemon.call("GET", "/v1/sessions").json()["sessions"] == []

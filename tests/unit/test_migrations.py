@@ -32,3 +32,24 @@ def test_daemon_connections_use_wal(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_upgrade_on_postgresql_matches_the_models() -> None:
+    import pytest
+
+    from ..pg import postgres_url
+    from .reports.store import reset_schema
+
+    with postgres_url() as url:
+        if url is None:
+            pytest.skip("no PostgreSQL: set TRACERD_TEST_PG_URL or install postgresql")
+        reset_schema(url)
+        db.upgrade(url)
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        finally:
+            engine.dispose()
+        reset_schema(url)
+    assert diff == []

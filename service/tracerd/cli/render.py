@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from ..render.ftrace import FtraceRenderer
 from .client import ApiError, Client
@@ -114,7 +114,38 @@ def _bpf_printer(session: dict[str, Any], quiet: bool) -> Printer:
     return printer
 
 
-def printer_for(api: Client, kind: str, session: dict[str, Any], quiet: bool = False) -> Printer:
+def _ptrace_printer(session: dict[str, Any], quiet: bool, out: IO[str] | None) -> Printer:
+    """strace's lines, on stderr (or -o FILE) like strace; the command's output on ours."""
+    from ..render.strace import StraceRenderer
+
+    renderer = StraceRenderer(follow=bool(session["spec"].get("follow_forks")), show_output=False)
+    dest = out or sys.stderr
+
+    def printer(message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "events":
+            for event in message["events"]:
+                if _command_output(event) or quiet:
+                    continue
+                for line in renderer.feed(event):
+                    dest.write(line + "\n")
+        elif kind == "lost" and not quiet:
+            dest.write(f"[tracerd: {message.get('count')} events lost ({message.get('source')})]\n")
+        elif kind == "flush":
+            dest.flush()
+
+    return printer
+
+
+def printer_for(
+    api: Client,
+    kind: str,
+    session: dict[str, Any],
+    quiet: bool = False,
+    out: IO[str] | None = None,
+) -> Printer:
+    if kind == "ptrace":
+        return _ptrace_printer(session, quiet, out)
     if kind == "tracefs":
         return _tracefs_printer(api, session, quiet)
     if kind in ("bpf", "bpftrace"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from . import add_client_options, client
 from .client import ApiError, Client
@@ -163,12 +163,13 @@ def run_session(
     name: str | None,
     quiet: bool,
     printer_kind: str | None = None,
+    out: IO[str] | None = None,
 ) -> dict[str, Any]:
     body = {"kind": kind, "spec": spec, "name": name}
     session = api.post("/v1/sessions", json=body, params={"wait": "true"})
     sid = session["id"]
     sys.stderr.write(f"session {sid} {session['state']} (Ctrl-C to stop)\n")
-    printer = printer_for(api, printer_kind or kind, session, quiet=quiet)
+    printer = printer_for(api, printer_kind or kind, session, quiet=quiet, out=out)
     result = follow(api, sid, printer)
     printer({"type": "flush"})
     summary(api, sid, result)
@@ -238,14 +239,7 @@ def cmd_strace(args: argparse.Namespace) -> None:
     out = open(args.output, "w") if args.output else None  # noqa: SIM115 - closed below
     try:
         quiet = args.quiet or args.summary
-        session = run_session(
-            api,
-            "ptrace",
-            spec,
-            args.session_name,
-            quiet,
-            printer_kind="ptrace-file" if out else "ptrace",
-        )
+        session = run_session(api, "ptrace", spec, args.session_name, quiet, out=out)
         if args.summary:
             report = api.get(f"/v1/sessions/{session['id']}/report/syscalls")
             from .render import print_syscall_table

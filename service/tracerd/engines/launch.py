@@ -39,6 +39,7 @@ DEFAULT_ENV = {"PATH": DEFAULT_PATH, "LANG": "C.UTF-8"}
 TERMINATE_GRACE_S = 2.0
 OUTPUT_CHUNK_BYTES = 65536
 STUB_PATH = str(Path(__file__).with_name("stub.py"))
+STUB_READY = b"\x06"
 
 OutputCallback = Callable[[str, str, int], None]
 """(stream name "stdout"/"stderr", text, CLOCK_MONOTONIC ns)"""
@@ -141,6 +142,10 @@ class LaunchedCommand:
             os.close(control_r)
             os.close(result_w)
         self.pid = self._popen.pid
+        # the stub's READY byte: its interpreter exec'd and started (stub.py)
+        if os.read(self._result_r, 1) != STUB_READY:
+            self._popen.wait()
+            raise BadRequest("the launcher stub failed to start", {"command": self.argv[0]})
         self.start_time = process_start_time(self.pid)
         settings = {
             "path": self.path,

@@ -3,10 +3,13 @@
 Run as `python -I -S stub.py FD` (standard library only: it must start fast and import
 nothing of the package). The engine writes one JSON line of settings to FD, then, when it
 is ready (tracefs instance armed, or the ptrace tracer has seized this process), one byte
-"g". The stub then drops privileges, sets its parent-death signal, installs a seccomp
-filter if asked (which needs no_new_privs) and execs. Errors before exec are written as
+"g". Before the "g" the stub drops privileges, sets its parent-death signal and changes
+directory, so that after it only a seccomp filter (if asked; it needs no_new_privs and a
+tracer) and the execve remain for a trace to see. Errors before exec are written as
 one line to the result fd (close-on-exec, so EOF there means exec succeeded) and the stub
-exits with status 127.
+exits with status 127. Before waiting, the stub writes one READY byte to the result fd, so
+the engine knows the interpreter's own exec and start-up are over before it arms anything
+(a tracer that seized the stub earlier would see the interpreter's exec as the command's).
 """
 
 import ctypes
@@ -20,6 +23,7 @@ PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
+READY = b"\x06"
 
 
 class SockFprog(ctypes.Structure):
@@ -35,7 +39,9 @@ def _install_seccomp(libc: ctypes.CDLL, program: bytes) -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
 
 
-def _become(settings: dict[str, Any], libc: ctypes.CDLL) -> None:
+def _prepare(settings: dict[str, Any], libc: ctypes.CDLL) -> None:
+    """Everything that can happen before the engine is armed (so a trace of the command
+    starts with little more than its execve)."""
     parent = os.getppid()
     if settings.get("gid") is not None:
         os.setgroups(settings.get("groups") or [])
@@ -49,6 +55,10 @@ def _become(settings: dict[str, Any], libc: ctypes.CDLL) -> None:
         raise OSError("the engine went away before the command started")
     if settings.get("cwd"):
         os.chdir(settings["cwd"])
+
+
+def _exec(settings: dict[str, Any], libc: ctypes.CDLL) -> None:
+    # seccomp only now: its RET_TRACE needs the tracer that seized us meanwhile
     if settings.get("seccomp"):
         _install_seccomp(libc, bytes.fromhex(settings["seccomp"]))
     os.execve(settings["path"], settings["argv"], settings["env"])
@@ -58,22 +68,31 @@ def main() -> None:
     control = int(sys.argv[1])
     result = int(sys.argv[2])
     os.set_inheritable(result, False)  # EOF on the result pipe = exec happened
-    with os.fdopen(control, "rb", buffering=0) as ctl:
-        data = b""
-        while b"\n" not in data:
-            chunk = ctl.read(65536)
-            if not chunk:
-                os._exit(126)
-            data += chunk
-        line, _, rest = data.partition(b"\n")
-        settings = json.loads(line)
-        if (rest or ctl.read(1))[:1] != b"g":
+    os.write(result, READY)  # the interpreter is up: tracing from here on sees no startup
+    os.set_inheritable(control, False)  # exec closes it: no close() after the go
+    data = b""
+    while b"\n" not in data:
+        chunk = os.read(control, 65536)
+        if not chunk:
             os._exit(126)
+        data += chunk
+    line, _, rest = data.partition(b"\n")
+    settings = json.loads(line)
     libc = ctypes.CDLL(None, use_errno=True)
+    error: OSError | None = None
     try:
-        _become(settings, libc)
+        _prepare(settings, libc)
     except OSError as exc:
-        os.write(result, f"{exc.strerror or exc}: {exc.filename or ''}\n".encode())
+        error = exc  # reported after the go, where exec errors are
+    if (rest or os.read(control, 1))[:1] != b"g":
+        os._exit(126)
+    try:
+        if error is None:
+            _exec(settings, libc)
+    except OSError as exc:
+        error = exc
+    if error is not None:
+        os.write(result, f"{error.strerror or error}: {error.filename or ''}\n".encode())
     os._exit(127)
 
 

@@ -25,6 +25,9 @@ from .live import LiveSession
 log = logging.getLogger(__name__)
 
 MAPS_EVENT_NAME = "maps"
+STREAM_FIRST_KINDS = frozenset({"bpf"})
+"""kinds whose batches are streamed (and stored as a loss record) when the writer is behind,
+instead of holding their worker back"""
 StopRequest = Callable[[LiveSession, str], None]
 
 
@@ -69,12 +72,35 @@ class SessionIngest:
         events = self._apply_limits(live, events)
         if not events:
             return
+        if live.kind in STREAM_FIRST_KINDS and self.writer.pending >= self.writer.cap_events:
+            self._stream_only(live, events)
+            return
         await self.writer.wait_for_space()
         self._append(live, events)
+
+    def _stream_only(self, live: LiveSession, events: list[list[Any]]) -> None:
+        """The writer is behind: stream the batch live, store a `storage` loss record in its
+        place (a BPF ring buffer cannot wait: holding its reader back would only move the
+        loss into the kernel, and the live view would lose it too)."""
+        first = live.next_seq
+        live.next_seq += len(events)
+        self._count(live, events)
+        self.hub.publish_events(live.id, first, events)
+        dropped = sum(1 for ev in events if ev[5] != LOST_EVENT_NAME)
+        record = wire.event_row(lost_event(LossSource.STORAGE.value, dropped, events[-1][0]))
+        live.lost_inband[LossSource.STORAGE.value] += dropped
+        self.writer.submit(live.id, live.next_seq, [record])  # one row past the cap
+        live.next_seq += 1
 
     def _append(self, live: LiveSession, events: list[list[Any]]) -> None:
         first = live.next_seq
         live.next_seq += len(events)
+        self._count(live, events)
+        self.writer.submit(live.id, first, events)
+        self.hub.publish_events(live.id, first, events)
+
+    @staticmethod
+    def _count(live: LiveSession, events: list[list[Any]]) -> None:
         for ev in events:
             if ev[5] == LOST_EVENT_NAME:
                 lost = wire.load_fields(ev[6])
@@ -84,8 +110,6 @@ class SessionIngest:
                 )
             else:
                 live.received += 1
-        self.writer.submit(live.id, first, events)
-        self.hub.publish_events(live.id, first, events)
 
     def _apply_limits(self, live: LiveSession, events: list[list[Any]]) -> list[list[Any]]:
         spec = live.spec

@@ -19,31 +19,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Settings
 from ..engines.base import Limits
 from ..engines.tracefs.tracers import needs_top_level
-from ..errors import (
-    InvalidTransition,
-    NotFound,
-    QuotaExceeded,
-    ResourceBusy,
-    TracerdError,
-    WorkerFailed,
-)
-from ..storage.tables import EventRow, SessionRow
+from ..errors import InvalidTransition, QuotaExceeded, ResourceBusy, TracerdError, WorkerFailed
 from ..storage.writer import EventWriter
 from ..stream.hub import StreamHub
-from ..system.procs import thread_ids
 from ..types import SessionState
 from ..workers.launch import WorkerProcess
-from ..workers.wire import load_fields
-from .ingest import MAPS_EVENT_NAME, SessionIngest
+from .exclusions import exclusion_loop
+from .ingest import SessionIngest
 from .ledger import LedgerStore
 from .live import LiveSession, session_view
 from .state import Action, Request, action_for, check_transition
+from .store import SessionStore, row_view
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +43,6 @@ PREPARE_TIMEOUT_S = 120.0  # a big BPF program compiles in seconds; the guest is
 SLOW_KINDS = frozenset({"bpf"})
 PERSIST_INTERVAL_S = 5.0
 SHUTDOWN_GRACE_S = 5.0
-EXCLUDE_INTERVAL_S = 0.5
 
 
 class SessionManager:
@@ -67,7 +57,7 @@ class SessionManager:
         caps_ready: asyncio.Event,
     ) -> None:
         self.settings = settings
-        self._db = sessions
+        self.store = SessionStore(sessions, ledger.owner)
         self.writer = writer
         self.hub = hub
         self.ledger = ledger
@@ -87,59 +77,15 @@ class SessionManager:
         affected = self.ledger.reconcile()
         prefix = f"tracerd_{self.ledger.owner.daemon_id}_"
         self.ledger.sweep(prefix)
-        interrupted = []
-        with self._db.begin() as db:
-            rows = db.scalars(
-                select(SessionRow).where(
-                    SessionRow.daemon_id == self.ledger.owner.daemon_id,
-                    SessionRow.host_id == self.ledger.owner.host_id,
-                    SessionRow.state.in_([S.STARTING.value, S.RUNNING.value, S.STOPPING.value]),
-                )
-            )
-            for row in rows:
-                stored, _last = db.execute(
-                    select(func.count(), func.max(EventRow.seq)).where(
-                        EventRow.session_id == row.id
-                    )
-                ).one()
-                counters = dict(row.counters or {})
-                counters["stored"] = int(stored or 0)
-                row.counters = counters
-                row.reason = f"the daemon stopped while the session was {row.state}"
-                row.state = S.INTERRUPTED.value
-                row.resources = []
-                row.stopped_at = datetime.now(UTC)
-                interrupted.append(row.id)
-            for row in db.scalars(
-                select(SessionRow).where(
-                    SessionRow.daemon_id == self.ledger.owner.daemon_id,
-                    SessionRow.state == S.CREATED.value,
-                )
-            ):
-                self.live[row.id] = LiveSession.from_row(row)
+        interrupted = self.store.interrupt_orphans()
+        for live in self.store.created():
+            self.live[live.id] = live
         log.info("recovered: interrupted %s, reconciled sessions %s", interrupted, affected)
         return interrupted
 
     def start_background(self) -> None:
         self._persist_task = asyncio.create_task(self._persist_loop(), name="persist-counters")
-        self._exclude_task = asyncio.create_task(self._exclusion_loop(), name="exclusions")
-
-    async def _exclusion_loop(self) -> None:
-        """Tell running tracefs workers when the daemon has new threads (an anyio worker
-        thread, say), so a system-wide session never records the daemon itself."""
-        known: set[int] = set(thread_ids(os.getpid()))
-        while True:
-            await asyncio.sleep(EXCLUDE_INTERVAL_S)
-            now = set(thread_ids(os.getpid()))
-            if now <= known:
-                known = now
-                continue
-            known = now
-            pids = self.exclude_pids()
-            for live in list(self.live.values()):
-                if live.kind == "tracefs" and live.state == S.RUNNING and live.worker:
-                    with contextlib.suppress(TracerdError, TimeoutError):
-                        await live.worker.call("exclude", {"pids": pids}, 5.0)
+        self._exclude_task = asyncio.create_task(exclusion_loop(self), name="exclusions")
 
     async def shutdown(self) -> None:
         """Stop every session (clean daemon shutdown)."""
@@ -180,30 +126,14 @@ class SessionManager:
         live = self.live.get(session_id)
         if live is not None:
             return self.view(live)
-        row = await asyncio.to_thread(self._load_row, session_id)
+        row = await asyncio.to_thread(self.store.load, session_id)
         return row_view(row)
-
-    def _load_row(self, session_id: int) -> SessionRow:
-        with self._db() as db:
-            row = db.get(SessionRow, session_id)
-            if row is None:
-                raise NotFound(f"no session {session_id}", {"id": str(session_id)})
-            return row
 
     async def list_sessions(
         self, kind: str | None = None, state: str | None = None
     ) -> list[dict[str, Any]]:
-        def load() -> list[SessionRow]:
-            with self._db() as db:
-                query = select(SessionRow).order_by(SessionRow.id)
-                if kind:
-                    query = query.where(SessionRow.kind == kind)
-                if state:
-                    query = query.where(SessionRow.state == state)
-                return list(db.scalars(query))
-
         out = []
-        for row in await asyncio.to_thread(load):
+        for row in await asyncio.to_thread(self.store.rows, kind, state):
             live = self.live.get(row.id)
             if live is not None and (state is None or live.state.value == state):
                 out.append(self.view(live))
@@ -225,7 +155,7 @@ class SessionManager:
         self._check_spec_quota(spec)
         if start:
             self._check_quota()
-        live = await asyncio.to_thread(self._insert, kind, name, spec, owner)
+        live = await asyncio.to_thread(self.store.insert, kind, name, spec, owner)
         self.live[live.id] = live
         if not start:
             return self.view(live)
@@ -260,35 +190,11 @@ class SessionManager:
                 {"running": running, "max_sessions": self.settings.max_sessions},
             )
 
-    def _insert(
-        self, kind: str, name: str | None, spec: dict[str, Any], owner: str | None
-    ) -> LiveSession:
-        row = SessionRow(
-            kind=kind,
-            name=name,
-            state=S.CREATED.value,
-            spec=spec,
-            created_at=datetime.now(UTC),
-            clock="mono",
-            wall_offset_ns=0,
-            counters={"events": 0, "stored": 0, "lost": {}},
-            resources=[],
-            info={},
-            owner=owner,
-            daemon_id=self.ledger.owner.daemon_id,
-            host_id=self.ledger.owner.host_id,
-            stored_bytes=0,
-        )
-        with self._db.begin() as db:
-            db.add(row)
-            db.flush()
-            return LiveSession.from_row(row)
-
     async def _discard(self, live: LiveSession) -> None:
         """Forget a session whose creation failed: no row, nothing in the kernel."""
         await asyncio.to_thread(self.ledger.reconcile, live.id)
         await self.writer.delete_session(live.id)
-        await asyncio.to_thread(self._delete_row, live.id)
+        await asyncio.to_thread(self.store.delete, live.id)
         self.live.pop(live.id, None)
         self.writer.forget(live.id)
 
@@ -532,17 +438,11 @@ class SessionManager:
             if action in (Action.STOP_THEN_DELETE, Action.WAIT_THEN_DELETE):
                 await self.stop(session_id)
         else:
-            await asyncio.to_thread(self._load_row, session_id)
+            await asyncio.to_thread(self.store.load, session_id)
         await self.writer.delete_session(session_id)
-        await asyncio.to_thread(self._delete_row, session_id)
+        await asyncio.to_thread(self.store.delete, session_id)
         self.live.pop(session_id, None)
         self.writer.forget(session_id)
-
-    def _delete_row(self, session_id: int) -> None:
-        with self._db.begin() as db:
-            row = db.get(SessionRow, session_id)
-            if row is not None:
-                db.delete(row)
 
     # -- requests to a running worker --------------------------------------------------------
 
@@ -559,27 +459,14 @@ class SessionManager:
             return {"ts_ns": None, "maps": maps, "live": True}
         if live is not None and live.last_maps is not None:
             return {**live.last_maps, "live": False}
-        await asyncio.to_thread(self._load_row, session_id)
-        stored = await asyncio.to_thread(self._last_maps, session_id)
+        await asyncio.to_thread(self.store.load, session_id)
+        stored = await asyncio.to_thread(self.store.last_maps, session_id)
         return {**(stored or {"ts_ns": None, "maps": {}}), "live": False}
-
-    def _last_maps(self, session_id: int) -> dict[str, Any] | None:
-        """The final map snapshot, stored as the session's last `maps` event."""
-        with self._db() as db:
-            row = db.execute(
-                select(EventRow.ts_ns, EventRow.fields)
-                .where(EventRow.session_id == session_id, EventRow.name == MAPS_EVENT_NAME)
-                .order_by(EventRow.seq.desc())
-                .limit(1)
-            ).first()
-        if row is None:
-            return None
-        return {"ts_ns": row[0], "maps": load_fields(row[1]).get("maps", {})}
 
     def _live(self, session_id: int) -> LiveSession:
         live = self.live.get(session_id)
         if live is None:
-            self._load_row(session_id)  # NotFound if there is no such session
+            self.store.load(session_id)  # NotFound if there is no such session
             raise InvalidTransition("stopped", "change")
         return live
 
@@ -590,16 +477,8 @@ class SessionManager:
         live.state = state
 
     async def _persist(self, live: LiveSession) -> None:
-        counters = self.counters(live)
         stored_bytes = self.writer.progress(live.id).stored_bytes
-
-        def save() -> None:
-            with self._db.begin() as db:
-                row = db.get(SessionRow, live.id)
-                if row is not None:
-                    live.apply_to_row(row, counters, stored_bytes)
-
-        await asyncio.to_thread(save)
+        await asyncio.to_thread(self.store.save, live, self.counters(live), stored_bytes)
 
     async def _persist_loop(self) -> None:
         while True:
@@ -615,15 +494,6 @@ def _background(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None
     task = asyncio.create_task(coro, name=name)
     task.add_done_callback(lambda t: t.cancelled() or t.exception())
     return task
-
-
-def row_view(row: SessionRow) -> dict[str, Any]:
-    live = LiveSession.from_row(row)
-    counters = dict(row.counters or {})
-    counters.setdefault("events", 0)
-    counters.setdefault("stored", 0)
-    counters["lost"] = live.lost(0, 0) | dict(counters.get("lost") or {})
-    return session_view(live, counters, row.stored_bytes)
 
 
 def _as_error(exc: BaseException) -> TracerdError:

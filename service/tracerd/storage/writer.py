@@ -32,6 +32,8 @@ MAX_ROWS_PER_TXN = 50_000
 DELETE_CHUNK_ROWS = 20_000
 REBUILD_CHUNK_ROWS = 50_000
 ROW_OVERHEAD_BYTES = 48
+WRITER_CACHE_KIB = 64 * 1024
+WAL_CHECKPOINT_PAGES = 8000
 
 
 @dataclass(slots=True)
@@ -143,6 +145,11 @@ class EventWriter:
 
     def _run(self) -> None:
         with self._engine.connect() as conn:
+            if self._engine.dialect.name == "sqlite":
+                # the writer's own connection: a bigger page cache for the growing indexes,
+                # and fewer (larger) WAL checkpoints
+                conn.exec_driver_sql(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+                conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             stop = False
             while not stop:
                 item = self._queue.get()

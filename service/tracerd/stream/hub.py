@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from ..types import LOST_EVENT_NAME
 from ..workers.wire import load_fields
 
@@ -29,7 +31,8 @@ def event_dict(seq: int, ev: Sequence[Any]) -> dict[str, Any]:
         "tid": ev[3],
         "comm": ev[4],
         "name": ev[5],
-        "fields": load_fields(ev[6]),
+        # the fields' JSON text goes into the message as is (never parsed and re-encoded)
+        "fields": orjson.Fragment(ev[6]),
     }
 
 

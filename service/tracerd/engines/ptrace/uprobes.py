@@ -1,0 +1,186 @@
+"""Breakpoints on attached pids as uprobe events in a small tracefs instance of the session.
+
+Mechanism (kernel-interfaces 1.4, 1.12): one uprobe definition per symbol in the group
+`tracerd_<daemon>_<session>` (`p:GROUP/EVENT PATH:0xOFFSET arg1=%di:x64 .. arg6=%r9:x64`,
+appended to `uprobe_events`), enabled only in the session's own instance of the same name
+(64 KiB per CPU, `mono` clock, `set_event_pid` = the pid's threads, `event-fork` with
+follow_forks). The kernel inserts and single-steps the breakpoint itself and drops it with
+the process, so a killed worker never leaves an int3 in a traced process; the instance and
+the definitions it leaves are in the ledger for the daemon's reconcile. A thread reads the
+instance's `trace_pipe` (text; poll with a timeout) and emits `breakpoint` events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import select
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from ...errors import BadRequest, KernelRejected, ResourceBusy
+from ...types import WireEvent
+from ..base import EngineContext, Ledger
+from . import tracer as pt
+from .breakpoints import breakpoint_event
+from .elfsyms import Location
+
+log = logging.getLogger(__name__)
+
+TRACEFS = Path("/sys/kernel/tracing")
+BUFFER_SIZE_KB = 64
+POLL_TIMEOUT_MS = 200
+_LINE = re.compile(
+    r"^\s*(?P<comm>.*?)-(?P<tid>\d+)\s+\[(?P<cpu>\d+)\]\s+(?:\S+\s+)?(?P<sec>\d+)\.(?P<usec>\d+):"
+    r" (?P<event>\w+): \((?P<ip>0x[0-9a-f]+)[^)]*\)(?P<args>.*)$"
+)
+_SAFE_PATH = re.compile(r"^/[^\s:\x00-\x1f]+$")
+
+
+def _write(path: Path, text: str, append: bool = False) -> None:
+    flags = os.O_WRONLY | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(path, flags)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _error_log() -> str:
+    try:
+        return (TRACEFS / "error_log").read_text().strip().splitlines()[-3:][0]
+    except (OSError, IndexError):
+        return ""
+
+
+class UprobeBreakpoints:
+    def __init__(
+        self, ctx: EngineContext, ledger: Ledger, pid: int, locations: list[Location]
+    ) -> None:
+        self.ctx = ctx
+        self.ledger = ledger
+        self.pid = pid
+        self.locations = locations
+        self.group = ctx.resource_name
+        self.instance = ctx.resource_name
+        self.events: dict[str, str] = {}
+        """event name -> symbol"""
+        self._keys: list[tuple[str, str]] = []
+        """(ledger key, what) in creation order"""
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def root(self) -> Path:
+        return TRACEFS / "instances" / self.instance
+
+    def create(self) -> None:
+        """Instance, definitions, pid filter, enable; everything recorded first."""
+        key = self.ledger.record("tracefs_instance", self.instance)
+        try:
+            self.root.mkdir()
+        except FileExistsError:
+            self.ledger.cross_off(key)  # not ours: never remove it
+            raise ResourceBusy(f"tracefs instance {self.instance} already exists") from None
+        self._keys.append((key, "instance"))
+        try:
+            _write(self.root / "buffer_size_kb", str(BUFFER_SIZE_KB))
+            _write(self.root / "trace_clock", "mono")
+            for i, loc in enumerate(self.locations):
+                self._define(i, loc)
+            _write(self.root / "set_event_pid", " ".join(map(str, pt.thread_ids(self.pid))))
+            with contextlib.suppress(OSError):
+                _write(self.root / "options" / "event-fork", "1")
+            for event in self.events:
+                _write(self.root / "events" / self.group / event / "enable", "1")
+        except OSError as exc:
+            self.remove()
+            raise KernelRejected(f"uprobe set-up failed: {exc.strerror} {_error_log()}") from exc
+
+    def _define(self, index: int, loc: Location) -> None:
+        if not _SAFE_PATH.match(loc.path):
+            raise BadRequest(f"cannot place a uprobe in {loc.path!r}", {"path": loc.path})
+        event = f"bp{index}_{re.sub(r'[^A-Za-z0-9_]', '_', loc.symbol)}"[:63]
+        fetch = " ".join(
+            f"arg{i + 1}=%{r}:x64" for i, r in enumerate(("di", "si", "dx", "cx", "r8", "r9"))
+        )
+        key = self.ledger.record(
+            "dynamic_event",
+            f"{self.group}/{event}",
+            {"file": "uprobe_events", "group": self.group, "event": event},
+        )
+        self._keys.append((key, event))
+        _write(
+            TRACEFS / "uprobe_events",
+            f"p:{self.group}/{event} {loc.path}:{loc.file_offset:#x} {fetch}\n",
+            append=True,
+        )
+        self.events[event] = loc.symbol
+
+    def start(self, emit: Callable[[WireEvent], None]) -> None:
+        self._thread = threading.Thread(
+            target=self._read, args=(emit,), name=f"ptrace-uprobes-{self.ctx.session_id}"
+        )
+        self._thread.start()
+
+    def _read(self, emit: Callable[[WireEvent], None]) -> None:
+        fd = os.open(self.root / "trace_pipe", os.O_RDONLY | os.O_NONBLOCK)
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        pending = ""
+        try:
+            while not self._stop.is_set():
+                poller.poll(POLL_TIMEOUT_MS)
+                try:
+                    chunk = os.read(fd, 65536).decode(errors="replace")
+                except BlockingIOError:
+                    continue
+                pending += chunk
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    event = self._parse(line)
+                    if event is not None:
+                        emit(event)
+        finally:
+            os.close(fd)
+
+    def _parse(self, line: str) -> WireEvent | None:
+        m = _LINE.match(line)
+        if m is None or m.group("event") not in self.events:
+            return None
+        ts = int(m.group("sec")) * 1_000_000_000 + int(m.group("usec").ljust(6, "0")[:9]) * 1000
+        args = [int(v, 16) for v in re.findall(r"arg\d=(0x[0-9a-f]+)", m.group("args"))]
+        tid = int(m.group("tid"))
+        symbol = self.events[m.group("event")]
+        return breakpoint_event(
+            ts, pt.tgid(tid) or self.pid, tid, m.group("comm"), symbol, int(m.group("ip"), 16), args
+        )
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2 * POLL_TIMEOUT_MS / 1000 + 1)
+        self.remove()
+
+    def remove(self) -> None:
+        """Disable, remove the instance, delete the definitions; cross each off after."""
+        for event in self.events:
+            with contextlib.suppress(OSError):
+                _write(self.root / "events" / self.group / event / "enable", "0")
+        for key, what in reversed(self._keys):
+            try:
+                if what == "instance":
+                    if self.root.exists():
+                        self.root.rmdir()
+                else:
+                    _write(TRACEFS / "uprobe_events", f"-:{self.group}/{what}\n", append=True)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("cannot remove %s: %s", what, exc)
+                continue
+            self.ledger.cross_off(key)
+        self._keys.clear()

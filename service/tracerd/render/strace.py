@@ -1,0 +1,173 @@
+"""strace-style text for ptrace sessions: event lines and the `-c` summary table.
+
+Pure: events (WireEvent or the API's event dicts) in, lines out. `StraceRenderer.feed`
+renders events in `seq` order (completion order) as a streaming CLI would;
+`render_events` reorders the halves of interrupted calls by time, so `<unfinished ...>`
+lines sit where strace prints them. Under `-f` a `[pid N]` prefix appears once more than
+one tracee is alive, as in strace. `format_summary` prints strace `-c -w`'s table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+CALL_COLUMN = 39
+"""strace pads `name(args)` to 39 characters before ` = ret`"""
+LIFECYCLE = frozenset({"signal", "exit", "exec", "breakpoint", "stdout", "stderr", "marker"})
+
+
+def _get(event: Any, key: str) -> Any:
+    if isinstance(event, Mapping):
+        return event.get(key)
+    return getattr(event, key)
+
+
+def is_syscall(event: Any) -> bool:
+    return "raw_args" in (_get(event, "fields") or {})
+
+
+def align(text: str) -> str:
+    """`close(3) = 0` -> `close(3)                                = 0` (strace's column)."""
+    cut = text.rfind(") = ")
+    if cut < 0:
+        return text
+    call, ret = text[: cut + 1], text[cut + 4 :]
+    return f"{call:<{CALL_COLUMN}} = {ret}"
+
+
+def resumed_halves(fields: Mapping[str, Any]) -> tuple[str, str]:
+    """The `<unfinished ...>` and `<... name resumed>` lines of an interrupted call."""
+    entry = f"{fields['entry_text']} <unfinished ...>"
+    return entry, align(fields["resumed_text"])
+
+
+@dataclass(slots=True)
+class StraceRenderer:
+    """Renders events one by one, tracking live tracees for the `[pid N]` prefix."""
+
+    follow: bool = False
+    show_output: bool = True
+    _live: set[int] | None = None
+
+    def feed(self, event: Any) -> list[str]:
+        live = self._live if self._live is not None else set()
+        self._live = live
+        tid = _get(event, "tid")
+        name = _get(event, "name")
+        fields = _get(event, "fields") or {}
+        if tid is not None:
+            live.add(tid)
+        prefix = f"[pid {tid}] " if self.follow and len(live) > 1 and tid is not None else ""
+        lines = self._lines(name, fields)
+        if name == "exit" and not is_syscall(event) and tid is not None:
+            live.discard(tid)
+        if name in ("stdout", "stderr"):
+            return lines
+        return [prefix + line for line in lines]
+
+    def _lines(self, name: str, fields: Mapping[str, Any]) -> list[str]:
+        if name in ("stdout", "stderr"):
+            return [fields.get("text", "")] if self.show_output else []
+        if name == "exec" and "raw_args" not in fields:
+            return []
+        text = fields.get("text")
+        if text is None:
+            return []
+        if "raw_args" in fields and fields.get("resumed"):
+            return list(resumed_halves(fields))
+        return [align(text) if "raw_args" in fields else text]
+
+
+def render_events(events: Iterable[Any], follow: bool = False) -> list[str]:
+    """All lines of a finished trace, with interrupted calls split where strace splits them;
+    `[pid N]` wherever more than one tracee was alive (first to last event of each tid)."""
+    events = list(events)
+    halves: list[tuple[int, int, Any, str | None]] = []
+    spans: dict[int, list[int]] = {}
+    for order, event in enumerate(events):
+        fields = _get(event, "fields") or {}
+        ts = _get(event, "ts_ns") or 0
+        end = ts + (fields.get("duration_ns") or 0) if is_syscall(event) else ts
+        tid = _get(event, "tid")
+        if tid is not None:
+            span = spans.setdefault(tid, [ts, end])
+            span[0], span[1] = min(span[0], ts), max(span[1], end)
+        if is_syscall(event) and fields.get("resumed"):
+            entry, rest = resumed_halves(fields)
+            halves.append((ts, order, event, entry))
+            halves.append((end, order, event, rest))
+        else:
+            halves.append((end, order, event, None))
+    bare = StraceRenderer(follow=False)
+    out: list[str] = []
+    for ts, _order, event, line in sorted(halves, key=lambda h: (h[0], h[1])):
+        tid = _get(event, "tid")
+        alive = sum(1 for lo, hi in spans.values() if lo <= ts <= hi)
+        prefix = f"[pid {tid}] " if follow and alive > 1 and tid is not None else ""
+        name = _get(event, "name")
+        if line is not None:
+            out.append(prefix + line)
+        elif name in ("stdout", "stderr"):
+            out += bare.feed(event)
+        else:
+            out += [prefix + text for text in bare.feed(event)]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    name: str
+    calls: int
+    errors: int
+    seconds: float
+
+
+def format_summary(rows: Sequence[SummaryRow]) -> str:
+    """strace `-c -w`'s table, sorted by time (then calls, name) like strace's default."""
+    rows = [r for r in rows if r.calls]
+    rows = sorted(rows, key=lambda r: (-r.seconds, -r.calls, r.name))
+    total_s = sum(r.seconds for r in rows)
+    total_calls = sum(r.calls for r in rows)
+    total_errors = sum(r.errors for r in rows)
+
+    def usecs(r_seconds: float, calls: int) -> int:
+        return int(r_seconds / calls * 1e6) if calls else 0
+
+    w_sec = max(11, len(f"{total_s:.6f}"))
+    w_avg = max(11, *(len(str(usecs(r.seconds, r.calls))) for r in rows), 1)
+    w_calls = max(9, len(str(total_calls)))
+    w_err = max(9, len(str(total_errors)))
+    w_name = max(16, *(len(r.name) + 1 for r in rows), 1)
+    header = (
+        f"{'% time':>6} {'seconds':>{w_sec}} {'usecs/call':>{w_avg}} {'calls':>{w_calls}} "
+        f"{'errors':>{w_err}} syscall"
+    )
+    dashes = " ".join("-" * w for w in (6, w_sec, w_avg, w_calls, w_err, w_name))
+
+    def line(name: str, seconds: float, calls: int, errors: int) -> str:
+        pct = 100.0 * seconds / total_s if total_s and seconds else 0.0
+        err = str(errors) if errors else ""
+        return (
+            f"{pct:6.2f} {seconds:{w_sec}.6f} {usecs(seconds, calls):>{w_avg}} "
+            f"{calls:>{w_calls}} {err:>{w_err}} {name}"
+        )
+
+    body = [line(r.name, r.seconds, r.calls, r.errors) for r in rows]
+    total = line("total", total_s, total_calls, total_errors)
+    total = f"{100.0:6.2f}" + total[6:]
+    return "\n".join([header, dashes, *body, dashes, total])
+
+
+def summary_rows(events: Iterable[Any]) -> list[SummaryRow]:
+    """What the daemon's SQL computes: completed syscalls (ret not null) grouped by name."""
+    acc: dict[str, list[float]] = {}
+    for event in events:
+        if not is_syscall(event) or _get(event, "ret") is None:
+            continue
+        row = acc.setdefault(_get(event, "name"), [0, 0, 0.0])
+        row[0] += 1
+        row[1] += _get(event, "errno") is not None
+        row[2] += (_get(event, "dur_ns") or 0) / 1e9
+    return [SummaryRow(name, int(c), int(e), s) for name, (c, e, s) in acc.items()]

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from tracerd.engines.ptrace import flags, structs
+from tracerd.engines.ptrace.parse import build_plan, errno_of, render_args, render_return
+from tracerd.engines.ptrace.syscalls import SyscallTable
+
+
+def render(table: SyscallTable, name: str, args: list[int], fetched: dict[int, object]) -> str:
+    plan = build_plan(table.by_name[name], 32)
+    return ", ".join(render_args(plan, args, fetched, True, 0))
+
+
+def test_openat_plan_and_rendering(table: SyscallTable) -> None:
+    plan = build_plan(table.by_name["openat"], 32)
+    assert plan.entry == ((1, "str", 4096),)
+    assert plan.exit == ()
+    text = render(
+        table, "openat", [2**64 - 100, 0x1000, 0o2000000, 0], {1: (b"/etc/hostname", True)}
+    )
+    assert text == 'AT_FDCWD, "/etc/hostname", O_RDONLY|O_CLOEXEC'
+    creat = render(table, "openat", [3, 0x1000, 0o101 | 0o1000, 0o644], {1: (b"x", True)})
+    assert creat == '3, "x", O_WRONLY|O_CREAT|O_TRUNC, 0644'
+
+
+def test_read_write_buffers(table: SyscallTable) -> None:
+    plan = build_plan(table.by_name["read"], 4)
+    assert plan.exit == ((1, "obuf", 0),)
+    assert render_args(plan, [3, 0x10, 832], {1: b"\x7fELF"}, True, 832) == [
+        "3",
+        '"\\177ELF"...',
+        "832",
+    ]
+    write = render(table, "write", [1, 0x10, 6], {1: (b"hello\n", 6)})
+    assert write == '1, "hello\\n", 6'
+
+
+def test_default_plan_from_prototype(table: SyscallTable) -> None:
+    plan = build_plan(table.by_name["chroot"], 32)  # no hand-written spec
+    assert plan.kinds == ("path",)
+    assert build_plan(table.by_name["getpriority"], 32).kinds == ("d", "d")
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "expected"),
+    [
+        ("mmap", [0, 8192, 3, 0x22, 2**64 - 1, 0],
+         "NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0"),
+        ("mprotect", [0x7F0000, 4096, 0], "0x7f0000, 4096, PROT_NONE"),
+        ("clone", [0x01200011, 0, 0, 0x7FAA, 0],
+         "child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, "
+         "child_tidptr=0x7faa"),
+        ("futex", [0x10, 0x189, 5, 0, 0, 0xFFFFFFFF],
+         "0x10, FUTEX_WAIT_BITSET|FUTEX_PRIVATE_FLAG|FUTEX_CLOCK_REALTIME, 5, NULL, "
+         "FUTEX_BITSET_MATCH_ANY"),
+        ("futex", [0x10, 0x81, 1, 0, 0, 0], "0x10, FUTEX_WAKE|FUTEX_PRIVATE_FLAG, 1"),
+        ("access", [0x10, 4], "0x10, R_OK"),
+        ("socket", [1, 0x80801, 0], "AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0"),
+        ("lseek", [3, 0, 1], "3, 0, SEEK_CUR"),
+        ("kill", [42, 15], "42, SIGTERM"),
+        ("fcntl", [3, 1, 0], "3, F_GETFD, NULL"),
+        ("arch_prctl", [0x1002, 0x7F00], "ARCH_SET_FS, 0x7f00"),
+        ("wait4", [2**64 - 1, 0, 0, 0], "-1, NULL, 0, NULL"),
+    ],
+)  # fmt: skip
+def test_flag_rendering(table: SyscallTable, name: str, args: list[int], expected: str) -> None:
+    assert render(table, name, args, {}) == expected
+
+
+def test_structs() -> None:
+    st = bytearray(144)
+    struct.pack_into("=I", st, 24, 0o100644)
+    struct.pack_into("=q", st, 48, 20)
+    assert structs.stat(bytes(st)) == "{st_mode=S_IFREG|0644, st_size=20, ...}"
+    struct.pack_into("=I", st, 24, 0o020666)
+    struct.pack_into("=Q", st, 40, 0x103)
+    assert structs.stat(bytes(st)) == "{st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x3), ...}"
+    assert structs.timespec(struct.pack("=qq", 1, 5)) == "{tv_sec=1, tv_nsec=5}"
+    assert structs.wstatus(struct.pack("=i", 3 << 8)) == "[{WIFEXITED(s) && WEXITSTATUS(s) == 3}]"
+    assert structs.int_pair(struct.pack("=ii", 3, 4)) == "[3, 4]"
+    sun = struct.pack("=H", 1) + b"/run/x.sock\0"
+    assert structs.sockaddr(sun) == '{sa_family=AF_UNIX, sun_path="/run/x.sock"}'
+    sin = struct.pack("=H", 2) + struct.pack("!H", 80) + bytes([127, 0, 0, 1])
+    assert structs.sockaddr(sin) == (
+        '{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}'
+    )
+
+
+def test_quote_like_strace() -> None:
+    assert structs.quote(b'a"b\\\n\t') == '"a\\"b\\\\\\n\\t"'
+    assert structs.quote(b"\x00\x01a") == '"\\0\\1a"'
+    assert structs.quote(b"\x001") == '"\\0001"'  # a digit follows: full octal
+    assert structs.quote(b"abc", cut=True) == '"abc"...'
+    assert structs.quote(b"\xd9\x0e", force_hex=True) == '"\\xd9\\x0e"'
+
+
+def test_returns_and_errnos() -> None:
+    assert render_return("openat", -2, True) == "-1 ENOENT (No such file or directory)"
+    assert errno_of(-2, True) == "ENOENT"
+    assert errno_of(3, False) is None
+    assert render_return("mmap", 0x7F0000, False) == "0x7f0000"
+    assert render_return("exit_group", None, False) == "?"
+    assert (
+        render_return("read", -512, True) == "? ERESTARTSYS (To be restarted if SA_RESTART is set)"
+    )
+    assert render_return("fcntl", 1, False, 1) == "0x1 (flags FD_CLOEXEC)"
+    assert render_return("fcntl", 0x8002, False, 3) == "0x8002 (flags O_RDWR|O_LARGEFILE)"
+
+
+def test_signal_names_and_sets() -> None:
+    assert flags.signal_name(17) == "SIGCHLD"
+    assert flags.signal_name(33) == "SIGRT_1"
+    assert flags.sigset(1 << 1 | 1 << 14) == "[INT TERM]"
+    assert flags.sigset(~(1 << 32) & (2**64 - 1)) == "~[RT_1]"
+
+
+def test_siginfo_text() -> None:
+    from tracerd.engines.ptrace.events import siginfo_text
+
+    chld = struct.pack("=iii4xiIiqq", 17, 0, 1, 1234, 0, 3, 0, 0).ljust(128, b"\0")
+    assert siginfo_text(17, chld) == (
+        "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=1234, si_uid=0, si_status=3, "
+        "si_utime=0, si_stime=0}"
+    )
+    user = struct.pack("=iii4xiI", 10, 0, 0, 99, 1000).ljust(128, b"\0")
+    assert siginfo_text(10, user) == "{si_signo=SIGUSR1, si_code=SI_USER, si_pid=99, si_uid=1000}"
+    segv = struct.pack("=iii4xQ", 11, 0, 1, 0).ljust(128, b"\0")
+    assert siginfo_text(11, segv) == "{si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL}"
+    assert siginfo_text(15, None) == "{si_signo=SIGTERM}"
+
+
+def test_sigaction_flags_in_strace_order_and_clone3_parent_tid(table: SyscallTable) -> None:
+    act = struct.pack("=QQQQ", 0x1234, 0x1C000004, 0x5678, 0)
+    assert structs.sigaction(act) == (
+        "{sa_handler=0x1234, sa_mask=[], sa_flags=SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_SIGINFO, "
+        "sa_restorer=0x5678}"
+    )
+    assert flags.sigset(1 << 31 | 1 << 32) == "[RTMIN RT_1]"
+    args = struct.pack("=8Q", 0x00100000, 0, 0, 0x10, 0, 0, 0, 0)
+    plan = build_plan(table.by_name["clone3"], 32)
+    shown = render_args(plan, [0x20, 88, 0, 0, 0, 0], {0: args, -1: 4242}, True, 4242)
+    assert shown == [
+        "{flags=CLONE_PARENT_SETTID, parent_tid=0x10, exit_signal=0, stack=NULL, "
+        "stack_size=0} => {parent_tid=[4242]}",
+        "88",
+    ]
