@@ -7,6 +7,9 @@ own group (`tracerd_<daemon>_<session>`) and enabled only in its instance. A lau
 command is held back until the instance is armed, then traced (with its descendants
 under `follow_forks`). The daemon's and workers' threads are excluded with
 `set_event_notrace_pid` so a system-wide syscall session never feeds on its own reads.
+The `function`/`function_graph` tracers (tracers.py) run in the instance, or at the
+exclusive top level where the kernel allows them only there; a second reader then reads
+the top-level buffer, and kallsyms.py names the addresses of tracer and kprobe records.
 Requirements: tracefs; uprobes need CONFIG_UPROBE_EVENTS, kprobes CONFIG_KPROBE_EVENTS.
 Caveats: kernel-interfaces.md section 5 (filters, control-file writes, rmdir and EBUSY).
 """

@@ -39,7 +39,7 @@ from ...specs import TracefsSpec
 from ...system.caps import os_error_text
 from ..base import Ledger
 from .fs import Instance, Tracefs, read_file, write_file
-from .toplevel import TopLevel, read_setting, write_setting
+from .toplevel import TopLevel, write_setting
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +222,3 @@ class TracerSetup:
             message += " (not in available_filter_functions"
             message += f"; did you mean {', '.join(hints)}?)" if hints else ")"
         return KernelRejected(message, detail)
-
-    def current(self, file: str) -> str:
-        return read_setting(self.dir, file)
