@@ -118,3 +118,37 @@ def test_other_events_become_comments_and_streaming_holds_one_entry() -> None:
 def test_task_label_is_centred_and_cut() -> None:
     assert task_label("python3", 812) == " python3-812  "
     assert task_label("averylongname", 1) == "  averylo-1   "
+
+
+def test_text_export_of_a_function_graph_session_nests_like_the_tracer() -> None:
+    import orjson
+
+    from tracerd.reports.export.rows import Row
+    from tracerd.reports.export.text import Text
+
+    events = [entry("outer", 0), entry("inner", 1), ret("inner", 1, 2_000), ret("outer", 0, 9_000)]
+    rows = [
+        Row(
+            i,
+            1000 + i,
+            e["cpu"],
+            e["tid"],
+            e["tid"],
+            e["comm"],
+            e["name"],
+            orjson.dumps(e["fields"]).decode(),
+            None,
+            None,
+            None,
+        )
+        for i, e in enumerate(events)
+    ]
+    text = Text("tracefs", 0, 0, {}, tracer="function_graph")
+    out = text.header() + text.encode(rows[:2]) + text.encode(rows[2:]) + text.footer()
+    lines = out.decode().splitlines()
+    assert lines[: len(HEADER)] == list(HEADER)
+    body = [line for line in lines[len(HEADER) :] if line.strip()]
+    assert body == render_funcgraph(events, header=False)
+    assert body[0].rstrip().endswith("outer() {")
+    assert body[1].rstrip().endswith("inner();")
+    assert body[2].rstrip().endswith("}")

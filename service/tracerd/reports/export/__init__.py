@@ -69,7 +69,12 @@ def encoder_for(
         return ChromeTrace(base_ns, info.kind, info.id)
     tool = info.spec.get("tool")
     return Text(
-        info.kind, info.wall_offset_ns, base_ns, print_fmts or {}, str(tool) if tool else None
+        info.kind,
+        info.wall_offset_ns,
+        base_ns,
+        print_fmts or {},
+        str(tool) if tool else None,
+        tracer=str(info.spec.get("tracer") or "nop"),
     )
 
 

@@ -35,6 +35,14 @@ def ftrace_lines(print_fmts: Mapping[str, str]) -> Line:
     return lambda event: [_ftrace_fallback(event)]
 
 
+def funcgraph_lines() -> tuple[str, Line, Callable[[], list[str]]]:
+    """function_graph sessions: the tracer's nested text (render/funcgraph.py)."""
+    from ...render.funcgraph import HEADER, FuncgraphRenderer
+
+    renderer = FuncgraphRenderer()
+    return "\n".join(HEADER), renderer.feed, renderer.flush
+
+
 def _pairs(fields: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in fields.items())
 
@@ -119,9 +127,13 @@ class Text:
         base_ns: int,
         print_fmts: Mapping[str, str],
         tool: str | None = None,
+        tracer: str = "nop",
     ) -> None:
         self._header: str | None = None
-        if kind == "tracefs":
+        self._flush: Callable[[], list[str]] | None = None
+        if kind == "tracefs" and tracer == "function_graph":
+            self._header, self._lines, self._flush = funcgraph_lines()
+        elif kind == "tracefs":
             self._lines = ftrace_lines(print_fmts)
         elif kind == "ptrace":
             self._lines = strace_lines(wall_offset_ns, base_ns)
@@ -138,4 +150,5 @@ class Text:
         return ("\n".join(lines) + "\n").encode() if lines else b""
 
     def footer(self) -> bytes:
-        return b""
+        tail = self._flush() if self._flush is not None else []
+        return ("\n".join(tail) + "\n").encode() if tail else b""
