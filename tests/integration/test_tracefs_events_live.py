@@ -319,3 +319,15 @@ def test_stream_messages_are_json(daemon: InProcess) -> None:
                 break
     assert kinds[0] == "state"
     assert kinds[-2:] == ["state", "end"]
+
+
+def test_comm_of_a_launched_command_without_exec_events(daemon: InProcess, program: str) -> None:
+    # no sched_process_exec in the session: the comm must still be the command's, not the
+    # exec stub's (which the first records of the pid could suggest)
+    session = run_to_end(
+        daemon, {"events": ["syscalls:sys_enter_openat"], "command": [program, "2"]}
+    )
+    events = all_events(daemon, session["id"], name="syscalls:sys_enter_openat")
+    assert events
+    assert {e["comm"] for e in events} == {"tdprog"}
+    assert {e["pid"] for e in events} == {session["info"]["command_pid"]}

@@ -50,6 +50,10 @@ class TaskLookup(Protocol):
 
     cache: dict[int, tuple[int | None, str | None]]
 
+    def tick(self) -> None:
+        """Called once per page: a chance to expire cached answers."""
+        ...
+
     def lookup(self, tid: int) -> tuple[int | None, str | None]:
         """Resolve a tid missing from `cache` (and store it there)."""
         ...
@@ -126,6 +130,8 @@ class PageDecoder:
         """Decode the page at `buf[base:]`, appending to `out` a loss record first when the
         kernel flagged missed events, then one event per data record. `words` is
         `memoryview(buf).cast("I")` if the caller has it (the pages of one chunk share it)."""
+        if self.tasks is not None:
+            self.tasks.tick()
         page_ts, length, lost = self.page_header(buf, base)
         if lost is not None:
             out.append(lost_event("kernel", lost, page_ts, cpu))

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 TASK_COMM_LEN = 16
 MAX_ENTRIES = 65536
 SAVED_REFRESH_S = 0.5
+CACHE_TTL_S = 1.0
 CLONE_THREAD = 0x00010000
 IDLE: tuple[int | None, str | None] = (0, "<idle>")
 
@@ -55,6 +56,18 @@ class TaskResolver:
         self._saved_comm: dict[int, str] = {}
         self._saved_tgid: dict[int, int] = {}
         self._saved_at = -SAVED_REFRESH_S
+        self._cleared_at = time.monotonic()
+
+    def tick(self) -> None:
+        """Forget resolved answers every CACHE_TTL_S (called once per page): a comm read
+        from saved_cmdlines or /proc goes stale when the task execs or renames itself and
+        the session records no exec event (a launched command is first seen as the stub).
+        What the session's own records taught (`hooks`) is kept and consulted first."""
+        now = time.monotonic()
+        if now - self._cleared_at >= CACHE_TTL_S:
+            self._cleared_at = now
+            self.cache.clear()
+            self.cache[0] = IDLE
 
     def lookup(self, tid: int) -> Task:
         """Resolve a tid missing from `cache`, and cache the answer (also a negative one)."""
