@@ -23,7 +23,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${TRACERD_GUEST_CACHE:-/var/cache/tracerd-guest}
 MIRROR=${TRACERD_GUEST_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
-PACKAGES=python3,python3-venv,python3-bpfcc,bpfcc-tools,bpftrace,strace,trace-cmd,busybox-static,procps,kmod
+PACKAGES=python3,python3-venv,python3-bpfcc,bpfcc-tools,bpftrace,bpftool,strace,trace-cmd,busybox-static,procps,kmod
 # what the initramfs loads to reach the root image (virtio-blk, ext4) and the shares (9p)
 INITRD_MODULES="virtio_pci virtio_blk ext4 9pnet_virtio 9p"
 

@@ -1,7 +1,6 @@
 """BCC kprobe/kretprobe and fentry attachments of custom programs through the daemon, on
 6.1 (the host refuses both): exact counts of a known workload, filtered by pid in the
-kernel. The catalogue tools use tracepoints only so far: there is no kprobe or fentry
-variant of a tool to check here yet."""
+kernel. The catalogue tools' fentry and kprobe variants: test_bpf_tools_guest.py."""
 
 from __future__ import annotations
 

@@ -143,11 +143,17 @@ class EngineRun:
     """One engine session in this process: prepare, start, stop; checks nothing is left."""
 
     def __init__(
-        self, tmp_path: Any, spec: dict[str, Any], *, start: bool = True, limits: Any = None
+        self,
+        tmp_path: Any,
+        spec: dict[str, Any],
+        *,
+        start: bool = True,
+        limits: Any = None,
+        caps: Mapping[str, Any] | None = None,
     ) -> None:
         from tracerd.engines.bpf import BpfEngine
 
-        ctx = make_ctx(tmp_path)
+        ctx = make_ctx(tmp_path, caps=caps)
         if limits is not None:
             ctx = _with_limits(ctx, limits)
         self.engine = BpfEngine(ctx)

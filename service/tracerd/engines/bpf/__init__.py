@@ -41,18 +41,23 @@ same openat flood; syscount slows a getppid flood 1.88x where BCC's syscount doe
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from ...errors import CapabilityMissing
+from ...errors import CapabilityMissing, TracerdError
 from ...specs import BpfSpec
 from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
 from .btf import offsets
 from .codegen import Filters, plan_for_spec
-from .plan import SESSION_CLOCK
+from .plan import SESSION_CLOCK, ProgramPlan
+from .tools.meta import get_tool
+from .variants import bpf_capability, choose_attach
 
+log = logging.getLogger(__name__)
 Session = Any  # BccSession | BpftraceSession (imported lazily: bcc stays out of the daemon)
 PROBED_AS = {"kretprobe": "kprobe", "uretprobe": "uprobe"}
 """attach types the capability probe answers for through another"""
@@ -90,12 +95,7 @@ class BpfEngine:
             session.launch()
         else:
             self._check_caps(spec)
-            filters = Filters(self._exclude(), spec.pid, spec.comm)
-            plan = plan_for_spec(spec, filters, self._ctx.limits.raw_memory_bytes, offsets)
-            from .session import BccSession
-
-            session = BccSession(self._ctx.session_id, plan, ledger, self._ctx.limits)
-            session.load()
+            session = self._load_first(self._plans(spec), ledger)
         return EngineHandle(
             clock=SESSION_CLOCK,
             wall_offset_ns=wall_offset_ns(time.CLOCK_MONOTONIC),
@@ -106,13 +106,52 @@ class BpfEngine:
 
     def _check_caps(self, spec: BpfSpec) -> None:
         """Refuse attach types the capability probe found unusable, with its reason."""
-        bpf_caps = self._ctx.caps.get("bpf", {}) if isinstance(self._ctx.caps, Mapping) else {}
-        types = bpf_caps.get("program_types", bpf_caps) if isinstance(bpf_caps, Mapping) else {}
         for attach in spec.attach:
-            probed = PROBED_AS.get(attach.type, attach.type)
-            cap = types.get(probed) if isinstance(types, Mapping) else None
-            if isinstance(cap, Mapping) and cap.get("usable") is False:
+            cap = bpf_capability(self._ctx.caps, PROBED_AS.get(attach.type, attach.type))
+            if cap is not None and cap.get("usable") is False:
                 raise CapabilityMissing(f"bpf.{attach.type}", cap.get("reason"))
+
+    def _plans(self, spec: BpfSpec) -> list[ProgramPlan]:
+        """The plans to try, best first: a tool's variants the kernel allows (variants.py),
+        then its own attachments; a custom program's one plan."""
+        filters = Filters(self._exclude(), spec.pid, spec.comm)
+        memory = self._ctx.limits.raw_memory_bytes
+        if spec.tool is None:
+            return [plan_for_spec(spec, filters, memory, offsets)]
+        choice = choose_attach(get_tool(spec.tool), self._ctx.caps)
+        last = choice.order[-1]
+        return [
+            replace(
+                plan_for_spec(spec, filters, memory, offsets, None if way == last else way),
+                attach_skipped=choice.skipped,
+            )
+            for way in choice.order
+        ]
+
+    def _load_first(self, plans: list[ProgramPlan], ledger: Ledger) -> Session:
+        """Load the first plan that compiles, loads and attaches; a failed variant is told
+        in `info.attach_skipped` (nothing of it stays loaded), the last plan's error raised."""
+        from .session import BccSession
+
+        skipped = list(plans[0].attach_skipped)
+        for i, plan in enumerate(plans):
+            session = BccSession(
+                self._ctx.session_id,
+                replace(plan, attach_skipped=tuple(skipped)),
+                ledger,
+                self._ctx.limits,
+            )
+            try:
+                session.load()
+                return session
+            except TracerdError as e:
+                if i == len(plans) - 1:
+                    raise
+                log.warning(
+                    "%s through %s failed, falling back: %s", plan.name, plan.attach_mode, e
+                )
+                skipped.append((plan.attach_mode or "?", f"failed to load: {e.message}"))
+        raise AssertionError("no plan to load")
 
     @staticmethod
     def _info(session: Session) -> dict[str, Any]:

@@ -149,9 +149,13 @@ class BpfLoader:
             b.attach_perf_event(
                 ev_type=ev_type, ev_config=ev_config, fn_name=fn, pid=spec.pid, **rate
             )
-        elif spec.type == "fentry" and fn not in b.kfunc_entry_fds:
-            b.attach_kfunc(fn_name=fn)
-            self._record_program(spec.fn, spec.target)
+        elif spec.type == "fentry":
+            # KFUNC_PROBE/KRETFUNC_PROBE programs (fentry/fexit) are attached by BPF() itself
+            exit_ = spec.fn.startswith("kretfunc__")
+            attached = b.kfunc_exit_fds if exit_ else b.kfunc_entry_fds
+            if fn not in attached:
+                (b.attach_kretfunc if exit_ else b.attach_kfunc)(fn_name=fn)
+                self._record_program(spec.fn, spec.target)
 
     def _record_program(self, fn: str, target: str, fd: int | None = None) -> None:
         if fn in self._recorded:

@@ -100,6 +100,10 @@ class ProgramPlan:
     hist_maps: tuple[str, ...] = ()
     """custom programs: maps declared with BPF_HISTOGRAM (decoded as log2 histograms)"""
     notes: tuple[str, ...] = ()
+    attach_mode: str | None = None
+    """catalogue tools: the way in used (`fentry`, `kprobe`, `tracepoint`, ...: info.attach)"""
+    attach_skipped: tuple[tuple[str, str], ...] = ()
+    """catalogue tools: (way in, why not) for each better one not used"""
 
 
 # The header every catalogue-tool record starts with (filled by tracerd_fill() in C).

@@ -82,12 +82,16 @@ class BccSession:
             raise
 
     def info(self) -> dict[str, Any]:
-        return {
+        info: dict[str, Any] = {
             "prog_ids": self.loader.prog_ids,
             "program": self.plan.name,
             "maps": [m.name for m in self.plan.maps],
             "notes": list(self.loader.notes),
         }
+        if self.plan.attach_mode is not None:
+            info["attach"] = self.plan.attach_mode
+            info["attach_skipped"] = dict(self.plan.attach_skipped)
+        return info
 
     def resources(self) -> list[dict[str, Any]]:
         return [

@@ -15,6 +15,7 @@ from .spec import (
     ParamMeta,
     ToolAttach,
     ToolDef,
+    ToolVariant,
     p_bool,
 )
 
@@ -50,25 +51,48 @@ EXECSNOOP = ToolDef(
     promote={"ret": "ret", "errno": "ret"},
 )
 
+OPEN_FUNCTION = "do_sys_openat2"
+"""fs/open.c: open, openat, openat2 and creat all end up in it (Linux 5.6+)"""
+
 OPENSNOOP = ToolDef(
     name="opensnoop",
     mirrors="opensnoop",
     program="opensnoop.bpf.c",
-    summary="Trace open(), openat() and openat2(): path, flags and result, one event per call.",
+    summary=(
+        "Trace open(), openat(), openat2() and creat(): path, flags and result, one event per"
+        " call (fexit or kprobes on do_sys_openat2 where the kernel allows, else tracepoints)."
+    ),
     params=(FAILED,),
     attach=(
         ToolAttach("tracepoint", "syscalls:sys_enter_openat", "trd_open_openat"),
         ToolAttach("tracepoint", "syscalls:sys_enter_open", "trd_open_open", optional=True),
         ToolAttach("tracepoint", "syscalls:sys_enter_openat2", "trd_open_openat2", optional=True),
+        ToolAttach("tracepoint", "syscalls:sys_enter_creat", "trd_open_creat", optional=True),
         ToolAttach("tracepoint", "syscalls:sys_exit_openat", "trd_open_ret"),
         ToolAttach("tracepoint", "syscalls:sys_exit_open", "trd_open_ret", optional=True),
         ToolAttach("tracepoint", "syscalls:sys_exit_openat2", "trd_open_ret", optional=True),
+        ToolAttach("tracepoint", "syscalls:sys_exit_creat", "trd_open_ret", optional=True),
+    ),
+    variants=(
+        ToolVariant(
+            "fentry",
+            OPEN_FUNCTION,
+            (ToolAttach("fentry", OPEN_FUNCTION, f"kretfunc__{OPEN_FUNCTION}"),),
+        ),
+        ToolVariant(
+            "kprobe",
+            OPEN_FUNCTION,
+            (
+                ToolAttach("kprobe", OPEN_FUNCTION, "trd_open_kentry"),
+                ToolAttach("kretprobe", OPEN_FUNCTION, "trd_open_kret"),
+            ),
+        ),
     ),
     fields=(
         OutField("ret", "int", "return value (fd or -errno)"),
         OutField("fd", "int", "file descriptor, -1 on error"),
         OutField("err", "int", "errno, 0 on success"),
-        OutField("flags", "int", "open flags (O_*)"),
+        OutField("flags", "int", "open flags (O_*) as passed"),
         OutField("path", "str", "path as passed, up to 255 bytes"),
     ),
     record=lambda a: (

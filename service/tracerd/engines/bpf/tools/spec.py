@@ -74,6 +74,25 @@ class ToolAttach:
         return bool(args.get(self.when.lstrip("!"))) != negate
 
 
+VariantKind = Literal["fentry", "kprobe"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolVariant:
+    """A better way in for a tool, used where the capability probe says `kind` attaches
+    (`caps.bpf.<kind>.usable`) and `function` is traceable here; the program sees
+    `TRACERD_ATTACH_<KIND>` defined and must emit the same record as with `attach`."""
+
+    kind: VariantKind
+    function: str
+    """the kernel function the variant's programs attach to"""
+    attach: tuple[ToolAttach, ...]
+
+    @property
+    def define(self) -> str:
+        return f"TRACERD_ATTACH_{self.kind.upper()}"
+
+
 def no_maps(_args: Args) -> tuple[MapSpec, ...]:
     return ()
 
@@ -105,6 +124,16 @@ class ToolDef:
     map_interval_s: float | None = None
     ringbuf_pages: int = 2048
     promote: Mapping[str, str] = field(default_factory=dict)
+    variants: tuple[ToolVariant, ...] = ()
+    """better attachments, best first; `attach` is the fallback that works everywhere"""
+
+    @property
+    def base_attach(self) -> str:
+        """What `info.attach` says when no variant is used (`tracepoint`, `uprobe`, ...)."""
+        return self.attach[0].type
+
+    def variant(self, kind: str) -> ToolVariant | None:
+        return next((v for v in self.variants if v.kind == kind), None)
 
     def describe(self) -> dict[str, Any]:
         """The catalogue entry served by GET /v1/bpf/tools."""
