@@ -289,18 +289,34 @@ def test_bad_uprobe_symbol_is_400(daemon: InProcess, program: str) -> None:
 
 
 def test_system_wide_raw_syscalls_does_not_feed_on_itself(daemon: InProcess) -> None:
-    session = daemon.create(
-        "tracefs", {"events": ["raw_syscalls:sys_enter"], "max_events": 200000}
-    ).json()
+    """System-wide: another process's syscalls are recorded, the daemon's and its worker's
+    never (they would feed on their own reads)."""
+    resp = daemon.call(
+        "POST",
+        "/v1/sessions",
+        params={"wait": "true"},
+        json={
+            "kind": "tracefs",
+            "spec": {"events": ["raw_syscalls:sys_enter"], "max_events": 200000},
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    session = resp.json()
     sid = session["id"]
-    time.sleep(1.5)
+    assert session["state"] == "running", session
+    other = subprocess.run(
+        ["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do read x < /proc/self/stat; done; echo $$"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    time.sleep(1.0)
     stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop").json()
     worker = next(int(r["name"]) for r in session["resources"] if r["type"] == "worker")
     own = {os.getpid(), worker}
-    events = all_events(daemon, sid, pid=list(own))
-    assert events == []
+    assert all_events(daemon, sid, pid=list(own)) == []
     assert stopped["state"] == "stopped"
-    assert stopped["counters"]["events"] > 0
+    assert all_events(daemon, sid, pid=[int(other.stdout)]), "the other process's syscalls"
 
 
 def test_stream_messages_are_json(daemon: InProcess) -> None:
