@@ -5,8 +5,9 @@ them from splice/read). All stores of a session share one `RawBudget`: while the
 memory stay under `Limits.raw_memory_bytes` a chunk is kept as `bytes`; beyond that it is
 appended to the CPU's spool file (`<spool_dir>/cpuN.raw`, like trace-cmd's per-CPU temp files)
 and read back with `pread` when its turn comes. Past `Limits.spool_bytes` of spooled data the
-reader stops draining (`RawBudget.full`), so the kernel counts the loss (overrun or dropped
-events) rather than this process growing without bound.
+reader stops draining until the decode thread reads spooled data back (`RawBudget.full`),
+so the kernel counts the loss (overrun or dropped events) rather than this process growing
+without bound.
 
 Threads: `put` runs in the CPU's reader thread, `get` in the decode thread; one lock per
 store, one for the budget. A spool file is truncated whenever its store empties.
@@ -34,8 +35,12 @@ class RawBudget:
 
     @property
     def full(self) -> bool:
-        """True when the reader must stop draining the kernel."""
-        return self.memory >= self.memory_limit and self.spooled >= self.spool_limit
+        """True when the reader must stop draining the kernel: the spool is used up, or,
+        without a spool, memory is. (Memory rarely fills to the byte: a chunk that does not
+        fit is spooled and leaves the rest unused, so memory cannot be the test.)"""
+        if self.spool_limit:
+            return self.spooled >= self.spool_limit
+        return self.memory >= self.memory_limit
 
     def take_memory(self, n: int, force: bool = False) -> bool:
         with self._lock:

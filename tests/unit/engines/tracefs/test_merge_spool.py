@@ -82,14 +82,18 @@ def test_store_spools_past_the_memory_budget(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == []
 
 
-def test_budget_full_only_when_memory_and_spool_are_used_up(tmp_path: Path) -> None:
-    budget = RawBudget(memory_bytes=4096, spool_bytes=4096)
+def test_budget_full_when_the_spool_is_used_up(tmp_path: Path) -> None:
+    budget = RawBudget(memory_bytes=12288, spool_bytes=16384)
     store = RawStore(0, budget, str(tmp_path))
-    store.put(bytes(4096))
+    store.put(bytes(8192))
+    store.put(bytes(8192))  # does not fit in memory (4096 left unused): spooled
     assert not budget.full
-    store.put(bytes(4096))
+    store.put(bytes(8192))
+    assert budget.memory == 8192  # memory short of its limit, yet nothing more fits
     assert budget.full
-    store.get()
+    store.get()  # from memory: the spool is still used up
+    assert budget.full
+    store.get()  # from the spool
     assert not budget.full
     store.close()
     no_spool = RawBudget(memory_bytes=4096, spool_bytes=1 << 20, can_spool=False)
