@@ -92,6 +92,7 @@ class CpuReader:
         self.error: BaseException | None = None
         self._clock, self._pump_wake = clock, pump_wake
         self._stop = False
+        self._fd_lock = threading.Lock()
         self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         self._efd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._pipe: tuple[int, int] | None = None
@@ -109,7 +110,9 @@ class CpuReader:
 
     def request_stop(self) -> None:
         self._stop = True
-        os.eventfd_write(self._efd, 1)
+        with self._fd_lock:
+            if self._efd >= 0:  # closed (and its number free for reuse) once run() ended
+                os.eventfd_write(self._efd, 1)
 
     def run(self) -> None:
         try:
@@ -216,9 +219,12 @@ class CpuReader:
 
     def _close(self) -> None:
         self._close_pipe()
-        for fd in (self._fd, self._efd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with self._fd_lock:
+            for fd in (self._fd, self._efd):
+                if fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            self._fd = self._efd = -1
 
 
 @dataclass(frozen=True, slots=True)
