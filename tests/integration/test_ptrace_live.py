@@ -131,6 +131,14 @@ def test_openat_decoding(tmp: Path) -> None:
     assert sink.end[0] == {"code": 1, "signal": None}
 
 
+def test_execve_of_a_launched_command_is_one_line(tmp: Path) -> None:
+    """Its own exec event does not split the execve into unfinished/resumed (as strace)."""
+    sink, _ = run_engine(command=["/bin/true"], env=ENV, follow_forks=True)
+    execve = sink.named("execve")[0]
+    assert "resumed" not in execve.fields
+    assert render_events([execve], follow=True)[0].startswith('execve("/bin/true", ["/bin/true"]')
+
+
 def _strace_summary(text: str) -> dict[str, tuple[int, int]]:
     out = {}
     for line in text.splitlines()[2:]:

@@ -118,8 +118,11 @@ def _ptrace_printer(session: dict[str, Any], quiet: bool, out: IO[str] | None) -
     """strace's lines, on stderr (or -o FILE) like strace; the command's output on ours."""
     from ..render.strace import StraceRenderer
 
-    renderer = StraceRenderer(follow=bool(session["spec"].get("follow_forks")), show_output=False)
+    renderer = StraceRenderer(
+        follow=bool(session["spec"].get("follow_forks")), show_output=False, pid_column=bool(out)
+    )
     dest = out or sys.stderr
+    quiet = quiet and out is None  # -q silences the terminal, never the -o file
 
     def printer(message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -153,8 +156,8 @@ def printer_for(
     return _generic_printer(quiet)
 
 
-def print_syscall_table(report: dict[str, Any]) -> None:
-    """`strace -c -w`'s table, on stderr as strace prints it."""
+def print_syscall_table(report: dict[str, Any], out: IO[str] | None = None) -> None:
+    """`strace -c -w`'s table, on stderr (or `-o FILE`) as strace prints it."""
     from .report_cmds import strace_table
 
-    sys.stderr.write(strace_table(report["rows"], report["total"]) + "\n")
+    (out or sys.stderr).write(strace_table(report["rows"], report["total"]) + "\n")

@@ -238,13 +238,14 @@ def cmd_strace(args: argparse.Namespace) -> None:
     api = client(args)
     out = open(args.output, "w") if args.output else None  # noqa: SIM115 - closed below
     try:
-        quiet = args.quiet or args.summary
-        session = run_session(api, "ptrace", spec, args.session_name, quiet, out=out)
-        if args.summary:
+        if args.summary:  # -c: only the table, on stderr or in the -o file (as strace)
+            session = run_session(api, "ptrace", spec, args.session_name, True)
             report = api.get(f"/v1/sessions/{session['id']}/report/syscalls")
             from .render import print_syscall_table
 
-            print_syscall_table(report)
+            print_syscall_table(report, out)
+        else:
+            session = run_session(api, "ptrace", spec, args.session_name, args.quiet, out=out)
     except ApiError:
         raise
     finally:

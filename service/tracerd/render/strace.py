@@ -49,6 +49,8 @@ class StraceRenderer:
 
     follow: bool = False
     show_output: bool = True
+    pid_column: bool = False
+    """`strace -f -o FILE`: every line starts with the pid, `1234  read(...)`"""
     _live: set[int] | None = None
 
     def feed(self, event: Any) -> list[str]:
@@ -59,7 +61,12 @@ class StraceRenderer:
         fields = _get(event, "fields") or {}
         if tid is not None:
             live.add(tid)
-        prefix = f"[pid {tid}] " if self.follow and len(live) > 1 and tid is not None else ""
+        if self.follow and self.pid_column and tid is not None:
+            prefix = f"{tid:<5} "
+        elif self.follow and len(live) > 1 and tid is not None:
+            prefix = f"[pid {tid}] "
+        else:
+            prefix = ""
         lines = self._lines(name, fields)
         if name == "exit" and not is_syscall(event) and tid is not None:
             live.discard(tid)

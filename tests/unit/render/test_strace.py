@@ -35,6 +35,15 @@ def test_pid_prefix_only_with_several_tracees() -> None:
     assert r.feed(call(100, 4, "getpid", "getpid() = 100", 100))[0].startswith("getpid()")
 
 
+def test_pid_column_in_a_file_like_strace_f_o() -> None:
+    r = StraceRenderer(follow=True, pid_column=True)
+    assert r.feed(call(100, 1, "getpid", "getpid() = 100", 100)) == [
+        "100   getpid()" + " " * 31 + " = 100"
+    ]
+    exit_101 = WireEvent(3, None, 100, 101, "p", "exit", {"text": "+++ exited with 0 +++"})
+    assert r.feed(exit_101) == ["101   +++ exited with 0 +++"]
+
+
 def test_unfinished_and_resumed_split_by_time() -> None:
     slow = call(
         100, 10, "read", 'read(3, "x", 1) = 1', 1, resumed=True,

@@ -192,6 +192,30 @@ def bits(value: int, table: Table, zero: str = "0") -> str:
     return "|".join(names)
 
 
+STATX_MASK: Table = (
+    (0x7FF, "STATX_BASIC_STATS"),
+    (0x1, "STATX_TYPE"), (0x2, "STATX_MODE"), (0x4, "STATX_NLINK"), (0x8, "STATX_UID"),
+    (0x10, "STATX_GID"), (0x20, "STATX_ATIME"), (0x40, "STATX_MTIME"), (0x80, "STATX_CTIME"),
+    (0x100, "STATX_INO"), (0x200, "STATX_SIZE"), (0x400, "STATX_BLOCKS"),
+    (0x800, "STATX_BTIME"), (0x1000, "STATX_MNT_ID"), (0x2000, "STATX_DIOALIGN"),
+    (0x4000, "STATX_MNT_ID_UNIQUE"), (0x8000, "STATX_SUBVOL"), (0x10000, "STATX_WRITE_ATOMIC"),
+)  # fmt: skip
+"""linux/stat.h; STATX_BASIC_STATS first, so a full basic mask prints as strace prints it"""
+STATX_SYNC = {
+    0: "AT_STATX_SYNC_AS_STAT",
+    0x2000: "AT_STATX_FORCE_SYNC",
+    0x4000: "AT_STATX_DONT_SYNC",
+}
+
+
+def statx_flags(value: int) -> str:
+    """statx's flags as strace prints them: the sync type always named, then AT_* bits."""
+    value &= 0xFFFFFFFF
+    sync = STATX_SYNC.get(value & 0x6000, hex(value & 0x6000))
+    rest = bits(value & ~0x6000, AT_FLAGS, "")
+    return f"{sync}|{rest}" if rest else sync
+
+
 def enum(value: int, table: dict[int, str]) -> str:
     name = table.get(value)
     return name if name is not None else hex(value) if value > 9 else str(value)
@@ -247,9 +271,13 @@ def socket_type(value: int) -> str:
 
 
 def futex_op(value: int) -> str:
-    base = FUTEX_OPS.get(value & 0x7F, hex(value & 0x7F))
-    if value & 128:
-        base += "|FUTEX_PRIVATE_FLAG"
+    """As strace: `FUTEX_WAKE_PRIVATE`, `FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME`."""
+    cmd = value & 0x7F
+    base = FUTEX_OPS.get(cmd)
+    if base is None:
+        base = hex(cmd) + ("|FUTEX_PRIVATE_FLAG" if value & 128 else "")
+    elif value & 128:
+        base += "_PRIVATE"
     if value & 256:
         base += "|FUTEX_CLOCK_REALTIME"
     return base

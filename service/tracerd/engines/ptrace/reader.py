@@ -131,9 +131,16 @@ class TraceLoop:
                 self.pending = batch
 
     def add_event(self, event: WireEvent) -> None:
+        """An event of the trace loop: it splits calls of other tracees in progress."""
         with self.lock:
             self.pending.append(event)
         self.emitted += 1
+
+    def add_side_event(self, event: WireEvent) -> None:
+        """An event from another thread (command output, uprobe hits): queued, but it splits
+        no call (strace prints no such line between a call's entry and exit)."""
+        with self.lock:
+            self.pending.append(event)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -408,8 +415,11 @@ class TraceLoop:
                 t.mark = old.mark
             t.prelude = False
             t.comm = pt.comm(t.tid)
+            uninterrupted = t.mark == self.emitted
             if not t.quiet:
                 self.renderer.exec(t, self)
+            if uninterrupted:  # its own exec event does not split the execve (as in strace)
+                t.mark = self.emitted
             if self.on_exec is not None:
                 self.on_exec(t)
         if not self._detach_if_stopping(t):

@@ -126,7 +126,7 @@ class PtraceSession:
 
     def _on_output(self, stream: str, text: str, ts_ns: int) -> None:
         pid = self.launched.pid if self.launched else None
-        self.loop.add_event(WireEvent(ts_ns, None, pid, pid, None, stream, {"text": text}))
+        self.loop.add_side_event(WireEvent(ts_ns, None, pid, pid, None, stream, {"text": text}))
 
     def _main(self) -> None:
         try:
@@ -191,7 +191,7 @@ class PtraceSession:
         )
         self.flusher.start()
         if self.uprobes is not None:
-            self.uprobes.start(self.loop.add_event)
+            self.uprobes.start(self.loop.add_side_event)
         self.loop.request("start")
 
     def _flush_loop(self) -> None:

@@ -76,6 +76,22 @@ def stat(data: bytes) -> str | None:
     return f"{{st_mode={flags.file_mode(st_mode)}, {tail}, ...}}"
 
 
+def statx(data: bytes) -> str | None:
+    """struct statx (linux/stat.h), abbreviated as strace prints it without -v."""
+    if len(data) < 48:
+        return None
+    mask = struct.unpack_from("=I", data, 0)[0]
+    attributes = struct.unpack_from("=Q", data, 8)[0]
+    stx_mode = struct.unpack_from("=H", data, 28)[0]
+    size = struct.unpack_from("=Q", data, 40)[0]
+    mask_text = flags.bits(mask, flags.STATX_MASK)
+    return (
+        f"{{stx_mask={mask_text}, stx_attributes={attributes:#x}"
+        if attributes
+        else f"{{stx_mask={mask_text}, stx_attributes=0"
+    ) + f", stx_mode={flags.file_mode(stx_mode)}, stx_size={size}, ...}}"
+
+
 def sigset_bytes(data: bytes) -> str | None:
     if len(data) < 8:
         return None
@@ -180,6 +196,7 @@ def utsname(data: bytes) -> str | None:
 
 STRUCT_SIZES = {
     "stat": 144,
+    "statx": 48,
     "timespec": 16,
     "sigset": 8,
     "sigaction": 32,
@@ -191,6 +208,7 @@ STRUCT_SIZES = {
 }
 RENDERERS = {
     "stat": stat,
+    "statx": statx,
     "timespec": timespec,
     "sigset": sigset_bytes,
     "sigaction": sigaction,

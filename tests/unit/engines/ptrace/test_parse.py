@@ -54,9 +54,9 @@ def test_default_plan_from_prototype(table: SyscallTable) -> None:
          "child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, "
          "child_tidptr=0x7faa"),
         ("futex", [0x10, 0x189, 5, 0, 0, 0xFFFFFFFF],
-         "0x10, FUTEX_WAIT_BITSET|FUTEX_PRIVATE_FLAG|FUTEX_CLOCK_REALTIME, 5, NULL, "
+         "0x10, FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME, 5, NULL, "
          "FUTEX_BITSET_MATCH_ANY"),
-        ("futex", [0x10, 0x81, 1, 0, 0, 0], "0x10, FUTEX_WAKE|FUTEX_PRIVATE_FLAG, 1"),
+        ("futex", [0x10, 0x81, 1, 0, 0, 0], "0x10, FUTEX_WAKE_PRIVATE, 1"),
         ("access", [0x10, 4], "0x10, R_OK"),
         ("socket", [1, 0x80801, 0], "AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0"),
         ("lseek", [3, 0, 1], "3, 0, SEEK_CUR"),
@@ -64,6 +64,7 @@ def test_default_plan_from_prototype(table: SyscallTable) -> None:
         ("fcntl", [3, 1, 0], "3, F_GETFD, NULL"),
         ("arch_prctl", [0x1002, 0x7F00], "ARCH_SET_FS, 0x7f00"),
         ("wait4", [2**64 - 1, 0, 0, 0], "-1, NULL, 0, NULL"),
+        ("futex", [0x10, 0x7F, 1, 0, 0, 0], "0x10, 0x7f, 1, NULL, NULL, 0"),
     ],
 )  # fmt: skip
 def test_flag_rendering(table: SyscallTable, name: str, args: list[int], expected: str) -> None:
@@ -86,6 +87,23 @@ def test_structs() -> None:
     sin = struct.pack("=H", 2) + struct.pack("!H", 80) + bytes([127, 0, 0, 1])
     assert structs.sockaddr(sin) == (
         '{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}'
+    )
+
+
+def test_statx_like_strace() -> None:
+    """The arguments and struct of `ls`'s statx, as strace 6.1 prints them."""
+    assert flags.statx_flags(0x900) == "AT_STATX_SYNC_AS_STAT|AT_SYMLINK_NOFOLLOW|AT_NO_AUTOMOUNT"
+    assert flags.statx_flags(0x4000) == "AT_STATX_DONT_SYNC"
+    assert flags.bits(0x25E, flags.STATX_MASK) == (
+        "STATX_MODE|STATX_NLINK|STATX_UID|STATX_GID|STATX_MTIME|STATX_SIZE"
+    )
+    stx = bytearray(48)
+    struct.pack_into("=I", stx, 0, 0x17FF)
+    struct.pack_into("=H", stx, 28, 0o100644)
+    struct.pack_into("=Q", stx, 40, 3)
+    assert structs.statx(bytes(stx)) == (
+        "{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=0, stx_mode=S_IFREG|0644,"
+        " stx_size=3, ...}"
     )
 
 
