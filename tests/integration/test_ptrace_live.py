@@ -139,6 +139,19 @@ def test_execve_of_a_launched_command_is_one_line(tmp: Path) -> None:
     assert render_events([execve], follow=True)[0].startswith('execve("/bin/true", ["/bin/true"]')
 
 
+def test_launched_command_has_default_signal_dispositions(tmp: Path) -> None:
+    """Nothing ignored or blocked (the stub's Python ignores SIGPIPE; a daemon started in a
+    script's background inherits ignored SIGINT/SIGQUIT): `yes | head` must behave."""
+    sink, _ = run_engine(command=["/bin/cat", "/proc/self/status"], env=ENV, syscalls=["execve"])
+    status = dict(
+        e.fields["text"].split(":", 1)
+        for e in sink.events
+        if e.name == "stdout" and ":" in e.fields["text"]
+    )
+    assert int(status["SigIgn"].strip(), 16) == 0, status["SigIgn"]
+    assert int(status["SigBlk"].strip(), 16) == 0, status["SigBlk"]
+
+
 def _strace_summary(text: str) -> dict[str, tuple[int, int]]:
     out = {}
     for line in text.splitlines()[2:]:

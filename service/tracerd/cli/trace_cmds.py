@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -28,13 +29,13 @@ def register(sub: Any) -> None:
 
 def _launch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-u", "--user", help="run the command as this user")
-    p.add_argument("--cwd", help="working directory of the command")
+    p.add_argument("--cwd", help="working directory of the command (default: this one)")
     p.add_argument(
         "--env",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="environment of the command (default: minimal PATH/LANG)",
+        help="environment of the command (default: this shell's PATH, LANG, LC_ALL, TERM)",
     )
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("-m", "--max-events", type=int, help="stop after this many events")
@@ -121,16 +122,28 @@ def _command(args: argparse.Namespace) -> list[str] | None:
     return command or None
 
 
+CALLER_ENV = ("PATH", "LANG", "LC_ALL", "TERM")
+"""what a launched command takes from the caller's environment (never secrets: the spec is
+stored with the session); --env replaces it, --user gets the user's own minimal one"""
+
+
 def _launch_spec(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, Any]:
     command = _command(args)
     if command:
         spec["command"] = command
         if args.user:
             spec["user"] = args.user
-        if args.cwd:
-            spec["cwd"] = args.cwd
+        # as strace and trace-cmd run it: here, with this PATH and locale (a daemon reached
+        # by --url may be on another machine: there only what is given)
+        local = not getattr(args, "url", None)
+        if args.cwd or local:
+            spec["cwd"] = args.cwd or os.getcwd()
         if args.env:
             spec["env"] = dict(e.split("=", 1) for e in args.env)
+        elif local and not args.user:
+            caller = {k: os.environ[k] for k in CALLER_ENV if k in os.environ}
+            if caller:
+                spec["env"] = caller
     for key in ("duration", "max_events"):
         value = getattr(args, key, None)
         if value is not None:

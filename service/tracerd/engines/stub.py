@@ -55,6 +55,22 @@ def _prepare(settings: dict[str, Any], libc: ctypes.CDLL) -> None:
         raise OSError("the engine went away before the command started")
     if settings.get("cwd"):
         os.chdir(settings["cwd"])
+    _default_signals()
+
+
+def _default_signals() -> None:
+    """Every signal at its default and none blocked, as a command started from a shell has
+    them: an ignored signal survives exec, and this interpreter ignores SIGPIPE (Python
+    does at start-up) and may have inherited ignored SIGINT/SIGQUIT (a daemon started in
+    the background of a shell script has them)."""
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:  # noqa: SIM105 (no contextlib import: the stub starts lean)
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):  # glibc's reserved real-time signals
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
 def _exec(settings: dict[str, Any], libc: ctypes.CDLL) -> None:

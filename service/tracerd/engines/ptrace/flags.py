@@ -208,6 +208,12 @@ STATX_SYNC = {
 }
 
 
+FADVISE = {
+    0: "POSIX_FADV_NORMAL", 1: "POSIX_FADV_RANDOM", 2: "POSIX_FADV_SEQUENTIAL",
+    3: "POSIX_FADV_WILLNEED", 4: "POSIX_FADV_DONTNEED", 5: "POSIX_FADV_NOREUSE",
+}  # fmt: skip
+
+
 def statx_flags(value: int) -> str:
     """statx's flags as strace prints them: the sync type always named, then AT_* bits."""
     value &= 0xFFFFFFFF

@@ -65,6 +65,7 @@ def test_default_plan_from_prototype(table: SyscallTable) -> None:
         ("arch_prctl", [0x1002, 0x7F00], "ARCH_SET_FS, 0x7f00"),
         ("wait4", [2**64 - 1, 0, 0, 0], "-1, NULL, 0, NULL"),
         ("futex", [0x10, 0x7F, 1, 0, 0, 0], "0x10, 0x7f, 1, NULL, NULL, 0"),
+        ("fadvise64", [3, 0, 0, 2], "3, 0, 0, POSIX_FADV_SEQUENTIAL"),
     ],
 )  # fmt: skip
 def test_flag_rendering(table: SyscallTable, name: str, args: list[int], expected: str) -> None:
