@@ -41,6 +41,18 @@ _FAULT_CODES = {
 }
 
 
+def dirent_count(data: bytes) -> int | None:
+    """The records of a getdents64 buffer (struct linux_dirent64: d_reclen at offset 16),
+    as strace counts them; None if the buffer could not be read whole."""
+    count, offset = 0, 0
+    while offset + 18 <= len(data):
+        reclen = struct.unpack_from("=H", data, offset + 16)[0]
+        if reclen == 0:
+            return None
+        count, offset = count + 1, offset + reclen
+    return count if offset == len(data) and data else None
+
+
 def siginfo_text(sig: int, raw: bytes | None) -> str:
     """strace's `{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=.., ...}`."""
     name = flags.signal_name(sig)
@@ -101,6 +113,8 @@ class EventBuilder:
                 out[index] = self._argv(tid, addr)
             elif what == "envp":
                 out[index] = self._count(tid, addr)
+            elif what == "dirents" and ret >= 0:
+                out[index] = dirent_count(pt.read_memory(tid, addr, ret)) if ret else 0
             elif what == "ptid":
                 self._parent_tid(tid, addr, out)
         return out

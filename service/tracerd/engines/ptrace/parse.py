@@ -46,11 +46,11 @@ SPECS: dict[str, str] = {
     "unlink": "path", "unlinkat": "dirfd path at_flags", "mkdir": "path o", "rmdir": "path",
     "mkdirat": "dirfd path o", "chdir": "path", "rename": "path path",
     "renameat": "dirfd path dirfd path", "renameat2": "dirfd path dirfd path x",
-    "getdents64": "fd p u", "arch_prctl": "arch_prctl p", "set_tid_address": "p",
+    "getdents64": "fd dirents u", "arch_prctl": "arch_prctl p", "set_tid_address": "p",
     "set_robust_list": "p u", "rseq": "p x d x", "prlimit64": "d rlimit in:rlimit out:rlimit",
     "getrandom": "obufx u grnd", "nanosleep": "in:timespec p",
     "clock_nanosleep": "clock d in:timespec p", "clock_gettime": "clock out:timespec",
-    "futex": "p futex_op u p p u", "uname": "out:utsname", "execve": "path argv envp",
+    "futex": "p futex_op u in:timespec p u", "uname": "out:utsname", "execve": "path argv envp",
     "execveat": "dirfd path argv envp at_flags", "clone3": "in:clone_args u",
     "fchdir": "fd", "sched_yield": "", "getpid": "", "getppid": "", "gettid": "",
     "chmod": "path o", "fchmod": "fd o", "fchmodat": "dirfd path o", "truncate": "path d",
@@ -63,7 +63,8 @@ HEX_RETURN = frozenset({"mmap", "brk", "mremap", "shmat"})
 NO_RETURN = frozenset({"exit", "exit_group"})
 
 Fetch = tuple[int, str, int]
-"""(argument index, what, parameter): what is str|buf|struct|sockaddr|argv|envp|obuf|ostr"""
+"""(argument index, what, parameter): what is str|buf|struct|sockaddr|argv|envp|obuf|ostr|
+dirents"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,8 @@ def build_plan(sc: Syscall, string_limit: int) -> Plan:
             exit_.append((i, "obuf", 0))
         elif what == "ostr":
             exit_.append((i, "str", string_limit))
+        elif what == "dirents":
+            exit_.append((i, "dirents", 0))
         elif what == "out":
             exit_.append((i, "struct", structs.STRUCT_SIZES[param]))
     ops = []
@@ -202,6 +205,8 @@ def _render_fetched(kind: str, param: str, value: object, arg: int, ok: bool, re
         return f"[{body}{', ...' if more else ''}]"
     if kind == "envp":
         return f"{structs.pointer(arg)} /* {value} vars */"
+    if kind == "dirents":
+        return f"{structs.pointer(arg)} /* {value} entries */"
     return structs.pointer(arg)
 
 
@@ -221,20 +226,48 @@ def render_args(
         return _clone_args(args)
     if plan.name == "futex":
         return _futex_args(args, out)
+    if plan.name == "fcntl":
+        return _fcntl_args(args, out)
     if plan.name == "clone3" and PTID_KEY in fetched and out:
         out[0] += f" => {{parent_tid=[{fetched[PTID_KEY]}]}}"
     return out
 
 
+FUTEX_TIMEOUT_OPS = frozenset({0, 6, 9, 11, 13})
+"""WAIT, LOCK_PI, WAIT_BITSET, WAIT_REQUEUE_PI, LOCK_PI2: the 4th argument is a timespec"""
+
+
 def _futex_args(args: Sequence[int], out: list[str]) -> list[str]:
     # strace shows the arguments each futex operation uses
     op = args[1] & 0x7F
+    if op not in FUTEX_TIMEOUT_OPS and len(out) > 3:  # there it is a number (val2)
+        out = [*out[:3], str(args[3] & 0xFFFFFFFF), *out[4:]]
     if op == 1:  # WAKE
         return out[:3]
     if op == 0:  # WAIT
         return out[:4]
+    if op == 3:  # REQUEUE
+        return out[:5]
     if op in (9, 10):  # WAIT_BITSET, WAKE_BITSET
         return [*out[:4], _bitset(args[5])]
+    return out
+
+
+FCNTL_NO_ARG = frozenset({1, 3, 9, 11, 1025, 1032, 1034})
+"""F_GETFD, F_GETFL, F_GETOWN, F_GETSIG, F_GETLEASE, F_GETPIPE_SZ, F_GET_SEALS"""
+
+
+def _fcntl_args(args: Sequence[int], out: list[str]) -> list[str]:
+    # strace: no third argument for the F_GET* commands, flags for F_SETFD/F_SETFL
+    cmd = args[1] & 0xFFFFFFFF
+    if cmd in FCNTL_NO_ARG:
+        return out[:2]
+    if cmd == 2:  # F_SETFD
+        return [*out[:2], "FD_CLOEXEC" if args[2] & 1 else str(args[2])]
+    if cmd == 4:  # F_SETFL
+        return [*out[:2], flags.open_flags(args[2])]
+    if cmd in (0, 1030, 1031, 8, 10, 1024, 1033):  # numbers: fds, sizes, pids, signals
+        return [*out[:2], str(_signed32(args[2]))]
     return out
 
 

@@ -85,11 +85,11 @@ def statx(data: bytes) -> str | None:
     stx_mode = struct.unpack_from("=H", data, 28)[0]
     size = struct.unpack_from("=Q", data, 40)[0]
     mask_text = flags.bits(mask, flags.STATX_MASK)
+    attrs = flags.bits(attributes, flags.STATX_ATTRIBUTES)
     return (
-        f"{{stx_mask={mask_text}, stx_attributes={attributes:#x}"
-        if attributes
-        else f"{{stx_mask={mask_text}, stx_attributes=0"
-    ) + f", stx_mode={flags.file_mode(stx_mode)}, stx_size={size}, ...}}"
+        f"{{stx_mask={mask_text}, stx_attributes={attrs}, "
+        f"stx_mode={flags.file_mode(stx_mode)}, stx_size={size}, ...}}"
+    )
 
 
 def sigset_bytes(data: bytes) -> str | None:

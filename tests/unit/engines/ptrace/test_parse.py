@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import os
 import struct
 
 import pytest
 
-from tracerd.engines.ptrace import flags, structs
+from tracerd.engines.ptrace import flags, parse, structs
 from tracerd.engines.ptrace.parse import build_plan, errno_of, render_args, render_return
 from tracerd.engines.ptrace.syscalls import SyscallTable
 
@@ -61,10 +62,15 @@ def test_default_plan_from_prototype(table: SyscallTable) -> None:
         ("socket", [1, 0x80801, 0], "AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0"),
         ("lseek", [3, 0, 1], "3, 0, SEEK_CUR"),
         ("kill", [42, 15], "42, SIGTERM"),
-        ("fcntl", [3, 1, 0], "3, F_GETFD, NULL"),
+        ("fcntl", [3, 1, 0], "3, F_GETFD"),
+        ("fcntl", [3, 2, 1], "3, F_SETFD, FD_CLOEXEC"),
+        ("fcntl", [3, 4, 0o4002], "3, F_SETFL, O_RDWR|O_NONBLOCK"),
+        ("fcntl", [3, 1030, 10], "3, F_DUPFD_CLOEXEC, 10"),
         ("arch_prctl", [0x1002, 0x7F00], "ARCH_SET_FS, 0x7f00"),
         ("wait4", [2**64 - 1, 0, 0, 0], "-1, NULL, 0, NULL"),
-        ("futex", [0x10, 0x7F, 1, 0, 0, 0], "0x10, 0x7f, 1, NULL, NULL, 0"),
+        ("futex", [0x10, 0x7F, 1, 0, 0, 0], "0x10, 0x7f, 1, 0, NULL, 0"),
+        ("futex", [0x10, 0x83, 1, 0x7FFFFFFF, 0x20, 0],
+         "0x10, FUTEX_REQUEUE_PRIVATE, 1, 2147483647, 0x20"),
         ("fadvise64", [3, 0, 0, 2], "3, 0, 0, POSIX_FADV_SEQUENTIAL"),
     ],
 )  # fmt: skip
@@ -89,6 +95,41 @@ def test_structs() -> None:
     assert structs.sockaddr(sin) == (
         '{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}'
     )
+
+
+def test_open_flags_in_strace_order() -> None:
+    """Orders strace 6.1 printed for the same values."""
+    o = os
+    assert flags.open_flags(o.O_NONBLOCK | o.O_CLOEXEC | o.O_DIRECTORY) == (
+        "O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY"
+    )
+    assert flags.open_flags(o.O_CLOEXEC | o.O_PATH | o.O_DIRECTORY) == (
+        "O_RDONLY|O_CLOEXEC|O_PATH|O_DIRECTORY"
+    )
+    assert flags.open_flags(o.O_RDWR | o.O_TMPFILE) == "O_RDWR|O_TMPFILE"
+    assert (
+        flags.open_flags(o.O_DSYNC | o.O_CLOEXEC | o.O_ASYNC) == "O_RDONLY|O_DSYNC|O_CLOEXEC|FASYNC"
+    )
+    assert flags.open_flags(o.O_WRONLY | o.O_CREAT | o.O_EXCL | o.O_NOCTTY | o.O_TRUNC) == (
+        "O_WRONLY|O_CREAT|O_EXCL|O_NOCTTY|O_TRUNC"
+    )
+
+
+def test_getdents64_counts_entries_like_strace(table: SyscallTable) -> None:
+    from tracerd.engines.ptrace.events import dirent_count
+
+    def dirent(name: bytes) -> bytes:
+        reclen = (19 + len(name) + 1 + 7) // 8 * 8
+        return struct.pack("=QqHB", 1, 0, reclen, 4) + name.ljust(reclen - 19, b"\0")
+
+    assert dirent_count(dirent(b".") + dirent(b"..") + dirent(b"hostname")) == 3
+    assert dirent_count(dirent(b"x")[:-4]) is None  # short read: no count
+    plan = parse.build_plan(table.by_name["getdents64"], 32)
+    assert parse.render_args(plan, [3, 0x1000, 32768], {1: 2}, True, 48) == [
+        "3",
+        "0x1000 /* 2 entries */",
+        "32768",
+    ]
 
 
 def test_statx_like_strace() -> None:
