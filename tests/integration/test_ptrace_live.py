@@ -152,6 +152,27 @@ def test_launched_command_has_default_signal_dispositions(tmp: Path) -> None:
     assert int(status["SigBlk"].strip(), 16) == 0, status["SigBlk"]
 
 
+def test_a_relative_command_is_executed_as_given(tmp: Path) -> None:
+    """`./prog` in `cwd` reaches execve as `./prog`, as a shell or strace runs it."""
+    (tmp / "prog").write_bytes(Path("/bin/true").read_bytes())
+    (tmp / "prog").chmod(0o755)
+    sink, _ = run_engine(command=["./prog"], cwd=str(tmp), env=ENV, syscalls=["execve"])
+    assert sink.named("execve")[0].fields["args"][:2] == ['"./prog"', '["./prog"]']
+
+
+def test_rt_sigreturn_shows_the_mask_it_restores(tmp: Path) -> None:
+    code = (
+        "import os, signal; signal.signal(signal.SIGUSR1, lambda *a: None); "
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGWINCH}); "
+        "os.kill(os.getpid(), signal.SIGUSR1)"
+    )
+    sink, _ = run_engine(
+        command=["/usr/bin/python3", "-S", "-c", code], env=ENV, syscalls=["rt_sigreturn"]
+    )
+    texts = [e.fields["text"] for e in sink.named("rt_sigreturn")]
+    assert texts == ["rt_sigreturn({mask=[INT WINCH]}) = 0"], texts
+
+
 def _strace_summary(text: str) -> dict[str, tuple[int, int]]:
     out = {}
     for line in text.splitlines()[2:]:

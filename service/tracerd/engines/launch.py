@@ -114,6 +114,9 @@ class LaunchedCommand:
         if self.creds is not None and env is None:
             self.env.update(HOME=self.creds.home, USER=str(user), LOGNAME=str(user))
         self.path = resolve_program(self.argv[0], self.env, cwd)
+        relative = "/" in self.argv[0] and not os.path.isabs(self.argv[0]) and cwd is not None
+        self.exec_path = self.argv[0] if relative else self.path
+        """what execve gets: `./prog` stays relative to `cwd` (as a shell or strace runs it)"""
         self.seccomp_program = seccomp_program
         self._popen: subprocess.Popen[bytes] | None = None
         self._control_w = -1
@@ -148,7 +151,7 @@ class LaunchedCommand:
             raise BadRequest("the launcher stub failed to start", {"command": self.argv[0]})
         self.start_time = process_start_time(self.pid)
         settings = {
-            "path": self.path,
+            "path": self.exec_path,
             "argv": self.argv,
             "env": self.env,
             "cwd": self.cwd,

@@ -21,6 +21,12 @@ from .syscalls import Syscall, SyscallTable
 PATH_LIMIT = 4096
 PTID_KEY = -1
 """fetched key of clone3's parent_tid value, read at exit"""
+SIGRETURN_MASK_KEY = -2
+"""fetched key of the signal mask rt_sigreturn restores, read at entry"""
+SIGRETURN_MASK_OFFSET = 296
+"""x86-64: from the stack pointer at rt_sigreturn's entry to uc.uc_sigmask of the signal
+frame (the frame starts 8 bytes below it: pretcode; then uc_flags, uc_link, a 24-byte
+stack_t and the 256-byte sigcontext; arch/x86/include/asm/sigframe.h)"""
 ARGV_MAX = 32
 
 # Hand-written argument specs (strace's rendering of the common syscalls).
@@ -228,6 +234,10 @@ def render_args(
         return _futex_args(args, out)
     if plan.name == "fcntl":
         return _fcntl_args(args, out)
+    if plan.name == "rt_sigreturn":
+        mask = fetched.get(SIGRETURN_MASK_KEY)
+        shown = structs.sigset_bytes(mask) if isinstance(mask, bytes) else None
+        return [f"{{mask={shown}}}"] if shown is not None else out
     if plan.name == "clone3" and PTID_KEY in fetched and out:
         out[0] += f" => {{parent_tid=[{fetched[PTID_KEY]}]}}"
     return out

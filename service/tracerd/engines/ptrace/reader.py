@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...types import WireEvent
+from . import parse
 from . import tracer as pt
 from .events import EventBuilder
 from .parse import Plan
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 _WAIT_FLAGS = pt.WALL | pt.WNOTHREAD
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 _EXECVE_NRS = frozenset({59, 322})
+_RT_SIGRETURN = 15
 STOP_GRACE_S = 2.0
 _SYSCALL_STOP_STATUS = pt.SYSCALL_STOP_SIG << 8 | 0x7F
 _SECCOMP_STOP_STATUS = pt.EVENT_SECCOMP << 16 | signal.SIGTRAP << 8 | 0x7F
@@ -216,8 +218,7 @@ class TraceLoop:
             elif arch == _ARCH and (selected is None or nr in selected):
                 args = vals[1:]
                 plan = self.plans.get(nr)
-                entry = self._fetch(tid, plan.entry, args, 0) if plan and plan.entry else None
-                t.call = [nr, args, now, entry]
+                t.call = [nr, args, now, self._entry_fetch(tid, nr, plan, args)]
                 t.mark = self.emitted
                 _ptrace(_PTRACE_SYSCALL, tid, None, 0)
                 return True
@@ -373,12 +374,20 @@ class TraceLoop:
             ):
                 args = vals[1:]
                 plan = self.plans.get(nr)
-                entry = self._fetch(t.tid, plan.entry, args, 0) if plan and plan.entry else None
-                t.call = [nr, args, now, entry]
+                t.call = [nr, args, now, self._entry_fetch(t.tid, nr, plan, args)]
                 t.mark = self.emitted
             else:
                 t.call = None
         pt.restart(self._restart_request(t), t.tid)
+
+    def _entry_fetch(
+        self, tid: int, nr: int, plan: Plan | None, args: Any
+    ) -> dict[int, object] | None:
+        """What a call's entry reads from the tracee (right after its syscall_info)."""
+        if nr == _RT_SIGRETURN:  # the mask it restores, from the signal frame
+            where = pt.stack_pointer() + parse.SIGRETURN_MASK_OFFSET
+            return {parse.SIGRETURN_MASK_KEY: pt.read_memory(tid, where, 8)}
+        return self._fetch(tid, plan.entry, args, 0) if plan and plan.entry else None
 
     def _fetch(self, tid: int, fetches: Any, args: Any, ret: int) -> dict[int, object]:
         return self.renderer.fetch(tid, fetches, args, ret)

@@ -124,6 +124,11 @@ def syscall_info(tid: int) -> tuple[int, int, tuple[int, ...]]:
     return op, arch, ()
 
 
+def stack_pointer() -> int:
+    """The tracee's stack pointer at the stop of the last `syscall_info` call."""
+    return int(_info_unpack_head(_info_buf, 0)[3])
+
+
 def event_msg(tid: int) -> int:
     _check(_ptrace(PTRACE_GETEVENTMSG, tid, None, _msg_addr), "PTRACE_GETEVENTMSG", tid)
     return _msg.value
