@@ -72,6 +72,7 @@ def test_default_plan_from_prototype(table: SyscallTable) -> None:
         ("futex", [0x10, 0x83, 1, 0x7FFFFFFF, 0x20, 0],
          "0x10, FUTEX_REQUEUE_PRIVATE, 1, 2147483647, 0x20"),
         ("fadvise64", [3, 0, 0, 2], "3, 0, 0, POSIX_FADV_SEQUENTIAL"),
+        ("clock_nanosleep", [1, 1, 0, 0], "CLOCK_MONOTONIC, TIMER_ABSTIME, NULL, NULL"),
     ],
 )  # fmt: skip
 def test_flag_rendering(table: SyscallTable, name: str, args: list[int], expected: str) -> None:
