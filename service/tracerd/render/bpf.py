@@ -149,28 +149,55 @@ def log2_hist(buckets: Sequence[Mapping[str, int]], unit: str = "") -> str:
 
 
 def bpftrace_hist(name: str, buckets: Sequence[Mapping[str, Any]]) -> str:
-    """A bpftrace hist/lhist as bpftrace prints it: `[low, high+1)  count |@@@@|`."""
+    """A bpftrace hist/lhist as bpftrace prints it (src/output.cpp): `@name: `, then rows of
+    a 16-wide label, an 8-wide count and a 52-wide bar; hist labels with K/M/G/T."""
     counts = [int(b.get("count", 0)) for b in buckets]
     val_max = max(counts, default=0)
-    lines = [f"{name}:"]
+    log2 = _is_log2(buckets)
+    lines = [f"{name}: "]
     for b, count in zip(buckets, counts, strict=True):
-        label = _bpftrace_range(b.get("low"), b.get("high"))
-        bar = "@" * (52 * count // val_max) if val_max else ""
-        lines.append(f"{label:<20}{count:>8} |{bar:<52}|")
+        label = _bpftrace_range(b.get("low"), b.get("high"), log2)
+        bar = "@" * int(count / val_max * 52) if val_max else ""
+        lines.append(f"{label:<16}{count:>8} |{bar:<52}|")
     return "\n".join(lines)
 
 
-def _bpftrace_range(low: int | None, high: int | None) -> str:
+def _is_log2(buckets: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the buckets are hist()'s powers of two (else lhist()'s steps)."""
+    for b in buckets:
+        low, high = b.get("low"), b.get("high")
+        if low is None or high is None or low == high:
+            continue
+        if low < 2 or low & (low - 1) or high + 1 != 2 * low:
+            return False
+    return True
+
+
+def _size_label(value: int) -> str:
+    """bpftrace's hist labels: 512, 1K, 2M, 4G, 8T (powers of 1024)."""
+    for shift, suffix in ((40, "T"), (30, "G"), (20, "M"), (10, "K")):
+        if value >= 1 << shift and value % (1 << shift) == 0:
+            return f"{value >> shift}{suffix}"
+    return str(value)
+
+
+def _bpftrace_range(low: int | None, high: int | None, log2: bool = False) -> str:
+    label = _size_label if log2 else str
     if low is None:
-        return f"(..., {'...' if high is None else high + 1})"
-    if low == high:
+        return f"(..., {'...' if high is None else label(high + 1)})"
+    if low == high and log2:
         return f"[{low}]"
-    return f"[{low}, {'...' if high is None else high + 1})"
+    if high is None:
+        return f"[{label(low)}, ...)"
+    return f"[{label(low)}, {label(high + 1)})"
 
 
 def render_maps(maps: Mapping[str, Any], tool: str | None = None) -> str:
     """A map snapshot: histograms as bars, syscount as its table, stacks folded, bpftrace
     maps (`@name`) as bpftrace prints them, anything else as `key: value` lines."""
+    if maps and all(name.startswith("@") for name in maps):
+        # bpftrace: one line per value, a blank line after each histogram
+        return "\n".join(_bpftrace_map(name, contents) for name, contents in maps.items())
     parts = []
     for name, contents in maps.items():
         kind = contents.get("type") if isinstance(contents, Mapping) else None
@@ -237,8 +264,8 @@ def _bpftrace_map(name: str, contents: Mapping[str, Any]) -> str:
         return f"{name}: {contents['value']}"
     if kind == "hist":
         if "buckets" in contents:
-            return bpftrace_hist(name, contents["buckets"])
-        return "\n\n".join(
-            bpftrace_hist(f"{name}[{e['key']}]", e["buckets"]) for e in contents["entries"]
+            return bpftrace_hist(name, contents["buckets"]) + "\n"
+        return "\n".join(
+            bpftrace_hist(f"{name}[{e['key']}]", e["buckets"]) + "\n" for e in contents["entries"]
         )
     return "\n".join(f"{name}[{e['key']}]: {e['value']}" for e in contents.get("entries", []))

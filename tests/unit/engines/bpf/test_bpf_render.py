@@ -105,5 +105,19 @@ def test_maps() -> None:
         "@h": {"type": "hist", "unit": "", "buckets": [{"low": 4, "high": 7, "count": 2}]},
     }
     assert render.render_maps(bt) == (
-        "@c[cat]: 3\n\n@n: 7\n\n@h:\n[4, 8)                     2 |" + "@" * 52 + "|"
+        "@c[cat]: 3\n@n: 7\n@h: \n[4, 8)                 2 |" + "@" * 52 + "|\n"
     )
+    # as bpftrace 0.17 printed them: K/M labels for hist, plain numbers for lhist
+    log2 = [{"low": 0, "high": 0, "count": 2}, {"low": 1, "high": 1, "count": 0}]
+    log2 += [{"low": 1 << k, "high": (2 << k) - 1, "count": 0} for k in range(1, 19)]
+    log2.append({"low": 1 << 19, "high": (1 << 20) - 1, "count": 29})
+    lines = render.bpftrace_hist("@h", log2).splitlines()
+    assert lines[0] == "@h: "
+    assert lines[1] == "[0]                    2 |@@@" + " " * 49 + "|"
+    assert lines[11].startswith("[512, 1K)              0 |")
+    assert lines[-1] == "[512K, 1M)            29 |" + "@" * 52 + "|"
+    linear = [{"low": 0, "high": 99, "count": 31}, {"low": 100, "high": 199, "count": 1}]
+    assert render.bpftrace_hist("@l", linear).splitlines()[1:] == [
+        "[0, 100)              31 |" + "@" * 52 + "|",
+        "[100, 200)             1 |@" + " " * 51 + "|",
+    ]
