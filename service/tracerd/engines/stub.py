@@ -26,6 +26,20 @@ SECCOMP_MODE_FILTER = 2
 READY = b"\x06"
 
 
+SYS_RT_SIGACTION = 13  # x86-64
+
+
+class KernelSigaction(ctypes.Structure):
+    """struct sigaction as the rt_sigaction system call takes it (x86-64)."""
+
+    _fields_ = [
+        ("handler", ctypes.c_void_p),
+        ("flags", ctypes.c_ulong),
+        ("restorer", ctypes.c_void_p),
+        ("mask", ctypes.c_uint64),
+    ]
+
+
 class SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
@@ -55,21 +69,25 @@ def _prepare(settings: dict[str, Any], libc: ctypes.CDLL) -> None:
         raise OSError("the engine went away before the command started")
     if settings.get("cwd"):
         os.chdir(settings["cwd"])
-    _default_signals()
+    _default_signals(libc)
 
 
-def _default_signals() -> None:
+def _default_signals(libc: ctypes.CDLL) -> None:
     """Every signal at its default and none blocked, as a command started from a shell has
     them: an ignored signal survives exec, and this interpreter ignores SIGPIPE (Python
-    does at start-up) and may have inherited ignored SIGINT/SIGQUIT (a daemon started in
-    the background of a shell script has them)."""
-    for sig in signal.valid_signals():
-        if sig in (signal.SIGKILL, signal.SIGSTOP):
-            continue
-        try:  # noqa: SIM105 (no contextlib import: the stub starts lean)
-            signal.signal(sig, signal.SIG_DFL)
-        except (OSError, ValueError):  # glibc's reserved real-time signals
-            pass
+    does at start-up) and may have inherited ignored ones (SIGINT/SIGQUIT in a shell
+    script's background; even glibc's reserved 32 and 33, which sigaction(3) refuses to
+    touch: hence the raw rt_sigaction)."""
+    default = KernelSigaction(None, 0, None, 0)
+    for sig in range(1, 65):
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            libc.syscall(
+                ctypes.c_long(SYS_RT_SIGACTION),
+                ctypes.c_long(sig),
+                ctypes.byref(default),
+                None,
+                ctypes.c_long(8),
+            )
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
