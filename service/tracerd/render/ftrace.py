@@ -145,7 +145,9 @@ class FtraceRenderer:
         name = str(event.get("name", ""))
         short = "print" if name == "ftrace:print" else name.split(":", 1)[-1]
         head = f"{comm:>16}-{tid if tid is not None else '?':<5} [{cpu_text}]"
-        return f"{head} {timestamp(int(event.get('ts_ns', 0))):>12}: {short}: " + self.body(
+        # trace-cmd report pads `name:` to 21 columns: the fields line up
+        label = f"{short}:"
+        return f"{head} {timestamp(int(event.get('ts_ns', 0))):>12}: {label:<21} " + self.body(
             name, fields
         )
 

@@ -32,7 +32,7 @@ def test_exec_line_like_trace_cmd() -> None:
         "fields": {"filename": "/usr/bin/ls", "pid": 1234, "old_pid": 1234},
     }
     assert r.line(ev) == (
-        "            bash-1234  [001] 12345.678901: sched_process_exec: "
+        "            bash-1234  [001] 12345.678901: sched_process_exec:   "
         "filename=/usr/bin/ls pid=1234 old_pid=1234"
     )
 
@@ -62,7 +62,7 @@ def test_uprobe_and_negative_values() -> None:
         "name": "uprobes:target",
         "fields": {"__probe_ip": 0x564E955CE149, "a": -42, "s": "hi", "comm": "target"},
     }
-    assert r.line(ev).endswith(': target: (564e955ce149) a=-42 s="hi" comm="target"')
+    assert r.line(ev).endswith(': target:               (564e955ce149) a=-42 s="hi" comm="target"')
 
 
 def test_complex_print_fmt_falls_back_to_pairs() -> None:
@@ -78,7 +78,7 @@ def test_complex_print_fmt_falls_back_to_pairs() -> None:
         },
         {"a:b": '"x=%s", __print_flags(REC->x, "|", { 1, "A" })'},
     )
-    assert line.endswith("[000]     0.000000: b: x=3 arr={1,2}")
+    assert line.endswith("[000]     0.000000: b:                    x=3 arr={1,2}")
     assert "<...>-0" in line
 
 
@@ -91,7 +91,10 @@ def test_marker_and_loss_lines() -> None:
         "name": "ftrace:print",
         "fields": {"ip": 1, "buf": "hello marker\n"},
     }
-    assert render_line(marker) == "            bash-28743 [001]  1012.588304: print: hello marker"
+    assert (
+        render_line(marker)
+        == "            bash-28743 [001]  1012.588304: print:                hello marker"
+    )
     lost = {"ts_ns": 1, "cpu": 1, "name": "lost", "fields": {"source": "kernel", "count": 678}}
     assert render_line(lost) == "CPU:1 [LOST 678 EVENTS]"
     assert timestamp(1_000_000_999) == "1.000000"
