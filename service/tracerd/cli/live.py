@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -43,6 +44,9 @@ def open_stream(api: Client, session_id: str, params: dict[str, Any]) -> ClientC
     return unix_connect(api.socket, "ws://tracerd" + path, max_size=None)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def follow(
     api: Client,
     session_id: str,
@@ -50,7 +54,9 @@ def follow(
     stop_on_interrupt: bool = True,
     params: dict[str, Any] | None = None,
 ) -> FollowResult:
-    """Print a session's messages until its end; Ctrl-C stops the session (once)."""
+    """Print a session's messages until its end. Ctrl-C (or SIGTERM, SIGHUP) stops the
+    session (a second one leaves at once); so does a reader that went away (`| head`), as
+    the peer tools end their trace when they die."""
     result = FollowResult()
     interrupted = threading.Event()
 
@@ -59,7 +65,7 @@ def follow(
             raise KeyboardInterrupt
         interrupted.set()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {sig: signal.signal(sig, on_sigint) for sig in STOP_SIGNALS}
     stop_sent = False
     try:
         with open_stream(api, session_id, {"from_seq": 0, **(params or {})}) as ws:
@@ -76,8 +82,14 @@ def follow(
                 message = json.loads(raw)
                 if _handle(message, printer, result):
                     break
+    except BrokenPipeError:
+        if stop_on_interrupt and not stop_sent:
+            _stop(api, session_id)
+        # nothing more reaches the closed pipe (not even Python's flush at exit)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return result
 
 

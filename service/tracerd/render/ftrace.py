@@ -113,6 +113,37 @@ def compile_print_fmt(print_fmt: str) -> Piece | None:
     return lambda f: "".join(p if isinstance(p, str) else p(f) for p in pieces)
 
 
+TASK_STATES = "SDTtZXxW"
+"""prev_state bits as trace-cmd's sched plugin names them (none set: R)"""
+
+
+def _task_state(value: int) -> str:
+    return "|".join(c for bit, c in enumerate(TASK_STATES) if value >> bit & 1) or "R"
+
+
+def _sched_switch(f: Mapping[str, Any]) -> str:
+    prev = f"{f['prev_comm']}:{f['prev_pid']} [{f['prev_prio']}] {_task_state(f['prev_state'])}"
+    return f"{prev} ==> {f['next_comm']}:{f['next_pid']} [{f['next_prio']}]"
+
+
+def _sched_wakeup(f: Mapping[str, Any]) -> str:
+    text = f"{f['comm']}:{f['pid']} [{f['prio']}]"
+    if "success" in f:
+        text += f" success={f['success']}"
+    if "target_cpu" in f:
+        text += f" CPU:{f['target_cpu']:03d}"
+    return text
+
+
+PLUGINS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "sched:sched_switch": _sched_switch,
+    "sched:sched_wakeup": _sched_wakeup,
+    "sched:sched_wakeup_new": _sched_wakeup,
+    "sched:sched_waking": _sched_wakeup,
+}
+"""events trace-cmd report prints through its plugins rather than their print fmt"""
+
+
 class FtraceRenderer:
     """Renders events one line each; `print_fmts` maps event names to `print fmt:` text."""
 
@@ -123,6 +154,12 @@ class FtraceRenderer:
     def body(self, name: str, fields: Mapping[str, Any]) -> str:
         if name == "ftrace:print" and "buf" in fields:
             return str(fields["buf"]).rstrip("\n")
+        plugin = PLUGINS.get(name)
+        if plugin is not None:
+            try:
+                return plugin(fields)
+            except (KeyError, TypeError, ValueError):
+                pass  # fields of another shape: the print fmt or pairs below
         if name not in self._compiled:
             fmt = self._fmts.get(name)
             self._compiled[name] = compile_print_fmt(fmt) if fmt else None

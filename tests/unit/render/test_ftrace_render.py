@@ -98,3 +98,27 @@ def test_marker_and_loss_lines() -> None:
     lost = {"ts_ns": 1, "cpu": 1, "name": "lost", "fields": {"source": "kernel", "count": 678}}
     assert render_line(lost) == "CPU:1 [LOST 678 EVENTS]"
     assert timestamp(1_000_000_999) == "1.000000"
+
+
+def test_sched_events_as_trace_cmd_plugins_print_them() -> None:
+    """Lines trace-cmd report printed on this machine (its sched plugin)."""
+    switch = {
+        "ts_ns": 17388_003883_000, "cpu": 1, "tid": 23416, "comm": "trace-cmd",
+        "name": "sched:sched_switch",
+        "fields": {"prev_comm": "trace-cmd", "prev_pid": 23416, "prev_prio": 120,
+                   "prev_state": 1, "next_comm": "qemu-system-x86", "next_pid": 20656,
+                   "next_prio": 120},
+    }  # fmt: skip
+    assert render_line(switch) == (
+        "       trace-cmd-23416 [001] 17388.003883: sched_switch:         "
+        "trace-cmd:23416 [120] S ==> qemu-system-x86:20656 [120]"
+    )
+    switch["fields"]["prev_state"] = 0
+    assert "[120] R ==> " in render_line(switch)
+    switch["fields"]["prev_state"] = 0x3
+    assert "[120] S|D ==> " in render_line(switch)
+    wakeup = {
+        "ts_ns": 1_000, "cpu": 0, "tid": 7, "comm": "x", "name": "sched:sched_wakeup",
+        "fields": {"comm": "qemu-system-x86", "pid": 20664, "prio": 120, "target_cpu": 1},
+    }  # fmt: skip
+    assert render_line(wakeup).endswith("sched_wakeup:         qemu-system-x86:20664 [120] CPU:001")
