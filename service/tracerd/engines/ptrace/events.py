@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...types import WireEvent
-from . import flags, parse
+from . import flags, parse, sockets
 from . import tracer as pt
 from .parse import Fetch, Plan
 
@@ -39,6 +39,10 @@ _FAULT_CODES = {
     4: {1: "ILL_ILLOPC", 2: "ILL_ILLOPN"},
     8: {1: "FPE_INTDIV", 2: "FPE_INTOVF"},
 }
+
+
+def _u32(data: bytes) -> int | None:
+    return struct.unpack_from("=I", data)[0] if len(data) >= 4 else None
 
 
 def dirent_count(data: bytes) -> int | None:
@@ -109,6 +113,11 @@ class EventBuilder:
                 out[index] = pt.read_memory(tid, addr, param) or None
             elif what == "sockaddr":
                 out[index] = pt.read_memory(tid, addr, min(args[param], 128)) or None
+            elif what == "osockaddr":  # as long as the length the kernel wrote back
+                size = _u32(pt.read_memory(tid, args[param], 4))
+                out[index] = pt.read_memory(tid, addr, min(size or 0, 128)) or None
+            elif what == "olen":
+                out[sockets.OUT_LEN_KEY] = _u32(pt.read_memory(tid, addr, 4))
             elif what == "argv":
                 out[index] = self._argv(tid, addr)
             elif what == "envp":

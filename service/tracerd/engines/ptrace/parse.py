@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from . import flags, structs
+from . import flags, sockets, structs
 from .syscalls import Syscall, SyscallTable
 
 PATH_LIMIT = 4096
@@ -63,8 +63,13 @@ SPECS: dict[str, str] = {
     "ftruncate": "fd d", "symlink": "path path", "link": "path path", "statfs": "path p",
     "utimensat": "dirfd path p at_flags", "fsync": "fd", "fdatasync": "fd",
     "sendmsg": "fd p x", "recvmsg": "fd p x", "shutdown": "fd d", "listen": "fd d",
-    "accept": "fd p p", "accept4": "fd p p socket_flags", "poll": "p u d",
+    "accept": "fd osockaddr:2 socklen", "accept4": "fd osockaddr:2 socklen socket_flags",
+    "getsockname": "fd osockaddr:2 socklen", "getpeername": "fd osockaddr:2 socklen",
+    "setsockopt": "fd d d ival u", "getsockopt": "fd d d oval socklen", "poll": "p u d",
 }  # fmt: skip
+SOCKET_CALLS = frozenset(
+    {"socket", "setsockopt", "getsockopt", "accept", "accept4", "getsockname", "getpeername"}
+)
 HEX_RETURN = frozenset({"mmap", "brk", "mremap", "shmat"})
 NO_RETURN = frozenset({"exit", "exit_group"})
 
@@ -128,6 +133,14 @@ def build_plan(sc: Syscall, string_limit: int) -> Plan:
             exit_.append((i, "str", string_limit))
         elif what == "dirents":
             exit_.append((i, "dirents", 0))
+        elif what == "osockaddr":
+            exit_.append((i, "osockaddr", int(param)))
+        elif what in ("socklen", "ival"):
+            entry.append((i, "struct", 4))
+            if what == "socklen":
+                exit_.append((i, "olen", 0))
+        elif what == "oval":
+            exit_.append((i, "struct", 4))
         elif what == "out":
             exit_.append((i, "struct", structs.STRUCT_SIZES[param]))
     ops = []
@@ -203,7 +216,7 @@ def _render_fetched(kind: str, param: str, value: object, arg: int, ok: bool, re
     if kind in ("in", "out"):
         assert isinstance(value, bytes)
         return structs.RENDERERS[param](value) or structs.pointer(arg)
-    if kind == "sockaddr":
+    if kind in ("sockaddr", "osockaddr"):
         assert isinstance(value, bytes)
         return structs.sockaddr(value) or structs.pointer(arg)
     if kind == "argv":
@@ -235,6 +248,8 @@ def render_args(
         return _futex_args(args, out)
     if plan.name == "fcntl":
         return _fcntl_args(args, out)
+    if plan.name in SOCKET_CALLS:
+        return sockets.socket_args(plan.name, args, out, fetched, ok)
     if plan.name == "rt_sigreturn":
         mask = fetched.get(SIGRETURN_MASK_KEY)
         shown = structs.sigset_bytes(mask) if isinstance(mask, bytes) else None

@@ -167,6 +167,8 @@ def sockaddr(data: bytes) -> str | None:
     head = f"sa_family={name}"
     if family == 1:
         path = data[2:]
+        if not path:  # unnamed (an unbound socket's own address)
+            return f"{{{head}}}"
         if path[:1] == b"\0":
             return f"{{{head}, sun_path=@{quote(path[1:].rstrip(bytes(1)))}}}"
         return f"{{{head}, sun_path={quote(path.split(bytes(1))[0])}}}"

@@ -133,6 +133,36 @@ def test_getdents64_counts_entries_like_strace(table: SyscallTable) -> None:
     ]
 
 
+def test_socket_calls_like_strace(table: SyscallTable) -> None:
+    """As strace 6.1 printed a loopback TCP exchange and an unbound unix socket."""
+    from tracerd.engines.ptrace.sockets import OUT_LEN_KEY
+
+    def args_of(name: str, args: list[int], fetched: dict[int, object]) -> list[str]:
+        plan = parse.build_plan(table.by_name[name], 32)
+        return parse.render_args(plan, args, fetched, True, 0)
+
+    assert args_of("socket", [2, 0x80001, 6], {}) == [
+        "AF_INET", "SOCK_STREAM|SOCK_CLOEXEC", "IPPROTO_TCP",
+    ]  # fmt: skip
+    assert args_of("socket", [1, 2, 0], {}) == ["AF_UNIX", "SOCK_DGRAM", "0"]
+    one = struct.pack("=i", 1)
+    assert args_of("setsockopt", [3, 1, 2, 0x1000, 4], {3: one}) == [
+        "3", "SOL_SOCKET", "SO_REUSEADDR", "[1]", "4",
+    ]  # fmt: skip
+    sin = struct.pack("=H", 2) + struct.pack("!H", 80) + bytes([127, 0, 0, 1]) + bytes(8)
+    fetched = {1: sin, 2: struct.pack("=I", 128), OUT_LEN_KEY: 16}
+    assert args_of("accept4", [3, 0x1000, 0x2000, 0x80000], fetched) == [
+        "3",
+        '{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}',
+        "[128 => 16]",
+        "SOCK_CLOEXEC",
+    ]
+    unnamed = {1: struct.pack("=H", 1), 2: struct.pack("=I", 110), OUT_LEN_KEY: 2}
+    assert args_of("getsockname", [6, 0x1000, 0x2000], unnamed) == [
+        "6", "{sa_family=AF_UNIX}", "[110 => 2]",
+    ]  # fmt: skip
+
+
 def test_statx_like_strace() -> None:
     """The arguments and struct of `ls`'s statx, as strace 6.1 prints them."""
     assert flags.statx_flags(0x900) == "AT_STATX_SYNC_AS_STAT|AT_SYMLINK_NOFOLLOW|AT_NO_AUTOMOUNT"
