@@ -6,12 +6,14 @@
 #
 # The command's stdout and stderr (merged) stream to stdout. Exit status: the command's;
 # 124 when the guest ran past the timeout (it is killed); 125 when the image could not be
-# built or the guest did not boot or report. The image comes from image.sh (built on first
+# built or the guest did not boot or report; 126 when the guest kernel stalled (below).
+# The image comes from image.sh (built on first
 # use, then cached). The guest always has TRACERD_GUEST=1. QEMU uses TCG (software
 # emulation, about 20x slower than the host for CPU-bound work): our machines' /dev/kvm
-# runs only PVM guests; TRACERD_GUEST_ACCEL=kvm uses KVM where it works. A soft lockup in
-# the guest panics it (softlockup_panic=1): the run ends at once with 125 and the console
-# instead of hanging until the timeout.
+# runs only PVM guests; TRACERD_GUEST_ACCEL=kvm uses KVM where it works. A soft lockup or
+# an RCU stall in the guest panics it (softlockup_panic=1, panic_on_rcu_stall=1): the run
+# ends at once with 126 and the console instead of hanging until the timeout (TCG now and
+# then starves a guest CPU's timer while ftrace patches the kernel text).
 # Environment: TRACERD_GUEST_MEM (2G), TRACERD_GUEST_SMP (2), TRACERD_GUEST_CACHE.
 set -euo pipefail
 
@@ -79,7 +81,7 @@ STARTED=$(date +%s)
 qemu-system-x86_64 "${ACCEL[@]}" "${BIOS[@]}" -machine pc -nodefaults -no-user-config \
     -display none -no-reboot -m "${TRACERD_GUEST_MEM:-2G}" -smp "${TRACERD_GUEST_SMP:-2}" \
     -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.cpio" \
-    -append "console=ttyS0 quiet panic=-1 softlockup_panic=1 mitigations=off tsc=reliable rw" \
+    -append "console=ttyS0 quiet panic=-1 softlockup_panic=1 sysctl.kernel.panic_on_rcu_stall=1 mitigations=off tsc=reliable rw" \
     -drive "file=$IMAGE/rootfs.ext4,if=virtio,format=raw,snapshot=on,cache=unsafe" \
     -virtfs "local,path=$RUN,mount_tag=ctl,security_model=none,multidevs=remap" \
     -virtfs "local,path=$SHARE,mount_tag=share,security_model=none,multidevs=remap" \
@@ -114,6 +116,11 @@ if [ -z "$STATUS" ]; then
         log "guest console (last 30 lines):"
         tail -n 30 "$RUN/console.log" >&2 || true
         STATUS=125
+        if grep -qE 'soft lockup|self-detected stall|rcu_sched detected stall|RCU Stall' \
+            "$RUN/console.log"; then
+            log "the guest kernel stalled (status 126)"
+            STATUS=126
+        fi
     fi
 fi
 log "guest ran $(($(date +%s) - STARTED)) s (command from $(cat "$RUN/t_ready" 2>/dev/null || echo ?) s to $(cat "$RUN/t_done" 2>/dev/null || echo ?) s of guest uptime); status $STATUS"
