@@ -86,7 +86,9 @@ def follow(
         if stop_on_interrupt and not stop_sent:
             _stop(api, session_id)
         # nothing more reaches the closed pipe (not even Python's flush at exit)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

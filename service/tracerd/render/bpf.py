@@ -181,7 +181,7 @@ def _size_label(value: int) -> str:
     return str(value)
 
 
-def _bpftrace_range(low: int | None, high: int | None, log2: bool = False) -> str:
+def _bpftrace_range(low: int | None, high: int | None, log2: bool) -> str:
     label = _size_label if log2 else str
     if low is None:
         return f"(..., {'...' if high is None else label(high + 1)})"

@@ -67,9 +67,6 @@ SPECS: dict[str, str] = {
     "getsockname": "fd osockaddr:2 socklen", "getpeername": "fd osockaddr:2 socklen",
     "setsockopt": "fd d d ival u", "getsockopt": "fd d d oval socklen", "poll": "p u d",
 }  # fmt: skip
-SOCKET_CALLS = frozenset(
-    {"socket", "setsockopt", "getsockopt", "accept", "accept4", "getsockname", "getpeername"}
-)
 HEX_RETURN = frozenset({"mmap", "brk", "mremap", "shmat"})
 NO_RETURN = frozenset({"exit", "exit_group"})
 
@@ -248,7 +245,7 @@ def render_args(
         return _futex_args(args, out)
     if plan.name == "fcntl":
         return _fcntl_args(args, out)
-    if plan.name in SOCKET_CALLS:
+    if plan.name in sockets.SOCKET_CALLS:
         return sockets.socket_args(plan.name, args, out, fetched, ok)
     if plan.name == "rt_sigreturn":
         mask = fetched.get(SIGRETURN_MASK_KEY)

@@ -9,6 +9,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping, Sequence
 
+SOCKET_CALLS = frozenset(
+    {"socket", "setsockopt", "getsockopt", "accept", "accept4", "getsockname", "getpeername"}
+)
+"""the calls `socket_args` renders"""
 OUT_LEN_KEY = -3
 """fetched key of the address length the kernel wrote back (read at exit)"""
 INET_FAMILIES = frozenset({2, 10})  # AF_INET, AF_INET6
