@@ -11,6 +11,8 @@
 # Layout of an image directory:
 #   vmlinuz            the kernel (from linux-image-<kver>, unpacked with dpkg-deb, never
 #                      installed on the host)
+#   kallsyms           its text symbols, written by run.sh after the first boot (for the
+#                      watchdog, which names where the vCPUs are)
 #   initrd.cpio        busybox + the modules for virtio, ext4 and 9p + /init + /stage2
 #   rootfs.ext4        debootstrap --variant=minbase tree with the packages and headers,
 #                      attached read-only (snapshot=on): nothing a run writes persists

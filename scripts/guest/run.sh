@@ -2,11 +2,25 @@
 # Run a command as root inside the guest (Debian's stock 6.1 kernel under QEMU), with the
 # checkout shared read-write at its own host path and as the working directory.
 #
-#   scripts/guest/run.sh [-t SECONDS] [-e NAME=VALUE]... [--] COMMAND [ARG...]
+#   scripts/guest/run.sh [-t SECONDS] [-w SECONDS] [-k DIR] [-e NAME=VALUE]... [--] COMMAND [ARG...]
 #
 # The command's stdout and stderr (merged) stream to stdout. Exit status: the command's;
-# 124 when the guest ran past the timeout (it is killed); 125 when the image could not be
-# built or the guest did not boot or report; 126 when the guest kernel stalled (below).
+# 123 when the watchdog fired (below); 124 when the guest ran past the timeout (-t, it is
+# killed); 125 when the image could not be built or the guest did not boot or report; 126
+# when the guest kernel stalled (below). -k DIR: keep the run's files there (console.log,
+# dump.txt, the progress and results files of tests/guest/progress.py).
+#
+# Watchdog (-w, TRACERD_GUEST_WATCHDOG_S, default 120 s; 0 = off): when neither the
+# command's output grew nor $TRACERD_GUEST_CTL/progress changed (the tier's pytest plugin
+# writes it while the running test's main thread moves) for that long, the guest is
+# stuck. run.sh then dumps what it can, kills the guest and exits 123: the running test
+# (progress file, else the last test id in the output), where each vCPU is (QEMU's QMP
+# socket: the guest paused a few times, RIP and its symbol from the guest's kallsyms), the state
+# and kernel stacks of the guest's blocked, running and user tasks (stage2's helper,
+# asked through the control share), the blocked tasks and CPU backtraces by SysRq on the
+# console, and the console's tail. It writes `stuck` (kept with -k): `kernel` when a task
+# was blocked in the guest kernel (D state) or the guest's userspace did not answer, else
+# `user` (a hang in user space: a bug in a test or the daemon, never rerun by the tier).
 # The image comes from image.sh (built on first
 # use, then cached). The guest always has TRACERD_GUEST=1. QEMU uses TCG (software
 # emulation, about 20x slower than the host for CPU-bound work): our machines' /dev/kvm
@@ -21,12 +35,16 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SHARE=$(cd "$HERE/../.." && pwd -P)
 CACHE=${TRACERD_GUEST_CACHE:-/var/cache/tracerd-guest}
 TIMEOUT=900
-ENVS=(TRACERD_GUEST=1)
+WATCHDOG_S=${TRACERD_GUEST_WATCHDOG_S:-120}
+KEEP=
+ENVS=(TRACERD_GUEST=1 TRACERD_GUEST_CTL=/run/ctl)
 
 log() { printf '[guest] %s\n' "$*" >&2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         -t) TIMEOUT=$2; shift 2 ;;
+        -w) WATCHDOG_S=$2; shift 2 ;;
+        -k) KEEP=$2; shift 2 ;;
         -e) ENVS+=("$2"); shift 2 ;;
         --) shift; break ;;
         -*) log "unknown option $1"; exit 125 ;;
@@ -45,8 +63,12 @@ TAIL_PID=
 cleanup() {
     if [ -n "$QEMU_PID" ]; then kill "$QEMU_PID" 2>/dev/null || true; wait "$QEMU_PID" 2>/dev/null || true; fi
     if [ -n "$TAIL_PID" ]; then kill "$TAIL_PID" 2>/dev/null || true; fi
-    rm -rf "$CACHE/last-run" && mkdir -p "$CACHE/last-run"
-    cp "$RUN"/console.log "$RUN"/qemu.log "$RUN"/cmd "$CACHE/last-run/" 2>/dev/null || true
+    local dest
+    for dest in "$CACHE/last-run" ${KEEP:+"$KEEP"}; do
+        rm -rf "$dest" && mkdir -p "$dest"
+        cp "$RUN"/console.log "$RUN"/qemu.log "$RUN"/cmd "$RUN"/progress "$RUN"/results \
+            "$RUN"/dump*.txt "$RUN"/cpus.txt "$RUN"/stuck "$dest/" 2>/dev/null || true
+    done
     rm -rf "$RUN"
 }
 trap cleanup EXIT
@@ -68,6 +90,9 @@ quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
     printf '\n'
 } >"$RUN/cmd"
 : >"$RUN/output"
+# the guest's text symbols, for the watchdog to name where a vCPU is (Debian ships no real
+# System.map; nokaslr keeps the addresses of one kernel build the same on every boot)
+[ -s "$IMAGE/kallsyms" ] || : >"$RUN/want-kallsyms"
 
 case "${TRACERD_GUEST_ACCEL:-tcg}" in
     tcg) ACCEL=(-accel tcg,thread=multi -cpu max) ;;
@@ -81,30 +106,88 @@ STARTED=$(date +%s)
 qemu-system-x86_64 "${ACCEL[@]}" "${BIOS[@]}" -machine pc -nodefaults -no-user-config \
     -display none -no-reboot -m "${TRACERD_GUEST_MEM:-2G}" -smp "${TRACERD_GUEST_SMP:-2}" \
     -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.cpio" \
-    -append "console=ttyS0 quiet panic=-1 softlockup_panic=1 sysctl.kernel.panic_on_rcu_stall=1 mitigations=off tsc=reliable rw" \
+    -append "console=ttyS0 quiet panic=-1 softlockup_panic=1 sysctl.kernel.panic_on_rcu_stall=1 sysrq_always_enabled nokaslr mitigations=off tsc=reliable rw" \
     -drive "file=$IMAGE/rootfs.ext4,if=virtio,format=raw,snapshot=on,cache=unsafe" \
     -virtfs "local,path=$RUN,mount_tag=ctl,security_model=none,multidevs=remap" \
     -virtfs "local,path=$SHARE,mount_tag=share,security_model=none,multidevs=remap" \
     -chardev "file,id=console,path=$RUN/console.log" -serial chardev:console \
     -chardev "file,id=output,path=$RUN/output" -serial chardev:output \
+    -qmp "unix:$RUN/qmp.sock,server=on,wait=off" \
     -nic none >"$RUN/qemu.log" 2>&1 &
 QEMU_PID=$!
 tail -s 0.2 -n +1 -f --pid="$QEMU_PID" "$RUN/output" &
 TAIL_PID=$!
 
+running_test() {  # the progress file's test, else the last test id the output shows
+    local test
+    test=$(cut -d' ' -f2- "$RUN/progress" 2>/dev/null) || test=
+    [ -n "$test" ] || test=$(grep -aoE 'tests/[^ ]+::[^ ]+' "$RUN/output" | tail -n 1) || true
+    echo "${test:-unknown (no test started)}"
+}
+watchdog_dump() {  # the guest made no progress for WATCHDOG_S: what it is doing, loudly
+    local test i symbols blocked
+    test=$(running_test)
+    : >"$RUN/dump.req"  # stage2's helper answers within seconds if the guest still runs
+    printf '\n' >&2
+    log "!!! WATCHDOG: no progress in the guest for ${WATCHDOG_S} s; the test running:"
+    log "!!!   $test"
+    log "where the guest's CPUs are (QEMU paused it 8 times):"
+    symbols=$IMAGE/kallsyms
+    [ -s "$symbols" ] || symbols=$RUN/kallsyms  # this image's first boot
+    python3 "$HERE/qmp.py" "$RUN/qmp.sock" sample --symbols "$symbols" \
+        | tee "$RUN/cpus.txt" | sed 's/^/[guest]   /' >&2 || true
+    python3 "$HERE/qmp.py" "$RUN/qmp.sock" sysrq 9 w l >&2 || true  # to the console
+    for i in $(seq 40); do [ -s "$RUN/dump.txt" ] && break; sleep 0.5; done
+    sleep 2  # the top-level tracefs files (read last: they may block)
+    log "guest console (last 30 lines):"
+    tail -n 30 "$RUN/console.log" | sed 's/^/[guest]   /' >&2 || true
+    # stuck in the kernel (a task in D state, or a guest that cannot even answer): what
+    # an emulator stall looks like, the tier may rerun; else a hang in user space: a bug
+    if [ -s "$RUN/dump.txt" ]; then
+        log "the guest's tasks (stage2's helper; top-level tracefs files last):"
+        cat "$RUN/dump.txt" "$RUN/dump-tracefs.txt" 2>/dev/null | sed 's/^/[guest]   /' >&2
+        blocked=$(grep -E '^--- .* state D ' "$RUN/dump.txt" | cut -c5- | paste -sd';' -) || true
+    else
+        blocked="the guest's userspace did not answer (no task dump within 20 s)"
+    fi
+    if [ -n "$blocked" ]; then
+        echo kernel >"$RUN/stuck"
+        log "!!! stuck in the guest kernel: $blocked"
+    else
+        echo user >"$RUN/stuck"
+        log "!!! no task blocked in the kernel: the test hangs in user space"
+    fi
+    log "!!! WATCHDOG: the guest was stuck ${WATCHDOG_S} s in $test; killed (status 123)"
+}
+
 STATUS=
 DEADLINE=$((STARTED + TIMEOUT))
+seen=
+last_change=$STARTED
 while kill -0 "$QEMU_PID" 2>/dev/null; do
-    if [ "$(date +%s)" -ge "$DEADLINE" ]; then
-        log "time budget of ${TIMEOUT} s exceeded: killing the guest"
+    now=$(date +%s)
+    if [ "$now" -ge "$DEADLINE" ]; then
+        log "time budget of ${TIMEOUT} s exceeded in $(running_test): killing the guest"
         kill "$QEMU_PID" 2>/dev/null || true
         STATUS=124
+        break
+    fi
+    state="$(stat -c %s "$RUN/output") $(cut -d' ' -f1 "$RUN/progress" 2>/dev/null || true)"
+    if [ "$state" != "$seen" ]; then
+        seen=$state last_change=$now
+    elif [ "$WATCHDOG_S" -gt 0 ] && [ $((now - last_change)) -ge "$WATCHDOG_S" ]; then
+        watchdog_dump
+        kill "$QEMU_PID" 2>/dev/null || true
+        STATUS=123
         break
     fi
     sleep 0.5
 done
 wait "$QEMU_PID" 2>/dev/null || true
 QEMU_PID=
+if [ -s "$RUN/kallsyms" ] && [ ! -s "$IMAGE/kallsyms" ]; then
+    cp "$RUN/kallsyms" "$IMAGE/kallsyms.$$" && mv "$IMAGE/kallsyms.$$" "$IMAGE/kallsyms" || true
+fi
 wait "$TAIL_PID" 2>/dev/null || true
 TAIL_PID=
 if [ -z "$STATUS" ]; then
@@ -123,5 +206,6 @@ if [ -z "$STATUS" ]; then
         fi
     fi
 fi
+log "guest kernel: $(sed -E 's/^Linux version ([^ ]+) .* (#[0-9]+ .*)$/\1 \2/' "$RUN/kernel" 2>/dev/null || echo '? (did not boot)')"
 log "guest ran $(($(date +%s) - STARTED)) s (command from $(cat "$RUN/t_ready" 2>/dev/null || echo ?) s to $(cat "$RUN/t_done" 2>/dev/null || echo ?) s of guest uptime); status $STATUS"
 exit "$STATUS"
