@@ -49,17 +49,30 @@ need_tools() {
         --no-install-recommends "${missing[@]}" >/dev/null || die "cannot install ${missing[*]}"
 }
 
+# The guest kernel is pinned: the ABI the tier was last proven on (TRACERD_GUEST_KVER
+# overrides). Debian's security archive drops an ABI some time after the next one comes
+# out: then linux-image-amd64's current one is used, and said loudly.
+PINNED_KVER=6.1.0-57-amd64
+current_kver() {  # what linux-image-amd64 depends on now
+    apt-cache depends linux-image-amd64 2>/dev/null \
+        | awk '/Depends: linux-image-[0-9]/ {sub("linux-image-", "", $2); print $2; exit}'
+}
 kernel_version() {
     if [ -n "${TRACERD_GUEST_KVER:-}" ]; then echo "$TRACERD_GUEST_KVER"; return; fi
     local kver
-    kver=$(apt-cache depends linux-image-amd64 2>/dev/null \
-        | awk '/Depends: linux-image-[0-9]/ {sub("linux-image-", "", $2); print $2; exit}')
+    kver=$(current_kver)
     if [ -z "$kver" ]; then
         apt-get update -qq >/dev/null 2>&1 || true
-        kver=$(apt-cache depends linux-image-amd64 2>/dev/null \
-            | awk '/Depends: linux-image-[0-9]/ {sub("linux-image-", "", $2); print $2; exit}')
+        kver=$(current_kver)
     fi
-    if [ -z "$kver" ]; then  # no package lists: the newest image already built will do
+    if apt-cache show "linux-image-$PINNED_KVER" >/dev/null 2>&1; then
+        echo "$PINNED_KVER"
+        return
+    fi
+    if [ -n "$kver" ]; then
+        say "!!! the pinned guest kernel $PINNED_KVER is no longer in Debian's archive:" \
+            "using $kver, which this tier has not been proven on (update PINNED_KVER)"
+    else  # no package lists: the newest image already built will do
         kver=$(find "$CACHE" -maxdepth 2 -name ready 2>/dev/null | sort | tail -n1 \
             | xargs -r dirname | xargs -r basename | sed 's/-[0-9a-f]*$//')
     fi

@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pytest
 
@@ -48,6 +49,8 @@ class Progress:
         self.phase = ""
         self.main = threading.main_thread().ident
         self.seen: tuple[object, ...] = ()
+        self.last = time.monotonic()
+        self.longest = (0.0, "")
         threading.Thread(target=self._watch, name="guest-progress", daemon=True).start()
 
     def _watch(self) -> None:
@@ -65,6 +68,10 @@ class Progress:
     def write(self) -> None:
         with self.lock:
             self.beat += 1
+            now = time.monotonic()
+            if now - self.last > self.longest[0]:
+                self.longest = (now - self.last, f"{self.test} {self.phase}")
+            self.last = now
             frame = sys._current_frames().get(self.main or 0)
             text = f"{self.beat} {self.test} {self.phase} at {where(frame)}\n"
             tmp = self.ctl / "progress.tmp"
@@ -106,3 +113,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     elif report.when == "teardown":
         _progress.result(f"passed {report.nodeid}")
     _progress.write()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _progress is not None:
+        gap, test = _progress.longest
+        terminalreporter.line(f"guest tier: longest time without progress {gap:.0f} s ({test})")
