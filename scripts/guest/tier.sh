@@ -47,7 +47,7 @@ done
 .venv/bin/python -m compileall -q service tests >/dev/null
 
 eval "extra=(${PYTEST_ARGS:-})"  # shell quoting allowed: PYTEST_ARGS="-k 'a or b'"
-KEEP=$ROOT/build/guest/runs
+KEEP=${TRACERD_GUEST_KEEP:-$ROOT/build/guest/runs}  # each run's console, dumps, results
 rm -rf "$KEEP"
 started=$(date +%s)
 run_tier() {  # $1 time left, $2 where to keep the run's files, then the tests
@@ -81,7 +81,8 @@ if { [ "$status" = 126 ] || { [ "$status" = 123 ] && [ "$stuck" = kernel ]; }; }
         say "!!! the guest got stuck with ${left} s of the budget left: no rerun"
     else
         mapfile -t again < <(not_passed "$KEEP/1/results")
-        say "!!! RERUN: the guest got stuck (status $status, an emulator stall): running the" \
+        say "!!! RERUN: the guest got stuck in its kernel (status $status: what TCG does now" \
+            "and then): running the" \
             "${#again[@]} tests that did not pass once more in a fresh guest (${left} s left)"
         status=0
         run_tier "$left" "$KEEP/2" "${again[@]}" || status=$?
