@@ -13,7 +13,8 @@
 # Watchdog (-w, TRACERD_GUEST_WATCHDOG_S, default 120 s; 0 = off): when neither the
 # command's output grew nor $TRACERD_GUEST_CTL/progress changed (the tier's pytest plugin
 # writes it while the running test's main thread moves) for that long, the guest is
-# stuck. run.sh then dumps what it can, kills the guest and exits 123: the running test
+# stuck (until the progress file first appears: 3x that long, for the boot and Python's
+# imports, which took over 120 s on a host running three guests). run.sh then dumps what it can, kills the guest and exits 123: the running test
 # (progress file, else the last test id in the output), where each vCPU is (QEMU's QMP
 # socket: the guest paused a few times, RIP and its symbol from the guest's kallsyms), the state
 # and kernel stacks of the guest's blocked, running and user tasks (stage2's helper,
@@ -185,7 +186,9 @@ while kill -0 "$QEMU_PID" 2>/dev/null; do
     state="$(stat -c %s "$RUN/output") $(cut -d' ' -f1 "$RUN/progress" 2>/dev/null || true)"
     if [ "$state" != "$seen" ]; then
         seen=$state last_change=$now
-    elif [ "$WATCHDOG_S" -gt 0 ] && [ $((now - last_change)) -ge "$WATCHDOG_S" ]; then
+    elif [ "$WATCHDOG_S" -gt 0 ] && [ $((now - last_change)) -ge "$WATCHDOG_S" ] \
+        && { [ -s "$RUN/progress" ] || [ $((now - last_change)) -ge $((3 * WATCHDOG_S)) ]; }; then
+        # (before the command's progress plugin is loaded: 3x the time, for boot and imports)
         watchdog_dump
         kill "$QEMU_PID" 2>/dev/null || true
         STATUS=123
