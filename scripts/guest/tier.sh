@@ -62,8 +62,8 @@ run_tier() {  # $1 time left, $2 where to keep the run's files, then the tests
         --require-kernel --timeout "$TEST_TIMEOUT_S" --durations=5 "${extra[@]}" "$@"
 }
 not_passed() {  # $1 a run's results file: the tests collected that did not pass
-    awk '$1 == "collected" {order[++n] = $2} $1 == "passed" {ok[$2] = 1}
-         $1 == "failed" {ok[$2] = 0} END {for (i = 1; i <= n; i++) if (!ok[order[i]]) print order[i]}' "$1"
+    awk '$1 == "collected" {order[++n] = $2} $1 == "passed" {ok[$2] = 1} $1 == "failed" {bad[$2] = 1}
+         END {for (i = 1; i <= n; i++) if (!ok[order[i]] || bad[order[i]]) print order[i]}' "$1"
 }
 status=0
 run_tier "$BUDGET_S" "$KEEP/1" tests/guest || status=$?
@@ -75,15 +75,18 @@ left=$((BUDGET_S - ($(date +%s) - started)))
 stuck=$(cat "$KEEP/1/stuck" 2>/dev/null) || stuck=
 if { [ "$status" = 126 ] || { [ "$status" = 123 ] && [ "$stuck" = kernel ]; }; } \
     && [ -s "$KEEP/1/results" ]; then
+    mapfile -t again < <(not_passed "$KEEP/1/results")
     if grep -q '^failed ' "$KEEP/1/results"; then
         say "!!! a test failed before the guest got stuck: no rerun"
+    elif [ "${#again[@]}" = 0 ]; then
+        say "!!! the guest got stuck (status $status) after every test had passed: passed"
+        status=0
     elif [ "$left" -lt "$RETRY_MIN_S" ]; then
         say "!!! the guest got stuck with ${left} s of the budget left: no rerun"
     else
-        mapfile -t again < <(not_passed "$KEEP/1/results")
         say "!!! RERUN: the guest got stuck in its kernel (status $status: what TCG does now" \
-            "and then): running the" \
-            "${#again[@]} tests that did not pass once more in a fresh guest (${left} s left)"
+            "and then): running the ${#again[@]} tests that did not pass once more in a" \
+            "fresh guest (${left} s left)"
         status=0
         run_tier "$left" "$KEEP/2" "${again[@]}" || status=$?
         [ "$status" = 0 ] && say "!!! the rerun passed: the tier passed after an emulator stall"
