@@ -71,7 +71,7 @@ cleanup() {
     for dest in "$CACHE/last-run" ${KEEP:+"$KEEP"}; do
         rm -rf "$dest" && mkdir -p "$dest"
         cp "$RUN"/console.log "$RUN"/qemu.log "$RUN"/cmd "$RUN"/progress "$RUN"/results \
-            "$RUN"/dump*.txt "$RUN"/cpus.txt "$RUN"/stuck "$dest/" 2>/dev/null || true
+            "$RUN"/dump*.txt "$RUN"/cpus.txt "$RUN"/qemu-threads.txt "$RUN"/stuck "$dest/" 2>/dev/null || true
     done
     rm -rf "$RUN"
 }
@@ -108,7 +108,7 @@ BIOS=()
 
 STARTED=$(date +%s)
 qemu-system-x86_64 "${ACCEL[@]}" "${BIOS[@]}" -machine pc -nodefaults -no-user-config \
-    -display none -no-reboot -m "${TRACERD_GUEST_MEM:-2G}" -smp "${TRACERD_GUEST_SMP:-2}" \
+    -name tracerd-guest,debug-threads=on -display none -no-reboot -m "${TRACERD_GUEST_MEM:-2G}" -smp "${TRACERD_GUEST_SMP:-2}" \
     -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.cpio" \
     -append "console=ttyS0 quiet panic=-1 softlockup_panic=1 sysctl.kernel.panic_on_rcu_stall=1 sysrq_always_enabled nokaslr rcupdate.rcu_task_stall_timeout=15000 mitigations=off tsc=reliable rw" \
     -drive "file=$IMAGE/rootfs.ext4,if=virtio,format=raw,snapshot=on,cache=unsafe" \
@@ -128,6 +128,27 @@ running_test() {  # the progress file's test, else the last test id the output s
     [ -n "$test" ] || test=$(grep -aoE 'tests/[^ ]+::[^ ]+' "$RUN/output" | tail -n 1) || true
     echo "${test:-unknown (no test started)}"
 }
+qemu_threads() {  # each QEMU thread's name, state and CPU time over 2 s (host side)
+    local t before=() after=() names=() states=() i=0 stat rest
+    for t in /proc/"$QEMU_PID"/task/*; do
+        read -r stat <"$t/stat" || continue
+        rest=${stat##*) }
+        set -- $rest
+        names+=("$(cat "$t/comm")") states+=("$1") before+=($((${12} + ${13})))
+    done
+    sleep 2
+    for t in /proc/"$QEMU_PID"/task/*; do
+        read -r stat <"$t/stat" || continue
+        rest=${stat##*) }
+        set -- $rest
+        after+=($((${12} + ${13})))
+    done
+    for i in "${!names[@]}"; do
+        printf '%-20s %s %5.2f s\n' "${names[$i]}" "${states[$i]}" \
+            "$(awk -v d=$(( ${after[$i]:-0} - ${before[$i]} )) -v hz="$(getconf CLK_TCK)" \
+                'BEGIN {print d / hz}')"
+    done
+}
 watchdog_dump() {  # the guest made no progress for WATCHDOG_S: what it is doing, loudly
     local test i symbols blocked
     test=$(running_test)
@@ -141,6 +162,8 @@ watchdog_dump() {  # the guest made no progress for WATCHDOG_S: what it is doing
     [ -s "$symbols" ] || symbols=$RUN/kallsyms  # this image's first boot
     python3 "$HERE/qmp.py" "$RUN/qmp.sock" sample --symbols "$symbols" \
         | tee "$RUN/cpus.txt" | sed 's/^/[guest]   /' >&2 || true
+    log "QEMU's threads (host CPU time used in 2 s; a vCPU thread at 2 s spins):"
+    qemu_threads | tee "$RUN/qemu-threads.txt" | sed 's/^/[guest]   /' >&2 || true
     for i in $(seq 60); do [ -s "$RUN/dump.ack" ] && break; sleep 0.5; done
     if [ -s "$RUN/dump.ack" ]; then  # answering, maybe slowly (a loaded host)
         for i in $(seq 180); do [ -s "$RUN/dump.txt" ] && break; sleep 0.5; done
