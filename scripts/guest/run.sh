@@ -10,11 +10,12 @@
 # when the guest kernel stalled (below). -k DIR: keep the run's files there (console.log,
 # dump.txt, the progress and results files of tests/guest/progress.py).
 #
-# Watchdog (-w, TRACERD_GUEST_WATCHDOG_S, default 120 s; 0 = off): when neither the
+# Watchdog (-w, TRACERD_GUEST_WATCHDOG_S, default 180 s; 0 = off): when neither the
 # command's output grew nor $TRACERD_GUEST_CTL/progress changed (the tier's pytest plugin
 # writes it while the running test's main thread moves) for that long, the guest is
-# stuck (until the progress file first appears: 3x that long, for the boot and Python's
-# imports, which took over 120 s on a host running three guests). run.sh then dumps what it can, kills the guest and exits 123: the running test
+# stuck (until the progress file first appears: 2x that long, for the boot and Python's
+# imports, which took over 120 s on a host running three guests). The longest stretch
+# without progress measured in a passing tier: 90 s (a BCC compile, two guests at once). run.sh then dumps what it can, kills the guest and exits 123: the running test
 # (progress file, else the last test id in the output), where each vCPU is (QEMU's QMP
 # socket: the guest paused a few times, RIP and its symbol from the guest's kallsyms), the state
 # and kernel stacks of the guest's blocked, running and user tasks (stage2's helper,
@@ -39,7 +40,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SHARE=$(cd "$HERE/../.." && pwd -P)
 CACHE=${TRACERD_GUEST_CACHE:-/var/cache/tracerd-guest}
 TIMEOUT=900
-WATCHDOG_S=${TRACERD_GUEST_WATCHDOG_S:-120}
+WATCHDOG_S=${TRACERD_GUEST_WATCHDOG_S:-180}
 KEEP=
 ENVS=(TRACERD_GUEST=1 TRACERD_GUEST_CTL=/run/ctl)
 
@@ -210,8 +211,8 @@ while kill -0 "$QEMU_PID" 2>/dev/null; do
     if [ "$state" != "$seen" ]; then
         seen=$state last_change=$now
     elif [ "$WATCHDOG_S" -gt 0 ] && [ $((now - last_change)) -ge "$WATCHDOG_S" ] \
-        && { [ -s "$RUN/progress" ] || [ $((now - last_change)) -ge $((3 * WATCHDOG_S)) ]; }; then
-        # (before the command's progress plugin is loaded: 3x the time, for boot and imports)
+        && { [ -s "$RUN/progress" ] || [ $((now - last_change)) -ge $((2 * WATCHDOG_S)) ]; }; then
+        # (before the command's progress plugin is loaded: 2x the time, for boot and imports)
         watchdog_dump
         kill "$QEMU_PID" 2>/dev/null || true
         STATUS=123

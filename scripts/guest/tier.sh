@@ -9,7 +9,7 @@
 #   TRACERD_GUEST_BUDGET_S       the whole run, boot included (default 1500 s)
 #   TRACERD_GUEST_TEST_TIMEOUT_S one test (default 300 s)
 #   TRACERD_GUEST_WATCHDOG_S     no progress in the guest for that long fails the tier
-#                                with a dump naming the stuck test (default 120 s; run.sh)
+#                                with a dump naming the stuck test (default 180 s; run.sh)
 #   PYTEST_ARGS                  more pytest arguments, shell-quoted (-k "kprobe or caps")
 # Exit status: 0 passed; 1 a test failed; 5 no test ran; 123 the watchdog fired (the guest
 # made no progress: run.sh dumped where it was stuck); 124 over the budget; 125 no image or
