@@ -341,14 +341,25 @@ def raw_request(url: str, head: str) -> socket.socket:
 
 
 def read_status(sock: socket.socket) -> tuple[int, bytes]:
+    """The status and the body (by Content-Length) of the answer."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
         if not chunk:
             break
         data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), rest
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return int(head.split()[1]), body
 
 
 CHUNKED = (
@@ -361,13 +372,12 @@ def test_an_unauthenticated_chunked_body_is_refused_before_it_is_read(
     daemon_process: DaemonProcess,
 ) -> None:
     daemon_process.start()
-    sock = raw_request(daemon_process.url, CHUNKED.format(auth=""))
-    chunk = b"x" * (1 << 20)
-    sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")  # 1 MiB, more to come
-    status, body = read_status(sock)  # answered without the rest of the body
+    with raw_request(daemon_process.url, CHUNKED.format(auth="")) as sock:
+        chunk = b"x" * (1 << 20)
+        sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")  # 1 MiB, more to come
+        status, body = read_status(sock)  # answered without the rest of the body
     assert status == 401
     assert b"unauthenticated" in body
-    sock.close()
 
 
 def test_a_chunked_body_over_the_limit_is_413_as_it_arrives(
@@ -375,14 +385,13 @@ def test_a_chunked_body_over_the_limit_is_413_as_it_arrives(
 ) -> None:
     daemon_process.start()
     auth = f"Authorization: Bearer {daemon_process.admin}\r\n"
-    sock = raw_request(daemon_process.url, CHUNKED.format(auth=auth))
-    chunk = b"x" * (1 << 20)
-    for _ in range(MAX_BODY_BYTES // len(chunk) + 1):
-        sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-    status, body = read_status(sock)  # no terminating chunk was sent
+    with raw_request(daemon_process.url, CHUNKED.format(auth=auth)) as sock:
+        chunk = b"x" * (1 << 20)
+        for _ in range(MAX_BODY_BYTES // len(chunk) + 1):
+            sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        status, body = read_status(sock)  # no terminating chunk was sent
     assert status == 413
-    assert b'"code":"budget_exceeded"' in body
-    sock.close()
+    assert b'"code": "budget_exceeded"' in body
 
 
 # -- 4: tokens never in the log -------------------------------------------------------------
@@ -423,11 +432,9 @@ def half_sent(url: str, n: int) -> list[socket.socket]:
 
 
 def health_answers(url: str) -> bool:
-    sock = raw_request(url, "GET /v1/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-    try:
+    head = "GET /v1/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    with raw_request(url, head) as sock:
         return read_status(sock)[0] == 200
-    finally:
-        sock.close()
 
 
 def fd_count(pid: int) -> int:
