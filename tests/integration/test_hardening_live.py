@@ -4,6 +4,7 @@ private, tokens stay out of the log, slow clients cannot starve the daemon."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import socket
@@ -11,6 +12,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,12 @@ pytestmark = [pytest.mark.root, pytest.mark.tracefs]
 
 HUGE = 1 << 63
 EXEC = {"events": ["sched:sched_process_exec"]}
+
+
+def own_instances(client: Any) -> list[str]:
+    """This daemon's instances (other daemons on the machine have theirs)."""
+    daemon_id = client.get("/v1/health").json()["daemon_id"]
+    return [name for name in instances() if name.startswith(f"tracerd_{daemon_id}_")]
 
 
 def sessions(daemon: InProcess) -> list[dict[str, Any]]:
@@ -124,7 +132,7 @@ def test_a_multiline_script_runs_and_its_output_comes_back(daemon: InProcess) ->
     assert final["exit_status"] == {"code": 0, "signal": None}
     events = daemon.call("GET", f"/v1/sessions/{sid}/events?name=stdout").json()["events"]
     assert [e["fields"]["text"] for e in events] == ["ppid\tTrue", "two"]
-    assert instances() == []
+    assert own_instances(daemon.client) == []
 
 
 def test_an_executable_the_user_may_not_run_is_refused(daemon: InProcess, tmp_path: Path) -> None:
@@ -136,7 +144,7 @@ def test_an_executable_the_user_may_not_run_is_refused(daemon: InProcess, tmp_pa
     assert_envelope(resp, 400, "bad_request")
     assert "not executable by the user" in resp.json()["error"]["message"]
     assert sessions(daemon) == []
-    assert instances() == []
+    assert own_instances(daemon.client) == []
 
 
 def test_a_huge_argv_is_a_clear_4xx(daemon: InProcess) -> None:
@@ -165,7 +173,7 @@ def test_env_names_with_equals_are_refused(daemon: InProcess) -> None:
 def test_uprobes_outside_code_are_refused(daemon: InProcess, probe: dict[str, Any]) -> None:
     assert_envelope(daemon.create("tracefs", {"uprobes": [probe]}), 400, "bad_probe")
     assert sessions(daemon) == []
-    assert instances() == []
+    assert own_instances(daemon.client) == []
 
 
 @pytest.mark.parametrize(
@@ -198,7 +206,7 @@ def test_stop_answers_stopping_at_once_and_wait_waits(daemon: InProcess) -> None
     assert daemon.call("POST", f"/v1/sessions/{second['id']}/stop?wait=true").json()["state"] == (
         "stopped"
     )
-    assert instances() == []
+    assert own_instances(daemon.client) == []
 
 
 # -- 9, 14: database faults ------------------------------------------------------------------
@@ -226,7 +234,7 @@ def test_a_locked_database_while_stopping_does_not_wedge_the_session(
     stopped = daemon.call("POST", f"/v1/sessions/{session['id']}/stop?wait=true").json()
     assert stopped["state"] == "stopped", stopped
     assert failures == {"reconcile": 3, "save": 3}
-    assert instances() == []
+    assert own_instances(daemon.client) == []
     stored = daemon.call("GET", f"/v1/sessions/{session['id']}").json()
     assert stored["state"] == "stopped"
 
@@ -257,7 +265,7 @@ def test_a_database_that_stays_locked_fails_the_session_in_time(
         assert time.monotonic() - began < 3 * settings.stop_timeout_s + 5
         monkeypatch.undo()
         manager.ledger.reconcile(int(sid))  # what the next start would do
-    assert instances() == []
+        assert own_instances(client) == []
 
 
 # -- 15: small API items --------------------------------------------------------------------
@@ -475,3 +483,103 @@ def test_headers_must_arrive_in_time(
     assert time.monotonic() - began < 5
     slow.close()
     assert health_answers(daemon_process.url)
+
+
+# -- 8: a failing worker call fails the session -------------------------------------------
+
+
+def test_an_unexpected_error_while_starting_fails_the_session(
+    daemon: InProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tracerd.workers.launch import WorkerProcess
+
+    real_call = WorkerProcess.call
+
+    async def overflowing(self: WorkerProcess, op: str, *args: Any, **kw: Any) -> Any:
+        if op == "prepare":
+            raise OverflowError("int too big to convert")
+        return await real_call(self, op, *args, **kw)
+
+    monkeypatch.setattr(WorkerProcess, "call", overflowing)
+    resp = daemon.create("bpf", {"tool": "execsnoop"})
+    assert resp.status_code == 201, resp.text
+    sid = resp.json()["id"]
+    failed = wait_for(
+        lambda: (s := daemon.call("GET", f"/v1/sessions/{sid}").json())["state"] == "failed" and s
+    )
+    assert "OverflowError" in failed["reason"]
+    assert daemon.call("POST", f"/v1/sessions/{sid}/stop").json()["state"] == "failed"
+    assert daemon.call("DELETE", f"/v1/sessions/{sid}").status_code == 204
+    tracefs = daemon.create("tracefs", EXEC)
+    assert_envelope(tracefs, 500, "worker_failed")
+    assert sessions(daemon) == []
+
+
+# -- 14: a full disk ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(short_tmp: Path) -> Iterator[Path]:
+    mount = short_tmp / "disk"
+    mount.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tracerd-test", str(mount)], check=True
+    )
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Fill the file system to its last byte (unbuffered: nothing is left to flush)."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 20, 4096, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * size)
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_full_disk_is_said_and_the_daemon_keeps_answering(
+    small_disk: Path, short_tmp: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from tracerd.app import create_app
+    from tracerd.config import Settings
+
+    settings = Settings(
+        state_dir=small_disk / "state",
+        socket=str(short_tmp / "s.sock"),
+        listen="127.0.0.1:0",
+        stop_timeout_s=3.0,
+    )
+    with TestClient(create_app(settings)) as client:
+        admin = {"Authorization": f"Bearer {settings.admin_token_path.read_text().strip()}"}
+        running = client.post("/v1/sessions", json={"kind": "tracefs", "spec": EXEC}, headers=admin)
+        assert running.status_code == 201, running.text
+        filler = fill(small_disk)
+        try:
+            token = client.post("/v1/tokens", json={"name": "n", "role": "viewer"}, headers=admin)
+            assert_envelope(token, 503, "storage_unavailable")
+            assert "full" in token.json()["error"]["message"]
+            assert client.get("/v1/health").status_code == 200
+            sid = running.json()["id"]
+            subprocess.run(["sh", "-c", "for i in $(seq 50); do /bin/true; done"], check=True)
+            stopped = client.post(f"/v1/sessions/{sid}/stop?wait=true", headers=admin).json()
+            assert stopped["state"] in ("stopped", "failed")
+            if stopped["counters"]["lost"]["storage"]:
+                assert "could not be stored" in stopped["reason"]
+                assert "is full" in stopped["reason"]
+        finally:
+            filler.unlink()
+        assert client.get(f"/v1/sessions/{sid}", headers=admin).json()["state"] in (
+            "stopped",
+            "failed",
+        )
+        assert own_instances(client) == []

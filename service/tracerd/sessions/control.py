@@ -63,4 +63,5 @@ class ControlWrites:
                 delay = min(delay * 2, MAX_DELAY_S)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Blocking: let the queued writes finish."""
+        self._pool.shutdown(wait=True)

@@ -110,11 +110,13 @@ class SessionManager:
             for live in active:
                 if not live.is_final:
                     await self._abandon(live, "the session did not stop in time at shutdown")
-        self.control.close()
+        await asyncio.to_thread(self.control.close)  # the writes already queued finish first
 
     async def _stop_now(self, live: LiveSession, reason: str) -> None:
         self.request_stop(live, reason)
         await live.final.wait()
+        if live.stop_task is not None:  # its last step stores the final state
+            await asyncio.shield(live.stop_task)
 
     # -- views -------------------------------------------------------------------------------
 
@@ -240,8 +242,9 @@ class SessionManager:
             if not isinstance(exc, TracerdError | TimeoutError):
                 log.exception("session %d: starting failed", live.id)
             live.in_start = False
-            await self._fail(live, exc)
-            raise _as_error(exc) from exc
+            error = _as_error(exc)
+            await self._fail(live, error)
+            raise error from exc
         live.in_start = False
         if live.is_final:  # the worker died meanwhile
             return
