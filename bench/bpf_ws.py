@@ -62,7 +62,7 @@ def run_daemon(binary: str, calls: int) -> dict[str, float]:
             ):
                 time.sleep(0.05)
         wall = max(result["last"] - start, flood_s)
-        final = daemon.api.post(f"/v1/sessions/{session['id']}/stop").json()
+        final = daemon.api.post(f"/v1/sessions/{session['id']}/stop?wait=true").json()
         stop.set()
         reader.join()
     kernel = final["counters"]["lost"]["bpf"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import os
 import time
@@ -19,15 +20,19 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from . import __version__
 from .api import catalog, errors, reports, sessions, stream, system, tokens
-from .api.errors import envelope
+from .api.deps import resolve_principal
+from .api.errors import envelope, error_response
 from .auth import Role, TokenStore
 from .config import Settings
 from .engines.tracefs.fs import Tracefs
+from .errors import TracerdError
 from .metrics import Metrics
 from .sessions.ledger import LedgerStore, Owner
 from .sessions.manager import SessionManager
@@ -145,6 +150,9 @@ def lifespan_for(settings: Settings, state: StateDir | None):  # type: ignore[no
         held = state or StateDir(settings.state_dir)
         if state is None:
             held.acquire()
+        loose = await asyncio.to_thread(storage_db.secure_state_dir, settings.state_dir)
+        if loose:
+            log.warning("state dir: tightened group/other access of %s", ", ".join(loose))
         await asyncio.to_thread(storage_db.upgrade, settings.database_url())
         svc = build_services(settings, held)
         app.state.services = svc
@@ -177,7 +185,12 @@ def lifespan_for(settings: Settings, state: StateDir | None):  # type: ignore[no
 
 
 class AuditAndMetrics:
-    """Counts every request by route and status; audits every state-changing request."""
+    """Counts every request by route and status; audits every state-changing request.
+
+    A request body is read here, before the app sees the request, and only after its
+    token is authenticated (TCP; the unix socket is admin): bytes are counted as they
+    arrive, chunked or not, and reading stops at MAX_BODY_BYTES with 413. An exception
+    the app raised is answered with a 500 envelope here, so the connection stays open."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -186,25 +199,70 @@ class AuditAndMetrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope.get("headers") or ()).get(b"content-length", b"0")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            response = JSONResponse(
-                envelope("budget_exceeded", f"request body over {MAX_BODY_BYTES} bytes"), 413
-            )
-            await response(scope, receive, send)
-            return
         status = 500
+        started = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                started = True
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            replay = await self._read_body(scope, receive, send_wrapper)
+            if replay is not None:
+                await self.app(scope, replay, send_wrapper)
+        except Exception:
+            if started:
+                raise  # a streamed answer was cut: the client must see the connection end
+            log.exception("internal error")
+            await _answer(send_wrapper, 500, "internal", "internal error (see the daemon log)")
         finally:
             await self._record(scope, status)
+
+    async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """A `receive` replaying the whole body, or None once an error was answered."""
+        headers = Headers(scope=scope)
+        length = headers.get("content-length")
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        if not chunked and length in (None, "0"):
+            return receive
+        if length is not None and not (length.isascii() and length.isdigit()):
+            await _answer(send, 400, "bad_request", "invalid Content-Length")
+            return None
+        if length is not None and int(length) > MAX_BODY_BYTES:
+            await _answer(send, 413, "budget_exceeded", f"request body over {MAX_BODY_BYTES} bytes")
+            return None
+        if not await self._authenticated(scope, send):
+            return None
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None  # the client went away
+            body += message.get("body", b"")
+            if len(body) > MAX_BODY_BYTES:
+                await _answer(
+                    send, 413, "budget_exceeded", f"request body over {MAX_BODY_BYTES} bytes"
+                )
+                return None
+            if not message.get("more_body", False):
+                break
+        return _replay(bytes(body), receive)
+
+    @staticmethod
+    async def _authenticated(scope: Scope, send: Send) -> bool:
+        conn = HTTPConnection(scope)
+        if getattr(conn.app.state, "services", None) is None:
+            return True
+        try:
+            await asyncio.to_thread(resolve_principal, conn)
+        except TracerdError as exc:
+            response = error_response(exc)
+            await response(scope, _no_body, send)
+            return False
+        return True
 
     async def _record(self, scope: Scope, status: int) -> None:
         svc: Services | None = getattr(scope["app"].state, "services", None)
@@ -218,8 +276,49 @@ class AuditAndMetrics:
             principal = scope.get("state", {}).get("principal")
             who = principal.id if principal is not None else "anonymous"
             role = principal.role.label if principal is not None else "-"
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.to_thread(svc.audit, who, role, method, scope["path"], status)
+            except Exception as exc:
+                svc.metrics.audit_failures.inc()
+                log.error(
+                    "audit row not stored (%s): %s %s %s by %s (%s)",
+                    exc,
+                    method,
+                    scope["path"],
+                    status,
+                    who,
+                    role,
+                )
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _answer(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps(envelope(code, message)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def unmatched_websocket(websocket: WebSocket) -> None:
+    """A WebSocket on no route is accepted and closed with 4404 (not an HTTP 403)."""
+    await websocket.accept()
+    await websocket.close(4404, "no such stream")
 
 
 def create_app(settings: Settings, state: StateDir | None = None) -> FastAPI:
@@ -236,5 +335,6 @@ def create_app(settings: Settings, state: StateDir | None = None) -> FastAPI:
     routers = (system.router, catalog.router, sessions.router, reports.router, stream.router)
     for router in (*routers, tokens.router):
         app.include_router(router)
+    app.add_api_websocket_route("/{path:path}", unmatched_websocket)
     app.add_middleware(AuditAndMetrics)
     return app

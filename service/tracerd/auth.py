@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import BadRequest, NotFound, Unauthenticated
 from .storage.tables import TokenRow
 
+log = logging.getLogger(__name__)
+
 TOKEN_PREFIX = "trd"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 SECRET_BYTES = 32
 ID_BYTES = 6
 
@@ -54,6 +59,11 @@ class Principal:
 
 
 UNIX_PRINCIPAL = Principal("unix", Role.ADMIN, "unix socket")
+
+
+def _aware(ts: datetime) -> datetime:
+    """SQLite gives naive datetimes back (stored as UTC)."""
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
 def _digest(token: str) -> str:
@@ -96,7 +106,21 @@ class TokenStore:
             ok = hmac.compare_digest(expected, _digest(token))
             if row is None or not ok or row.revoked_at is not None:
                 raise Unauthenticated("invalid or revoked token")
-            return Principal(row.id, Role.parse(row.role), row.name)
+            principal = Principal(row.id, Role.parse(row.role), row.name)
+            last_used = row.last_used_at
+        now = datetime.now(UTC)
+        if last_used is None or now - _aware(last_used) > LAST_USED_RESOLUTION:
+            self._touch(principal.id, now)
+        return principal
+
+    def _touch(self, token_id: str, now: datetime) -> None:
+        """Record `last_used_at` (at most once a minute per token); a failed write (a full
+        disk, a locked database) never fails the request."""
+        try:
+            with self._sessions.begin() as db:
+                db.execute(update(TokenRow).where(TokenRow.id == token_id).values(last_used_at=now))
+        except SQLAlchemyError as exc:
+            log.warning("token %s: last_used_at not recorded: %s", token_id, exc)
 
     def list(self) -> list[TokenRow]:
         with self._sessions() as db:

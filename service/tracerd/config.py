@@ -41,6 +41,17 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="a worker's drain and release, after which it is killed"
     )
 
+    # slow and many clients (README "Security")
+    max_connections: int = Field(
+        default=1000,
+        ge=16,
+        description="open TCP connections; past it the oldest one still sending headers is "
+        "closed (capped by the fd limit, raised to its hard limit at start)",
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=3600, description="a request's headers must arrive within this"
+    )
+
     # retention (0 = unlimited)
     retention_max_age_s: float = Field(default=0, ge=0)
     retention_max_events_total: int = Field(default=0, ge=0)

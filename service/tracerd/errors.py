@@ -104,6 +104,12 @@ class TracefsUnavailable(TracerdError):
     code = "tracefs_unavailable"
 
 
+class StorageUnavailable(TracerdError):
+    """The state database refused a write (disk full, locked past the busy timeout)."""
+
+    code = "storage_unavailable"
+
+
 class WorkerFailed(TracerdError):
     """A worker process died or broke the wire protocol."""
 
@@ -129,6 +135,7 @@ ERROR_CLASSES: dict[str, type[TracerdError]] = {
         BudgetExceeded,
         SpecError,
         TracefsUnavailable,
+        StorageUnavailable,
         WorkerFailed,
     )
 }

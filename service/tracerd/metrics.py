@@ -62,4 +62,9 @@ class Metrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+        self.audit_failures = Counter(
+            "tracerd_audit_failures",
+            "audit rows that could not be stored (each is logged as an error instead)",
+            registry=self.registry,
+        )
         self.registry.register(_DaemonCollector(sessions, workers))

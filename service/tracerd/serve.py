@@ -10,16 +10,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import socket
 import stat
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
 from .app import create_app
 from .config import Settings
 from .errors import ResourceBusy
+from .guard import connection_cap, guarded_protocol, raise_fd_limit
 from .system.host import StateDir
 
 log = logging.getLogger(__name__)
@@ -81,10 +84,57 @@ def write_address(settings: Settings, sockets: list[socket.socket]) -> None:
             lines.append(f"http://{host}:{name[1]}")
         else:
             lines.append(f"unix:{name}")
-    (settings.state_dir / "address").write_text("\n".join(lines) + "\n")
+    path = settings.state_dir / "address"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+SECRETS = (
+    # a token anywhere (a header, a query string, a websockets debug line); its id stays
+    (re.compile(r"\btrd_([0-9A-Fa-f]+)_[A-Za-z0-9_-]+"), r"trd_\1_<redacted>"),
+    (re.compile(r"([?&]token=)[^&\s\"']+"), r"\1<redacted>"),
+    (
+        re.compile(
+            r"(?i)(\b(?:authorization|sec-websocket-protocol)['\"]?\s*[:=,]\s*(?:b?['\"])?)"
+            r"[^\r\n'\"]+"
+        ),
+        r"\1<redacted>",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def install_log_redaction() -> None:
+    """Every log record of the process (uvicorn's access and error lines, websockets'
+    debug headers) is written with tokens, Authorization and Sec-WebSocket-Protocol
+    values redacted."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "redacting", False):
+        return
+
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is the logging module's to report
+            return record
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return record
+
+    make_record.redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make_record)
 
 
 def serve(settings: Settings) -> None:
+    install_log_redaction()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -101,8 +151,12 @@ def serve(settings: Settings) -> None:
             raise SystemExit("nothing to listen on: give --listen or --socket")
         write_address(settings, sockets)
         app = create_app(settings, state)
+        fd_limit = raise_fd_limit()
+        cap = connection_cap(settings.max_connections, fd_limit)
+        log.info("fd limit %d: at most %d TCP connections", fd_limit, cap)
         config = uvicorn.Config(
             app,
+            http=guarded_protocol(cap, settings.header_timeout_s),
             # compressing event batches costs more CPU than the bytes it saves on loopback
             ws_per_message_deflate=False,
             log_level=settings.log_level.lower(),

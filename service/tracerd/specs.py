@@ -6,15 +6,32 @@ receive the validated spec as JSON). No I/O, no kernel access here.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # C-identifier rules: group and event names reject '-' and '.' on some kernels.
 IDENT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 Ident = Annotated[str, Field(pattern=IDENT_PATTERN)]
 # No control characters (a newline in a tracefs control file starts a new command).
 SafeText = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=4096)]
+
+# Bounds of every number a client sends (README "Security"): nothing reaches a worker, the
+# database (signed 64-bit) or the kernel that does not fit; a float is finite.
+INT64_MAX = (1 << 63) - 1
+COUNT_MAX = 1 << 53  # counts and byte sizes: exact in JSON doubles too
+PID_MAX = 1 << 22  # the kernel's PID_MAX_LIMIT
+DURATION_MAX_S = 366 * 86400.0
+GRAPH_DEPTH_MAX = 1024
+MAP_INTERVAL_MIN_S = 0.1
+Count = Annotated[int, Field(ge=1, le=COUNT_MAX)]
+Pid = Annotated[int, Field(ge=1, le=PID_MAX)]
+# argv and env values reach execve only (never a control file): every byte but NUL.
+ARG_MAX_BYTES = 128 * 1024  # the kernel's MAX_ARG_STRLEN: a longer string fails execve
+LAUNCH_MAX_BYTES = 1 << 20  # argv + env together (the kernel allows a quarter of the stack)
+ArgText = Annotated[str, Field(pattern=r"^[^\x00]*$", max_length=ARG_MAX_BYTES)]
+EnvName = Annotated[str, Field(pattern=r"^[^\x00=]+$", max_length=4096)]
 
 
 class StrictModel(BaseModel):
@@ -24,14 +41,20 @@ class StrictModel(BaseModel):
 class Budget(StrictModel):
     """Rate and size limits of one session."""
 
-    max_events_per_s: int | None = Field(default=None, ge=1)
-    max_bytes: int | None = Field(default=None, ge=1)
+    max_events_per_s: Count | None = None
+    max_bytes: Count | None = None
     on_exceed: Literal["stop", "sample"] = "stop"
 
 
 class CommonSpec(StrictModel):
-    duration_s: float | None = Field(default=None, gt=0, description="stop after this many seconds")
-    max_events: int | None = Field(default=None, ge=1, description="stop after this many events")
+    duration_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=DURATION_MAX_S,
+        allow_inf_nan=False,
+        description="stop after this many seconds",
+    )
+    max_events: Count | None = Field(default=None, description="stop after this many events")
     budget: Budget | None = None
 
 
@@ -39,14 +62,29 @@ class LaunchSpec(StrictModel):
     """A command the session launches (tracefs, ptrace). stdin is /dev/null; stdout and
     stderr come back as `stdout`/`stderr` events."""
 
-    command: list[SafeText] | None = Field(default=None, min_length=1)
+    command: list[ArgText] | None = Field(
+        default=None, min_length=1, max_length=65536, description="argv: any byte but NUL"
+    )
     cwd: SafeText | None = None
-    env: dict[SafeText, SafeText] | None = Field(
-        default=None, description="explicit environment; default a minimal PATH/LANG"
+    env: dict[EnvName, ArgText] | None = Field(
+        default=None,
+        max_length=65536,
+        description="explicit environment (values: any byte but NUL); default a minimal PATH/LANG",
     )
     user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")] | None = Field(
         default=None, description="run the command as this user (required for operators)"
     )
+
+    @model_validator(mode="after")
+    def _launch_size(self) -> LaunchSpec:
+        strings = [*(self.command or ()), *(f"{k}={v}" for k, v in (self.env or {}).items())]
+        sizes = [len(text.encode(errors="surrogatepass")) + 1 for text in strings]
+        if any(n > ARG_MAX_BYTES for n in sizes):
+            raise ValueError(f"an argv or env string is over {ARG_MAX_BYTES} bytes")
+        size = sum(sizes)
+        if size > LAUNCH_MAX_BYTES:
+            raise ValueError(f"command and env take {size} bytes, over {LAUNCH_MAX_BYTES}")
+        return self
 
 
 class ProbeSpec(StrictModel):
@@ -57,7 +95,7 @@ class ProbeSpec(StrictModel):
     name: Ident
     path: SafeText | None = Field(default=None, description="ELF file (uprobes)")
     symbol: Annotated[str, Field(pattern=r"^[A-Za-z_.$][A-Za-z0-9_.$@]{0,255}$")] | None = None
-    offset: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, le=INT64_MAX)
     fetchargs: list[Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f ]{1,256}$")]] = Field(
         default_factory=list, max_length=128
     )
@@ -77,7 +115,7 @@ class TracefsSpec(CommonSpec, LaunchSpec):
     filters: dict[str, SafeText] = Field(
         default_factory=dict, description="event -> kernel filter expression"
     )
-    pids: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    pids: list[Pid] = Field(default_factory=list, max_length=4096)
     follow_forks: bool = True
     tracer: Literal["nop", "function", "function_graph"] = "nop"
     functions: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.*?]{1,128}$")]] = Field(
@@ -86,10 +124,10 @@ class TracefsSpec(CommonSpec, LaunchSpec):
     graph_functions: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.*?]{1,128}$")]] = Field(
         default_factory=list
     )
-    max_graph_depth: int | None = Field(default=None, ge=0)
+    max_graph_depth: int | None = Field(default=None, ge=0, le=GRAPH_DEPTH_MAX)
     uprobes: list[ProbeSpec] = Field(default_factory=list)
     kprobes: list[ProbeSpec] = Field(default_factory=list)
-    buffer_size_kb: int | None = Field(default=None, ge=4)
+    buffer_size_kb: int | None = Field(default=None, ge=4, le=COUNT_MAX)
     clock: Literal["mono", "mono_raw", "boot", "global", "local", "tai", "perf"] = "mono"
 
     @model_validator(mode="after")
@@ -105,7 +143,7 @@ class TracefsSpec(CommonSpec, LaunchSpec):
 
 
 class PtraceSpec(CommonSpec, LaunchSpec):
-    pid: int | None = Field(default=None, ge=1)
+    pid: Pid | None = None
     syscalls: list[Annotated[str, Field(pattern=r"^[%!]?[A-Za-z0-9_]{1,64}$")]] = Field(
         default_factory=list, description="names and strace classes (%file, %process, ...)"
     )
@@ -163,9 +201,17 @@ class BpfSpec(CommonSpec):
     attach: list[BpfAttach] = Field(default_factory=list)
     output: BpfOutput | None = None
     bpftrace: Annotated[str, Field(max_length=1_000_000)] | None = None
-    pid: int | None = Field(default=None, ge=1)
+    pid: Pid | None = None
     comm: Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]{1,15}$")] | None = None
-    map_interval_s: float | None = Field(default=None, gt=0)
+    map_interval_s: float | None = Field(
+        default=None, ge=MAP_INTERVAL_MIN_S, le=DURATION_MAX_S, allow_inf_nan=False
+    )
+
+    @field_validator("args")
+    @classmethod
+    def _bounded_args(cls, args: dict[str, Any]) -> dict[str, Any]:
+        _check_bounded(args, "args")
+        return args
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> BpfSpec:
@@ -177,6 +223,24 @@ class BpfSpec(CommonSpec):
         if self.program is None and (self.attach or self.output):
             raise ValueError("attach and output apply to programs only")
         return self
+
+
+def _check_bounded(value: Any, where: str, depth: int = 0) -> None:
+    """Every number in free-form JSON (tool args) is a signed 64-bit int or a finite float."""
+    if depth > 8:
+        raise ValueError(f"{where}: nested too deeply")
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise ValueError(f"{where}: {value} is out of the signed 64-bit range")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: numbers must be finite")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_bounded(item, f"{where}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_bounded(item, f"{where}[{i}]", depth + 1)
 
 
 AnySpec = TracefsSpec | PtraceSpec | BpfSpec

@@ -95,7 +95,7 @@ def run_program(
     assert child.wait(60) == 0
     name = spec["output"]["map"]
     wait_for(lambda: len(events_of(daemon, sid, name)) >= CALLS, timeout_s=30, interval_s=0.2)
-    stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop").json()
+    stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true").json()
     assert stopped["state"] == "stopped", stopped
     return sid, events_of(daemon, sid, name)
 

@@ -54,13 +54,15 @@ def test_a_second_top_level_session_is_409_naming_the_holder(
     assert refused.status_code == 409
     assert refused.json()["error"]["detail"]["holder"] == holder
     assert daemon.call("GET", f"/v1/sessions/{later['id']}").json()["state"] == "created"
-    assert daemon.call("POST", f"/v1/sessions/{holder}/stop").json()["state"] == "stopped"
+    assert daemon.call("POST", f"/v1/sessions/{holder}/stop?wait=true").json()["state"] == "stopped"
     started = daemon.call("POST", f"/v1/sessions/{later['id']}/start")
     assert started.status_code == 200, started.text
     assert started.json()["state"] == "running"
     assert top("current_tracer").strip() == "function_graph"
     for sid in (later["id"], beside.json()["id"]):
-        assert daemon.call("POST", f"/v1/sessions/{sid}/stop").json()["state"] == "stopped"
+        assert (
+            daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true").json()["state"] == "stopped"
+        )
     assert top("current_tracer").strip() == "nop"
 
 
@@ -118,7 +120,7 @@ def test_recovery_after_sigkill_restores_the_top_level(
         # and the top level is free again
         again = client.post("/v1/sessions", json={"kind": "tracefs", "spec": GRAPH})
         assert again.status_code == 201, again.text
-        stopped = client.post(f"/v1/sessions/{again.json()['id']}/stop").json()
+        stopped = client.post(f"/v1/sessions/{again.json()['id']}/stop?wait=true").json()
         assert stopped["state"] == "stopped"
     assert top("current_tracer").strip() == "nop"
 

@@ -175,7 +175,7 @@ def test_a_setting_changed_by_someone_else_is_left_alone(
     assert top("current_tracer").strip() == "function_graph"
     assert current_clock() == "mono"
     top_write("trace_clock", "uptime")  # someone else, while the session runs
-    stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop").json()
+    stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true").json()
     assert stopped["state"] == "stopped"
     assert current_clock() == "uptime"  # theirs, not "local" (what tracerd found)
     assert top("current_tracer").strip() == "nop"

@@ -47,7 +47,9 @@ def filled_session(
 
     daemon.client.portal.call(ingest)  # type: ignore[union-attr]
     if stop:
-        assert daemon.call("POST", f"/v1/sessions/{sid}/stop").json()["state"] == "stopped"
+        assert (
+            daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true").json()["state"] == "stopped"
+        )
     return str(sid)
 
 

@@ -39,7 +39,7 @@ def test_tool_session_starts_streams_and_releases(daemon: InProcess) -> None:
     assert ids
     assert ids <= loaded_ids()
     subprocess.run(["cat", "/etc/hostname"], check=True, capture_output=True)
-    stopped = daemon.call("POST", f"/v1/sessions/{running['id']}/stop").json()
+    stopped = daemon.call("POST", f"/v1/sessions/{running['id']}/stop?wait=true").json()
     assert stopped["state"] == "stopped"
     assert not ids & loaded_ids()
     events = daemon.call(
@@ -96,7 +96,7 @@ def test_maps_live_then_final(daemon: InProcess) -> None:
     live = daemon.call("GET", f"/v1/sessions/{sid}/maps").json()
     assert live["live"] is True
     assert live["maps"]
-    daemon.call("POST", f"/v1/sessions/{sid}/stop")
+    daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true")
     final = daemon.call("GET", f"/v1/sessions/{sid}/maps").json()
     assert final["live"] is False
     assert (

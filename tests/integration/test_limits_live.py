@@ -68,7 +68,7 @@ def test_budget_sample_drops_and_counts(daemon: InProcess) -> None:
             os.write(fd, b"b%d" % i)
     finally:
         os.close(fd)
-    stopped = daemon.call("POST", f"/v1/sessions/{session['id']}/stop").json()
+    stopped = daemon.call("POST", f"/v1/sessions/{session['id']}/stop?wait=true").json()
     lost = stopped["counters"]["lost"]["budget"]
     assert lost > 0
     assert stopped["counters"]["events"] + lost == 400
@@ -105,7 +105,7 @@ def test_pid_filter_follows_forks_only_when_asked(daemon: InProcess) -> None:
     finally:
         parent.kill()
     for s in (follow, alone):
-        daemon.call("POST", f"/v1/sessions/{s['id']}/stop")
+        daemon.call("POST", f"/v1/sessions/{s['id']}/stop?wait=true")
     followed = exec_events(daemon, follow["id"])
     assert [e["fields"]["filename"] for e in followed] == ["/bin/true", "/bin/true"]
     assert all(e["pid"] != parent.pid for e in followed)
@@ -146,7 +146,7 @@ def test_fifty_sessions_leave_nothing_behind(daemon: InProcess) -> None:
     for i in range(50):
         s = daemon.create("tracefs", {"events": EXEC}, start=i % 2 == 0).json()
         if i % 3 == 0:
-            daemon.call("POST", f"/v1/sessions/{s['id']}/stop")
+            daemon.call("POST", f"/v1/sessions/{s['id']}/stop?wait=true")
         daemon.call("DELETE", f"/v1/sessions/{s['id']}")
     after = snapshot()
     assert after[1:] == (0, 0)

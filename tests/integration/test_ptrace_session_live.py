@@ -70,7 +70,7 @@ def test_attach_and_stop_leave_the_process_running(
     procs = daemon.call("GET", "/v1/processes", params={"pid": sleeper.pid}).json()["processes"]
     assert procs[0]["tracer_pid"] != 0
     time.sleep(0.5)
-    stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop").json()
+    stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true").json()
     assert stopped["state"] == "stopped"
     time.sleep(0.3)
     assert process_state(sleeper.pid) in ("S", "R")

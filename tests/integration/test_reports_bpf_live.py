@@ -37,7 +37,7 @@ def test_syscount_table_from_the_final_maps(daemon: InProcess, tmp_path: Path) -
         for _ in range(RUNS):
             subprocess.run([str(binary)], check=True)
     finally:
-        stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop").json()
+        stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true").json()
     assert stopped["state"] == "stopped", stopped["reason"]
 
     def with_maps() -> dict[str, Any] | None:

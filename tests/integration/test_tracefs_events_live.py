@@ -136,7 +136,7 @@ def test_marker_comes_back_in_order(daemon: InProcess) -> None:
         == 204
     )
     subprocess.run(["/bin/true"], check=True)
-    stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop").json()
+    stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true").json()
     assert stopped["state"] == "stopped"
     events = all_events(daemon, sid)
     names = [
@@ -205,7 +205,7 @@ def test_stream_live_and_resume_without_gap(daemon: InProcess) -> None:
                 received += msg["events"]
     for _ in range(3):
         subprocess.run(["/bin/true"], check=True)
-    daemon.call("POST", f"/v1/sessions/{sid}/stop")
+    daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true")
     stored = all_events(daemon, sid)
     # resume from the middle of what was seen live: stored first, then the end
     start = received[2]["seq"]
@@ -249,7 +249,7 @@ def test_flood_with_a_tiny_buffer_counts_the_loss(daemon: InProcess) -> None:
             os.write(fd, b"m%05d" % i)
     finally:
         os.close(fd)
-    stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop").json()
+    stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true").json()
     stored = stopped["counters"]["stored"]
     lost = stopped["counters"]["lost"]["kernel"]
     assert lost > 0
@@ -311,7 +311,7 @@ def test_system_wide_raw_syscalls_does_not_feed_on_itself(daemon: InProcess) -> 
         check=True,
     )
     time.sleep(1.0)
-    stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop").json()
+    stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true").json()
     worker = next(int(r["name"]) for r in session["resources"] if r["type"] == "worker")
     own = {os.getpid(), worker}
     assert all_events(daemon, sid, pid=list(own)) == []
@@ -321,7 +321,9 @@ def test_system_wide_raw_syscalls_does_not_feed_on_itself(daemon: InProcess) -> 
 
 def test_stream_messages_are_json(daemon: InProcess) -> None:
     session = daemon.create("tracefs", {"events": ["sched:sched_process_exec"]}).json()
-    stop = threading.Timer(0.5, lambda: daemon.call("POST", f"/v1/sessions/{session['id']}/stop"))
+    stop = threading.Timer(
+        0.5, lambda: daemon.call("POST", f"/v1/sessions/{session['id']}/stop?wait=true")
+    )
     with daemon.client.websocket_connect(
         f"/v1/sessions/{session['id']}/stream", headers=daemon.headers()
     ) as ws:

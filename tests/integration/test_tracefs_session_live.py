@@ -31,11 +31,14 @@ def test_instance_lives_exactly_as_long_as_the_session(daemon: InProcess) -> Non
     notrace = {int(p) for p in (inst / "set_event_notrace_pid").read_text().split()}
     assert os.getpid() in notrace  # the (in-process) daemon never traces itself
     assert {"type": "tracefs_instance", "name": name} in session["resources"]
-    stopped = daemon.call("POST", f"/v1/sessions/{session['id']}/stop").json()
+    stopped = daemon.call("POST", f"/v1/sessions/{session['id']}/stop?wait=true").json()
     assert stopped["state"] == "stopped"
     assert stopped["resources"] == []
     assert instances() == []
-    assert daemon.call("POST", f"/v1/sessions/{session['id']}/stop").json()["state"] == "stopped"
+    assert (
+        daemon.call("POST", f"/v1/sessions/{session['id']}/stop?wait=true").json()["state"]
+        == "stopped"
+    )
     again = daemon.call("POST", f"/v1/sessions/{session['id']}/start")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "invalid_transition"

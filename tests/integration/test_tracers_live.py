@@ -116,5 +116,5 @@ def test_function_tracer_session_here(daemon: InProcess) -> None:
     resp = daemon.create("tracefs", {"tracer": "function", "functions": ["ksys_write"]})
     assert resp.status_code == 201, resp.text
     assert resp.json()["info"]["tracer"]["where"] == "instance"
-    stopped = daemon.call("POST", f"/v1/sessions/{resp.json()['id']}/stop").json()
+    stopped = daemon.call("POST", f"/v1/sessions/{resp.json()['id']}/stop?wait=true").json()
     assert stopped["state"] == "stopped"

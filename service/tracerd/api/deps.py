@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from pydantic import Field
 from starlette.requests import HTTPConnection
 
 from ..auth import UNIX_PRINCIPAL, Principal, Role
 from ..errors import Forbidden, NotFound, Unauthenticated
+from ..specs import INT64_MAX, PID_MAX
 
 if TYPE_CHECKING:
     from ..app import Services
@@ -44,6 +47,10 @@ def bearer_token(conn: HTTPConnection) -> str | None:
 
 
 def resolve_principal(conn: HTTPConnection) -> Principal:
+    """Who is asking (once per request: the body guard may have asked already)."""
+    known: Principal | None = conn.scope.get("state", {}).get("principal")
+    if known is not None:
+        return known
     if is_unix_socket(conn):
         principal = UNIX_PRINCIPAL
     else:
@@ -74,8 +81,16 @@ Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 ServicesDep = Annotated["Services", Depends(services)]
 
 
+# Query parameters are bounded like spec fields: nothing over a signed 64-bit integer
+# reaches SQL (README "Security").
+NsQuery = Annotated[int | None, Query(ge=0, le=INT64_MAX, description="session clock, ns")]
+PidsQuery = Annotated[list[Annotated[int, Field(ge=0, le=PID_MAX)]] | None, Query()]
+ASCII_ID = re.compile(r"[0-9]{1,18}")
+
+
 def session_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    """A session id: ASCII digits only (`１` or `¹` is no session)."""
+    if ASCII_ID.fullmatch(raw) is None:
         raise NotFound(f"no session {raw}", {"id": raw})
     return int(raw)
 
@@ -88,6 +103,11 @@ def spec_role(kind: str, spec: dict[str, Any]) -> tuple[Role, str | None]:
         return Role.ADMIN, "bpftrace scripts are admin only"
     if kind == "ptrace" and spec.get("breakpoints"):
         return Role.ADMIN, "breakpoints are admin only"
+    for probe in spec.get("uprobes") or ():
+        if probe.get("offset") is not None and (probe.get("symbol") is None or probe["offset"]):
+            # the kernel patches every process that maps the file: a breakpoint that is
+            # not at an instruction boundary crashes processes the session does not trace
+            return Role.ADMIN, "uprobes at an offset (not a function's entry) are admin only"
     if spec.get("command") is not None and spec.get("user") in (None, "root", "0"):
         return Role.ADMIN, "commands run as root are admin only (set `user` to a non-root user)"
     return Role.OPERATOR, None

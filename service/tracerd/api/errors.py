@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import TracerdError
+from ..errors import StorageUnavailable, TracerdError
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "budget_exceeded": 413,
     "invalid_spec": 422,
     "tracefs_unavailable": 503,
+    "storage_unavailable": 503,
     "worker_failed": 500,
     "internal": 500,
 }
@@ -58,6 +60,18 @@ def error_response(exc: TracerdError) -> JSONResponse:
     return JSONResponse(envelope(exc.code, exc.message, exc.detail), status, headers=headers)
 
 
+def storage_unavailable(exc: OperationalError) -> StorageUnavailable:
+    """What the client is told about a database error: the disk or the lock, not SQL."""
+    text = str(exc.orig or exc)
+    if "full" in text.lower() or "no space" in text.lower():
+        message = "the state database's file system is full: free space, then retry"
+    elif "locked" in text.lower():
+        message = "the state database is locked by another writer: retry"
+    else:
+        message = "the state database refused the request: retry"
+    return StorageUnavailable(message, {"database": text[:200]})
+
+
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
@@ -82,6 +96,11 @@ def install(app: FastAPI) -> None:
         first = detail[0] if detail else {"loc": [], "msg": "invalid"}
         message = f"invalid spec at {'.'.join(first['loc'])}: {first['msg']}"
         return JSONResponse(envelope("invalid_spec", message, detail), 422)
+
+    @app.exception_handler(OperationalError)
+    async def storage_error(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("state database: %s", exc.orig or exc)
+        return error_response(storage_unavailable(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

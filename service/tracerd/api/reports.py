@@ -29,8 +29,9 @@ from ..reports.summary import summary
 from ..reports.syscalls import syscalls
 from ..reports.timeline import DEFAULT_BUCKETS, timeline
 from ..reports.top import DEFAULT_LIMIT, MAX_LIMIT, top
+from ..specs import INT64_MAX
 from ..storage.queries import EventFilter
-from .deps import ServicesDep, Viewer, session_id
+from .deps import NsQuery, PidsQuery, ServicesDep, Viewer, session_id
 from .schemas import ErrorOut
 
 if TYPE_CHECKING:
@@ -50,9 +51,9 @@ FIELD = Annotated[
 
 
 def report_filter(
-    since_ns: Annotated[int | None, Query(description="events at or after (session clock)")] = None,
-    until_ns: Annotated[int | None, Query(description="events before")] = None,
-    pid: Annotated[list[int] | None, Query()] = None,
+    since_ns: NsQuery = None,
+    until_ns: NsQuery = None,
+    pid: PidsQuery = None,
     comm: Annotated[list[str] | None, Query()] = None,
     name: Annotated[
         list[str] | None, Query(description="event names (syscalls: or syscall names)")
@@ -121,7 +122,7 @@ async def get_timeline(
     _p: Viewer,
     id: str,
     flt: Filter,
-    bucket_ns: Annotated[int | None, Query(ge=1)] = None,
+    bucket_ns: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
     buckets: Annotated[int, Query(ge=1, le=MAX_BUCKETS)] = DEFAULT_BUCKETS,
 ) -> TimelineReport:
     """Events per time bucket per name."""

@@ -8,8 +8,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from ..errors import SpecError
+from ..specs import INT64_MAX
 from ..storage.queries import EventFilter, events_page
-from .deps import Operator, ServicesDep, Viewer, check_spec_role, session_id
+from .deps import (
+    NsQuery,
+    Operator,
+    PidsQuery,
+    ServicesDep,
+    Viewer,
+    check_spec_role,
+    session_id,
+)
 from .schemas import (
     ErrorOut,
     EventPage,
@@ -69,8 +79,15 @@ async def start_session(svc: ServicesDep, principal: Operator, id: str) -> dict[
 
 
 @router.post("/{id}/stop", response_model=SessionOut, operation_id="sessions-stop_session")
-async def stop_session(svc: ServicesDep, _p: Operator, id: str) -> dict[str, Any]:
-    return await svc.manager.stop(session_id(id))
+async def stop_session(
+    svc: ServicesDep,
+    _p: Operator,
+    id: str,
+    wait: Annotated[bool, Query(description="answer once the session is final")] = False,
+) -> dict[str, Any]:
+    """Ask the session to stop; answers `stopping` at once (the worker drains and releases
+    behind), or the final session with `wait=true`."""
+    return await svc.manager.stop(session_id(id), wait)
 
 
 @router.delete("/{id}", status_code=HTTP_204_NO_CONTENT, operation_id="sessions-delete_session")
@@ -92,18 +109,20 @@ async def list_events(
     _p: Viewer,
     id: str,
     name: Annotated[list[str] | None, Query()] = None,
-    pid: Annotated[list[int] | None, Query()] = None,
+    pid: PidsQuery = None,
     comm: Annotated[list[str] | None, Query()] = None,
-    since_ns: int | None = None,
-    until_ns: int | None = None,
+    since_ns: NsQuery = None,
+    until_ns: NsQuery = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    cursor: Annotated[str | None, Query(pattern=r"^-?\d{1,19}$")] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^-?[0-9]{1,19}$")] = None,
 ) -> dict[str, Any]:
     """Stored events in `seq` order; pass `next_cursor` back as `cursor` for the next page."""
     sid = session_id(id)
     await svc.manager.get(sid)
     flt = EventFilter(name or (), pid or (), comm or (), since_ns, until_ns)
     after = int(cursor) if cursor is not None else None
+    if after is not None and not -INT64_MAX - 1 <= after <= INT64_MAX:
+        raise SpecError(f"cursor {cursor} is out of range", {"cursor": cursor})
 
     def load() -> list[dict[str, Any]]:
         with svc.db() as db:

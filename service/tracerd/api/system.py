@@ -57,7 +57,21 @@ async def list_processes_route(
     return {"processes": [p.as_dict() for p in procs]}
 
 
-@router.get("/metrics", response_class=PlainTextResponse, operation_id="system-get_metrics")
+JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    c: {
+        "description": "the error envelope (JSON, like every other error)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
+    for c in (401, 403, 404)
+}
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    operation_id="system-get_metrics",
+    responses=JSON_ERRORS,
+)
 async def get_metrics(svc: ServicesDep, _p: Viewer) -> PlainTextResponse:
     """Prometheus text format."""
     data = generate_latest(svc.metrics.registry)

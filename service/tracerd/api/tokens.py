@@ -14,7 +14,9 @@ from ..storage.tables import TokenRow
 from .deps import Admin, ServicesDep
 from .schemas import ErrorOut, TokenCreated, TokenCreateIn, TokenList
 
-ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut} for c in (401, 403, 404, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    c: {"model": ErrorOut} for c in (400, 401, 403, 404, 413, 422, 503)
+}
 router = APIRouter(prefix="/v1/tokens", tags=["tokens"], responses=ERRORS)
 
 

@@ -77,9 +77,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
-    from ..storage.db import upgrade
+    from ..storage.db import secure_state_dir, upgrade
 
     settings = _settings(args)
+    if settings.db_url is None:
+        secure_state_dir(settings.state_dir)
     upgrade(settings.database_url())
     print(f"database at {settings.database_url()} is up to date")
 

@@ -97,7 +97,7 @@ def follow(
 
 def _stop(api: Client, session_id: str) -> None:
     with contextlib.suppress(Exception):
-        api.post(f"/v1/sessions/{session_id}/stop")
+        api.post(f"/v1/sessions/{session_id}/stop?wait=true")
 
 
 def _handle(message: dict[str, Any], printer: Printer, result: FollowResult) -> bool:

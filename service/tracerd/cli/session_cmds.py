@@ -63,7 +63,7 @@ def cmd_show(args: argparse.Namespace) -> None:
 
 
 def cmd_stop(args: argparse.Namespace) -> None:
-    s = client(args).post(f"/v1/sessions/{args.id}/stop")
+    s = client(args).post(f"/v1/sessions/{args.id}/stop?wait=true")
     print(f"session {s['id']} {s['state']}: {s['counters']['stored']} events, {lost_total(s)} lost")
 
 

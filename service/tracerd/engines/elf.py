@@ -73,3 +73,29 @@ def resolve_symbol(path: str, name: str) -> ElfSymbol:
         )
     vaddr, size = table[name]
     return ElfSymbol(name, vaddr, size, vaddr_to_offset(path, vaddr))
+
+
+ELF_MAGIC = b"\x7fELF"
+PF_X = 1
+
+
+def check_uprobe_target(path: str, offset: int) -> None:
+    """A uprobe goes into an ELF file, at a file offset inside an executable segment;
+    BadProbe otherwise (a probe on data or past the end would patch what is not code)."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != ELF_MAGIC:
+                raise BadProbe(f"{path} is not an ELF file", {"path": path})
+            fh.seek(0)
+            segments = [
+                (int(seg["p_offset"]), int(seg["p_filesz"]))
+                for seg in ELFFile(fh).iter_segments()
+                if seg["p_type"] == "PT_LOAD" and int(seg["p_flags"]) & PF_X
+            ]
+    except (OSError, ELFError) as exc:
+        raise BadProbe(f"cannot read {path} as ELF: {exc}", {"path": path}) from exc
+    if not any(start <= offset < start + size for start, size in segments):
+        raise BadProbe(
+            f"offset {offset:#x} is not in an executable segment of {path}",
+            {"path": path, "offset": offset},
+        )

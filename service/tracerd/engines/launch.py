@@ -21,6 +21,7 @@ import os
 import pwd
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -64,17 +65,43 @@ def resolve_user(user: str | None) -> Credentials | None:
     return Credentials(entry.pw_uid, entry.pw_gid, groups, entry.pw_dir)
 
 
-def resolve_program(argv0: str, env: Mapping[str, str], cwd: str | None) -> str:
-    """The path execve will run, as execvp would find it; BadRequest if there is none."""
+def executable_by(path: str, creds: Credentials | None) -> bool:
+    """Whether `creds` (None: root) may execute `path`, by its mode bits as execve checks."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    if creds is None or creds.uid == 0:
+        return bool(st.st_mode & 0o111)
+    if st.st_uid == creds.uid:
+        return bool(st.st_mode & stat.S_IXUSR)
+    if st.st_gid == creds.gid or st.st_gid in creds.groups:
+        return bool(st.st_mode & stat.S_IXGRP)
+    return bool(st.st_mode & stat.S_IXOTH)
+
+
+def resolve_program(
+    argv0: str, env: Mapping[str, str], cwd: str | None, creds: Credentials | None = None
+) -> str:
+    """The path execve will run, as execvp would find it; BadRequest if there is none or
+    if `creds` (the `user` the command runs as) may not execute it."""
     if "/" in argv0:
         path = argv0 if os.path.isabs(argv0) else os.path.join(cwd or os.getcwd(), argv0)
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-        raise BadRequest(f"command not found or not executable: {argv0}", {"command": argv0})
-    found = shutil.which(argv0, path=env.get("PATH", DEFAULT_PATH))
-    if found is None:
-        raise BadRequest(f"command not found in PATH: {argv0}", {"command": argv0})
-    return found
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise BadRequest(f"command not found or not executable: {argv0}", {"command": argv0})
+    else:
+        found = shutil.which(argv0, path=env.get("PATH", DEFAULT_PATH))
+        if found is None:
+            raise BadRequest(f"command not found in PATH: {argv0}", {"command": argv0})
+        path = found
+    if not executable_by(path, creds):
+        raise BadRequest(
+            f"{path} is not executable by the user the command runs as",
+            {"command": argv0, "path": path},
+        )
+    return path
 
 
 def exit_status_from_wait(status: int) -> dict[str, Any]:
@@ -113,7 +140,7 @@ class LaunchedCommand:
         self.creds = resolve_user(user)
         if self.creds is not None and env is None:
             self.env.update(HOME=self.creds.home, USER=str(user), LOGNAME=str(user))
-        self.path = resolve_program(self.argv[0], self.env, cwd)
+        self.path = resolve_program(self.argv[0], self.env, cwd, self.creds)
         relative = "/" in self.argv[0] and not os.path.isabs(self.argv[0]) and cwd is not None
         self.exec_path = self.argv[0] if relative else self.path
         """what execve gets: `./prog` stays relative to `cwd` (as a shell or strace runs it)"""

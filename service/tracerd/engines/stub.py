@@ -120,13 +120,15 @@ def main() -> None:
         error = exc  # reported after the go, where exec errors are
     if (rest or os.read(control, 1))[:1] != b"g":
         os._exit(126)
+    exec_error: Exception | None = error
     try:
-        if error is None:
+        if exec_error is None:
             _exec(settings, libc)
-    except OSError as exc:
-        error = exc
-    if error is not None:
-        os.write(result, f"{error.strerror or error}: {error.filename or ''}\n".encode())
+    except (OSError, ValueError) as exc:  # ValueError: a string execve cannot take
+        exec_error = exc
+    if exec_error is not None:
+        text = getattr(exec_error, "strerror", None) or exec_error
+        os.write(result, f"{text}: {getattr(exec_error, 'filename', None) or ''}\n".encode())
     os._exit(127)
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Settings
@@ -29,6 +30,7 @@ from ..storage.writer import EventWriter
 from ..stream.hub import StreamHub
 from ..types import SessionState
 from ..workers.launch import WorkerProcess
+from .control import ControlWrites
 from .exclusions import exclusion_loop
 from .ingest import SessionIngest
 from .ledger import LedgerStore
@@ -43,6 +45,7 @@ PREPARE_TIMEOUT_S = 120.0  # a big BPF program compiles in seconds; the guest is
 SLOW_KINDS = frozenset({"bpf"})
 PERSIST_INTERVAL_S = 5.0
 SHUTDOWN_GRACE_S = 5.0
+DISK_FULL_BYTES = 1 << 20
 
 
 class SessionManager:
@@ -65,6 +68,9 @@ class SessionManager:
         self.caps_ready = caps_ready
         self.live: dict[int, LiveSession] = {}
         self.ingest = SessionIngest(writer, hub, ledger, self.request_stop)
+        self.control = ControlWrites(settings.stop_timeout_s)
+        self._unsaved: set[int] = set()
+        """sessions whose last state could not be written yet (the persist loop retries)"""
         self._persist_task: asyncio.Task[None] | None = None
         self._exclude_task: asyncio.Task[None] | None = None
         self.workers_started = 0
@@ -104,10 +110,13 @@ class SessionManager:
             for live in active:
                 if not live.is_final:
                     await self._abandon(live, "the session did not stop in time at shutdown")
+        await asyncio.to_thread(self.control.close)  # the writes already queued finish first
 
     async def _stop_now(self, live: LiveSession, reason: str) -> None:
         self.request_stop(live, reason)
         await live.final.wait()
+        if live.stop_task is not None:  # its last step stores the final state
+            await asyncio.shield(live.stop_task)
 
     # -- views -------------------------------------------------------------------------------
 
@@ -192,7 +201,7 @@ class SessionManager:
 
     async def _discard(self, live: LiveSession) -> None:
         """Forget a session whose creation failed: no row, nothing in the kernel."""
-        await asyncio.to_thread(self.ledger.reconcile, live.id)
+        await self.control.run(self.ledger.reconcile, live.id)
         await self.writer.delete_session(live.id)
         await asyncio.to_thread(self.store.delete, live.id)
         self.live.pop(live.id, None)
@@ -229,10 +238,13 @@ class SessionManager:
             if live.stop_requested is None:
                 result = await worker.call("start", {}, PREPARE_TIMEOUT_S)
                 self._apply_handle(live, result)
-        except (TracerdError, TimeoutError) as exc:
+        except Exception as exc:  # any failure of the start flow fails the session
+            if not isinstance(exc, TracerdError | TimeoutError):
+                log.exception("session %d: starting failed", live.id)
             live.in_start = False
-            await self._fail(live, exc)
-            raise _as_error(exc) from exc
+            error = _as_error(exc)
+            await self._fail(live, error)
+            raise error from exc
         live.in_start = False
         if live.is_final:  # the worker died meanwhile
             return
@@ -263,19 +275,31 @@ class SessionManager:
                 )
 
     async def _spawn_worker(self, live: LiveSession) -> WorkerProcess:
-        key = await asyncio.to_thread(self.ledger.record, live.id, "worker", f"worker-{live.id}")
+        key = await self.control.run(self.ledger.record, live.id, "worker", f"worker-{live.id}")
 
         async def on_frame(frame: dict[str, Any]) -> None:
-            await self.ingest.on_frame(live, frame)
+            await self._handle_frame(live, frame)
 
         worker = WorkerProcess(on_frame)
         await worker.spawn()
         self.workers_started += 1
         live.worker = worker
         live.resources[str(key)] = {"type": "worker", "name": str(worker.pid)}
-        await asyncio.to_thread(self.ledger.set_process, key, worker.pid, worker.start_time)
+        await self.control.run(self.ledger.set_process, key, worker.pid, worker.start_time)
         live.timers.append(asyncio.create_task(self._watch_worker(live, worker, key)))
         return worker
+
+    async def _handle_frame(self, live: LiveSession, frame: dict[str, Any]) -> None:
+        """A worker frame is never dropped: on a database error (a ledger write) it is
+        handled again with backoff, holding the worker back meanwhile, for up to the stop
+        timeout; then the error ends the worker (and so fails or stops the session)."""
+        try:
+            await self.control.retrying(
+                lambda: self.ingest.on_frame(live, frame), f"session {live.id}: {frame['t']} frame"
+            )
+        except OperationalError as exc:
+            live.reason = live.reason or f"the state database failed: {exc.orig or exc}"
+            raise
 
     def _prepare_args(self, live: LiveSession) -> dict[str, Any]:
         spool = Path(self.settings.state_dir) / "spool" / str(live.id)
@@ -310,7 +334,7 @@ class SessionManager:
 
     async def _watch_worker(self, live: LiveSession, worker: WorkerProcess, key: int) -> None:
         await worker.exited.wait()
-        await asyncio.to_thread(self.ledger.cross_off, key)
+        await self.control.run(self.ledger.cross_off, key)
         live.resources.pop(str(key), None)
         # while starting or stopping, the pending worker call fails and that flow ends it
         if live.state == S.RUNNING and live.worker is worker and live.stop_task is None:
@@ -324,7 +348,7 @@ class SessionManager:
         worker = live.worker
         if worker is not None:
             await worker.close()
-        await asyncio.to_thread(self.ledger.reconcile, live.id)
+        await self.control.run(self.ledger.reconcile, live.id)
         live.resources = {k: r for k, r in live.resources.items() if r["type"] == "worker"}
         self._finish(live, S.FAILED)
         await self._persist(live)
@@ -342,9 +366,13 @@ class SessionManager:
         self._begin_stop(live, reason)
 
     def _begin_stop(self, live: LiveSession, reason: str) -> None:
+        """`stopping` at once (a stop request answers with it); the flow runs behind."""
+        self._transition(live, S.STOPPING)
+        self.hub.publish(live.id, {"type": "state", "state": live.state.value}, droppable=False)
         live.stop_task = asyncio.create_task(self._stop_flow(live, reason), name=f"stop-{live.id}")
 
-    async def stop(self, session_id: int) -> dict[str, Any]:
+    async def stop(self, session_id: int, wait: bool = True) -> dict[str, Any]:
+        """Ask for a stop; with `wait`, answer once the session is final."""
         live = self.live.get(session_id)
         if live is None:
             return await self.get(session_id)  # final sessions: no-op
@@ -354,8 +382,7 @@ class SessionManager:
             await self._persist(live)
         elif action == Action.STOP:
             self.request_stop(live, "stopped by request")
-            await live.final.wait()
-        elif live.state == S.STOPPING:
+        if wait and live.active:
             await live.final.wait()
         return self.view(live)
 
@@ -372,8 +399,12 @@ class SessionManager:
         log.error("session %d: %s", live.id, reason)
         if live.worker is not None:
             live.worker.kill()
-        await asyncio.to_thread(self.ledger.reconcile, live.id)
-        live.resources = {}
+        try:
+            await self.control.run(self.ledger.reconcile, live.id)
+        except Exception:
+            log.exception("session %d: its ledger could not be reconciled now", live.id)
+        else:
+            live.resources = {}
         live.reason = live.reason or reason
         live.state = S.FAILED
         live.stopped_at = datetime.now(UTC)
@@ -384,8 +415,6 @@ class SessionManager:
     async def _stop_steps(self, live: LiveSession, reason: str) -> None:
         if live.is_final:
             return
-        self._transition(live, S.STOPPING)
-        self.hub.publish(live.id, {"type": "state", "state": live.state.value}, droppable=False)
         await self._persist(live)
         worker = live.worker
         failed: BaseException | None = None
@@ -404,10 +433,16 @@ class SessionManager:
                 failed = exc
             await self.writer.wait_committed(live.id, live.next_seq - 1)
             await worker.close()
-        leftovers = await asyncio.to_thread(self.ledger.reconcile, live.id)
+        leftovers = await self.control.run(self.ledger.reconcile, live.id)
         if leftovers:
-            log.warning("session %d: reconciled resources its worker left", live.id)
+            # routine: a worker that was closed at the end of its grace period leaves its
+            # last entries for the daemon to remove
+            log.info("session %d: reconciled resources its worker left", live.id)
         live.resources = {}
+        storage = self._storage_failure(live)
+        if storage is not None:
+            said = live.reason or (reason if reason != "stopped by request" else None)
+            live.reason = f"{storage}; {said}" if said else storage
         if failed is not None or live.engine_failed:
             live.reason = live.reason or str(getattr(failed, "message", failed))
             self._finish(live, S.FAILED)
@@ -416,6 +451,18 @@ class SessionManager:
                 live.reason = reason
             self._finish(live, S.STOPPED)
         await self._persist(live)
+
+    def _storage_failure(self, live: LiveSession) -> str | None:
+        """Why the session's events were not all stored, if they were not."""
+        lost = self.writer.progress(live.id).lost
+        if not lost:
+            return None
+        note = f"{lost} events could not be stored"
+        with contextlib.suppress(OSError):
+            fs = os.statvfs(self.settings.state_dir)
+            if fs.f_bfree * fs.f_frsize < DISK_FULL_BYTES:
+                note += f" (the file system of {self.settings.state_dir} is full)"
+        return note
 
     async def _stop_after(self, live: LiveSession, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -477,14 +524,22 @@ class SessionManager:
         live.state = state
 
     async def _persist(self, live: LiveSession) -> None:
+        """Write the session's row (retried); a write that keeps failing is logged and left
+        to the persist loop, so no lifecycle step waits on the database for ever."""
         stored_bytes = self.writer.progress(live.id).stored_bytes
-        await asyncio.to_thread(self.store.save, live, self.counters(live), stored_bytes)
+        try:
+            await self.control.run(self.store.save, live, self.counters(live), stored_bytes)
+        except SQLAlchemyError as exc:
+            log.error("session %d: its state is not stored yet: %s", live.id, exc)
+            self._unsaved.add(live.id)
+        else:
+            self._unsaved.discard(live.id)
 
     async def _persist_loop(self) -> None:
         while True:
             await asyncio.sleep(PERSIST_INTERVAL_S)
             for live in list(self.live.values()):
-                if live.active:
+                if live.active or live.id in self._unsaved:
                     with contextlib.suppress(Exception):
                         await self._persist(live)
 
@@ -499,7 +554,9 @@ def _background(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None
 def _as_error(exc: BaseException) -> TracerdError:
     if isinstance(exc, TracerdError):
         return exc
-    return WorkerFailed(f"the worker did not answer in time ({type(exc).__name__})")
+    if isinstance(exc, TimeoutError):
+        return WorkerFailed(f"the worker did not answer in time ({type(exc).__name__})")
+    return WorkerFailed(f"starting failed: {type(exc).__name__}: {exc}")
 
 
 def _failure(live: LiveSession) -> TracerdError:

@@ -8,6 +8,8 @@ are used as configured.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +64,52 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    """Apply every migration (idempotent)."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    """Apply every migration (idempotent). A SQLite database is created in a 0700
+    directory and left (with its -wal and -shm files) mode 0600."""
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=STATE_DIR_MODE)
     command.upgrade(alembic_config(url), "head")
+    if path is not None:
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            _tighten(file, STATE_FILE_MODE)
+
+
+# -- file permissions: the state holds every recorded event, token hashes, the audit log --
+
+STATE_DIR_MODE = 0o700
+STATE_FILE_MODE = 0o600
+
+
+def sqlite_path(url: str) -> Path | None:
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return Path(url.removeprefix("sqlite:///"))
+    return None
+
+
+def _tighten(path: Path, mode: int) -> bool:
+    """chmod to `mode` if group or others have any access; True if it was loosened."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    if stat.S_ISLNK(st.st_mode) or not st.st_mode & 0o077:
+        return False
+    os.chmod(path, stat.S_IMODE(st.st_mode) & mode)
+    return True
+
+
+def secure_state_dir(state_dir: Path) -> list[str]:
+    """Create the state dir 0700; tighten it and everything in it to 0700 (directories) and
+    0600 (files) at most. Returns the paths that were looser (for a warning)."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=STATE_DIR_MODE)
+    tightened = []
+    for root, dirs, files in os.walk(state_dir):
+        base = Path(root)
+        if _tighten(base, STATE_DIR_MODE):
+            tightened.append(str(base))
+        for name in files:
+            if _tighten(base / name, STATE_FILE_MODE):
+                tightened.append(str(base / name))
+        dirs[:] = [d for d in dirs if not (base / d).is_symlink()]
+    return tightened

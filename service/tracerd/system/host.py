@@ -63,7 +63,9 @@ class StateDir:
         if re.fullmatch(r"[0-9a-f]{6,32}", value) is None:
             value = secrets.token_hex(DAEMON_ID_BYTES)
             tmp = id_path.with_suffix(".tmp")
-            tmp.write_text(value + "\n")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(value + "\n")
             tmp.replace(id_path)
         return value
 

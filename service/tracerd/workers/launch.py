@@ -88,9 +88,10 @@ class WorkerProcess:
                     await self._on_frame(frame)
         except (wire.WireError, ConnectionError) as exc:
             self._eof_reason = f"broken wire: {exc}"
-        except Exception:
+        except Exception as exc:
             log.exception("worker %d: frame handling failed", self.pid)
-            self._eof_reason = "daemon-side error while handling the worker's frames"
+            self._eof_reason = f"daemon-side error while handling the worker's frames: {exc}"
+            self.kill()  # it waits for an answer that will not come: it must not linger
         await self._reap()
 
     async def _reap(self) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from ...errors import BadRequest, KernelRejected, ResourceBusy
 from ...types import WireEvent
 from ..base import EngineContext, Ledger
+from ..elf import check_uprobe_target
 from . import tracer as pt
 from .breakpoints import breakpoint_event
 from .elfsyms import Location
@@ -103,6 +104,7 @@ class UprobeBreakpoints:
     def _define(self, index: int, loc: Location) -> None:
         if not _SAFE_PATH.match(loc.path):
             raise BadRequest(f"cannot place a uprobe in {loc.path!r}", {"path": loc.path})
+        check_uprobe_target(loc.path, loc.file_offset)  # a function entry, in code
         event = f"bp{index}_{re.sub(r'[^A-Za-z0-9_]', '_', loc.symbol)}"[:63]
         fetch = " ".join(
             f"arg{i + 1}=%{r}:x64" for i, r in enumerate(("di", "si", "dx", "cx", "r8", "r9"))

@@ -3,7 +3,10 @@
 Definitions are appended to `uprobe_events`/`kprobe_events` (never truncated: O_TRUNC
 would delete every probe on the machine), each recorded in the ledger first. A uprobe
 on a symbol is placed at the symbol's file offset (kernel-interfaces.md 1.12: there is no
-symbol syntax for uprobes). The kernel's refusal comes back with the top-level
+symbol syntax for uprobes), inside the file's executable segments (an ELF file only);
+an offset into a function (not at its entry) is for admins only (api/deps.py: the kernel
+writes the breakpoint into every process that maps the file, and one mid-instruction
+crashes them). The kernel's refusal comes back with the top-level
 `error_log` text. Events are shown as `uprobes:<name>`/`kprobes:<name>`.
 """
 
@@ -17,7 +20,7 @@ from collections.abc import Sequence
 from ...errors import BadProbe, KernelRejected
 from ...specs import ProbeSpec
 from ..base import Ledger
-from ..elf import resolve_symbol
+from ..elf import check_uprobe_target, resolve_symbol
 from .fs import EventRef, Tracefs
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,15 @@ class DynamicEvents:
             raise BadProbe(f"uprobe {probe.name}: no file {probe.path}", {"path": probe.path})
         offset = probe.offset or 0
         if probe.symbol is not None:
-            offset += resolve_symbol(path, probe.symbol).file_offset
+            symbol = resolve_symbol(path, probe.symbol)
+            if offset and offset >= max(symbol.size, 1):
+                raise BadProbe(
+                    f"uprobe {probe.name}: offset {offset} is past the end of {probe.symbol} "
+                    f"({symbol.size} bytes)",
+                    {"symbol": probe.symbol, "offset": offset, "size": symbol.size},
+                )
+            offset += symbol.file_offset
+        check_uprobe_target(path, offset)
         return f"{path}:{offset:#x}"
 
     def _define(self, file: str, probe: ProbeSpec, place: str) -> tuple[EventRef, str]:
