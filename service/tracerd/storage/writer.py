@@ -6,7 +6,8 @@ transaction and commits at most every COMMIT_INTERVAL_S. Memory is bounded: `pen
 events and the bridges stop reading from workers while it is over the cap (backpressure
 reaches the kernel buffers, which count the loss). Deleting a session's events also runs
 here, one chunk per queue item (re-queued until done), so batches keep flowing meanwhile.
-Rollups (rollups.py) are aggregated from each batch and upserted in its transaction.
+Rollups (rollups.py) are aggregated from each batch and upserted in its transaction, and so
+are the batch's zone-map blocks (blocks.py); names are stored as ids of `event_names`.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
+from .blocks import BlockBuilder
 from .rollups import RollupBuilder
-from .tables import EventRow, events_table
+from .tables import EventBlockRow, EventNameRow, EventRow, event_names_table, events_table
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,13 @@ class EventWriter:
         self._positional = bool(engine.dialect.positional)
         self._columns = [c.name for c in events_table.columns]
         self._rollups = RollupBuilder(engine.dialect)
+        self._blocks = BlockBuilder()
+        self._name_ids: dict[str, int] = {}
+        insert_name: Any = (
+            postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        )(event_names_table)
+        self._name_insert = insert_name.on_conflict_do_nothing()
+        self._name_select = select(EventNameRow.id).where(EventNameRow.name == bindparam("name"))
 
     def start(self) -> None:
         self._thread.start()
@@ -174,19 +184,26 @@ class EventWriter:
                     stop = True
                 self._flush(conn, batches)
 
-    def _rows(self, batch: _Batch) -> tuple[list[Any], int]:
-        out: list[Any] = []
-        size = 0
+    def _rows(self, conn: Connection, batch: _Batch) -> tuple[list[Any], int]:
+        """The batch's rows in table order (rollups applied) and their stored size."""
         sid, seq = batch.session_id, batch.first_seq
-        for ev in self._rollups.ingest(sid, seq, batch.events):
-            ts, cpu, pid, tid, comm, name, text, dur, ret, err = ev  # fields as JSON text
-            size += len(text) + ROW_OVERHEAD_BYTES
-            values = (sid, seq, ts, cpu, pid, tid, comm, name, dur, ret, err, text)
-            out.append(
-                values if self._positional else dict(zip(self._columns, values, strict=True))
-            )
-            seq += 1
-        return out, size
+        events = self._rollups.ingest(sid, seq, batch.events)
+        ids = self._name_ids
+        for name in {ev[5] for ev in events} - ids.keys():
+            ids[name] = self._name_id(conn, name)
+        rows = [
+            (sid, seq + i, ts, cpu, pid, tid, comm, ids[name], dur, ret, err, text)
+            for i, (ts, cpu, pid, tid, comm, name, text, dur, ret, err) in enumerate(events)
+        ]
+        size = sum(map(len, [ev[6] for ev in events])) + ROW_OVERHEAD_BYTES * len(events)
+        self._blocks.add(sid, seq, [ev[0] for ev in events])
+        if not self._positional:
+            return [dict(zip(self._columns, r, strict=True)) for r in rows], size
+        return rows, size
+
+    def _name_id(self, conn: Connection, name: str) -> int:
+        conn.execute(self._name_insert, {"name": name})
+        return int(conn.execute(self._name_select, {"name": name}).scalar_one())
 
     def _flush(self, conn: Connection, batches: list[_Batch]) -> None:
         if not batches:
@@ -196,13 +213,14 @@ class EventWriter:
         try:
             rows: list[Any] = []
             for batch in batches:
-                batch_rows, size = self._rows(batch)
+                batch_rows, size = self._rows(conn, batch)
                 rows.extend(batch_rows)
                 last = batch.first_seq + len(batch.events) - 1
                 n, b, _, _ = sizes.get(batch.session_id, (0, 0, 0, 0))
                 sizes[batch.session_id] = (n + len(batch.events), b + size, last, 0)
                 count += len(batch.events)
             conn.exec_driver_sql(self._insert_sql, rows)
+            self._blocks.write(conn)
             self._rollups.write(conn)
             conn.commit()
         except Exception:
@@ -210,6 +228,8 @@ class EventWriter:
             log.exception("event batch of %d events could not be stored", count)
             conn.rollback()
             self._rollups.discard()
+            self._blocks.discard()
+            self._name_ids.clear()  # ids made in the rolled-back transaction are gone
             sizes = {sid: (0, 0, last, n) for sid, (n, _b, last, _l) in sizes.items()}
         with self._lock:
             self._pending -= count
@@ -265,6 +285,11 @@ class EventWriter:
                 EventRow.session_id == job.session_id,
                 EventRow.seq >= seqs[0],
                 EventRow.seq <= seqs[-1],
+            )
+        )
+        conn.execute(  # blocks that end in the chunk (one across its end stays: wider)
+            delete(EventBlockRow).where(
+                EventBlockRow.session_id == job.session_id, EventBlockRow.last_seq <= seqs[-1]
             )
         )
         return True
