@@ -209,7 +209,7 @@ class EventWriter:
         if not batches:
             return
         sizes: dict[int, tuple[int, int, int, int]] = {}
-        count = 0
+        count = sum(len(batch.events) for batch in batches)
         try:
             rows: list[Any] = []
             for batch in batches:
@@ -218,7 +218,6 @@ class EventWriter:
                 last = batch.first_seq + len(batch.events) - 1
                 n, b, _, _ = sizes.get(batch.session_id, (0, 0, 0, 0))
                 sizes[batch.session_id] = (n + len(batch.events), b + size, last, 0)
-                count += len(batch.events)
             conn.exec_driver_sql(self._insert_sql, rows)
             self._blocks.write(conn)
             self._rollups.write(conn)
@@ -230,7 +229,11 @@ class EventWriter:
             self._rollups.discard()
             self._blocks.discard()
             self._name_ids.clear()  # ids made in the rolled-back transaction are gone
-            sizes = {sid: (0, 0, last, n) for sid, (n, _b, last, _l) in sizes.items()}
+            sizes = {}  # every batch of the transaction, also those not turned into rows
+            for batch in batches:
+                last = batch.first_seq + len(batch.events) - 1
+                n = sizes.get(batch.session_id, (0, 0, 0, 0))[3]
+                sizes[batch.session_id] = (0, 0, last, n + len(batch.events))
         with self._lock:
             self._pending -= count
         self._loop.call_soon_threadsafe(self._committed, sizes)
