@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import Session
 
 from .blocks import seq_bounds
-from .tables import SPECIAL_NAME_MAX, SPECIAL_NAMES, EventNameRow, EventRow
+from .tables import SPECIAL_NAME_MAX, SPECIAL_NAMES, EventCommRow, EventNameRow, EventRow
 
 MAX_PAGE = 10_001  # a page of 10,000 plus one row to know there is more
 SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
@@ -33,7 +33,8 @@ class EventFilter:
         if self.pids:
             query = query.where(EventRow.pid.in_(list(self.pids)))
         if self.comms:
-            query = query.where(EventRow.comm.in_(list(self.comms)))
+            comm_ids = select(EventCommRow.id).where(EventCommRow.comm.in_(list(self.comms)))
+            query = query.where(EventRow.comm_id.in_(comm_ids.scalar_subquery()))
         if self.since_ns is not None:
             query = query.where(EventRow.ts_ns >= self.since_ns)
         if self.until_ns is not None:

@@ -144,6 +144,15 @@ class EventNameRow(Base):
     name: Mapped[str] = mapped_column(String(128), unique=True)
 
 
+class EventCommRow(Base):
+    """Task names (comm) as small integers (events.comm_id): each stored once."""
+
+    __tablename__ = "event_comms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comm: Mapped[str] = mapped_column(String(64), unique=True)
+
+
 class EventRow(Base):
     """Events, appended in `seq` order per session by the single writer (Core bulk inserts).
 
@@ -172,7 +181,8 @@ class EventRow(Base):
     cpu: Mapped[int | None] = mapped_column(Integer)
     pid: Mapped[int | None] = mapped_column(Integer)
     tid: Mapped[int | None] = mapped_column(Integer)
-    comm: Mapped[str | None] = mapped_column(String(64))
+    comm_id: Mapped[int | None] = mapped_column(Integer)
+    """event_comms.id"""
     name_id: Mapped[int] = mapped_column(Integer)
     """event_names.id"""
     dur_ns: Mapped[int | None] = mapped_column(BigInteger)
@@ -185,6 +195,10 @@ class EventRow(Base):
         select(EventNameRow.name).where(EventNameRow.id == name_id).scalar_subquery()
     )
     """the event's name, read through `event_names` (filter on `name_id` where it matters)"""
+    comm: Mapped[str | None] = column_property(
+        select(EventCommRow.comm).where(EventCommRow.id == comm_id).scalar_subquery()
+    )
+    """the task's name, read through `event_comms`"""
 
 
 class EventBlockRow(Base):
@@ -205,6 +219,7 @@ class EventBlockRow(Base):
 
 events_table: Table = EventRow.__table__  # type: ignore[assignment]
 event_names_table: Table = EventNameRow.__table__  # type: ignore[assignment]
+event_comms_table: Table = EventCommRow.__table__  # type: ignore[assignment]
 event_blocks_table: Table = EventBlockRow.__table__  # type: ignore[assignment]
 
 

@@ -7,7 +7,7 @@ events and the bridges stop reading from workers while it is over the cap (backp
 reaches the kernel buffers, which count the loss). Deleting a session's events also runs
 here, one chunk per queue item (re-queued until done), so batches keep flowing meanwhile.
 Rollups (rollups.py) are aggregated from each batch and upserted in its transaction, and so
-are the batch's zone-map blocks (blocks.py); names are stored as ids of `event_names`.
+are the batch's zone-map blocks (blocks.py); names and comms are stored as ids (interned.py).
 """
 
 from __future__ import annotations
@@ -21,12 +21,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, delete, select
 
 from .blocks import BlockBuilder
+from .interned import Interned
 from .rollups import RollupBuilder
-from .tables import EventBlockRow, EventNameRow, EventRow, event_names_table, events_table
+from .tables import (
+    EventBlockRow,
+    EventRow,
+    event_comms_table,
+    event_names_table,
+    events_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +98,8 @@ class EventWriter:
         self._columns = [c.name for c in events_table.columns]
         self._rollups = RollupBuilder(engine.dialect)
         self._blocks = BlockBuilder()
-        self._name_ids: dict[str, int] = {}
-        insert_name: Any = (
-            postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        )(event_names_table)
-        self._name_insert = insert_name.on_conflict_do_nothing()
-        self._name_select = select(EventNameRow.id).where(EventNameRow.name == bindparam("name"))
+        self._names = Interned(engine.dialect, event_names_table, "name")
+        self._comms = Interned(engine.dialect, event_comms_table, "comm")
 
     def start(self) -> None:
         self._thread.start()
@@ -188,11 +190,10 @@ class EventWriter:
         """The batch's rows in table order (rollups applied) and their stored size."""
         sid, seq = batch.session_id, batch.first_seq
         events = self._rollups.ingest(sid, seq, batch.events)
-        ids = self._name_ids
-        for name in {ev[5] for ev in events} - ids.keys():
-            ids[name] = self._name_id(conn, name)
+        names = self._names.ensure(conn, {ev[5] for ev in events})
+        comms = self._comms.ensure(conn, {ev[4] for ev in events})
         rows = [
-            (sid, seq + i, ts, cpu, pid, tid, comm, ids[name], dur, ret, err, text)
+            (sid, seq + i, ts, cpu, pid, tid, comms[comm], names[name], dur, ret, err, text)
             for i, (ts, cpu, pid, tid, comm, name, text, dur, ret, err) in enumerate(events)
         ]
         size = sum(map(len, [ev[6] for ev in events])) + ROW_OVERHEAD_BYTES * len(events)
@@ -200,10 +201,6 @@ class EventWriter:
         if not self._positional:
             return [dict(zip(self._columns, r, strict=True)) for r in rows], size
         return rows, size
-
-    def _name_id(self, conn: Connection, name: str) -> int:
-        conn.execute(self._name_insert, {"name": name})
-        return int(conn.execute(self._name_select, {"name": name}).scalar_one())
 
     def _flush(self, conn: Connection, batches: list[_Batch]) -> None:
         if not batches:
@@ -228,7 +225,8 @@ class EventWriter:
             conn.rollback()
             self._rollups.discard()
             self._blocks.discard()
-            self._name_ids.clear()  # ids made in the rolled-back transaction are gone
+            self._names.clear()  # ids made in the rolled-back transaction are gone
+            self._comms.clear()
             sizes = {}  # every batch of the transaction, also those not turned into rows
             for batch in batches:
                 last = batch.first_seq + len(batch.events) - 1
