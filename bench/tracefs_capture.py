@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import tempfile
 import time
@@ -20,6 +21,19 @@ from pathlib import Path
 
 from harness import Daemon, PeakRss, build_c
 from tracefs_drain import LOAD_C, run_trace_cmd, run_untraced
+
+
+def events_bytes(path: Path) -> int:
+    """Bytes of the database pages that hold events (the table, its indexes, its blocks)."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = con.execute(
+            "SELECT sum(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_schema "
+            "WHERE tbl_name IN ('events', 'event_blocks'))"
+        ).fetchone()
+    finally:
+        con.close()
+    return int(row[0] or 0)
 
 
 def run_daemon(exe: str, n: int, buffer_kb: int) -> dict[str, float]:
@@ -37,12 +51,14 @@ def run_daemon(exe: str, n: int, buffer_kb: int) -> dict[str, float]:
         final = daemon.wait_final(session["id"])
         stored_after = time.monotonic() - started
         out = list(daemon.events(session["id"], name="stdout"))
+        stored_bytes = events_bytes(daemon.dir / "state" / "tracerd.db")
     loop = int(out[0]["fields"]["text"]) / 1e9 if out else float("nan")
     return {
         "events": final["counters"]["stored"] - len(out),
         "lost": sum(final["counters"]["lost"].values()),
         "loop_s": loop,
         "until_all_out_s": stored_after,
+        "bytes_per_event": stored_bytes / max(1, final["counters"]["stored"]),
         "peak_rss_mib": rss.peak_kib / 1024,
         "peak_daemon_mib": rss.peak_daemon_kib / 1024,
         "peak_workers_mib": rss.peak_workers_kib / 1024,
@@ -72,12 +88,14 @@ def main() -> None:
         print(
             f"{label:9s}: stored {r['events']:>9.0f}  lost {r['lost']:>7.0f}  "
             f"load {r['loop_s']:.3f} s (x{r['loop_s'] / base:.2f})  "
-            f"all stored after {r['until_all_out_s']:.1f} s{extra}"
+            f"all stored after {r['until_all_out_s']:.1f} s  "
+            f"{r['bytes_per_event']:.1f} B/event{extra}"
         )
     print(
         f"ratios tracerd/trace-cmd: stored {ours['events'] / max(1, peer['events']):.3f}  "
         f"load slowdown {ours['loop_s'] / peer['loop_s']:.2f}  "
-        f"time to stored {ours['until_all_out_s'] / peer['until_all_out_s']:.2f}"
+        f"time to stored {ours['until_all_out_s'] / peer['until_all_out_s']:.2f}  "
+        f"bytes/event {ours['bytes_per_event'] / peer['bytes_per_event']:.2f}"
     )
 
 

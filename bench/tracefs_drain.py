@@ -134,7 +134,13 @@ def run_trace_cmd(exe: str, n: int, buffer_kb: int, workdir: str) -> dict[str, f
         ["trace-cmd", "report", "--stat", "-i", dat], capture_output=True, text=True
     ).stdout
     lost = sum(int(m) for m in re.findall(r"(?:overrun|dropped events): (\d+)", stat))
-    return {"events": events, "lost": lost, "loop_s": loop, "until_all_out_s": total}
+    return {
+        "events": events,
+        "lost": lost,
+        "loop_s": loop,
+        "until_all_out_s": total,
+        "bytes_per_event": os.path.getsize(dat) / max(1, events),
+    }
 
 
 def main() -> None:

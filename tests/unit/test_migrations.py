@@ -53,3 +53,50 @@ def test_upgrade_on_postgresql_matches_the_models() -> None:
             engine.dispose()
         reset_schema(url)
     assert diff == []
+
+
+def test_upgrade_brings_0002_events_forward(tmp_path: Path) -> None:
+    """A database of schema 0002 (names as text, three indexes) keeps its events, names
+    and time ranges after the upgrade to compact events (0003)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from tracerd.storage.queries import EventFilter, events_page
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(db.alembic_config(url), "0002")
+    engine = create_engine(url)
+    names = ["sched:sched_switch", "lost", "raw_syscalls:sys_enter", "maps"]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sessions (id, kind, state, spec, created_at, clock, wall_offset_ns,"
+                " counters, resources, info, daemon_id, host_id, stored_bytes) VALUES (7, "
+                "'tracefs', 'stopped', '{}', '2026-01-01', 'mono', 0, '{}', '[]', '{}', 'd', "
+                "'h', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO events (session_id, seq, ts_ns, cpu, pid, tid, comm, name, "
+                "fields) VALUES (7, :seq, :ts, 0, 10, 10, 'c', :name, :fields)"
+            ),
+            [
+                {"seq": i, "ts": 1000 + 10 * i, "name": names[i % 4], "fields": f'{{"i":{i}}}'}
+                for i in range(20_000)
+            ],
+        )
+    engine.dispose()
+    db.upgrade(url)
+    sessions = db.make_sessionmaker(db.make_engine(url))
+    with sessions() as s:
+        page = events_page(s, 7, EventFilter(), None, 5)
+        assert [(e["seq"], e["name"], e["fields"]) for e in page] == [
+            (i, names[i % 4], {"i": i}) for i in range(5)
+        ]
+        lost = events_page(s, 7, EventFilter(names=("lost",)), None, 3)
+        assert [e["seq"] for e in lost] == [1, 5, 9]
+        timed = events_page(s, 7, EventFilter(since_ns=1000 + 10 * 15_000), None, 2)
+        assert [e["seq"] for e in timed] == [15_000, 15_001]
+        blocks = s.execute(text("SELECT count(*) FROM event_blocks")).scalar()
+        assert blocks == 3  # 20,000 events, 8192 a block

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -91,66 +91,39 @@ def use_rollups(db: Session, session_id: int, flt: EventFilter, exact: bool = Fa
     return not exact and not timed(flt) and rollups_complete(db, session_id)
 
 
-SELECTIVE_FRACTION = 0.25
-
-
 def events_of(
     db: Session, session_id: int, flt: EventFilter, *columns: Any, narrow: bool = True
 ) -> Any:
-    """SELECT columns FROM events of the session, filtered.
-
-    A selective filter on names, a time range or pids first selects `seq`s through the
-    one index that covers it (a subquery), and the outer query reads those rows by primary
-    key: left alone, SQLite's planner scans the whole session by primary key as soon as a
-    column outside an index (`fields`, `dur_ns`, ...) is read. `narrow=False` for queries
-    an index answers alone (the first timestamp of a name)."""
-    query = flt.apply(select(*columns).where(EventRow.session_id == session_id))
-    indexed = index_filter(flt)
-    if not narrow or indexed is None or not selective(db, session_id, indexed):
-        return query
-    seqs = indexed.apply(select(EventRow.seq).where(EventRow.session_id == session_id))
-    return query.where(EventRow.seq.in_(seqs.scalar_subquery()))
+    """SELECT columns FROM events of the session, filtered; a time range reads only the
+    seq span of the blocks that overlap it (storage/blocks.py). `narrow` is kept for
+    callers: every query is narrowed the same way now."""
+    del narrow
+    flt = narrowed_by_rollups(db, session_id, flt)
+    return flt.apply(select(*columns).where(EventRow.session_id == session_id), session_id)
 
 
-def index_filter(flt: EventFilter) -> EventFilter | None:
-    """The part of a filter one events index answers: names (+ time), time, or pids."""
-    if flt.names:
-        return EventFilter(tuple(flt.names), since_ns=flt.since_ns, until_ns=flt.until_ns)
-    if timed(flt):
-        return EventFilter(since_ns=flt.since_ns, until_ns=flt.until_ns)
-    if flt.pids:
-        return EventFilter(pids=tuple(flt.pids))
-    return None
-
-
-def selective(db: Session, session_id: int, indexed: EventFilter) -> bool:
-    """Whether the filter keeps under a quarter of the session (estimated from rollups;
-    without them, assumed). Cached for the request's database session."""
-    key = ("selective", session_id, repr(indexed))
+def narrowed_by_rollups(db: Session, session_id: int, flt: EventFilter) -> EventFilter:
+    """A name filter's time range tightened to the 100 ms buckets where those names occur
+    (rollup_time), so that it reads only that span of the session's blocks."""
+    if not flt.names or not rollups_complete(db, session_id):
+        return flt
+    t = RollupTimeRow
+    key = ("name-span", session_id, tuple(flt.names))
     if key not in db.info:
-        db.info[key] = _estimate(db, session_id, indexed)
-    return bool(db.info[key])
-
-
-def _estimate(db: Session, session_id: int, indexed: EventFilter) -> bool:
-    if not rollups_complete(db, session_id):
-        return True
-    if indexed.pids:
-        r = RollupTaskRow
-        kept = select(func.sum(r.count)).where(r.session_id == session_id, r.pid.in_(indexed.pids))
-        total = select(func.sum(r.count)).where(r.session_id == session_id)
-    else:
-        t = RollupTimeRow
-        total = select(func.sum(t.count)).where(t.session_id == session_id)
-        kept = total
-        if indexed.names:
-            kept = kept.where(t.name.in_(list(indexed.names)))
-        if indexed.since_ns is not None:
-            kept = kept.where(t.bucket >= indexed.since_ns // ROLLUP_BUCKET_NS)
-        if indexed.until_ns is not None:
-            kept = kept.where(t.bucket <= indexed.until_ns // ROLLUP_BUCKET_NS)
-    kept_n, total_n = int(db.execute(kept).scalar() or 0), int(db.execute(total).scalar() or 0)
-    return kept_n < SELECTIVE_FRACTION * total_n
+        db.info[key] = db.execute(
+            select(func.min(t.bucket), func.max(t.bucket)).where(
+                t.session_id == session_id, t.name.in_(list(flt.names))
+            )
+        ).first()
+    low, high = db.info[key] or (None, None)
+    if low is None or high is None:  # none of these names: an empty range
+        return replace(flt, since_ns=0, until_ns=0)
+    since, until = low * ROLLUP_BUCKET_NS, (high + 1) * ROLLUP_BUCKET_NS
+    if flt.since_ns is not None:
+        since = max(since, flt.since_ns)
+    if flt.until_ns is not None:
+        until = min(until, flt.until_ns)
+    return replace(flt, since_ns=since, until_ns=until)
 
 
 def task_scope(session_id: int, flt: EventFilter) -> list[ColumnElement[bool]]:

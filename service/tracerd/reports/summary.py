@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
+from ..storage.blocks import ts_span
 from ..storage.queries import EventFilter
 from ..storage.rollups import ROLLUP_BUCKET_NS
 from ..storage.tables import EventRow, RollupTaskRow
@@ -46,6 +47,10 @@ def span(db: Session, session_id: int, flt: EventFilter) -> tuple[int | None, in
 
 
 def _edge(db: Session, session_id: int, flt: EventFilter, last: bool) -> int | None:
+    if flt == EventFilter():  # the whole session: its blocks know
+        first_ns, last_ns = ts_span(db, session_id)
+        if first_ns is not None:
+            return last_ns if last else first_ns
     order = EventRow.ts_ns.desc() if last else EventRow.ts_ns
     query = events_of(db, session_id, flt, EventRow.ts_ns, narrow=False).order_by(order).limit(1)
     value = db.execute(query).scalar()

@@ -23,7 +23,7 @@ import orjson
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..storage.queries import EventFilter
+from ..storage.queries import EventFilter, name_condition
 from ..storage.tables import EventRow, RollupTaskRow
 from .models import Source, SyscallRow, SyscallsReport
 from .query import SessionInfo, as_integer, events_of, field_expr, scope_of, task_scope, use_rollups
@@ -125,7 +125,7 @@ def bpf_tallies(db: Session, info: SessionInfo, flt: EventFilter) -> list[Tally]
 
 
 def _snapshot(db: Session, sid: int, before_ns: int | None) -> dict[str, Any]:
-    query = select(EventRow.fields).where(EventRow.session_id == sid, EventRow.name == "maps")
+    query = select(EventRow.fields).where(EventRow.session_id == sid, name_condition(["maps"]))
     if before_ns is not None:
         query = query.where(EventRow.ts_ns < before_ns)
     text = db.execute(query.order_by(EventRow.seq.desc()).limit(1)).scalar()

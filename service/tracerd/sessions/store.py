@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import NotFound
+from ..storage.queries import name_condition
 from ..storage.tables import EventRow, SessionRow
 from ..types import SessionState
 from ..workers.wire import load_fields
@@ -73,7 +74,7 @@ class SessionStore:
         with self._db() as db:
             row = db.execute(
                 select(EventRow.ts_ns, EventRow.fields)
-                .where(EventRow.session_id == session_id, EventRow.name == MAPS_EVENT_NAME)
+                .where(EventRow.session_id == session_id, name_condition([MAPS_EVENT_NAME]))
                 .order_by(EventRow.seq.desc())
                 .limit(1)
             ).first()

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import Session
 
-from .tables import EventRow
+from .blocks import seq_bounds
+from .tables import SPECIAL_NAME_MAX, SPECIAL_NAMES, EventCommRow, EventNameRow, EventRow
 
 MAX_PAGE = 10_001  # a page of 10,000 plus one row to know there is more
 SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
@@ -24,18 +25,34 @@ class EventFilter:
     since_ns: int | None = None
     until_ns: int | None = None
 
-    def apply(self, query: SelectT) -> SelectT:
+    def apply(self, query: SelectT, session_id: int | None = None) -> SelectT:
+        """The filter's conditions; with `session_id`, a time range also narrows `seq` to
+        the session's blocks that overlap it (blocks.py)."""
         if self.names:
-            query = query.where(EventRow.name.in_(list(self.names)))
+            query = query.where(name_condition(self.names))
         if self.pids:
             query = query.where(EventRow.pid.in_(list(self.pids)))
         if self.comms:
-            query = query.where(EventRow.comm.in_(list(self.comms)))
+            comm_ids = select(EventCommRow.id).where(EventCommRow.comm.in_(list(self.comms)))
+            query = query.where(EventRow.comm_id.in_(comm_ids.scalar_subquery()))
         if self.since_ns is not None:
             query = query.where(EventRow.ts_ns >= self.since_ns)
         if self.until_ns is not None:
             query = query.where(EventRow.ts_ns < self.until_ns)
+        if session_id is not None:
+            query = query.where(*seq_bounds(session_id, self.since_ns, self.until_ns))
         return query
+
+
+def name_condition(names: Sequence[str]) -> ColumnElement[bool]:
+    """`name IN names` on the name ids; only rare special names (`lost`, `maps`) also get
+    the partial index's predicate, so that it is used."""
+    wanted = list(dict.fromkeys(names))
+    if all(n in SPECIAL_NAMES for n in wanted):
+        ids = [SPECIAL_NAMES.index(n) + 1 for n in wanted]
+        return and_(EventRow.name_id.in_(ids), EventRow.name_id <= SPECIAL_NAME_MAX)
+    ids_of = select(EventNameRow.id).where(EventNameRow.name.in_(wanted))
+    return EventRow.name_id.in_(ids_of.scalar_subquery())
 
 
 COLUMNS = (
@@ -77,7 +94,7 @@ def events_page(
         query = query.where(EventRow.seq > after_seq)
     if until_seq is not None:
         query = query.where(EventRow.seq <= until_seq)
-    query = flt.apply(query).order_by(EventRow.seq).limit(min(limit, MAX_PAGE))
+    query = flt.apply(query, session_id).order_by(EventRow.seq).limit(min(limit, MAX_PAGE))
     return [row_to_event(row) for row in db.execute(query)]
 
 

@@ -21,6 +21,7 @@ rollups until `rebuild_chunk` has re-read what is left (reports use the events m
 from __future__ import annotations
 
 import errno as errno_mod
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -236,6 +237,8 @@ class RollupBuilder:
         """Aggregate a batch; returns it with promoted columns (a new list if any changed).
         The common path is inlined: it runs for every event the daemon stores."""
         st = self._state(session_id, first_seq)
+        if self._ingest_counted(st, events):
+            return events
         out: list[Sequence[Any]] | None = None
         kinds, times, tasks, latency = self._kinds, st.time, st.tasks, st.latency
         low = high = 0  # the current time bucket [low, high): events come in ts order
@@ -269,6 +272,69 @@ class RollupBuilder:
             if dur is not None:
                 _add_duration(row, latency, name, NO_NR, dur, ret is not None)
         return events if out is None else out
+
+    def _ingest_counted(self, st: _State, events: Sequence[Sequence[Any]]) -> bool:
+        """The common flood, aggregated per batch with C-level counting: every event plain
+        or a `syscalls:sys_enter_*` (whose only state is the pending enter of its thread),
+        none with a duration, return value or errno. False (nothing done) otherwise."""
+        kinds = self._kinds
+        enters: list[str] = []
+        for name in {ev[5] for ev in events}:
+            kind = kinds.get(name)
+            if kind is None:
+                kind = kinds[name] = classify(name)
+            if kind[0] == ENTER and kind[1] == "s":
+                enters.append(name)
+            elif kind[0] != PLAIN:
+                return False
+        ts, _cpu, pids, tids, comms, names, _f, durs, rets, errs = zip(*events, strict=True)
+        n = len(events)
+        if durs.count(None) != n or rets.count(None) != n or errs.count(None) != n:
+            return False
+        if enters:
+            self._remember_enters(st, enters, ts, tids, names)
+        times = st.time
+        for (bucket, name), count in Counter(
+            zip(map(ROLLUP_BUCKET_NS.__rfloordiv__, ts), names, strict=True)
+        ).items():
+            per_name = times.setdefault(bucket, {})
+            per_name[name] = per_name.get(name, 0) + count
+        tasks = st.tasks
+        for (name, pid, comm), count in Counter(zip(names, pids, comms, strict=True)).items():
+            key = (name, NO_NR, pid, comm)
+            row = tasks.get(key)
+            if row is None:
+                tasks[key] = [count, 0, 0, 0, 0, 0, 0, 0]
+            else:
+                row[0] += count
+        return True
+
+    def _remember_enters(
+        self,
+        st: _State,
+        enter_names: list[str],
+        ts: Sequence[int],
+        tids: Sequence[Any],
+        names: Sequence[str],
+    ) -> None:
+        """The pending enter of each thread after the batch: its last one (no exit in it)."""
+        kinds = self._kinds
+        if len(enter_names) == 1:
+            syscall = kinds[enter_names[0]][2]
+            latest = {
+                (tid, "s"): (syscall, t)
+                for tid, t, name in zip(tids, ts, names, strict=True)
+                if tid is not None and name == enter_names[0]
+            }
+        else:
+            latest = {
+                (tid, "s"): (kinds[name][2], t)
+                for tid, t, name in zip(tids, ts, names, strict=True)
+                if tid is not None and name in enter_names
+            }
+        if len(st.enters) + len(latest) > MAX_PENDING:
+            st.enters.clear()
+        st.enters.update(latest)
 
     def _special(
         self, st: _State, kind: tuple[int, str, str], ev: Sequence[Any], pair: bool

@@ -21,9 +21,11 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    select,
+    text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 # BIGINT on PostgreSQL, INTEGER on SQLite (so it can be the rowid alias).
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -127,14 +129,47 @@ class AuditRow(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+SPECIAL_NAMES = ("lost", "maps")
+"""event names with fixed ids (1, 2: the first rows of `event_names`), rare records that
+the partial index `ix_events_special` finds without a scan"""
+SPECIAL_NAME_MAX = len(SPECIAL_NAMES)
+
+
+class EventNameRow(Base):
+    """Event names as small integers (events.name_id): each name is stored once."""
+
+    __tablename__ = "event_names"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+
+
+class EventCommRow(Base):
+    """Task names (comm) as small integers (events.comm_id): each stored once."""
+
+    __tablename__ = "event_comms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comm: Mapped[str] = mapped_column(String(64), unique=True)
+
+
 class EventRow(Base):
-    """Events, appended in `seq` order per session by the single writer (Core bulk inserts)."""
+    """Events, appended in `seq` order per session by the single writer (Core bulk inserts).
+
+    No secondary index is kept up at ingest (each would cost a quarter of the store rate and
+    tens of bytes an event): time ranges go through `event_blocks`, whole-session reports
+    through the rollups, the rare `lost`/`maps` records through a partial index."""
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_session_name_ts", "session_id", "name", "ts_ns"),
-        Index("ix_events_session_ts", "session_id", "ts_ns"),
-        Index("ix_events_session_pid", "session_id", "pid"),
+        Index(
+            "ix_events_special",
+            "session_id",
+            "name_id",
+            "seq",
+            sqlite_where=text(f"name_id <= {SPECIAL_NAME_MAX}"),
+            postgresql_where=text(f"name_id <= {SPECIAL_NAME_MAX}"),
+        ),
         {"sqlite_with_rowid": False},  # rows live in (session_id, seq) order
     )
 
@@ -146,16 +181,46 @@ class EventRow(Base):
     cpu: Mapped[int | None] = mapped_column(Integer)
     pid: Mapped[int | None] = mapped_column(Integer)
     tid: Mapped[int | None] = mapped_column(Integer)
-    comm: Mapped[str | None] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(128))
+    comm_id: Mapped[int | None] = mapped_column(Integer)
+    """event_comms.id"""
+    name_id: Mapped[int] = mapped_column(Integer)
+    """event_names.id"""
     dur_ns: Mapped[int | None] = mapped_column(BigInteger)
     ret: Mapped[int | None] = mapped_column(BigInteger)
     errno: Mapped[str | None] = mapped_column(String(32))
     fields: Mapped[str] = mapped_column(Text)
     """JSON text of the event's fields, written pre-serialised by the writer"""
 
+    name: Mapped[str] = column_property(
+        select(EventNameRow.name).where(EventNameRow.id == name_id).scalar_subquery()
+    )
+    """the event's name, read through `event_names` (filter on `name_id` where it matters)"""
+    comm: Mapped[str | None] = column_property(
+        select(EventCommRow.comm).where(EventCommRow.id == comm_id).scalar_subquery()
+    )
+    """the task's name, read through `event_comms`"""
+
+
+class EventBlockRow(Base):
+    """A zone map of the events: per run of up to BLOCK_EVENTS stored events of a session,
+    its seq and timestamp spans. A time range becomes a seq range of the primary key."""
+
+    __tablename__ = "event_blocks"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    session_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    min_ts: Mapped[int] = mapped_column(BigInteger)
+    max_ts: Mapped[int] = mapped_column(BigInteger)
+
 
 events_table: Table = EventRow.__table__  # type: ignore[assignment]
+event_names_table: Table = EventNameRow.__table__  # type: ignore[assignment]
+event_comms_table: Table = EventCommRow.__table__  # type: ignore[assignment]
+event_blocks_table: Table = EventBlockRow.__table__  # type: ignore[assignment]
 
 
 # -- rollups kept by the EventWriter at ingest (storage/rollups.py), read by reports/ --------

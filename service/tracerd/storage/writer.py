@@ -6,7 +6,8 @@ transaction and commits at most every COMMIT_INTERVAL_S. Memory is bounded: `pen
 events and the bridges stop reading from workers while it is over the cap (backpressure
 reaches the kernel buffers, which count the loss). Deleting a session's events also runs
 here, one chunk per queue item (re-queued until done), so batches keep flowing meanwhile.
-Rollups (rollups.py) are aggregated from each batch and upserted in its transaction.
+Rollups (rollups.py) are aggregated from each batch and upserted in its transaction, and so
+are the batch's zone-map blocks (blocks.py); names and comms are stored as ids (interned.py).
 """
 
 from __future__ import annotations
@@ -22,8 +23,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select
 
+from .blocks import BlockBuilder
+from .interned import Interned
 from .rollups import RollupBuilder
-from .tables import EventRow, events_table
+from .tables import (
+    EventBlockRow,
+    EventRow,
+    event_comms_table,
+    event_names_table,
+    events_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +97,9 @@ class EventWriter:
         self._positional = bool(engine.dialect.positional)
         self._columns = [c.name for c in events_table.columns]
         self._rollups = RollupBuilder(engine.dialect)
+        self._blocks = BlockBuilder()
+        self._names = Interned(engine.dialect, event_names_table, "name")
+        self._comms = Interned(engine.dialect, event_comms_table, "comm")
 
     def start(self) -> None:
         self._thread.start()
@@ -174,35 +186,37 @@ class EventWriter:
                     stop = True
                 self._flush(conn, batches)
 
-    def _rows(self, batch: _Batch) -> tuple[list[Any], int]:
-        out: list[Any] = []
-        size = 0
+    def _rows(self, conn: Connection, batch: _Batch) -> tuple[list[Any], int]:
+        """The batch's rows in table order (rollups applied) and their stored size."""
         sid, seq = batch.session_id, batch.first_seq
-        for ev in self._rollups.ingest(sid, seq, batch.events):
-            ts, cpu, pid, tid, comm, name, text, dur, ret, err = ev  # fields as JSON text
-            size += len(text) + ROW_OVERHEAD_BYTES
-            values = (sid, seq, ts, cpu, pid, tid, comm, name, dur, ret, err, text)
-            out.append(
-                values if self._positional else dict(zip(self._columns, values, strict=True))
-            )
-            seq += 1
-        return out, size
+        events = self._rollups.ingest(sid, seq, batch.events)
+        names = self._names.ensure(conn, {ev[5] for ev in events})
+        comms = self._comms.ensure(conn, {ev[4] for ev in events})
+        rows = [
+            (sid, seq + i, ts, cpu, pid, tid, comms[comm], names[name], dur, ret, err, text)
+            for i, (ts, cpu, pid, tid, comm, name, text, dur, ret, err) in enumerate(events)
+        ]
+        size = sum(map(len, [ev[6] for ev in events])) + ROW_OVERHEAD_BYTES * len(events)
+        self._blocks.add(sid, seq, [ev[0] for ev in events])
+        if not self._positional:
+            return [dict(zip(self._columns, r, strict=True)) for r in rows], size
+        return rows, size
 
     def _flush(self, conn: Connection, batches: list[_Batch]) -> None:
         if not batches:
             return
         sizes: dict[int, tuple[int, int, int, int]] = {}
-        count = 0
+        count = sum(len(batch.events) for batch in batches)
         try:
             rows: list[Any] = []
             for batch in batches:
-                batch_rows, size = self._rows(batch)
+                batch_rows, size = self._rows(conn, batch)
                 rows.extend(batch_rows)
                 last = batch.first_seq + len(batch.events) - 1
                 n, b, _, _ = sizes.get(batch.session_id, (0, 0, 0, 0))
                 sizes[batch.session_id] = (n + len(batch.events), b + size, last, 0)
-                count += len(batch.events)
             conn.exec_driver_sql(self._insert_sql, rows)
+            self._blocks.write(conn)
             self._rollups.write(conn)
             conn.commit()
         except Exception:
@@ -210,7 +224,14 @@ class EventWriter:
             log.exception("event batch of %d events could not be stored", count)
             conn.rollback()
             self._rollups.discard()
-            sizes = {sid: (0, 0, last, n) for sid, (n, _b, last, _l) in sizes.items()}
+            self._blocks.discard()
+            self._names.clear()  # ids made in the rolled-back transaction are gone
+            self._comms.clear()
+            sizes = {}  # every batch of the transaction, also those not turned into rows
+            for batch in batches:
+                last = batch.first_seq + len(batch.events) - 1
+                n = sizes.get(batch.session_id, (0, 0, 0, 0))[3]
+                sizes[batch.session_id] = (0, 0, last, n + len(batch.events))
         with self._lock:
             self._pending -= count
         self._loop.call_soon_threadsafe(self._committed, sizes)
@@ -265,6 +286,11 @@ class EventWriter:
                 EventRow.session_id == job.session_id,
                 EventRow.seq >= seqs[0],
                 EventRow.seq <= seqs[-1],
+            )
+        )
+        conn.execute(  # blocks that end in the chunk (one across its end stays: wider)
+            delete(EventBlockRow).where(
+                EventBlockRow.session_id == job.session_id, EventBlockRow.last_seq <= seqs[-1]
             )
         )
         return True

@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...storage.blocks import ts_span
 from ...storage.queries import EventFilter
 from ...storage.tables import EventRow, RollupTaskRow
 from ..query import SessionInfo, rollups_complete
@@ -39,6 +40,9 @@ class Encoder(Protocol):
 
 
 def first_ts(db: Session, session_id: int) -> int:
+    first, _last = ts_span(db, session_id)
+    if first is not None:
+        return int(first)
     query = (
         select(EventRow.ts_ns)
         .where(EventRow.session_id == session_id)

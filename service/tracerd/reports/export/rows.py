@@ -46,7 +46,7 @@ def iter_chunks(
         )
         if until_seq is not None:
             query = query.where(EventRow.seq <= until_seq)
-        query = flt.apply(query).order_by(EventRow.seq).limit(chunk)
+        query = flt.apply(query, session_id).order_by(EventRow.seq).limit(chunk)
         with sessions() as db:  # Core rows: no ORM loading for millions of tuples
             rows = list(map(Row._make, db.connection().execute(query).all()))
         if not rows:

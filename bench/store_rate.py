@@ -1,0 +1,158 @@
+"""The store path alone (no root): the real EventWriter against a bare executemany, one run.
+
+    PYTHONPATH=service python bench/store_rate.py [--events N] [--batch B] [--kind K]
+
+Feeds N wire-shaped events (as a worker's frames carry them) in batches of B through the
+daemon's EventWriter (rollups, syscall pairing, commits) into a fresh SQLite database and
+times until all are committed. Then it reads the rows the writer stored back and inserts
+the same rows with one bare `executemany` per 50,000 rows into an index-free copy of the
+events table (the limit the issue names), and once more into a copy with the three
+secondary indexes the table had before schema 0003. Printed: events/s of each, the ratio
+writer/bare, and the bytes per stored event (pages of the table and its indexes).
+
+Kinds: `getppid` (tracefs `syscalls:sys_enter_getppid`, as bench/tracefs_capture.py
+records), `raw` (raw_syscalls enter/exit pairs: pairing and latency rollups at work).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from reports_10m import new_session
+
+from tracerd.storage import db as storage_db
+from tracerd.storage.writer import EventWriter
+from tracerd.workers.wire import dump_fields
+
+T0 = 10**12
+TXN_ROWS = 50_000
+
+
+def wire_batches(kind: str, n: int, batch: int) -> Iterator[list[list[Any]]]:
+    out: list[list[Any]] = []
+    for i in range(n):
+        ts = T0 + i * 350
+        if kind == "getppid":
+            fields = dump_fields({"__syscall_nr": 110})
+            name = "syscalls:sys_enter_getppid"
+        elif i % 2 == 0:
+            fields = dump_fields({"id": 110, "args": [0, 0, 0, 0, 0, 0]})
+            name = "raw_syscalls:sys_enter"
+        else:
+            fields = dump_fields({"id": 110, "ret": 4321})
+            name = "raw_syscalls:sys_exit"
+        out.append([ts, i & 1, 4321, 4321, "tdload5e2f1a", name, fields, None, None, None])
+        if len(out) == batch:
+            yield out
+            out = []
+    if out:
+        yield out
+
+
+async def through_writer(engine: Any, sid: int, batches: list[list[list[Any]]]) -> float:
+    writer = EventWriter(engine, asyncio.get_running_loop(), 400_000)
+    writer.start()
+    seq = 0
+    t = time.perf_counter()
+    for batch in batches:
+        await writer.wait_for_space()
+        writer.submit(sid, seq, batch)
+        seq += len(batch)
+    await writer.wait_committed(sid, seq - 1)
+    elapsed = time.perf_counter() - t
+    await asyncio.to_thread(writer.close)
+    return elapsed
+
+
+def table_bytes(path: Path, prefix: str) -> int:
+    """Bytes of the pages of tables and indexes whose name starts with `prefix`."""
+    con = sqlite3.connect(path)
+    try:
+        row = con.execute(
+            "SELECT sum(pgsize) FROM dbstat WHERE name LIKE ? OR name IN "
+            "(SELECT name FROM sqlite_schema WHERE tbl_name LIKE ?)",
+            (prefix + "%", prefix + "%"),
+        ).fetchone()
+    finally:
+        con.close()
+    return int(row[0] or 0)
+
+
+def bare_copy(path: Path, table: str, indexes: bool) -> None:
+    """An empty copy of the events table (same columns and primary key, no foreign key),
+    with or without the three secondary indexes the events table had before schema 0003."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        ddl = con.execute("SELECT sql FROM sqlite_schema WHERE name = 'events'").fetchone()[0]
+        ddl = re.sub(r",\s*FOREIGN KEY\([^)]*\) REFERENCES [^)]*\)[A-Z ]*", "", ddl)
+        con.execute(re.sub(r'CREATE TABLE "?events"?', f"CREATE TABLE {table}", ddl, count=1))
+        if indexes:  # the three of schema 0002 (name_id in place of the name)
+            for cols in ("session_id, name_id, ts_ns", "session_id, ts_ns", "session_id, pid"):
+                label = cols.replace(", ", "_")
+                con.execute(f"CREATE INDEX {table}_{label} ON {table} ({cols})")
+    finally:
+        con.close()
+
+
+def bare_insert(path: Path, table: str, rows: list[tuple[Any, ...]]) -> float:
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    marks = ",".join("?" * len(rows[0]))
+    sql = f"INSERT INTO {table} VALUES ({marks})"
+    t = time.perf_counter()
+    for i in range(0, len(rows), TXN_ROWS):
+        con.execute("BEGIN")
+        con.executemany(sql, rows[i : i + TXN_ROWS])
+        con.execute("COMMIT")
+    elapsed = time.perf_counter() - t
+    con.close()
+    return elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--batch", type=int, default=4096)
+    ap.add_argument("--kind", choices=("getppid", "raw"), default="getppid")
+    args = ap.parse_args()
+    n = args.events
+    with tempfile.TemporaryDirectory(prefix="tracerd-store-", dir="/var/tmp") as tmp:
+        path = Path(tmp) / "bench.db"
+        url = f"sqlite:///{path}"
+        storage_db.upgrade(url)
+        engine = storage_db.make_engine(url)
+        sid = new_session(engine)
+        batches = list(wire_batches(args.kind, n, args.batch))
+        ours = asyncio.run(through_writer(engine, sid, batches))
+        del batches
+        with engine.connect() as c:
+            rows = [tuple(r) for r in c.exec_driver_sql("SELECT * FROM events").all()]
+        engine.dispose()
+        assert len(rows) == n, (len(rows), n)
+        bare_copy(path, "bare_plain", indexes=False)
+        bare_copy(path, "bare_indexed", indexes=True)
+        plain = bare_insert(path, "bare_plain", rows)
+        indexed = bare_insert(path, "bare_indexed", rows)
+        ours_b = table_bytes(path, "events") / n
+        plain_b = table_bytes(path, "bare_plain") / n
+        indexed_b = table_bytes(path, "bare_indexed") / n
+    print(f"{n:,} {args.kind} events in batches of {args.batch}, {len(rows[0])} columns a row")
+    print(f"{'path':<44} {'ev/s':>10} {'B/event':>8}")
+    print(f"{'tracerd EventWriter (rollups, commits)':<44} {n / ours:>10,.0f} {ours_b:>8.1f}")
+    print(f"{'bare executemany, index-free copy':<44} {n / plain:>10,.0f} {plain_b:>8.1f}")
+    label = "bare executemany, + the 3 indexes of before"
+    print(f"{label:<44} {n / indexed:>10,.0f} {indexed_b:>8.1f}")
+    print(f"ratio writer / bare index-free: {plain / ours:.2f} (goal >= 0.65)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+"""The daemon's own data path without root: a fake engine feeds known batches (as a
+worker's `events` frames) through SessionIngest into the real EventWriter and SQLite; what
+is stored, the loss accounting, backpressure, rollups and the time/name narrowing are
+checked against what was fed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import orjson
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.dialects import sqlite
+
+from tracerd.sessions.ingest import SessionIngest
+from tracerd.sessions.live import LiveSession
+from tracerd.storage import db as storage_db
+from tracerd.storage.queries import EventFilter, events_page
+from tracerd.storage.rollups import RollupBuilder
+from tracerd.storage.tables import EventBlockRow, EventRow, SessionRow
+from tracerd.storage.writer import EventWriter, SessionProgress
+from tracerd.stream.hub import StreamHub
+from tracerd.types import SessionState
+from tracerd.workers import wire
+
+T0 = 5_000_000_000
+
+
+class FakeEngine:
+    """Known batches, in the worker's wire shape: a getppid-like flood, raw syscall pairs,
+    sched events and, once, an in-band kernel loss record."""
+
+    def __init__(self, batches: int, size: int) -> None:
+        self.batches, self.size = batches, size
+        self.produced = 0
+        self.kernel_lost = 0
+
+    def event(self, i: int) -> list[Any]:
+        ts = T0 + i * 1000
+        tid = 100 + (i // 10) % 7  # one thread per run of ten: enters meet their exits
+        kind = i % 10
+        if kind < 6:
+            name, fields = "syscalls:sys_enter_getppid", {"__syscall_nr": 110}
+        elif kind == 6:
+            name, fields = "raw_syscalls:sys_enter", {"id": 0, "args": [3, 0, 0, 0, 0, 0]}
+        elif kind == 7:
+            name, fields = "raw_syscalls:sys_exit", {"id": 0, "ret": -11}
+        else:
+            name, fields = "sched:sched_wakeup", {"comm": "x", "pid": tid, "prio": 120}
+        return [ts, i % 2, tid, tid, f"comm{tid}", name, wire.dump_fields(fields), None, None, None]
+
+    def frames(self) -> Iterator[wire.Frame]:
+        i = 0
+        for b in range(self.batches):
+            events = []
+            for _ in range(self.size):
+                events.append(self.event(i))
+                i += 1
+            if b == 1:
+                loss = wire.event_row(wire_lost("kernel", 17, T0 + i * 1000))
+                events.append(loss)
+                self.kernel_lost += 17
+            self.produced += self.size
+            yield {"t": "events", "events": events}
+
+
+def wire_lost(source: str, count: int, ts: int) -> Any:
+    from tracerd.types import lost_event
+
+    return lost_event(source, count, ts)
+
+
+class Env:
+    def __init__(self, tmp_path: Path, kind: str = "tracefs", cap_events: int = 1_000_000) -> None:
+        self.url = f"sqlite:///{tmp_path / 'd.db'}"
+        storage_db.upgrade(self.url)
+        self.engine = storage_db.make_engine(self.url)
+        self.db = storage_db.make_sessionmaker(self.engine)
+        now = datetime.now(UTC)
+        row = SessionRow(
+            kind=kind, name="t", state="running", spec={}, created_at=now, clock="mono",
+            wall_offset_ns=0, counters={}, resources=[], info={}, daemon_id="d", host_id="h",
+            stored_bytes=0,
+        )  # fmt: skip
+        with self.db.begin() as s:
+            s.add(row)
+            s.flush()
+            self.sid = int(row.id)
+        self.live = LiveSession(
+            id=self.sid, kind=kind, name="t", spec={}, owner=None,
+            state=SessionState.RUNNING, created_at=now,
+        )  # fmt: skip
+        self.cap_events = cap_events
+        self.stops: list[str] = []
+
+    def start(self) -> tuple[EventWriter, SessionIngest]:
+        writer = EventWriter(self.engine, asyncio.get_running_loop(), self.cap_events)
+        ingest = SessionIngest(writer, StreamHub(64), cast(Any, None), self.request_stop)
+        return writer, ingest
+
+    def feed(self, frames: list[wire.Frame]) -> SessionProgress:
+        """Every frame through ingest and the writer, until all is committed."""
+
+        async def go() -> SessionProgress:
+            writer, ingest = self.start()
+            writer.start()
+            for frame in frames:
+                await ingest.on_frame(self.live, frame)
+            await writer.wait_committed(self.sid, self.live.next_seq - 1)
+            await _close(writer)
+            return writer.progress(self.sid)
+
+        return asyncio.run(go())
+
+    def request_stop(self, live: LiveSession, reason: str) -> None:
+        self.stops.append(reason)
+
+    def events(self, flt: EventFilter | None = None) -> list[dict[str, Any]]:
+        with self.db() as s:
+            out, cursor = [], None
+            while True:
+                page = events_page(s, self.sid, flt or EventFilter(), cursor, 10_000)
+                out += page
+                if len(page) < 10_000:
+                    return out
+                cursor = page[-1]["seq"]
+
+
+async def _close(writer: EventWriter) -> None:
+    await asyncio.to_thread(writer.close)
+
+
+def test_fed_batches_are_stored_in_order_and_accounted(tmp_path: Path) -> None:
+    env = Env(tmp_path)
+    fake = FakeEngine(batches=6, size=1500)
+    frames = list(fake.frames())
+
+    prog = env.feed(frames)
+    assert (prog.stored, prog.lost) == (env.live.next_seq, 0)
+    fed = [ev for f in frames for ev in f["events"]]
+    stored = env.events()
+    assert [e["seq"] for e in stored] == list(range(len(fed)))
+    assert [(e["ts_ns"], e["tid"], e["comm"], e["name"]) for e in stored] == [
+        (ev[0], ev[3], ev[4], ev[5]) for ev in fed
+    ]
+    assert [e["fields"] for e in stored] == [orjson.loads(ev[6]) for ev in fed]
+    # loss accounting: stored real events + lost = produced + lost, exactly
+    assert env.live.received == fake.produced
+    assert env.live.lost_inband["kernel"] == fake.kernel_lost
+    # syscall exits got their enter's duration, return value and errno at ingest
+    with env.db() as s:
+        exits = s.execute(
+            select(EventRow.dur_ns, EventRow.ret, EventRow.errno).where(
+                EventRow.name == "raw_syscalls:sys_exit"
+            )
+        ).all()
+    assert len(exits) == 900  # one in ten of 9000
+    assert set(exits) == {(1000, -11, "EAGAIN")}
+
+
+def test_time_and_name_filters_read_through_blocks(tmp_path: Path) -> None:
+    env = Env(tmp_path)
+    frames = list(FakeEngine(batches=4, size=5000).frames())
+
+    env.feed(frames)
+    fed = [ev for f in frames for ev in f["events"]]
+    since, until = T0 + 7_777 * 1000, T0 + 12_345 * 1000
+    got = env.events(EventFilter(since_ns=since, until_ns=until))
+    assert [e["ts_ns"] for e in got] == [ev[0] for ev in fed if since <= ev[0] < until]
+    lost = env.events(EventFilter(names=("lost",)))
+    assert [e["fields"]["count"] for e in lost] == [17]
+    wakeups = env.events(EventFilter(names=("sched:sched_wakeup",), since_ns=since))
+    expected = [ev[0] for ev in fed if ev[5] == "sched:sched_wakeup" and ev[0] >= since]
+    assert [e["ts_ns"] for e in wakeups] == expected
+    assert env.events(EventFilter(names=("no:such",))) == []
+    with env.db() as s:
+        blocks = s.execute(select(func.count()).select_from(EventBlockRow)).scalar()
+    assert blocks == 4  # one a batch (each under 8192 events)
+
+
+def test_backpressure_holds_the_reader_until_the_writer_drains(tmp_path: Path) -> None:
+    env = Env(tmp_path, cap_events=1000)
+    frames = list(FakeEngine(batches=3, size=800).frames())
+
+    async def go() -> None:
+        writer, ingest = env.start()  # not started yet: nothing drains
+        await ingest.on_frame(env.live, frames[0])  # 800 < cap: accepted
+        await ingest.on_frame(env.live, frames[1])  # accepted: pending reaches the cap
+        blocked = asyncio.ensure_future(ingest.on_frame(env.live, frames[2]))
+        await asyncio.sleep(0.2)
+        assert not blocked.done()  # the worker's socket would not be read now
+        assert writer.pending >= writer.cap_events
+        writer.start()
+        await asyncio.wait_for(blocked, 30)
+        await writer.wait_committed(env.sid, env.live.next_seq - 1)
+        assert writer.progress(env.sid).stored == env.live.next_seq
+        await _close(writer)
+
+    asyncio.run(go())
+    assert len(env.events()) == 3 * 800 + 1  # and the loss record
+
+
+def test_a_bpf_session_behind_the_writer_records_storage_loss_exactly(tmp_path: Path) -> None:
+    env = Env(tmp_path, kind="bpf", cap_events=1000)
+    fake = FakeEngine(batches=3, size=1200)
+    frames = list(fake.frames())
+
+    async def go() -> None:
+        writer, ingest = env.start()
+        for frame in frames:  # the first fills the queue; the others are streamed only
+            await ingest.on_frame(env.live, frame)
+        writer.start()
+        await writer.wait_committed(env.sid, env.live.next_seq - 1)
+        await _close(writer)
+
+    asyncio.run(go())
+    stored = env.events()
+    real = [e for e in stored if e["name"] != "lost"]
+    storage_lost = sum(
+        e["fields"]["count"] for e in stored if e["fields"].get("source") == "storage"
+    )
+    assert len(real) + storage_lost == fake.produced  # stored + lost = produced
+    assert env.live.lost_inband["storage"] == storage_lost == 2 * 1200 + 0
+    assert env.live.received == fake.produced
+
+
+def test_a_broken_batch_is_counted_as_storage_loss_and_the_next_one_stored(
+    tmp_path: Path,
+) -> None:
+    env = Env(tmp_path)
+
+    async def go() -> None:
+        writer, _ingest = env.start()
+        writer.start()
+        bad = [[None, 0, 1, 1, "c", "brand:new_name", "{}", None, None, None]] * 10
+        writer.submit(env.sid, 0, bad)  # ts_ns NOT NULL: the transaction fails
+        await writer.wait_committed(env.sid, 9)
+        good = [[T0, 0, 1, 1, "c", "brand:new_name", "{}", None, None, None]] * 5
+        writer.submit(env.sid, 10, good)  # its name id is made again, committed this time
+        await writer.wait_committed(env.sid, 14)
+        prog = writer.progress(env.sid)
+        assert (prog.stored, prog.lost) == (5, 10)
+        await _close(writer)
+
+    asyncio.run(go())
+    assert [e["name"] for e in env.events()] == ["brand:new_name"] * 5
+
+
+@pytest.mark.parametrize("mix", ["plain", "enters", "enters-then-exits"])
+def test_per_batch_rollups_equal_the_per_event_loop(mix: str) -> None:
+    """The counted fast path aggregates exactly what the per-event loop does."""
+    fake = FakeEngine(batches=1, size=1)
+    names = {
+        "plain": ["sched:sched_wakeup_new", "irq:irq_handler_entry"],
+        "enters": ["syscalls:sys_enter_getppid", "syscalls:sys_enter_read", "x:y"],
+        "enters-then-exits": ["syscalls:sys_enter_read", "syscalls:sys_exit_read"],
+    }[mix]
+    batches = []
+    for b in range(3):
+        batch = []
+        for i in range(2000):
+            ev = fake.event(i)
+            ev[0] = T0 + (b * 2000 + i) * 40_000
+            ev[5] = names[(i // 3) % len(names)]
+            if ev[5].startswith("syscalls:sys_exit"):
+                ev[6] = wire.dump_fields({"ret": 5})
+            batch.append(ev)
+        batches.append(batch)
+    fast, slow = RollupBuilder(sqlite.dialect()), RollupBuilder(sqlite.dialect())
+    slow._ingest_counted = lambda st, events: False  # type: ignore[method-assign]
+    for builder in (fast, slow):
+        seq = 0
+        for batch in batches:
+            builder.ingest(1, seq, batch)
+            seq += len(batch)
+    a, b = fast._states[1], slow._states[1]
+    assert (a.time, a.tasks, a.latency, a.enters) == (b.time, b.tasks, b.latency, b.enters)
