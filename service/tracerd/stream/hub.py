@@ -93,7 +93,8 @@ class Frame:
     every other kind the whole message's JSON."""
 
     kind: str
-    data: bytes
+    data: bytes | None  # None: not encoded (no subscriber had room for it)
+    size: int
     first_seq: int | None = None
     last_seq: int | None = None
     count: int = 0  # events in an `events` frame; the lost count of a `lost` frame
@@ -101,13 +102,10 @@ class Frame:
     ts_ns: int | None = None
     droppable: bool = True
 
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
 
 def control_frame(message: Message, droppable: bool) -> Frame:
-    return Frame(str(message["type"]), orjson.dumps(message), droppable=droppable)
+    data = orjson.dumps(message)
+    return Frame(str(message["type"]), data, len(data), droppable=droppable)
 
 
 @dataclass(slots=True)
@@ -183,6 +181,7 @@ class Subscriber:
         run_bytes = 0
         while self.frames:
             frame = self.frames[0]
+            assert frame.data is not None  # only encoded frames are queued
             if frame.kind == "events":
                 if run and run_bytes + frame.size > max_bytes:
                     break
@@ -219,6 +218,7 @@ class StreamHub:
         self.limits = limits or HubLimits()
         self._subs: dict[int, set[Subscriber]] = {}
         self._count = 0
+        self._event_bytes = 200  # encoded bytes per event, as last measured
         self.queued_bytes = 0  # over all subscribers (a frame shared by n counts n times)
         self.lost_events_total = 0  # subscriber loss, all subscribers (for metrics)
 
@@ -300,8 +300,13 @@ class StreamHub:
         by_filter: dict[FilterKey, list[Subscriber]] = {}
         for sub in tuple(subs):
             by_filter.setdefault(sub.filter_key, []).append(sub)
+        estimate = len(events) * self._event_bytes
         for group in by_filter.values():
-            for frame in batch_frames(first_seq, events, group[0]):
+            # a batch no subscriber of the group has room for is not encoded at all
+            encode = any(self._room(sub, estimate) for sub in group)
+            for frame in batch_frames(first_seq, events, group[0], encode):
+                if frame.kind == "events" and frame.count and encode:
+                    self._event_bytes = max(1, frame.size // frame.count)
                 for sub in group:
                     self._offer(sub, frame)
 
@@ -316,20 +321,20 @@ class StreamHub:
     def end(self, session_id: int) -> None:
         self.publish(session_id, {"type": "end"}, droppable=False)
 
+    def _room(self, sub: Subscriber, size: int) -> bool:
+        if sub.queued_bytes == 0:  # a frame larger than the whole queue is queued alone
+            return True
+        if sub.queued_bytes + size > sub.max_bytes:
+            return False
+        # past the hub-wide total only the subscribers holding more than their share lose
+        # (a stuck subscriber never costs the others their events)
+        return (
+            self.queued_bytes + size <= self.limits.total_bytes
+            or (sub.queued_bytes + size) * self._count <= self.limits.total_bytes
+        )
+
     def _offer(self, sub: Subscriber, frame: Frame) -> None:
-        if (
-            frame.droppable
-            and sub.queued_bytes > 0  # a frame larger than the whole queue is queued alone
-            and (
-                sub.queued_bytes + frame.size > sub.max_bytes
-                or (
-                    # past the hub-wide total only the subscribers holding more than their
-                    # share lose (a stuck one never costs the others their events)
-                    self.queued_bytes + frame.size > self.limits.total_bytes
-                    and (sub.queued_bytes + frame.size) * self._count > self.limits.total_bytes
-                )
-            )
-        ):
+        if frame.droppable and (frame.data is None or not self._room(sub, frame.size)):
             if frame.first_seq is not None:  # a `maps` snapshot is superseded by the next
                 if sub.pending is None:
                     sub.pending = PendingLoss()
@@ -354,14 +359,17 @@ class StreamHub:
         sub.wake.set()
 
 
-def batch_frames(first_seq: int, events: Sequence[Sequence[Any]], sub: Subscriber) -> list[Frame]:
+def batch_frames(
+    first_seq: int, events: Sequence[Sequence[Any]], sub: Subscriber, encode: bool = True
+) -> list[Frame]:
     """Wire events -> frames for subscribers with `sub`'s filter: runs of events split by
-    in-band loss records (each a `lost` frame with its own seq)."""
+    in-band loss records (each a `lost` frame with its own seq). Without `encode`, `events`
+    frames carry only their seqs and counts (to be dropped)."""
     out: list[Frame] = []
     start = 0
     for i, ev in enumerate(events):
         if ev[5] == LOST_EVENT_NAME:
-            _add_run(out, first_seq, events, start, i, sub)
+            _add_run(out, first_seq, events, start, i, sub, encode)
             fields = load_fields(ev[6])
             seq = first_seq + i
             count = int(fields.get("count") or 0)
@@ -372,7 +380,7 @@ def batch_frames(first_seq: int, events: Sequence[Sequence[Any]], sub: Subscribe
             frame.count, frame.source, frame.ts_ns = count, source, ev[0]
             out.append(frame)
             start = i + 1
-    _add_run(out, first_seq, events, start, len(events), sub)
+    _add_run(out, first_seq, events, start, len(events), sub, encode)
     return out
 
 
@@ -383,18 +391,21 @@ def _add_run(
     start: int,
     stop: int,
     sub: Subscriber,
+    encode: bool,
 ) -> None:
     if start >= stop:
         return
     run = events[start:stop]
     a, b = first_seq + start, first_seq + stop - 1
+    pairs: Sequence[tuple[int, Sequence[Any]]]
     if sub.names is None and sub.pids is None:
-        data = encode_events(enumerate(run, a))
+        pairs = tuple(enumerate(run, a)) if encode else ()
         count = len(run)
     else:
-        kept = [(seq, ev) for seq, ev in enumerate(run, a) if sub.accepts(ev)]
-        if not kept:
+        pairs = [(seq, ev) for seq, ev in enumerate(run, a) if sub.accepts(ev)]
+        count = len(pairs)
+        if not count:
             return
-        data = encode_events(kept)
-        count = len(kept)
-    out.append(Frame("events", data, a, b, count, ts_ns=run[-1][0]))
+    data = encode_events(pairs) if encode else None
+    size = len(data) if data is not None else 0
+    out.append(Frame("events", data, size, a, b, count, ts_ns=run[-1][0]))

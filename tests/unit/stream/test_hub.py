@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -12,43 +11,19 @@ import pytest
 from tracerd.stream.hub import HubLimits, StreamHub, Subscriber, TooManySubscribers
 from tracerd.types import LOST_EVENT_NAME
 
+from ...streams import Seen
+
 KIB = 1024
 
 
 def event(i: int, name: str = "sched:sched_switch", pid: int = 100) -> list[Any]:
     fields = orjson.dumps({"prev_comm": "x" * 20, "n": i})
-    return [1_000 + i, i % 2, pid, pid, "comm", name, fields]
+    return [1_000 + i, i % 2, pid, pid, "comm", name, fields, None, None, None]  # as on the wire
 
 
 def loss_record(i: int, count: int, source: str = "kernel") -> list[Any]:
-    return [
-        1_000 + i,
-        0,
-        None,
-        None,
-        "",
-        LOST_EVENT_NAME,
-        orjson.dumps({"source": source, "count": count}),
-    ]
-
-
-@dataclass
-class Seen:
-    """What one subscriber received, by seq."""
-
-    events: list[int] = field(default_factory=list)
-    covered: list[int] = field(default_factory=list)  # seqs announced lost
-    lost: list[dict[str, Any]] = field(default_factory=list)
-    types: list[str] = field(default_factory=list)
-
-    def add(self, raw: bytes) -> None:
-        msg = orjson.loads(raw)
-        self.types.append(msg["type"])
-        if msg["type"] == "events":
-            self.events += [e["seq"] for e in msg["events"]]
-        elif msg["type"] == "lost":
-            self.lost.append(msg)
-            self.covered += range(msg["seq"], msg.get("last_seq", msg["seq"]) + 1)
+    fields = orjson.dumps({"source": source, "count": count})
+    return [1_000 + i, 0, None, None, "", LOST_EVENT_NAME, fields, None, None, None]
 
 
 def drain(hub: StreamHub, sub: Subscriber, seen: Seen, max_messages: int | None = None) -> None:
