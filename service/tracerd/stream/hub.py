@@ -34,8 +34,8 @@ Message = dict[str, Any]
 FilterKey = tuple[frozenset[str] | None, frozenset[int] | None]
 
 SUBSCRIBER_SOURCE = "subscriber"
-EVENTS_PREFIX = b'{"type":"events","events":['
-EVENTS_SUFFIX = b"]}"
+EVENTS_PREFIX = b'{"type":"events","events":'
+EVENTS_SUFFIX = b"}"
 MERGE_BYTES = 512 * 1024  # adjacent `events` frames merge into one message up to this size
 
 
@@ -44,8 +44,7 @@ class TooManySubscribers(QuotaExceeded):
 
 
 def encode_events(events: Iterable[tuple[int, Sequence[Any]]]) -> bytes:
-    """(seq, wire event) pairs (no loss records) -> the JSON text of their event objects,
-    comma-separated, without the enclosing brackets (so frames concatenate)."""
+    """(seq, wire event) pairs (no loss records) -> the JSON array of their event objects."""
     frag = orjson.Fragment
     doc = orjson.dumps(
         [
@@ -63,7 +62,7 @@ def encode_events(events: Iterable[tuple[int, Sequence[Any]]]) -> bytes:
             for seq, ev in events
         ]
     )
-    return doc[1:-1]
+    return doc
 
 
 def lost_message(
@@ -89,8 +88,8 @@ def lost_message(
 
 @dataclass(slots=True)
 class Frame:
-    """One queued unit: `events` frames hold the bare comma-joined event objects (`data`),
-    every other kind the whole message's JSON."""
+    """One queued unit: `events` frames hold the JSON array of their events (`data`), every
+    other kind the whole message's JSON."""
 
     kind: str
     data: bytes | None  # None: not encoded (no subscriber had room for it)
@@ -198,8 +197,15 @@ class Subscriber:
                 continue
             self.frames.popleft()
             taken += frame.size
-        if run:
-            out.append(EVENTS_PREFIX + b",".join(run) + EVENTS_SUFFIX)
+        if len(run) == 1:
+            out.append(b"".join((EVENTS_PREFIX, run[0], EVENTS_SUFFIX)))
+        elif run:
+            # one copy: the frames' JSON arrays without their brackets, comma-joined
+            parts: list[bytes | memoryview] = [EVENTS_PREFIX, b"["]
+            for data in run:
+                parts += (memoryview(data)[1:-1], b",")
+            parts[-1] = b"]" + EVENTS_SUFFIX
+            out.append(b"".join(parts))
         self.queued_bytes -= taken
         return out, taken
 
@@ -367,21 +373,23 @@ def batch_frames(
     frames carry only their seqs and counts (to be dropped)."""
     out: list[Frame] = []
     start = 0
-    for i, ev in enumerate(events):
-        if ev[5] == LOST_EVENT_NAME:
-            _add_run(out, first_seq, events, start, i, sub, encode)
-            fields = load_fields(ev[6])
-            seq = first_seq + i
-            count = int(fields.get("count") or 0)
-            source = str(fields.get("source"))
-            message = lost_message(seq, source, count, ev[1], ev[0])
-            frame = control_frame(message, droppable=True)
-            frame.first_seq = frame.last_seq = seq
-            frame.count, frame.source, frame.ts_ns = count, source, ev[0]
-            out.append(frame)
-            start = i + 1
+    for i in [i for i, ev in enumerate(events) if ev[5] == LOST_EVENT_NAME]:
+        _add_run(out, first_seq, events, start, i, sub, encode)
+        out.append(loss_frame(first_seq + i, events[i]))
+        start = i + 1
     _add_run(out, first_seq, events, start, len(events), sub, encode)
     return out
+
+
+def loss_frame(seq: int, ev: Sequence[Any]) -> Frame:
+    """An in-band loss record -> its `lost` frame."""
+    fields = load_fields(ev[6])
+    count = int(fields.get("count") or 0)
+    source = str(fields.get("source"))
+    frame = control_frame(lost_message(seq, source, count, ev[1], ev[0]), droppable=True)
+    frame.first_seq = frame.last_seq = seq
+    frame.count, frame.source, frame.ts_ns = count, source, ev[0]
+    return frame
 
 
 def _add_run(
