@@ -36,7 +36,7 @@ FilterKey = tuple[frozenset[str] | None, frozenset[int] | None]
 SUBSCRIBER_SOURCE = "subscriber"
 EVENTS_PREFIX = b'{"type":"events","events":'
 EVENTS_SUFFIX = b"}"
-MERGE_BYTES = 512 * 1024  # adjacent `events` frames merge into one message up to this size
+MERGE_BYTES = 256 * 1024  # adjacent `events` frames merge into one message up to this size
 
 
 class TooManySubscribers(QuotaExceeded):
