@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from tracerd.stream import hub as hub_module
 from tracerd.stream.hub import HubLimits, StreamHub, Subscriber, TooManySubscribers
 from tracerd.types import LOST_EVENT_NAME
 
@@ -249,3 +250,22 @@ def test_unsubscribe_releases_the_queued_bytes() -> None:
     hub.unsubscribe(sub)
     assert hub.queued_bytes == 0
     assert not hub.has_subscribers(1)
+
+
+def test_a_batch_no_subscriber_has_room_for_is_not_encoded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hub = StreamHub(HubLimits(queue_bytes=64 * KIB))
+    sub = hub.subscribe(1)
+    feed, seen = Feed(hub), Seen()
+    feed.batch(2000)  # fills the queue
+    encoded: list[int] = []
+    real = hub_module.encode_events
+    monkeypatch.setattr(hub_module, "encode_events", lambda p: encoded.append(1) or real(p))
+    feed.batch(2000)
+    feed.batch(2000)
+    assert encoded == []
+    hub.end(1)
+    drain(hub, sub, seen)
+    assert_exact(feed, seen)
+    assert sub.lost_events == 4000
