@@ -40,7 +40,8 @@ from .sessions.retention import Retention
 from .storage import db as storage_db
 from .storage.tables import AuditRow
 from .storage.writer import EventWriter
-from .stream.hub import StreamHub
+from .stream.hub import HubLimits, StreamHub
+from .stream.metrics import StreamCollector
 from .system import caps as caps_probe
 from .system.host import StateDir, boot_id, host_id
 
@@ -112,7 +113,15 @@ def build_services(settings: Settings, state: StateDir) -> Services:
     dbs = storage_db.make_sessionmaker(engine)
     loop = asyncio.get_running_loop()
     writer = EventWriter(engine, loop, settings.daemon_pending_events)
-    hub = StreamHub(settings.subscriber_queue_batches)
+    hub = StreamHub(
+        HubLimits(
+            queue_bytes=settings.stream_queue_kib * 1024,
+            total_bytes=settings.stream_total_queue_mb * 1024 * 1024,
+            per_session=settings.stream_max_per_session,
+            per_principal=settings.stream_max_per_token,
+            total=settings.stream_max_subscribers,
+        )
+    )
     token_store = TokenStore(dbs)
     tracefs = Tracefs(settings.tracefs)
     ledger = LedgerStore(dbs, Owner(host_id(), boot_id(), state.daemon_id), tracefs)
@@ -127,6 +136,7 @@ def build_services(settings: Settings, state: StateDir) -> Services:
             if s.worker is not None and not s.worker.exited.is_set()
         ],
     )
+    metrics.registry.register(StreamCollector(hub))
     return Services(
         settings,
         state,

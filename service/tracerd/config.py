@@ -36,7 +36,15 @@ class Settings(BaseSettings):
     daemon_pending_events: int = Field(
         default=100_000, ge=1000, description="events queued for the writer (all sessions)"
     )
-    subscriber_queue_batches: int = Field(default=256, ge=1)
+    stream_queue_kib: int = Field(
+        default=8 * 1024, ge=64, description="queued stream bytes per subscriber (past it: loss)"
+    )
+    stream_total_queue_mb: int = Field(
+        default=256, ge=1, description="queued stream bytes of all subscribers together"
+    )
+    stream_max_per_session: int = Field(default=64, ge=1, description="subscribers per session")
+    stream_max_per_token: int = Field(default=64, ge=1, description="open streams per token")
+    stream_max_subscribers: int = Field(default=256, ge=1, description="subscribers in all")
     stop_timeout_s: float = Field(
         default=30.0, gt=0, description="a worker's drain and release, after which it is killed"
     )

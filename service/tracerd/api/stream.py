@@ -1,8 +1,9 @@
 """WS /v1/sessions/{id}/stream: live batches, optionally resumed from a stored `seq`.
 
 Resuming: the subscription starts first (live messages queue up from `seq` S on), then
-stored events from `from_seq` up to S-1 are sent once the writer has committed them,
-then the queued live messages: no gap, no duplicate.
+stored events from `from_seq` up to S-1 are sent once the writer has committed them (the
+next page is read in a thread while this one is sent), then the queued live messages: no
+gap, no duplicate.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from ..auth import Role
+from ..auth import Principal, Role
 from ..errors import NotFound, TracerdError, Unauthenticated
 from ..storage.queries import EventFilter, events_page
-from ..stream.hub import Message
+from ..stream.hub import Subscriber, TooManySubscribers, lost_message
 from ..types import LOST_EVENT_NAME
 from .deps import bearer_token, resolve_principal, services, session_id
 
@@ -26,35 +27,38 @@ router = APIRouter(tags=["stream"])
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
-STORED_CHUNK = 2000
+CLOSE_TOO_MANY = 4429
+STORED_PAGE = 10_000  # rows read per query
+STORED_MESSAGE_EVENTS = 2000  # events per replayed `events` message
+END = b'{"type":"end"}'
 
 
-def stored_messages(events: list[dict[str, Any]]) -> list[Message]:
-    out: list[Message] = []
+def stored_messages(events: list[dict[str, Any]]) -> list[bytes]:
+    """Stored events (loss records included) -> encoded stream messages."""
+    out: list[bytes] = []
     run: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        for i in range(0, len(run), STORED_MESSAGE_EVENTS):
+            part = run[i : i + STORED_MESSAGE_EVENTS]
+            out.append(orjson.dumps({"type": "events", "events": part}))
+        run.clear()
+
     for ev in events:
         if ev["name"] == LOST_EVENT_NAME:
-            if run:
-                out.append({"type": "events", "events": run})
-                run = []
-            out.append(
-                {
-                    "type": "lost",
-                    "seq": ev["seq"],
-                    "source": ev["fields"].get("source"),
-                    "count": ev["fields"].get("count"),
-                    "cpu": ev["cpu"],
-                    "ts_ns": ev["ts_ns"],
-                }
+            flush()
+            fields = ev["fields"]
+            lost = lost_message(
+                ev["seq"], fields.get("source"), fields.get("count"), ev["cpu"], ev["ts_ns"]
             )
+            out.append(orjson.dumps(lost))
         else:
             run.append(ev)
-    if run:
-        out.append({"type": "events", "events": run})
+    flush()
     return out
 
 
-async def _authorise(websocket: WebSocket) -> int | None:
+async def _authorise(websocket: WebSocket) -> Principal | None:
     token = bearer_token(websocket)
     subprotocol = (
         token if token and token in websocket.headers.get("sec-websocket-protocol", "") else None
@@ -68,6 +72,10 @@ async def _authorise(websocket: WebSocket) -> int | None:
     if not principal.allows(Role.VIEWER):
         await websocket.close(CLOSE_FORBIDDEN)
         return None
+    return principal
+
+
+async def _session(websocket: WebSocket) -> int | None:
     try:
         sid = session_id(websocket.path_params["id"])
         await services(websocket).manager.get(sid)
@@ -79,7 +87,10 @@ async def _authorise(websocket: WebSocket) -> int | None:
 
 @router.websocket("/v1/sessions/{id}/stream")
 async def stream_session(websocket: WebSocket) -> None:
-    sid = await _authorise(websocket)
+    principal = await _authorise(websocket)
+    if principal is None:
+        return
+    sid = await _session(websocket)
     if sid is None:
         return
     svc = services(websocket)
@@ -87,63 +98,93 @@ async def stream_session(websocket: WebSocket) -> None:
     names = params.getlist("name") or None
     pids = [int(p) for p in params.getlist("pid") if p.lstrip("-").isdigit()] or None
     from_seq = params.get("from_seq")
-    sub = svc.hub.subscribe(sid, names, pids)
+    try:
+        sub = svc.hub.subscribe(sid, names, pids, principal.id)
+    except TooManySubscribers as exc:
+        await websocket.close(CLOSE_TOO_MANY, exc.message)
+        return
     watcher = asyncio.create_task(_watch_disconnect(websocket))
     try:
         live = svc.manager.live.get(sid)
         live_seq = live.next_seq if live is not None else None
         state = live.state.value if live is not None else (await svc.manager.get(sid))["state"]
-        await _send(websocket, {"type": "state", "state": state})
+        await _send(websocket, orjson.dumps({"type": "state", "state": state}))
         if from_seq is not None and from_seq.lstrip("-").isdigit():
-            await _send_stored(
-                websocket, sid, int(from_seq), live_seq, EventFilter(names or (), pids or ())
-            )
+            flt = EventFilter(names or (), pids or ())
+            if not await _send_stored(websocket, sub, sid, int(from_seq), live_seq, flt):
+                return
         if live is None or live.is_final:
-            await _send(websocket, {"type": "end"})
+            await _send(websocket, END)
             return
-        while not watcher.done():
-            getter = asyncio.create_task(sub.queue.get())
-            done, _ = await asyncio.wait({getter, watcher}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
-                return
-            message = getter.result()
-            await _send(websocket, message)
-            if message["type"] == "end":
-                return
+        await _send_live(websocket, sub, watcher)
     except (WebSocketDisconnect, RuntimeError, TracerdError):
         return
     finally:
         svc.hub.unsubscribe(sub)
         watcher.cancel()
         with contextlib.suppress(Exception):
-            await websocket.close()
+            await websocket.close(sub.close_code or 1000, sub.close_reason or None)
+
+
+async def _send_live(websocket: WebSocket, sub: Subscriber, watcher: asyncio.Task[None]) -> None:
+    hub = services(websocket).hub
+    while sub.close_code is None:
+        messages = hub.take(sub)
+        if not messages:
+            sub.wake.clear()
+            waiter = asyncio.create_task(sub.wake.wait())
+            done, _ = await asyncio.wait({waiter, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if waiter not in done:
+                waiter.cancel()
+                return
+            continue
+        for data in messages:
+            await _send(websocket, data)
+            if data == END:
+                return
 
 
 async def _send_stored(
-    websocket: WebSocket, sid: int, from_seq: int, live_seq: int | None, flt: EventFilter
-) -> None:
+    websocket: WebSocket,
+    sub: Subscriber,
+    sid: int,
+    from_seq: int,
+    live_seq: int | None,
+    flt: EventFilter,
+) -> bool:
+    """Replay stored events; False if the stream was closed meanwhile (a revoked token)."""
     svc = services(websocket)
     until = live_seq - 1 if live_seq is not None else None
     if until is not None:
         await svc.writer.wait_committed(sid, until)
-    cursor = from_seq - 1
+
+    def load(after: int) -> list[dict[str, Any]]:
+        with svc.db() as db:
+            return events_page(db, sid, flt, after, STORED_PAGE, until)
+
+    page = await asyncio.to_thread(load, from_seq - 1)
     while True:
+        ahead = (
+            asyncio.ensure_future(asyncio.to_thread(load, page[-1]["seq"]))
+            if len(page) >= STORED_PAGE
+            else None
+        )
+        try:
+            for data in stored_messages(page):
+                if sub.close_code is not None:
+                    return False
+                await _send(websocket, data)
+        except BaseException:
+            if ahead is not None:
+                ahead.cancel()
+            raise
+        if ahead is None:
+            return True
+        page = await ahead
 
-        def load(after: int = cursor) -> list[dict[str, Any]]:
-            with svc.db() as db:
-                return events_page(db, sid, flt, after, STORED_CHUNK, until)
 
-        page = await asyncio.to_thread(load)
-        for message in stored_messages(page):
-            await _send(websocket, message)
-        if len(page) < STORED_CHUNK:
-            return
-        cursor = page[-1]["seq"]
-
-
-async def _send(websocket: WebSocket, message: Message) -> None:
-    await websocket.send_text(orjson.dumps(message).decode())
+async def _send(websocket: WebSocket, data: bytes) -> None:
+    await websocket.send_text(data.decode())
 
 
 async def _watch_disconnect(websocket: WebSocket) -> None:
@@ -152,3 +193,10 @@ async def _watch_disconnect(websocket: WebSocket) -> None:
             msg = await websocket.receive()
             if msg["type"] == "websocket.disconnect":
                 return
+
+
+@router.websocket("/{path:path}")
+async def unmatched(websocket: WebSocket) -> None:
+    """Any other WebSocket path: 4401 without valid credentials, else 4404 (not HTTP 403)."""
+    if await _authorise(websocket) is not None:
+        await websocket.close(CLOSE_NOT_FOUND)

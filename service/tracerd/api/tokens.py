@@ -13,6 +13,7 @@ from ..auth import Role
 from ..storage.tables import TokenRow
 from .deps import Admin, ServicesDep
 from .schemas import ErrorOut, TokenCreated, TokenCreateIn, TokenList
+from .stream import CLOSE_UNAUTHENTICATED
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     c: {"model": ErrorOut} for c in (400, 401, 403, 404, 413, 422, 503)
@@ -62,3 +63,4 @@ async def create_token(svc: ServicesDep, _p: Admin, body: TokenCreateIn) -> dict
 @router.delete("/{id}", status_code=HTTP_204_NO_CONTENT, operation_id="tokens-revoke_token")
 async def revoke_token(svc: ServicesDep, _p: Admin, id: str) -> None:
     await asyncio.to_thread(svc.tokens.revoke, id)
+    svc.hub.close_principal(id, CLOSE_UNAUTHENTICATED, "the token was revoked")

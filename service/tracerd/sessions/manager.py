@@ -122,7 +122,7 @@ class SessionManager:
 
     def counters(self, live: LiveSession) -> dict[str, Any]:
         prog = self.writer.progress(live.id)
-        sub = self.hub.dropped_by_session.get(live.id, 0)
+        sub = 0  # subscriber loss is per subscriber (its `lost` messages), not the session's
         if live.is_final and prog.stored == 0 and live.received:
             # loaded from the database (a previous daemon's session)
             return {"events": live.received, "stored": live.received, "lost": live.lost(0, sub)}

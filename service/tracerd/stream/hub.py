@@ -1,67 +1,149 @@
 """StreamHub: fan-out of live session messages to WebSocket subscribers.
 
-Each subscriber has a bounded queue of messages; publishing never waits. When a queue is
-full the batch is dropped for that subscriber only and counted: the subscriber then gets
-an in-band `lost` message (source "subscriber") before its next delivered batch, and the
-session's `lost.subscriber` counter grows.
+A batch is encoded to JSON once (per distinct subscriber filter) and the same bytes are
+queued for every subscriber; each subscriber's queue is bounded in bytes (and all queues
+together by a hub-wide total). Publishing never waits. When a subscriber's queue is full an
+`events` frame is dropped for that subscriber only: the seqs it covered become the
+subscriber's pending loss, which reaches it as a `lost` message (source `subscriber`, `seq`
+the first missing seq, `last_seq` the last, `count` the events missing) before anything
+queued after the drop, `end` included. In-band loss records of other sources (`kernel`,
+`bpf`, `storage`) that had to be dropped are folded into one `lost` message per source with
+their summed `count`. So for every subscriber: seqs of delivered events + the seqs covered
+by `lost` messages = every seq of the session (filtered subscribers: every matching one).
+
+`state` and `end` messages are never dropped (they are few and small); `maps` snapshots are
+dropped when the queue is full (the next snapshot supersedes them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from ..errors import QuotaExceeded
 from ..types import LOST_EVENT_NAME
 from ..workers.wire import load_fields
 
 Message = dict[str, Any]
+FilterKey = tuple[frozenset[str] | None, frozenset[int] | None]
+
+SUBSCRIBER_SOURCE = "subscriber"
+EVENTS_PREFIX = b'{"type":"events","events":'
+EVENTS_SUFFIX = b"}"
+MERGE_BYTES = 256 * 1024  # adjacent `events` frames merge into one message up to this size
 
 
-def event_dict(seq: int, ev: Sequence[Any]) -> dict[str, Any]:
-    return {
+class TooManySubscribers(QuotaExceeded):
+    """A subscriber cap is reached (the stream closes with 4429)."""
+
+
+def encode_events(events: Iterable[tuple[int, Sequence[Any]]]) -> bytes:
+    """(seq, wire event) pairs (no loss records) -> the JSON array of their event objects."""
+    frag = orjson.Fragment
+    doc = orjson.dumps(
+        [
+            {
+                "seq": seq,
+                "ts_ns": ev[0],
+                "cpu": ev[1],
+                "pid": ev[2],
+                "tid": ev[3],
+                "comm": ev[4],
+                "name": ev[5],
+                # the fields' JSON text goes in as is (never parsed and re-encoded)
+                "fields": frag(ev[6]),
+            }
+            for seq, ev in events
+        ]
+    )
+    return doc
+
+
+def lost_message(
+    seq: int | None,
+    source: Any,
+    count: Any,
+    cpu: Any = None,
+    ts_ns: Any = None,
+    last_seq: int | None = None,
+) -> Message:
+    message: Message = {
+        "type": "lost",
         "seq": seq,
-        "ts_ns": ev[0],
-        "cpu": ev[1],
-        "pid": ev[2],
-        "tid": ev[3],
-        "comm": ev[4],
-        "name": ev[5],
-        # the fields' JSON text goes into the message as is (never parsed and re-encoded)
-        "fields": orjson.Fragment(ev[6]),
+        "source": source,
+        "count": count,
+        "cpu": cpu,
+        "ts_ns": ts_ns,
     }
+    if last_seq is not None:
+        message["last_seq"] = last_seq
+    return message
 
 
-def batch_messages(first_seq: int, events: Sequence[Sequence[Any]]) -> list[Message]:
-    """Wire batches -> stream messages: `events` batches split by in-band `lost` records."""
-    out: list[Message] = []
-    run: list[dict[str, Any]] = []
-    for i, ev in enumerate(events):
-        seq = first_seq + i
-        if ev[5] == LOST_EVENT_NAME:
-            if run:
-                out.append({"type": "events", "events": run})
-                run = []
-            fields = load_fields(ev[6])
-            out.append(
-                {
-                    "type": "lost",
-                    "seq": seq,
-                    "source": fields.get("source"),
-                    "count": fields.get("count"),
-                    "cpu": ev[1],
-                    "ts_ns": ev[0],
-                }
+@dataclass(slots=True)
+class Frame:
+    """One queued unit: `events` frames hold the JSON array of their events (`data`), every
+    other kind the whole message's JSON."""
+
+    kind: str
+    data: bytes | None  # None: not encoded (no subscriber had room for it)
+    size: int
+    first_seq: int | None = None
+    last_seq: int | None = None
+    count: int = 0  # events in an `events` frame; the lost count of a `lost` frame
+    source: str | None = None  # of a `lost` frame
+    ts_ns: int | None = None
+    droppable: bool = True
+
+
+def control_frame(message: Message, droppable: bool) -> Frame:
+    data = orjson.dumps(message)
+    return Frame(str(message["type"]), data, len(data), droppable=droppable)
+
+
+@dataclass(slots=True)
+class PendingLoss:
+    """What a subscriber missed since its last delivered frame (one contiguous seq range)."""
+
+    first_seq: int | None = None
+    last_seq: int | None = None
+    events: int = 0
+    ts_ns: int | None = None
+    sources: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> (seq, count)
+
+    def add(self, frame: Frame) -> None:
+        if frame.first_seq is not None:
+            if self.first_seq is None:
+                self.first_seq = frame.first_seq
+            self.last_seq = frame.last_seq
+        if frame.ts_ns is not None:
+            self.ts_ns = frame.ts_ns
+        if frame.kind == "events":
+            self.events += frame.count
+        elif frame.kind == "lost" and frame.source is not None:
+            seq, count = self.sources.get(frame.source, (frame.first_seq or 0, 0))
+            self.sources[frame.source] = (seq, count + frame.count)
+
+    def frames(self) -> list[Frame]:
+        out = []
+        if self.first_seq is not None:
+            sub = lost_message(
+                self.first_seq,
+                SUBSCRIBER_SOURCE,
+                self.events,
+                ts_ns=self.ts_ns,
+                last_seq=self.last_seq,
             )
-        else:
-            run.append(event_dict(seq, ev))
-    if run:
-        out.append({"type": "events", "events": run})
-    return out
+            out.append(control_frame(sub, droppable=False))
+        for source, (seq, count) in self.sources.items():
+            out.append(control_frame(lost_message(seq, source, count), droppable=False))
+        return out
 
 
 @dataclass(eq=False)
@@ -69,95 +151,269 @@ class Subscriber:
     session_id: int
     names: frozenset[str] | None
     pids: frozenset[int] | None
-    queue: asyncio.Queue[Message]
-    dropped: int = 0
-    dropped_pending: int = 0
+    principal: str
+    max_bytes: int
+    frames: deque[Frame] = field(default_factory=deque)
+    queued_bytes: int = 0
+    pending: PendingLoss | None = None
+    lost_events: int = 0  # events this subscriber missed (all its `lost` subscriber counts)
+    close_code: int | None = None  # set by the hub: close the stream with this code
+    close_reason: str = ""
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
     id: int = field(default_factory=itertools.count().__next__)
 
-    def accepts(self, event: dict[str, Any]) -> bool:
-        if self.names is not None and event["name"] not in self.names:
-            return False
-        return self.pids is None or event["pid"] in self.pids or event["tid"] in self.pids
+    @property
+    def filter_key(self) -> FilterKey:
+        return self.names, self.pids
 
-    def filter(self, message: Message) -> Message | None:
-        if message["type"] != "events" or (self.names is None and self.pids is None):
-            return message
-        kept = [e for e in message["events"] if self.accepts(e)]
-        return {"type": "events", "events": kept} if kept else None
+    def accepts(self, ev: Sequence[Any]) -> bool:
+        if self.names is not None and ev[5] not in self.names:
+            return False
+        return self.pids is None or ev[2] in self.pids or ev[3] in self.pids
+
+    def take(self, max_bytes: int = MERGE_BYTES) -> tuple[list[bytes], int]:
+        """Queued frames -> messages to send (adjacent `events` frames merged up to
+        `max_bytes`), and the bytes they held in the queue."""
+        out: list[bytes] = []
+        taken = 0
+        run: list[bytes] = []
+        run_bytes = 0
+        while self.frames:
+            frame = self.frames[0]
+            assert frame.data is not None  # only encoded frames are queued
+            if frame.kind == "events":
+                if run and run_bytes + frame.size > max_bytes:
+                    break
+                run.append(frame.data)
+                run_bytes += frame.size
+            else:
+                if run:
+                    break
+                out.append(frame.data)
+                self.frames.popleft()
+                taken += frame.size
+                if frame.kind == "end":
+                    break
+                continue
+            self.frames.popleft()
+            taken += frame.size
+        if len(run) == 1:
+            out.append(b"".join((EVENTS_PREFIX, run[0], EVENTS_SUFFIX)))
+        elif run:
+            # one copy: the frames' JSON arrays without their brackets, comma-joined
+            parts: list[bytes | memoryview] = [EVENTS_PREFIX, b"["]
+            for data in run:
+                parts += (memoryview(data)[1:-1], b",")
+            parts[-1] = b"]" + EVENTS_SUFFIX
+            out.append(b"".join(parts))
+        self.queued_bytes -= taken
+        return out, taken
+
+
+@dataclass(frozen=True, slots=True)
+class HubLimits:
+    queue_bytes: int = 8 * 1024 * 1024  # per subscriber
+    total_bytes: int = 256 * 1024 * 1024  # all subscribers' queues together
+    per_session: int = 64
+    per_principal: int = 64
+    total: int = 256
 
 
 class StreamHub:
-    def __init__(self, queue_messages: int) -> None:
-        self.queue_messages = queue_messages
+    def __init__(self, limits: HubLimits | None = None) -> None:
+        self.limits = limits or HubLimits()
         self._subs: dict[int, set[Subscriber]] = {}
-        self.dropped_by_session: dict[int, int] = {}
+        self._count = 0
+        self._event_bytes = 200  # encoded bytes per event, as last measured
+        self.queued_bytes = 0  # over all subscribers (a frame shared by n counts n times)
+        self.lost_events_total = 0  # subscriber loss, all subscribers (for metrics)
+
+    # -- subscribers ----------------------------------------------------------------------
 
     def subscribe(
-        self, session_id: int, names: Sequence[str] | None = None, pids: Sequence[int] | None = None
+        self,
+        session_id: int,
+        names: Sequence[str] | None = None,
+        pids: Sequence[int] | None = None,
+        principal: str = "",
     ) -> Subscriber:
+        self._check_caps(session_id, principal)
         sub = Subscriber(
             session_id,
             frozenset(names) if names else None,
             frozenset(pids) if pids else None,
-            asyncio.Queue(self.queue_messages),
+            principal,
+            self.limits.queue_bytes,
         )
         self._subs.setdefault(session_id, set()).add(sub)
+        self._count += 1
         return sub
+
+    def _check_caps(self, session_id: int, principal: str) -> None:
+        lim = self.limits
+        every = self.subscribers()
+        if len(every) >= lim.total:
+            raise TooManySubscribers(f"the daemon already has {lim.total} stream subscribers")
+        if len(self._subs.get(session_id, ())) >= lim.per_session:
+            raise TooManySubscribers(f"session {session_id} already has {lim.per_session} streams")
+        if sum(1 for s in every if s.principal == principal) >= lim.per_principal:
+            raise TooManySubscribers(f"this token already has {lim.per_principal} open streams")
 
     def unsubscribe(self, sub: Subscriber) -> None:
         subs = self._subs.get(sub.session_id)
-        if subs is not None:
+        if subs is not None and sub in subs:
             subs.discard(sub)
+            self._count -= 1
             if not subs:
                 del self._subs[sub.session_id]
+            self.queued_bytes -= sub.queued_bytes
+            sub.queued_bytes = 0
+            sub.frames.clear()
+
+    def subscribers(self, session_id: int | None = None) -> tuple[Subscriber, ...]:
+        if session_id is not None:
+            return tuple(self._subs.get(session_id, ()))
+        return tuple(s for subs in self._subs.values() for s in subs)
 
     def has_subscribers(self, session_id: int) -> bool:
         return bool(self._subs.get(session_id))
 
+    def close_principal(self, principal: str, code: int, reason: str) -> int:
+        """Close every stream opened by `principal` (a revoked token): returns how many."""
+        closing = [s for s in self.subscribers() if s.principal == principal]
+        for sub in closing:
+            sub.close_code, sub.close_reason = code, reason
+            sub.wake.set()
+        return len(closing)
+
+    def take(self, sub: Subscriber) -> list[bytes]:
+        """The next messages to send to `sub` (see `Subscriber.take`). A loss still pending
+        when the queue runs empty is queued then, not only before the next frame."""
+        out, nbytes = sub.take()
+        self.queued_bytes -= nbytes
+        if sub.pending is not None and not sub.frames:
+            self._flush(sub)
+        return out
+
+    # -- publishing -----------------------------------------------------------------------
+
     def publish_events(
         self, session_id: int, first_seq: int, events: Sequence[Sequence[Any]]
     ) -> None:
-        if not self.has_subscribers(session_id):
+        subs = self._subs.get(session_id)
+        if not subs:
             return
-        for message in batch_messages(first_seq, events):
-            self.publish(session_id, message)
+        by_filter: dict[FilterKey, list[Subscriber]] = {}
+        for sub in tuple(subs):
+            by_filter.setdefault(sub.filter_key, []).append(sub)
+        estimate = len(events) * self._event_bytes
+        for group in by_filter.values():
+            # a batch no subscriber of the group has room for is not encoded at all
+            encode = any(self._room(sub, estimate) for sub in group)
+            for frame in batch_frames(first_seq, events, group[0], encode):
+                if frame.kind == "events" and frame.count and encode:
+                    self._event_bytes = max(1, frame.size // frame.count)
+                for sub in group:
+                    self._offer(sub, frame)
 
     def publish(self, session_id: int, message: Message, droppable: bool = True) -> None:
-        for sub in tuple(self._subs.get(session_id, ())):
-            filtered = sub.filter(message)
-            if filtered is not None:
-                self._offer(sub, filtered, droppable)
-
-    def _offer(self, sub: Subscriber, message: Message, droppable: bool) -> None:
-        if sub.dropped_pending and sub.queue.qsize() < sub.queue.maxsize - 1:
-            sub.queue.put_nowait(
-                {
-                    "type": "lost",
-                    "seq": None,
-                    "source": "subscriber",
-                    "count": sub.dropped_pending,
-                    "cpu": None,
-                    "ts_ns": None,
-                }
-            )
-            sub.dropped_pending = 0
-        if sub.queue.full():
-            if droppable:
-                n = len(message.get("events", ())) or 1
-                sub.dropped += n
-                sub.dropped_pending += n
-                self.dropped_by_session[sub.session_id] = (
-                    self.dropped_by_session.get(sub.session_id, 0) + n
-                )
-                return
-            # state/end messages must arrive: make room by dropping the oldest batch
-            old = sub.queue.get_nowait()
-            n = len(old.get("events", ())) or 1
-            sub.dropped += n
-            self.dropped_by_session[sub.session_id] = (
-                self.dropped_by_session.get(sub.session_id, 0) + n
-            )
-        sub.queue.put_nowait(message)
+        subs = self._subs.get(session_id)
+        if not subs:
+            return
+        frame = control_frame(message, droppable)
+        for sub in tuple(subs):
+            self._offer(sub, frame)
 
     def end(self, session_id: int) -> None:
         self.publish(session_id, {"type": "end"}, droppable=False)
+
+    def _room(self, sub: Subscriber, size: int) -> bool:
+        if sub.queued_bytes == 0:  # a frame larger than the whole queue is queued alone
+            return True
+        if sub.queued_bytes + size > sub.max_bytes:
+            return False
+        # past the hub-wide total only the subscribers holding more than their share lose
+        # (a stuck subscriber never costs the others their events)
+        return (
+            self.queued_bytes + size <= self.limits.total_bytes
+            or (sub.queued_bytes + size) * self._count <= self.limits.total_bytes
+        )
+
+    def _offer(self, sub: Subscriber, frame: Frame) -> None:
+        if frame.droppable and (frame.data is None or not self._room(sub, frame.size)):
+            if frame.first_seq is not None:  # a `maps` snapshot is superseded by the next
+                if sub.pending is None:
+                    sub.pending = PendingLoss()
+                sub.pending.add(frame)
+            return
+        if sub.pending is not None:
+            self._flush(sub)
+        self._put(sub, frame)
+
+    def _flush(self, sub: Subscriber) -> None:
+        assert sub.pending is not None
+        for lost in sub.pending.frames():
+            self._put(sub, lost)
+        sub.lost_events += sub.pending.events
+        self.lost_events_total += sub.pending.events
+        sub.pending = None
+
+    def _put(self, sub: Subscriber, frame: Frame) -> None:
+        sub.frames.append(frame)
+        sub.queued_bytes += frame.size
+        self.queued_bytes += frame.size
+        sub.wake.set()
+
+
+def batch_frames(
+    first_seq: int, events: Sequence[Sequence[Any]], sub: Subscriber, encode: bool = True
+) -> list[Frame]:
+    """Wire events -> frames for subscribers with `sub`'s filter: runs of events split by
+    in-band loss records (each a `lost` frame with its own seq). Without `encode`, `events`
+    frames carry only their seqs and counts (to be dropped)."""
+    out: list[Frame] = []
+    start = 0
+    for i in [i for i, ev in enumerate(events) if ev[5] == LOST_EVENT_NAME]:
+        _add_run(out, first_seq, events, start, i, sub, encode)
+        out.append(loss_frame(first_seq + i, events[i]))
+        start = i + 1
+    _add_run(out, first_seq, events, start, len(events), sub, encode)
+    return out
+
+
+def loss_frame(seq: int, ev: Sequence[Any]) -> Frame:
+    """An in-band loss record -> its `lost` frame."""
+    fields = load_fields(ev[6])
+    count = int(fields.get("count") or 0)
+    source = str(fields.get("source"))
+    frame = control_frame(lost_message(seq, source, count, ev[1], ev[0]), droppable=True)
+    frame.first_seq = frame.last_seq = seq
+    frame.count, frame.source, frame.ts_ns = count, source, ev[0]
+    return frame
+
+
+def _add_run(
+    out: list[Frame],
+    first_seq: int,
+    events: Sequence[Sequence[Any]],
+    start: int,
+    stop: int,
+    sub: Subscriber,
+    encode: bool,
+) -> None:
+    if start >= stop:
+        return
+    run = events[start:stop]
+    a, b = first_seq + start, first_seq + stop - 1
+    pairs: Sequence[tuple[int, Sequence[Any]]]
+    if sub.names is None and sub.pids is None:
+        pairs = tuple(enumerate(run, a)) if encode else ()
+        count = len(run)
+    else:
+        pairs = [(seq, ev) for seq, ev in enumerate(run, a) if sub.accepts(ev)]
+        count = len(pairs)
+        if not count:
+            return
+    data = encode_events(pairs) if encode else None
+    size = len(data) if data is not None else 0
+    out.append(Frame("events", data, size, a, b, count, ts_ns=run[-1][0]))

@@ -1,0 +1,246 @@
+"""Stream throughput: events/s delivered to one WebSocket client, and `from_seq` replay.
+
+  sudo PYTHONPATH=service .venv/bin/python bench/ws_stream.py [--calls N] [--replay N]
+
+Live: a getppid() flood (bench/bpf_events.py's, on CPU 1) traced by a per-event BPF program
+(32-byte ring-buffer records) in a real daemon; one WebSocket client (its own process,
+orjson) reads the session's stream until `end` and checks that delivered events + the seqs
+its `lost` messages cover are every seq. In the same run, the same flood into the worker
+alone (the engine in this process: the in-worker path) and bpftrace printing the same
+events (the peer).
+Replay: a tracefs session records `syscalls:sys_enter_getppid` of a launched loop (all
+stored); a client then reads it with `?from_seq=0` until `end`, beside paging through the
+same events with `GET /v1/sessions/{id}/events`.
+Printed: events, loss and events/s of each, and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from bpf_events import PER_EVENT_SPEC, build_flood, gated_flood, release, run_bpftrace, run_engine
+from harness import Daemon, build_c, ratio
+from tracefs_drain import LOAD_C
+from websockets.sync.client import unix_connect
+
+from tracerd.stream.hub import StreamHub
+from tracerd.types import LOST_EVENT_NAME
+
+BPFTRACE_GETPPID = (
+    'tracepoint:syscalls:sys_enter_getppid /pid == FLOODPID/ { printf("%d %d\\n", pid, tid); }'
+)
+QUIET_S = 1.0
+EVENTS_MESSAGE = b'{"type":"events"'
+SEQ = re.compile(rb'\{"seq":(\d+)')  # each event object starts so (strings escape quotes)
+
+
+def client(socket: str, path: str) -> None:
+    """The WebSocket client (run as `ws_stream.py --client SOCKET PATH`): reads until `end`,
+    prints one JSON line of what it got."""
+    seqs: list[int] = []
+    covered: set[int] = set()
+    lost: dict[str, int] = {}
+    first = last = 0.0
+    nbytes = messages = 0
+    with unix_connect(socket, "ws://tracerd" + path, max_size=None) as ws:
+        print("ready", flush=True)
+        while True:
+            raw = ws.recv(decode=False)
+            nbytes += len(raw)
+            messages += 1
+            if raw.startswith(EVENTS_MESSAGE):  # the client's own cost kept small: no parse
+                last = time.monotonic()
+                first = first or last
+                seqs += map(int, SEQ.findall(raw))
+                continue
+            msg = orjson.loads(raw)
+            if msg["type"] == "lost":
+                lost[msg["source"]] = lost.get(msg["source"], 0) + int(msg["count"] or 0)
+                if msg["seq"] is not None:  # (before the fix subscriber loss had none)
+                    covered.update(range(msg["seq"], msg.get("last_seq", msg["seq"]) + 1))
+            elif msg["type"] == "end":
+                break
+    delivered = set(seqs)
+    top = max(delivered | covered, default=-1)
+    out = {
+        "events": len(seqs),
+        "distinct": len(delivered),
+        "top": top,
+        "covered": len(covered - delivered),
+        "missing": top + 1 - len(delivered | covered),
+        "lost": lost,
+        "first": first,
+        "last": last,
+        "bytes": nbytes,
+        "messages": messages,
+    }
+    print(json.dumps(out), flush=True)
+
+
+def start_client(daemon: Daemon, path: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--client", daemon.socket, path],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def client_result(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    out, _ = proc.communicate(timeout=600)
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def check_coverage(r: dict[str, Any], what: str) -> str:
+    """Every seq accounted for: delivered (once) or covered by a `lost` message."""
+    if r["distinct"] == r["events"] and r["missing"] == 0:
+        return f"{what}: every seq accounted for (delivered or announced lost)"
+    return (
+        f"{what}: {r['missing']:,} seqs neither delivered nor announced, "
+        f"{r['events'] - r['distinct']:,} delivered twice"
+    )
+
+
+def run_live(binary: str, calls: int) -> dict[str, Any]:
+    with Daemon() as daemon, gated_flood(binary, calls, "g") as flood:
+        session = daemon.create("bpf", {**PER_EVENT_SPEC, "pid": flood.pid})
+        sid = session["id"]
+        reader = start_client(daemon, f"/v1/sessions/{sid}/stream")
+        t0 = time.monotonic()
+        flood_s = release(flood)
+        seen, since = -1, time.monotonic()
+        while time.monotonic() - since < QUIET_S:
+            counters = daemon.api.get(f"/v1/sessions/{sid}").json()["counters"]
+            now = counters["events"] + counters["lost"].get("bpf", 0)
+            if now != seen:
+                seen, since = now, time.monotonic()
+            if now >= calls:
+                break
+            time.sleep(0.05)
+        final = daemon.api.post(f"/v1/sessions/{sid}/stop").json()
+        r = client_result(reader)
+        r["storage_records"] = sum(
+            1
+            for e in daemon.events(sid, name=LOST_EVENT_NAME)
+            if e["fields"]["source"] == "storage"
+        )
+    r["wall_s"] = max(r["last"] - t0, flood_s)
+    r["flood_s"] = flood_s
+    r["kernel_lost"] = final["counters"]["lost"].get("bpf", 0)
+    return r
+
+
+def run_replay(n: int) -> tuple[dict[str, Any], dict[str, float]]:
+    with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp, Daemon() as daemon:
+        exe = build_c(LOAD_C, f"tdload{uuid.uuid4().hex[:6]}", Path(tmp))
+        session = daemon.create(
+            "tracefs",
+            {"events": ["syscalls:sys_enter_getppid"], "command": [exe, str(n)]},
+        )
+        sid = session["id"]
+        final = daemon.wait_final(sid)
+        t0 = time.monotonic()
+        r = client_result(start_client(daemon, f"/v1/sessions/{sid}/stream?from_seq=0"))
+        r["wall_s"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        paged = sum(1 for _ in daemon.events(sid))
+        rest = {"events": float(paged), "wall_s": time.monotonic() - t0}
+    r["stored"] = final["counters"]["stored"]
+    return r, rest
+
+
+def hub_capacity(subscribers: int, batches: int = 200, size: int = 2000) -> float:
+    """Events per CPU-second through the hub alone (encode, queue, merge into messages)
+    for `subscribers` readers that keep up: getppid-record-shaped events, as the ingest
+    hands them over."""
+    hub = StreamHub()
+    subs = [hub.subscribe(1) for _ in range(subscribers)]
+    fields = orjson.dumps({"ts_ns": 123456789012345, "pid": 4242, "tid": 4242, "nr": 110})
+    batch = [
+        [10**13 + i, 1, 4242, 4242, "tdflood", "calls", fields, None, None, None]
+        for i in range(size)
+    ]
+    cpu0 = time.process_time()
+    for n in range(batches):
+        hub.publish_events(1, n * size, batch)
+        for sub in subs:
+            for data in hub.take(sub):
+                data.decode()  # as the WebSocket send does
+    return batches * size / (time.process_time() - cpu0)
+
+
+def rate(r: dict[str, Any]) -> float:
+    return float(r["events"]) / r["wall_s"] if r["wall_s"] else 0.0
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--client":
+        client(sys.argv[2], sys.argv[3])
+        return
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--calls", type=int, default=1_000_000, help="live flood (getppid calls)")
+    ap.add_argument("--replay", type=int, default=300_000, help="stored events to replay")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp:
+        binary = build_flood(Path(tmp))
+        live = run_live(binary, args.calls)
+        worker = run_engine(Path(tmp), PER_EVENT_SPEC, binary, args.calls, "g")
+        peer = run_bpftrace(BPFTRACE_GETPPID, binary, args.calls, "g", True)
+    replay, rest = run_replay(args.replay)
+    hub_one, hub_fifty = hub_capacity(1), hub_capacity(50)
+
+    print(f"live: getppid() flood of {args.calls:,} calls, one WebSocket client")
+    sub_lost = live["lost"].get("subscriber", 0)
+    print(
+        f"  tracerd ws       delivered {live['events']:>9,}  lost to the client "
+        f"{sub_lost:>9,} (announced)  kernel {live['kernel_lost']:,}  "
+        f"{rate(live) / 1e6:.3f} M ev/s  ({live['messages']:,} messages, "
+        f"{live['bytes'] / max(live['events'], 1):.0f} B/event)"
+    )
+    print(
+        f"  in-worker        delivered {worker['events']:>9,}  lost {worker['lost']:>9,}  "
+        f"{rate(worker) / 1e6:.3f} M ev/s"
+    )
+    print(
+        f"  bpftrace printf  delivered {peer['events']:>9,.0f}  lost {peer['lost']:>9,.0f}  "
+        f"{rate(peer) / 1e6:.3f} M ev/s"
+    )
+    print(
+        f"  {check_coverage(live, 'live client')}; the session stored "
+        f"{live['storage_records']:,} `storage` loss records (seqs the ingest does not stream)"
+    )
+    print(
+        f"  ratios: ws / in-worker {ratio(rate(live), rate(worker))}, "
+        f"ws / bpftrace printf {ratio(rate(live), rate(peer))} (target >= 0.5 M ev/s)"
+    )
+    print(
+        f"  hub alone (encode once, queue, merge): {hub_one / 1e6:.2f} M events per CPU-second "
+        f"to 1 subscriber, {hub_fifty / 1e6:.2f} M with 50 (each event to all 50)"
+    )
+    print(f"replay: {replay['stored']:,} stored events read back")
+    print(
+        f"  ws ?from_seq=0   {replay['events']:>9,} events  {rate(replay) / 1e6:.3f} M ev/s "
+        f"(until `end`)"
+    )
+    print(f"  GET /events      {rest['events']:>9,.0f} events  {rate(rest) / 1e6:.3f} M ev/s")
+    print(f"  {check_coverage(replay, 'replay client')}")
+    print(
+        f"  ratio replay / REST paging {ratio(rate(replay), rate(rest))}, "
+        f"replay / in-worker live {ratio(rate(replay), rate(worker))} (target >= 1 M ev/s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
