@@ -34,6 +34,7 @@ import orjson
 
 from tracerd.engines.base import Limits
 from tracerd.engines.tracefs.decode import PageDecoder
+from tracerd.engines.tracefs.kallsyms import symbol_lookup
 from tracerd.engines.tracefs.merge import EventPump, SessionClock
 from tracerd.engines.tracefs.parse import EventRegistry, dynamic_event_kinds
 from tracerd.engines.tracefs.reader import load_registry
@@ -42,6 +43,7 @@ from tracerd.engines.tracefs.spool import RawBudget, RawStore
 from tracerd.engines.tracefs.tasks import TaskResolver
 from tracerd.reports.export.rows import Row
 from tracerd.reports.export.text import Text
+from tracerd.types import WireEvent
 
 TRACEFS = "/sys/kernel/tracing"
 SYSCALLS = [
@@ -250,8 +252,11 @@ class Done:
     finished = True
 
 
-def tracerd_lines(raw: dict[int, bytes], reg: EventRegistry) -> list[str]:
-    """Decode + merge as the worker does, store-shaped rows, the `text` export's encoder."""
+def tracerd_lines(
+    raw: dict[int, bytes], reg: EventRegistry, decoded: list[WireEvent] | None = None
+) -> list[str]:
+    """Decode + merge as the worker does, store-shaped rows, the `text` export's encoder
+    (one line per event; the events go to `decoded` when given)."""
     budget = RawBudget(1 << 40, 0, can_spool=False)
     stores = {cpu: RawStore(cpu, budget, None) for cpu in raw}
     for cpu, data in raw.items():
@@ -268,6 +273,8 @@ def tracerd_lines(raw: dict[int, bytes], reg: EventRegistry) -> list[str]:
         SessionClock("mono"),
     )
     pump.run()
+    if decoded is not None:
+        decoded.extend(sink.events)
     rows = [
         Row(
             i,
@@ -284,7 +291,9 @@ def tracerd_lines(raw: dict[int, bytes], reg: EventRegistry) -> list[str]:
         )
         for i, e in enumerate(sink.events)
     ]
-    text = Text("tracefs", 0, 0, reg.print_fmts())
+    text = Text(
+        "tracefs", 0, 0, reg.print_fmts(), arrays=reg.value_widths(), symbols=symbol_lookup()
+    )
     return (text.header() + text.encode(rows) + text.footer()).decode().splitlines()
 
 
@@ -366,11 +375,58 @@ def compare(ours: list[str], theirs: list[str], examples: int) -> float:
     return same / max(total, 1)
 
 
+def write_corpus(
+    path: str, events: list[WireEvent], ours: list[str], theirs: list[str], reg: EventRegistry
+) -> int:
+    """One case per event type whose line trace-cmd printed identically (comm masked): the
+    event's print fmt, value widths, fields, the kernel symbols its addresses resolve to, and
+    trace-cmd's line (its comm in the event). tests/unit/render/test_ftrace_peer.py replays
+    them without a kernel."""
+    index_of = {id(line): i for i, line in enumerate(ours)}
+    mine, peer = per_cpu(ours), per_cpu(theirs)
+    lookup = symbol_lookup()
+    fmts, widths = reg.print_fmts(), reg.value_widths()
+    cases: dict[str, dict[str, object]] = {}
+    for cpu in mine:
+        for x, y in zip(mine[cpu], peer.get(cpu, []), strict=False):
+            i = index_of.get(id(x))
+            if i is None or mask_comm(x) != mask_comm(y):
+                continue
+            ev = events[i]
+            if ev.name in cases or ev.name == "lost" or ev.name not in fmts:
+                continue
+            syms = {
+                str(v): lookup(v)
+                for v in ev.fields.values()
+                if isinstance(v, int) and v > 0xFFFF_0000_0000_0000 and lookup(v)
+            }
+            peer_comm = _CPU_RE.match(y)
+            cases[ev.name] = {
+                "print_fmt": fmts[ev.name],
+                "widths": widths.get(ev.name, {}),
+                "symbols": syms,
+                "event": {
+                    "ts_ns": ev.ts_ns,
+                    "cpu": ev.cpu,
+                    "tid": ev.tid,
+                    "comm": peer_comm[1].strip() if peer_comm else ev.comm,
+                    "name": ev.name,
+                    "fields": ev.fields,
+                },
+                "line": y,
+            }
+    with open(path, "wb") as fh:
+        for _, case in sorted(cases.items()):
+            fh.write(orjson.dumps(case) + b"\n")
+    return len(cases)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=30, help="workload rounds (~25 ms each)")
     ap.add_argument("--examples", type=int, default=60, help="differing types to show")
     ap.add_argument("--keep", help="copy trace.dat and both outputs into this directory")
+    ap.add_argument("--corpus", help="write one golden case per event type (JSON Lines)")
     args = ap.parse_args()
     tag = uuid.uuid4().hex[:8]
     instance, group = f"tracerd_fid_{tag}", f"tcfid_{tag}"
@@ -403,7 +459,11 @@ def main() -> None:
             remove_instance(instance)
             remove_uprobes(group)
         theirs = trace_cmd_lines(dat, instance)
-        ours = tracerd_lines(raw_pages(dat), reg)
+        decoded: list[WireEvent] = []
+        ours = tracerd_lines(raw_pages(dat), reg, decoded)
+        if args.corpus:
+            n = write_corpus(args.corpus, decoded, ours, theirs, reg)
+            print(f"corpus: {n} cases in {args.corpus}")
         if args.keep:
             os.makedirs(args.keep, exist_ok=True)
             shutil.copy(dat, args.keep)

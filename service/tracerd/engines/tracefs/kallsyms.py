@@ -229,3 +229,18 @@ class SymbolizingSink:
         self, exit_status: Mapping[str, Any] | None, reason: str | None = None, failed: bool = False
     ) -> None:
         self.inner.ended(exit_status, reason, failed)
+
+
+def symbol_lookup(cache: KallsymsCache | None = None) -> Callable[[int], tuple[str, int] | None]:
+    """address -> (function, offset) for the text renderer's `%pS`/call sites, from this
+    boot's kallsyms (render.printfmt.SymbolLookup); None for unknown addresses."""
+    symbols = cache or KallsymsCache()
+
+    def lookup(addr: int) -> tuple[str, int] | None:
+        table = symbols.table()
+        if table is None or not table.usable or addr > table.highest + (1 << 24):
+            return None
+        sym = table.lookup(addr)
+        return None if sym is None else (sym.name, sym.offset)
+
+    return lookup

@@ -285,6 +285,24 @@ class EventRegistry:
         """Display name -> `print fmt:` text, for render.ftrace.FtraceRenderer."""
         return {p.name: self.formats[eid].print_fmt for eid, p in self.plans.items()}
 
+    def value_widths(self) -> dict[str, dict[str, int]]:
+        """Display name -> {field: bytes of one value} for array fields (decoded as lists of
+        ints: the element size) and signed scalars, for the text renderer (printfmt.py):
+        byte-level helpers (`__print_hex`, `%pI4`, ...) and libtraceevent's unsigned reads."""
+        out: dict[str, dict[str, int]] = {}
+        for eid, plan in self.plans.items():
+            sizes = {
+                f.name: _element_size(f, self.layout.long_size)
+                if f.array_len is not None or f.loc is not None
+                else f.size
+                for f in self.formats[eid].event_fields
+                if ((f.array_len is not None or f.loc is not None) and not f.is_string)
+                or (f.signed and f.array_len is None and f.loc is None)
+            }
+            if sizes:
+                out[plan.name] = sizes
+        return out
+
     def name_of(self, event_id: int) -> str | None:
         plan = self.plans.get(event_id)
         return None if plan is None else plan.name
