@@ -14,9 +14,10 @@ as lists of ints) and signed scalars: byte-level helpers (`__print_hex`, `%pI4`,
 identifiers are 0, unknown flag names -1). Conversions follow C's printf with the argument
 truncated to its length modifier (`%d` an int, `%lu` an unsigned long, `%hu` an unsigned
 short), `%p` as glibc prints it (`0x...`, `(nil)`), and libtraceevent's pointer extensions:
-`%pS`/`%ps`/`%pF`/`%pf` (symbol+offset / symbol, through the `symbols` lookup, else the address in hex), `%pI4`,
-`%pI6`, `%pI6c`, `%pISpc` (sockaddr), `%pM`/`%pm`/`%pMR`, `%pU`; an unknown extension letter
-is printed after the pointer, as libtraceevent does (`%pK` -> `0xffff...K`).
+`%pS`/`%ps`/`%pF`/`%pf` (symbol+offset / symbol, through the `symbols` lookup, else the
+address in hex), `%pI4`, `%pI6`, `%pI6c`, `%pISpc` (sockaddr), `%pM`/`%pm`/`%pMR`, `%pU`; an
+unknown extension letter is printed after the pointer, as libtraceevent does (`%pK` ->
+`0xffff...K`).
 
 Anything it does not know (an unknown function or identifier, `*` dereferences) raises
 `PrintFmtError` at compile time or when rendering: callers fall back to `name=value` pairs.
