@@ -33,7 +33,7 @@ from ..launch import LaunchedCommand
 from .decode import PageDecoder
 from .dynamic import DynamicEvents
 from .fs import EventRef, Instance, Tracefs, read_file
-from .kallsyms import SymbolizingSink
+from .kallsyms import SymbolizingSink, boot_id
 from .parse import dynamic_event_kinds
 from .reader import TracefsReader, load_registry, read_kernel_loss
 from .tasks import TaskResolver
@@ -107,6 +107,7 @@ class TracefsEngine:
             "instance": state.instance.name,
             "events": [state.display.get(e.rel, e.full) for e in state.events],
         }
+        handle.info["formats"] = {**state.decoder.registry.render_formats(), "boot_id": boot_id()}
         if state.command is not None:
             handle.info["command_pid"] = state.command.pid
         if state.tracer is not None:

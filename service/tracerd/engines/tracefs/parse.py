@@ -303,6 +303,12 @@ class EventRegistry:
                 out[plan.name] = sizes
         return out
 
+    def render_formats(self) -> dict[str, Any]:
+        """What the text renderer needs, stored with the session (its `info["formats"]`) so
+        exports never re-read formats from the kernel (a uprobe's are gone at stop):
+        {"print_fmts": {name: fmt}, "widths": {name: {field: bytes}}}."""
+        return {"print_fmts": self.print_fmts(), "widths": self.value_widths()}
+
     def name_of(self, event_id: int) -> str | None:
         plan = self.plans.get(event_id)
         return None if plan is None else plan.name
