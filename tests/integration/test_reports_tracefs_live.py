@@ -65,7 +65,9 @@ def test_openat_pairs_agree_with_strace(daemon: InProcess, tmp_path: Path) -> No
     )
     calls = [e for e in trace if e["ph"] == "X" and e["name"] == "openat"]
     assert len(calls) == row["calls"]
-    by_exit = {(e["args"]["exit"]["ret"], round(e["ts"] + e["dur"], 3)) for e in calls}
+    by_exit = {
+        (e["args"]["exit"]["ret"], e["args"]["start_ns"] + e["args"]["dur_ns"]) for e in calls
+    }
     assert len(by_exit) == len(calls)
     assert all(e["args"]["enter"] is not None for e in calls)
     text = daemon.call(
