@@ -287,6 +287,7 @@ def test_uprobe_with_fetch_args(daemon: InProcess, program: str) -> None:
         'a=42 s="hello-uprobe"',
         'a=7 s="second call"',
     ]
+    assert not (Path(daemon.settings.state_dir) / "spool" / str(session["id"])).exists()
     listed = daemon.call("GET", "/v1/sessions").json()["sessions"]
     assert all("formats" not in s["info"] for s in listed)  # only GET /sessions/{id} has them
 
