@@ -249,6 +249,8 @@ class EventPump:
                 del pend[:cut]
         if sources > 1:
             ready.sort(key=_TS)
+        if ready and self.decoder.tasks is not None:
+            ready = self.decoder.tasks.in_time_order(ready, ready[-1][0])
         if ready:
             if ready[0][0] < self._emitted_ts:
                 self.late += bisect.bisect_left(ready, self._emitted_ts, key=_TS)

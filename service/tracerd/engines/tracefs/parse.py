@@ -182,7 +182,8 @@ Post = Callable[[Any, int, int, Any], Any]
 """converts one unpacked value: (buf, payload offset, payload length, value) -> value"""
 Make = Callable[[Any, int, int, int, int, int, tuple[int | None, str | None]], WireEvent | None]
 """(buf, payload offset, payload length, ts, cpu, tid, (pid, comm)) -> event, None if short"""
-Hook = Callable[[int, dict[str, Any]], None]
+Hook = Callable[[int, dict[str, Any], int], None]
+"""(tid, fields, ts) of an event that tells a task's comm/tgid"""
 Resolve = Callable[[int], tuple[int | None, str | None]]
 
 
@@ -254,7 +255,7 @@ def build_maker(plan: DecodePlan, hook: Hook | None = None, resolve: Resolve | N
         body.append(f"    v{i} = p{i}(buf, poff, plen, v{i})")
     body.append("    f = {" + ", ".join(f"{n!r}: v{i}" for i, n in enumerate(plan.names)) + "}")
     if hook is not None and resolve is not None:
-        body += ["    hook(tid, f)", "    task = resolve(tid)"]
+        body += ["    hook(tid, f, ts)", "    task = resolve(tid)"]
     body.append("    return T(W, (ts, cpu, task[0], tid, task[1], NAME, f, None, None, None))")
     defaults = ", ".join(f"{k}={k}" for k in env)
     src = f"def make(buf, poff, plen, ts, cpu, tid, task, {defaults}):\n" + "\n".join(body)
