@@ -108,6 +108,10 @@ def test_launched_command_is_traced_from_its_exec(daemon: InProcess, program: st
     assert {e["fields"]["dfd"] for e in mine} == {0xFFFFFF9C}  # AT_FDCWD in the u64 field
     out = [e for e in events if e["name"] == "stdout"]
     assert [e["fields"]["text"] for e in out] == ["result 72"]
+    # printed after its last openat, before it exited: in time order with the records
+    assert out[0]["seq"] > max(e["seq"] for e in mine)
+    assert out[0]["ts_ns"] > max(e["ts_ns"] for e in mine)
+    assert [e["ts_ns"] for e in events] == sorted(e["ts_ns"] for e in events)
     assert session["counters"]["stored"] == len(events)
     assert instances() == []
 

@@ -285,8 +285,15 @@ class TracefsEngine:
         assert command is not None
         pid = command.pid
 
+        reader = state.reader
+
         def output(stream: str, text: str, ts_ns: int) -> None:
-            sink.emit([WireEvent(ts_ns, None, pid, pid, None, stream, {"text": text})])
+            # stamped on the session clock and merged with the records in time order
+            if reader is not None and reader.clock.name != "mono":
+                ts_ns += reader.clock.now_ns() - time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            event = WireEvent(ts_ns, None, pid, pid, None, stream, {"text": text})
+            if reader is None or not reader.inject([event]):
+                sink.emit([event])
 
         command.watch_output(output)
         threading.Thread(
