@@ -143,6 +143,7 @@ class FtraceRenderer:
         self._arrays = dict(arrays or {})
         self._symbols = symbols
         self._compiled: dict[str, Piece | None] = {}
+        self._labels: dict[str, str] = {}
 
     def body(self, name: str, fields: Mapping[str, Any]) -> str:
         if name == "ftrace:print" and "buf" in fields:
@@ -175,19 +176,19 @@ class FtraceRenderer:
     def line(self, event: Event) -> str:
         fields = event.get("fields") or {}
         cpu = event.get("cpu")
-        cpu_text = f"{cpu:03d}" if isinstance(cpu, int) else "???"
-        if event.get("name") == "lost":
-            return f"CPU:{cpu if cpu is not None else '?'} [LOST {fields.get('count')} EVENTS]"
-        comm = event.get("comm") or "<...>"
-        tid = event.get("tid")
         name = str(event.get("name", ""))
-        short = "print" if name == "ftrace:print" else name.split(":", 1)[-1]
-        head = f"{comm:>16}-{tid if tid is not None else '?':<5} [{cpu_text}]"
-        # trace-cmd report pads `name:` to 21 columns: the fields line up
-        label = f"{short}:"
-        return f"{head} {timestamp(int(event.get('ts_ns', 0))):>12}: {label:<21} " + self.body(
-            name, fields
-        )
+        if name == "lost":
+            return f"CPU:{cpu if cpu is not None else '?'} [LOST {fields.get('count')} EVENTS]"
+        label = self._labels.get(name)
+        if label is None:
+            # trace-cmd report pads `name:` to 21 columns: the fields line up
+            short = "print" if name == "ftrace:print" else name.split(":", 1)[-1]
+            label = self._labels[name] = f"{short + ':':<21}"
+        tid = event.get("tid")
+        head = f"{event.get('comm') or '<...>':>16}-{tid if tid is not None else '?':<5}"
+        cpu_text = f"{cpu:03d}" if type(cpu) is int else "???"
+        stamp = timestamp(int(event.get("ts_ns", 0)))
+        return f"{head} [{cpu_text}] {stamp:>12}: {label} {self.body(name, fields)}"
 
 
 def render_line(event: Event, print_fmts: Mapping[str, str] | None = None) -> str:

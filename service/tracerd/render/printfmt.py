@@ -133,15 +133,13 @@ _CAST_MASKS = {
 }
 
 
-def cast(value: Value, type_words: Sequence[str]) -> Value:
+def cast_mask(type_words: Sequence[str]) -> int | None:
     """A cast as libtraceevent evaluates it: values are unsigned 64-bit; casts to the
-    8/16/32-bit types (char, short, int, u8..s32, with `unsigned`) keep the low bits (no sign
-    extension), pointers and every other type change nothing."""
-    if not isinstance(value, int) or "*" in type_words:
-        return value
-    name = " ".join(type_words).removeprefix("unsigned ")
-    mask = _CAST_MASKS.get(name)
-    return value if mask is None else value & mask
+    8/16/32-bit types (char, short, int, u8..s32, with `unsigned`) keep the low bits (this
+    mask; no sign extension), pointers and every other type change nothing (None)."""
+    if "*" in type_words:
+        return None
+    return _CAST_MASKS.get(" ".join(type_words).removeprefix("unsigned "))
 
 
 def truncate(value: int, size: int, signed: bool) -> int:
@@ -248,7 +246,7 @@ class _Parser:
         yes = self.expr()
         self.take(":")
         no = self.expr()
-        return lambda f, c: yes(f, c) if _num(cond(f, c)) else no(f, c)
+        return fold(lambda f, c: yes(f, c) if _num(cond(f, c)) else no(f, c))
 
     def binary(self, min_prec: int) -> Node:
         left = self.unary()
@@ -259,7 +257,7 @@ class _Parser:
                 return left
             self.take()
             right = self.binary(prec + 1)
-            left = _binary(tok[1], left, right)
+            left = fold(_binary(tok[1], left, right))
 
     def unary(self) -> Node:
         tok = self.peek()
@@ -268,17 +266,22 @@ class _Parser:
             inner = self.unary()
             op = tok[1]
             if op == "-":
-                return lambda f, c: -_num(inner(f, c)) & MASK64
+                return fold(lambda f, c: -_num(inner(f, c)) & MASK64)
             if op == "!":
-                return lambda f, c: int(not _num(inner(f, c)))
+                return fold(lambda f, c: int(not _num(inner(f, c))))
             if op == "~":
-                return lambda f, c: ~_num(inner(f, c)) & MASK64
+                return fold(lambda f, c: ~_num(inner(f, c)) & MASK64)
             return inner
         if tok[0] == "op" and tok[1] == "(" and _is_type_start(self.peek(1)):
             words = self._cast_type()
             if words is not None:
                 inner = self.unary()
-                return lambda f, c: cast(inner(f, c), words)
+                mask = cast_mask(words)
+                if mask is None:
+                    return inner  # a no-op cast (a field keeps its name for %pI4 & co)
+                if getattr(inner, "field_name", None):
+                    return _cast_field(inner, mask)
+                return fold(lambda f, c: _masked(inner(f, c), mask))
         if tok[0] == "op" and tok[1] in ("*", "&"):
             raise PrintFmtError("pointer dereference")
         return self.postfix(self.primary())
@@ -332,7 +335,7 @@ class _Parser:
             items = self.args() if not self.at("}") else []
             self.flag_list -= 1
             self.take("}")
-            return lambda f, c: [item(f, c) for item in items]
+            return fold(lambda f, c: [item(f, c) for item in items])
         if kind == "id" and text == "REC":
             self.take("->")
             name = self.take()[1]
@@ -394,9 +397,39 @@ FLAG_NAMES = {
 """the names libtraceevent knows in flag lists; any other evaluates to -1"""
 
 
+_NO_FIELDS = Context({}, None)
+
+
+def fold(node: Node) -> Node:
+    """`node` as a constant when it reads no field (the values of a flag list, `(1U << 20)
+    - 1`, ...): evaluated once here instead of for every record."""
+    try:
+        value = node({}, _NO_FIELDS)
+    except (PrintFmtError, ArithmeticError, TypeError, ValueError, IndexError, KeyError):
+        return node
+    return lambda f, c: value
+
+
+def _masked(value: Value, mask: int) -> Value:
+    return value & mask if type(value) is int else value
+
+
+def _cast_field(node: Node, mask: int) -> Node:
+    """A cast of a field keeps the field's name (for %pI4, __print_hex, ... on it)."""
+
+    def get(f: Fields, c: Context) -> Value:
+        value = node(f, c)
+        return value & mask if type(value) is int else value
+
+    get.field_name = node.field_name  # type: ignore[attr-defined]
+    return get
+
+
 def _num(value: Value) -> int:
-    if isinstance(value, int):
+    if type(value) is int:
         return value
+    if isinstance(value, int):  # bool
+        return int(value)
     if isinstance(value, (str, list, bytes)):
         return len(value)  # a pointer to something: non-zero
     raise PrintFmtError(f"not a number: {value!r}")
@@ -428,11 +461,8 @@ def _index(node: Node, index: Node) -> Node:
 
 def _field(name: str) -> Node:
     def get(f: Fields, c: Context) -> Value:
-        try:
-            value = f[name]
-        except KeyError:
-            raise PrintFmtError(f"no field {name}") from None
-        if isinstance(value, int) and value < 0:  # read as unsigned, as libtraceevent does
+        value = f[name]  # KeyError: not this event's field (the caller falls back)
+        if type(value) is int and value < 0:  # read as unsigned, as libtraceevent does
             return value & ((1 << (8 * c.widths.get(name, 8))) - 1)
         return value
 
@@ -481,11 +511,23 @@ def _bytes_of(node: Node) -> Callable[[Fields, Context], bytes]:
 def _flags(args: list[Node], delim_given: bool) -> Node:
     value, rest = args[0], args[1:]
     delim = rest.pop(0) if delim_given else None
+    try:  # the usual case: constant {value, "name"} lists, evaluated once
+        fixed: list[tuple[int, str]] | None = [
+            (_num(p[0]), str(p[1])) for p in (node({}, _NO_FIELDS) for node in rest)
+        ]
+        symbols = {fval & MASK64: name for fval, name in reversed(fixed or [])}
+    except (PrintFmtError, TypeError, IndexError, KeyError):
+        fixed, symbols = None, {}
 
     def render(f: Fields, c: Context) -> str:
         val = _num(value(f, c)) & MASK64
-        pairs = [(_num(p[0]), str(p[1])) for p in (node(f, c) for node in rest)]
-        if not delim_given:  # __print_symbolic
+        if not delim_given and fixed is not None:  # __print_symbolic: the first match
+            name = symbols.get(val)
+            return name if name is not None else f"0x{val:x}"
+        pairs = fixed
+        if pairs is None:
+            pairs = [(_num(p[0]), str(p[1])) for p in (node(f, c) for node in rest)]
+        if not delim_given:
             for fval, name in pairs:
                 if val == fval & MASK64:
                     return name
@@ -754,7 +796,27 @@ def _string(node: Node, spec: str) -> Node:
 
 
 def _number(node: Node, flags: str, width: str, prec: str, length: str, conv: str) -> Node:
-    return lambda f, c: format_number(flags, width, prec, length, conv, _num(node(f, c)))
+    """`format_number` with the spec, mask and sign worked out once."""
+    if conv == "c":
+        return lambda f, c: chr(_num(node(f, c)) & 0xFF)
+    bits = _LONG.get(length, 4) * 8
+    mask, top, signed = (1 << bits) - 1, 1 << (bits - 1), conv in "di"
+    spec = f"%{flags}{width}{'.' + prec if prec else ''}"
+    text = spec + ("d" if conv in "diu" else conv)
+    zero = text.replace("#", "") if conv in "xXo" and "#" in spec else None
+
+    def render(f: Fields, c: Context) -> str:
+        v = node(f, c)
+        if type(v) is not int:
+            v = _num(v)
+        v &= mask
+        if signed and v & top:
+            v -= 1 << bits
+        if zero is not None and not v:
+            return zero % v
+        return text % v
+
+    return render
 
 
 def _starred(
@@ -837,9 +899,10 @@ def compile_print_fmt(
     if args:
         raise PrintFmtError("too many arguments")
     ctx = Context(dict(widths or {}), symbols)
-    parts = [p for p in pieces if p != ""]
+    template = "".join(p.replace("%", "%%") if isinstance(p, str) else "%s" for p in pieces)
+    nodes = tuple(p for p in pieces if not isinstance(p, str))
 
     def body(fields: Fields) -> str:
-        return "".join(p if isinstance(p, str) else str(p(fields, ctx)) for p in parts)
+        return template % tuple([n(fields, ctx) for n in nodes])
 
     return body
