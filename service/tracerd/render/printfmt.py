@@ -246,7 +246,7 @@ class _Parser:
         yes = self.expr()
         self.take(":")
         no = self.expr()
-        return fold(lambda f, c: yes(f, c) if _num(cond(f, c)) else no(f, c))
+        return _ternary(cond, yes, no)
 
     def binary(self, min_prec: int) -> Node:
         left = self.unary()
@@ -257,7 +257,7 @@ class _Parser:
                 return left
             self.take()
             right = self.binary(prec + 1)
-            left = fold(_binary(tok[1], left, right))
+            left = _rotated(tok[1], left, right)
 
     def unary(self) -> Node:
         tok = self.peek()
@@ -329,6 +329,8 @@ class _Parser:
         if kind == "op" and text == "(":
             inner = self.expr()
             self.take(")")
+            if hasattr(inner, "op"):
+                inner.paren = True  # type: ignore[attr-defined]
             return inner
         if kind == "op" and text == "{":
             self.flag_list += 1
@@ -433,6 +435,76 @@ def _num(value: Value) -> int:
     if isinstance(value, (str, list, bytes)):
         return len(value)  # a pointer to something: non-zero
     raise PrintFmtError(f"not a number: {value!r}")
+
+
+_TEP_PRIO = {
+    **dict.fromkeys(("*", "/", "%"), 6),
+    **dict.fromkeys(("+", "-"), 7),
+    **dict.fromkeys(("<<", ">>"), 8),
+    **dict.fromkeys(("<", ">", "<=", ">="), 9),
+    **dict.fromkeys(("==", "!="), 10),
+    "&": 11,
+    "^": 12,
+    "|": 13,
+    "&&": 14,
+    "||": 15,
+    "?": 16,
+}
+"""libtraceevent's operator priorities (lower binds tighter)"""
+
+
+def _tagged(node: Node, op: str, *parts: Node) -> Node:
+    """The node with its operator and operands, for libtraceevent's rotation."""
+    node.op, node.parts = op, parts  # type: ignore[attr-defined]
+    return node
+
+
+def _ternary(cond: Node, yes: Node, no: Node) -> Node:
+    node = fold(lambda f, c: yes(f, c) if _num(cond(f, c)) else no(f, c))
+    return _tagged(node, "?", cond, yes, no)
+
+
+def _rotated(op: str, left: Node, right: Node) -> Node:
+    """`left op right`, as libtraceevent parses it: when `right` is a parenthesized
+    operation that binds less tightly than `op`, it re-roots the tree without regard for
+    the parentheses (`x & (a | b)` is `(x & a) | b`, `n < (c ? a : b)` is `(n < c) ? a : b`),
+    and trace-cmd prints what that evaluates to."""
+    if getattr(right, "paren", False) and _TEP_PRIO[op] < _TEP_PRIO[right.op]:  # type: ignore[attr-defined]
+        if right.op == "?":  # type: ignore[attr-defined]
+            cond, yes, no = right.parts  # type: ignore[attr-defined]
+            return _ternary(_joined(op, left, cond), yes, no)
+        # libtraceevent chains operators of one priority to the right (a | (b | c)): its
+        # `right.left` is the chain's first operand
+        operands, ops = _chain(right)
+        first = _joined(op, left, operands[0])
+        rest = operands[1]
+        for name, operand in zip(ops[1:], operands[2:], strict=True):
+            rest = _joined(name, rest, operand)
+        return _joined(ops[0], first, rest)
+    return _joined(op, left, right)
+
+
+def _joined(op: str, left: Node, right: Node) -> Node:
+    return _tagged(fold(_binary(op, left, right)), op, left, right)
+
+
+def _chain(node: Node) -> tuple[list[Node], list[str]]:
+    """Operands and operators of the same-priority chain a node heads (left-associated
+    here: ((a | b) | c))."""
+    prio = _TEP_PRIO[node.op]  # type: ignore[attr-defined]
+    operands: list[Node] = []
+    ops: list[str] = []
+    while (
+        getattr(node, "op", "?") != "?"
+        and _TEP_PRIO[node.op] == prio  # type: ignore[attr-defined]
+        and (not operands or not getattr(node, "paren", False))
+    ):
+        left, right = node.parts  # type: ignore[attr-defined]
+        operands.insert(0, right)
+        ops.insert(0, node.op)  # type: ignore[attr-defined]
+        node = left
+    operands.insert(0, node)
+    return operands, ops
 
 
 def _binary(op: str, left: Node, right: Node) -> Node:

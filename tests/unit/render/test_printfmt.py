@@ -125,3 +125,21 @@ def test_unknown_atoms_are_zero_and_builtins() -> None:
 def test_unsupported_formats_raise(fmt: str) -> None:
     with pytest.raises(PrintFmtError):
         compile_print_fmt(fmt)
+
+
+def test_libtraceevent_reroots_parenthesized_looser_operations() -> None:
+    """trace-cmd prints what libtraceevent's parse evaluates: `x & (a | b | c)` as
+    `(x & a) | b | c` (timer_start's flags), `n < (c ? a : b)` as `(n < c) ? a : b`
+    (mm_page_alloc_extfrag's fragmenting); a tighter operation in parentheses is kept."""
+    flags = (
+        '"flags=%s", __print_flags(REC->flags & (0x00040000 | 0x00080000 | 0x00100000 | '
+        '0x00200000), "|", { 0x00040000, "M" }, { 0x00080000, "D" }, { 0x00100000, "P" }, '
+        '{ 0x00200000, "I" })'
+    )
+    assert render(flags, {"flags": 0x2A00000}) == "flags=D|P|I"  # trace-cmd's line
+    frag = (
+        '"fragmenting=%d", REC->fallback_order < (((unsigned int)((21 - 12))) < '
+        "((unsigned int)(10)) ? ((unsigned int)((21 - 12))) : ((unsigned int)(10)))"
+    )
+    assert render(frag, {"fallback_order": 10}) == "fragmenting=10"  # trace-cmd's line
+    assert render('"%d", REC->dev & ((1U << 20) - 1)', {"dev": 266338304 + 5}) == "5"
