@@ -74,15 +74,18 @@ def test_chrome_trace_events_match_the_stored_durations(daemon: InProcess) -> No
     exits = [e for e in events if e.name.startswith("syscalls:sys_exit_")]
     assert len(complete) == len(exits)  # every exit of this workload follows its enter
     base = min(e.ts_ns for e in events)
-    by_end = {round(e["ts"] + e["dur"], 3): e for e in complete}
+    assert all(isinstance(e["ts"], int) and isinstance(e["dur"], int) for e in complete)
+    by_end = {e["args"]["start_ns"] + e["args"]["dur_ns"]: e for e in complete}
     paired = 0
     for exit_ev in exits:
-        x = by_end.get(round((exit_ev.ts_ns - base) / 1000, 3))
+        x = by_end.get(exit_ev.ts_ns)
         if x is not None:
             paired += 1
             assert x["name"] == exit_ev.name.removeprefix("syscalls:sys_exit_")
             assert x["args"]["exit"] == exit_ev.fields
             assert x["args"]["enter"]["__syscall_nr"] == exit_ev.fields["__syscall_nr"]
+            start = exit_ev.ts_ns - x["args"]["dur_ns"] - base
+            assert (x["ts"], x["ts"] + x["dur"]) == (start // 1000, (exit_ev.ts_ns - base) // 1000)
     assert paired == len(complete)
     per_thread: dict[int, list[tuple[float, float]]] = {}
     for x in complete:
@@ -94,6 +97,9 @@ def test_chrome_trace_events_match_the_stored_durations(daemon: InProcess) -> No
     assert names[(10, 11)] == "t11"
     cpu_slices = [e for e in trace if e["ph"] == "X" and e["cat"] == "sched"]
     assert cpu_slices
+    for cpu in {e["tid"] for e in cpu_slices}:  # what ran on a CPU: back to back, no overlap
+        spans = sorted((e["ts"], e["ts"] + e["dur"]) for e in cpu_slices if e["tid"] == cpu)
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     assert {"CPU 0", "CPU 1"} <= set(names.values())
 
 
@@ -104,7 +110,11 @@ def test_chrome_and_text_of_a_ptrace_session(daemon: InProcess) -> None:
     complete = [e for e in trace if e["ph"] == "X"]
     assert len(complete) == sum(v[0] for v in expected.table.values()) + 1  # + exit_group
     first = complete[0]
-    assert first["dur"] == events[0].dur_ns / 1000
+    assert first["args"]["dur_ns"] == events[0].dur_ns  # exact; ts and dur in integer µs
+    base = min(e.ts_ns for e in events)
+    end_ns = first["args"]["start_ns"] + first["args"]["dur_ns"]
+    assert first["ts"] == (first["args"]["start_ns"] - base) // 1000
+    assert first["ts"] + first["dur"] == (end_ns - base) // 1000
     assert first["args"]["text"] == events[0].fields["text"]
     text = export(daemon, sid, "text").decode().splitlines()
     assert len(text) == len(events)  # one line per event (the renderer's or the fallback's)

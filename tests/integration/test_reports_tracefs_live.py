@@ -7,6 +7,7 @@ separately); strict as soon as events flow."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,9 @@ def test_openat_pairs_agree_with_strace(daemon: InProcess, tmp_path: Path) -> No
     )
     calls = [e for e in trace if e["ph"] == "X" and e["name"] == "openat"]
     assert len(calls) == row["calls"]
-    by_exit = {(e["args"]["exit"]["ret"], round(e["ts"] + e["dur"], 3)) for e in calls}
+    by_exit = {
+        (e["args"]["exit"]["ret"], e["args"]["start_ns"] + e["args"]["dur_ns"]) for e in calls
+    }
     assert len(by_exit) == len(calls)
     assert all(e["args"]["enter"] is not None for e in calls)
     text = daemon.call(
@@ -72,3 +75,42 @@ def test_openat_pairs_agree_with_strace(daemon: InProcess, tmp_path: Path) -> No
     ).text.splitlines()
     assert sum(1 for line in text if "sys_exit_openat:" in line) == row["calls"]
     assert all(line.split()[0].startswith(f"{PROG}-") for line in text)
+
+
+FORKS_C = r"""
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void) {
+    for (int i = 0; i < 20; i++) {
+        pid_t child = fork();
+        if (child == 0) _exit(0);
+        waitpid(child, 0, 0);
+    }
+    waitpid(-1, 0, WNOHANG); /* ECHILD: an error for both tables */
+    return 0;
+}
+"""
+
+
+def test_forks_count_like_strace_c(daemon: InProcess, tmp_path: Path) -> None:
+    """Each forked child returns from clone too (an exit without its enter): strace -c
+    counts the parent's calls only, and so does the report."""
+    source, binary = tmp_path / "forks.c", tmp_path / "forkprog"
+    source.write_text(FORKS_C)
+    subprocess.run(["gcc", "-O1", "-o", str(binary), str(source)], check=True)
+    theirs = strace_table(binary, tmp_path)
+    events = [
+        f"syscalls:sys_{d}_{s}" for s in ("clone", "clone3", "wait4") for d in ("enter", "exit")
+    ]
+    spec = {"events": events, "command": [str(binary)], "follow_forks": True}
+    resp = daemon.create("tracefs", spec)
+    assert resp.status_code == 201, resp.text
+    sid = resp.json()["id"]
+    finished(daemon, sid)
+    table = report(daemon, sid, "syscalls", comm="forkprog")
+    ours = {r["syscall"]: (r["calls"], r["errors"] or 0) for r in table["rows"]}
+    for name in ("clone", "clone3", "wait4"):
+        if name in theirs:
+            assert ours.get(name) == theirs[name][:2], (name, ours, theirs)
+    assert sum(ours.get(n, (0, 0))[0] for n in ("clone", "clone3")) == 20
+    assert ours["wait4"] == (21, 1)

@@ -108,6 +108,10 @@ def test_launched_command_is_traced_from_its_exec(daemon: InProcess, program: st
     assert {e["fields"]["dfd"] for e in mine} == {0xFFFFFF9C}  # AT_FDCWD in the u64 field
     out = [e for e in events if e["name"] == "stdout"]
     assert [e["fields"]["text"] for e in out] == ["result 72"]
+    # printed after its last openat, before it exited: in time order with the records
+    assert out[0]["seq"] > max(e["seq"] for e in mine)
+    assert out[0]["ts_ns"] > max(e["ts_ns"] for e in mine)
+    assert [e["ts_ns"] for e in events] == sorted(e["ts_ns"] for e in events)
     assert session["counters"]["stored"] == len(events)
     assert instances() == []
 
@@ -278,6 +282,18 @@ def test_uprobe_with_fetch_args(daemon: InProcess, program: str) -> None:
         (7, "second call"),
     ]
     assert Path("/sys/kernel/tracing/uprobe_events").read_text().count("tracerd_") == 0
+    # the uprobe's format is gone from the kernel: text comes from the formats stored with
+    # the session, as trace-cmd report prints the kernel's print fmt (`(ip) a=42 s="..."`)
+    text = daemon.call("GET", f"/v1/sessions/{session['id']}/export", params={"format": "text"})
+    assert text.status_code == 200, text.text
+    probes = [line for line in text.text.splitlines() if " target: " in line]
+    assert [line.split(") ", 1)[1] for line in probes] == [
+        'a=42 s="hello-uprobe"',
+        'a=7 s="second call"',
+    ]
+    assert not (Path(daemon.settings.state_dir) / "spool" / str(session["id"])).exists()
+    listed = daemon.call("GET", "/v1/sessions").json()["sessions"]
+    assert all("formats" not in s["info"] for s in listed)  # only GET /sessions/{id} has them
 
 
 def test_bad_uprobe_symbol_is_400(daemon: InProcess, program: str) -> None:

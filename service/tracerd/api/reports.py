@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from ..engines.tracefs.format import FormatError, parse_format
 from ..engines.tracefs.fs import EventRef
-from ..reports.export import Format, encoder_for, export_stream, first_ts, session_names
+from ..reports.export import (
+    Format,
+    encoder_for,
+    export_stream,
+    first_ts,
+    session_names,
+    stored_formats,
+)
 from ..reports.latency import latency
 from ..reports.models import (
     LatencyReport,
@@ -210,7 +217,7 @@ async def export_session(
     info = await session_info(svc, id)
     base = await compute(svc, lambda db: first_ts(db, info.id))
     fmts: dict[str, str] = {}
-    if format == "text" and info.kind == "tracefs":
+    if format == "text" and info.kind == "tracefs" and stored_formats(info) is None:
         names = await compute(svc, lambda db: session_names(db, info.id))
         fmts = await asyncio.to_thread(print_fmts, svc, names)
     encoder = encoder_for(format, info, base, fmts)

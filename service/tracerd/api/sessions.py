@@ -62,7 +62,13 @@ async def create_session(
 async def list_sessions(
     svc: ServicesDep, _p: Viewer, kind: str | None = None, state: str | None = None
 ) -> dict[str, Any]:
-    return {"sessions": await svc.manager.list_sessions(kind, state)}
+    sessions = await svc.manager.list_sessions(kind, state)
+    # a tracefs session's print formats (info.formats) can be 100s of kB: GET /sessions/{id}
+    return {"sessions": [{**s, "info": without_formats(s.get("info"))} for s in sessions]}
+
+
+def without_formats(info: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (info or {}).items() if k != "formats"}
 
 
 @router.get("/{id}", response_model=SessionOut, operation_id="sessions-get_session")

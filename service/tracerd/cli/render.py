@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any
 
+from ..engines.tracefs.kallsyms import boot_symbols
 from ..render.ftrace import FtraceRenderer
 from .client import ApiError, Client
 
@@ -17,13 +18,14 @@ def _write(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-MAX_PRINT_FMTS = 64
-
-
 def print_fmts(api: Client, session: dict[str, Any]) -> dict[str, str]:
-    """The print fmt of each of the session's events, from the catalogue."""
+    """The print fmt of each of the session's events: those the worker stored with the
+    session (`info.formats`), else (an older daemon) from the catalogue, one by one."""
+    stored = (session.get("info") or {}).get("formats")
+    if isinstance(stored, dict) and isinstance(stored.get("print_fmts"), dict):
+        return dict(stored["print_fmts"])
     out: dict[str, str] = {}
-    for name in (session.get("info", {}).get("events") or [])[:MAX_PRINT_FMTS]:
+    for name in session.get("info", {}).get("events") or []:
         system, _, event = name.partition(":")
         try:
             out[name] = api.get(f"/v1/tracepoints/{system}/{event}")["print_fmt"]
@@ -32,8 +34,17 @@ def print_fmts(api: Client, session: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def tracefs_renderer(api: Client, session: dict[str, Any]) -> FtraceRenderer:
+    """trace-cmd report's lines; kernel symbols when the CLI runs as root on the machine
+    and boot the session was recorded in."""
+    stored = (session.get("info") or {}).get("formats") or {}
+    return FtraceRenderer(
+        print_fmts(api, session), stored.get("widths"), boot_symbols(stored.get("boot_id"))
+    )
+
+
 def _tracefs_printer(api: Client, session: dict[str, Any], quiet: bool) -> Printer:
-    renderer = FtraceRenderer({} if quiet else print_fmts(api, session))
+    renderer = FtraceRenderer() if quiet else tracefs_renderer(api, session)
 
     def printer(message: dict[str, Any]) -> None:
         kind = message.get("type")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from typing import IO, Any
@@ -264,6 +266,12 @@ class Progress:
             self.out.write("\n")
 
 
+def partial_file(output: str) -> IO[bytes]:
+    """A new file in `output`'s directory, to be renamed to it."""
+    folder, name = os.path.split(os.path.abspath(output))
+    return tempfile.NamedTemporaryFile(dir=folder, prefix=f".{name}.", suffix=".part", delete=False)
+
+
 def cmd_export(args: argparse.Namespace) -> None:
     api = client(args)
     params = {"format": args.format, **filter_params(api, args)}
@@ -271,20 +279,32 @@ def cmd_export(args: argparse.Namespace) -> None:
     progress = Progress(
         int(session["counters"]["stored"]), sys.stderr, args.progress or sys.stderr.isatty()
     )
-    raw: IO[bytes] = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: SIM115
+    # a file is written beside its name and renamed when complete: an error (unknown
+    # session, a 4xx, a dropped connection) leaves no empty or half-written file behind
+    part = None if args.output == "-" else partial_file(args.output)
+    raw: IO[bytes] = sys.stdout.buffer if part is None else part
     out: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if args.gzip else raw  # type: ignore[assignment]
     size = 0
+    done = False
     try:
         # the daemon gzips on the wire (Accept-Encoding); lines are counted decoded
         for chunk in api.stream_bytes(f"/v1/sessions/{args.id}/export", params):
             out.write(chunk)
             size += len(chunk)
             progress.add(chunk.count(b"\n"))
+        done = True
     finally:
         if out is not raw:
             out.close()
-        if raw is not sys.stdout.buffer:
-            raw.close()
+        if part is not None:
+            part.close()
+            if done:
+                mask = os.umask(0o022)
+                os.umask(mask)
+                os.chmod(part.name, 0o666 & ~mask)  # as open() would have made it
+                os.replace(part.name, args.output)
+            else:
+                os.unlink(part.name)
     progress.finish()
     if args.output != "-":
         print(f"wrote {args.output} ({size} bytes of {args.format})", file=sys.stderr)

@@ -4,9 +4,12 @@ total row.
 
 - ptrace: one event per completed syscall (`ret` not null; an `exit_group` never returns,
   as strace does not count it); `dur_ns` is entry to exit.
-- tracefs: exits of `syscalls:sys_exit_*` or `raw_syscalls:sys_exit` (by `id`), whose
-  `ret`/`errno`/`dur_ns` the writer promoted when pairing them with their enters per tid.
-  When both are recorded, raw_syscalls (every syscall) wins.
+- tracefs: exits of `syscalls:sys_exit_*` or `raw_syscalls:sys_exit` (by `id`) that the
+  writer paired with their enter (per tid: they have a `dur_ns`), as strace -c counts calls
+  it saw enter and return: a forked child's return from clone, or the return of a call a
+  task was blocked in when the session began, has no enter and is not a call. (From the
+  rollups, a call is an exit with a duration; their error count also holds the rare
+  unpaired exit that failed.) When both are recorded, raw_syscalls (every syscall) wins.
 - bpf: the `syscount` tool's map in the final snapshot (or the difference between the
   snapshots bounding a time range); no errors unless it counted failures only.
 
@@ -86,7 +89,7 @@ def tracefs_tallies(db: Session, sid: int, flt: EventFilter, fast: bool) -> list
     if fast:
         r = RollupTaskRow
         exits = or_(r.name.startswith(EXIT_PREFIX, autoescape=True), r.name == RAW_EXIT)
-        query = select(r.name, r.nr, func.sum(r.calls), func.sum(r.errors))
+        query = select(r.name, r.nr, func.sum(r.dur_count), func.sum(r.errors))
         query = query.add_columns(func.sum(r.call_ns), func.max(r.call_max_ns))
         query = query.where(*task_scope(sid, flt), exits).group_by(r.name, r.nr)
     else:
@@ -95,7 +98,7 @@ def tracefs_tallies(db: Session, sid: int, flt: EventFilter, fast: bool) -> list
         nr = case((e.name == RAW_EXIT, as_integer(field_expr(db, "id"))), else_=-1).label("nr")
         query = events_of(db, sid, flt, e.name, nr, func.count(), func.count(e.errno))
         query = query.add_columns(func.sum(e.dur_ns), func.max(e.dur_ns))
-        query = query.where(e.ret.is_not(None), exits).group_by(e.name, nr)
+        query = query.where(e.dur_ns.is_not(None), exits).group_by(e.name, nr)
     rows = list(db.execute(query))
     raw = any(name == RAW_EXIT for name, *_ in rows)
     out = []
@@ -103,7 +106,7 @@ def tracefs_tallies(db: Session, sid: int, flt: EventFilter, fast: bool) -> list
         if (name == RAW_EXIT) != raw or not calls:
             continue
         syscall = syscall_name(int(nr)) if raw else name[len(EXIT_PREFIX) :]
-        out.append(Tally(syscall, int(calls), int(errors), _int(ns), _int(max_ns)))
+        out.append(Tally(syscall, int(calls), min(int(errors), int(calls)), _int(ns), _int(max_ns)))
     return out
 
 

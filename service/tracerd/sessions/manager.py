@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 from collections.abc import Coroutine
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -301,8 +302,12 @@ class SessionManager:
             live.reason = live.reason or f"the state database failed: {exc.orig or exc}"
             raise
 
+    def _spool(self, live: LiveSession) -> Path:
+        """The worker's spill folder (tracefs raw pages beyond its memory budget)."""
+        return Path(self.settings.state_dir) / "spool" / str(live.id)
+
     def _prepare_args(self, live: LiveSession) -> dict[str, Any]:
-        spool = Path(self.settings.state_dir) / "spool" / str(live.id)
+        spool = self._spool(live)
         spool.mkdir(parents=True, exist_ok=True, mode=0o700)
         limits = Limits(
             raw_memory_bytes=self.settings.worker_raw_memory_mb << 20,
@@ -476,6 +481,7 @@ class SessionManager:
                 timer.cancel()
         self.hub.publish(live.id, {"type": "state", "state": state.value}, droppable=False)
         self.hub.end(live.id)
+        shutil.rmtree(self._spool(live), ignore_errors=True)  # nothing left per session
         live.final.set()
 
     async def delete(self, session_id: int) -> None:

@@ -33,7 +33,7 @@ from ..launch import LaunchedCommand
 from .decode import PageDecoder
 from .dynamic import DynamicEvents
 from .fs import EventRef, Instance, Tracefs, read_file
-from .kallsyms import SymbolizingSink
+from .kallsyms import SymbolizingSink, boot_id
 from .parse import dynamic_event_kinds
 from .reader import TracefsReader, load_registry, read_kernel_loss
 from .tasks import TaskResolver
@@ -107,6 +107,7 @@ class TracefsEngine:
             "instance": state.instance.name,
             "events": [state.display.get(e.rel, e.full) for e in state.events],
         }
+        handle.info["formats"] = {**state.decoder.registry.render_formats(), "boot_id": boot_id()}
         if state.command is not None:
             handle.info["command_pid"] = state.command.pid
         if state.tracer is not None:
@@ -284,8 +285,15 @@ class TracefsEngine:
         assert command is not None
         pid = command.pid
 
+        reader = state.reader
+
         def output(stream: str, text: str, ts_ns: int) -> None:
-            sink.emit([WireEvent(ts_ns, None, pid, pid, None, stream, {"text": text})])
+            # stamped on the session clock and merged with the records in time order
+            if reader is not None and reader.clock.name != "mono":
+                ts_ns += reader.clock.now_ns() - time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            event = WireEvent(ts_ns, None, pid, pid, None, stream, {"text": text})
+            if reader is None or not reader.inject([event]):
+                sink.emit([event])
 
         command.watch_output(output)
         threading.Thread(

@@ -59,7 +59,13 @@ class TaskLookup(Protocol):
         ...
 
     def hooks(self) -> Mapping[str, Hook]:
-        """Display name -> callback(tid, fields) for events that change a task's comm/tgid."""
+        """Display name -> callback(tid, fields, ts) for events that tell a task's comm/tgid."""
+        ...
+
+    def in_time_order(self, events: list[WireEvent], horizon: int) -> list[WireEvent]:
+        """`events` (sorted by time, all at or before `horizon`) with each task's comm as of
+        its event's time: an exec or rename decoded after events of other CPUs that follow
+        it (or before ones that precede it) is applied in timestamp order."""
         ...
 
 

@@ -229,3 +229,44 @@ class SymbolizingSink:
         self, exit_status: Mapping[str, Any] | None, reason: str | None = None, failed: bool = False
     ) -> None:
         self.inner.ended(exit_status, reason, failed)
+
+
+BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
+
+
+def boot_id() -> str | None:
+    """This boot's id: kernel addresses (KASLR) are only meaningful within one boot."""
+    try:
+        with open(BOOT_ID_PATH) as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None
+
+
+_SHARED: KallsymsCache | None = None
+
+
+def boot_symbols(recorded_boot: str | None) -> Callable[[int], tuple[str, int] | None] | None:
+    """The process-wide symbol lookup when `recorded_boot` is this boot, else None (a
+    session recorded before a reboot keeps its addresses in hex)."""
+    global _SHARED
+    if recorded_boot is None or recorded_boot != boot_id():
+        return None
+    if _SHARED is None:
+        _SHARED = KallsymsCache()
+    return symbol_lookup(_SHARED)
+
+
+def symbol_lookup(cache: KallsymsCache | None = None) -> Callable[[int], tuple[str, int] | None]:
+    """address -> (function, offset) for the text renderer's `%pS`/call sites, from this
+    boot's kallsyms (render.printfmt.SymbolLookup); None for unknown addresses."""
+    symbols = cache or KallsymsCache()
+
+    def lookup(addr: int) -> tuple[str, int] | None:
+        table = symbols.table()
+        if table is None or not table.usable or addr > table.highest + (1 << 24):
+            return None
+        sym = table.lookup(addr)
+        return None if sym is None else (sym.name, sym.offset)
+
+    return lookup

@@ -97,8 +97,14 @@ class _Chunk:
         self.buf, self.words, self.pos, self.end = buf, words, 0, end
 
 
+SIDE = -1
+"""pending key of events from outside the ring buffer (`EventPump.inject`)"""
+
+
 class EventPump:
-    """Decodes and merges the pages of all CPUs of one session into sink batches."""
+    """Decodes and merges the pages of all CPUs of one session into sink batches; events
+    from outside the buffer (a launched command's output lines, stamped on the session
+    clock) are merged in time order with them (`inject`)."""
 
     def __init__(
         self,
@@ -124,6 +130,10 @@ class EventPump:
         self._progress = progress
         self._cur: dict[int, _Chunk] = {}
         self._pending: dict[int, list[WireEvent]] = {cpu: [] for cpu in stores}
+        self._pending[SIDE] = []
+        self._side: list[WireEvent] = []
+        self._side_lock = threading.Lock()
+        self._closed = False
         self._last_ts: dict[int, int] = dict.fromkeys(stores, _NEVER)
         self._out: list[WireEvent] = []
         self._emitted_ts = _NEVER
@@ -151,6 +161,25 @@ class EventPump:
         except Exception:  # a decoder bug must not leave the session hanging: log, end
             log.exception("tracefs decode thread failed")
             self._release(final=True)
+
+    def inject(self, events: list[WireEvent]) -> bool:
+        """Merge `events` (session-clock times) with the records; False once the pump has
+        released its last batch (the caller then emits them itself)."""
+        with self._side_lock:
+            if self._closed:
+                return False
+            self._side.extend(events)
+        self.wake.set()
+        return True
+
+    def _take_side(self, final: bool) -> None:
+        with self._side_lock:
+            side, self._side = self._side, []
+            self._closed = self._closed or final
+        if side:
+            pend = self._pending[SIDE]
+            pend.extend(side)
+            pend.sort(key=_TS)
 
     def _head(self, cpu: int) -> _Chunk | None:
         """The CPU's current chunk with pages left, or None."""
@@ -234,6 +263,7 @@ class EventPump:
         return max(self._last_ts[cpu], drained - REORDER_DELAY_NS)
 
     def _release(self, final: bool) -> None:
+        self._take_side(final)
         horizon = _ALWAYS if final else min(self._horizon(c) for c in self._stores)
         ready: list[WireEvent] = []
         sources = 0
@@ -249,6 +279,8 @@ class EventPump:
                 del pend[:cut]
         if sources > 1:
             ready.sort(key=_TS)
+        if ready and self.decoder.tasks is not None:
+            ready = self.decoder.tasks.in_time_order(ready, ready[-1][0])
         if ready:
             if ready[0][0] < self._emitted_ts:
                 self.late += bisect.bisect_left(ready, self._emitted_ts, key=_TS)

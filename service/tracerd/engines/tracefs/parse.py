@@ -182,7 +182,8 @@ Post = Callable[[Any, int, int, Any], Any]
 """converts one unpacked value: (buf, payload offset, payload length, value) -> value"""
 Make = Callable[[Any, int, int, int, int, int, tuple[int | None, str | None]], WireEvent | None]
 """(buf, payload offset, payload length, ts, cpu, tid, (pid, comm)) -> event, None if short"""
-Hook = Callable[[int, dict[str, Any]], None]
+Hook = Callable[[int, dict[str, Any], int], None]
+"""(tid, fields, ts) of an event that tells a task's comm/tgid"""
 Resolve = Callable[[int], tuple[int | None, str | None]]
 
 
@@ -254,7 +255,7 @@ def build_maker(plan: DecodePlan, hook: Hook | None = None, resolve: Resolve | N
         body.append(f"    v{i} = p{i}(buf, poff, plen, v{i})")
     body.append("    f = {" + ", ".join(f"{n!r}: v{i}" for i, n in enumerate(plan.names)) + "}")
     if hook is not None and resolve is not None:
-        body += ["    hook(tid, f)", "    task = resolve(tid)"]
+        body += ["    hook(tid, f, ts)", "    task = resolve(tid)"]
     body.append("    return T(W, (ts, cpu, task[0], tid, task[1], NAME, f, None, None, None))")
     defaults = ", ".join(f"{k}={k}" for k in env)
     src = f"def make(buf, poff, plen, ts, cpu, tid, task, {defaults}):\n" + "\n".join(body)
@@ -284,6 +285,30 @@ class EventRegistry:
     def print_fmts(self) -> dict[str, str]:
         """Display name -> `print fmt:` text, for render.ftrace.FtraceRenderer."""
         return {p.name: self.formats[eid].print_fmt for eid, p in self.plans.items()}
+
+    def value_widths(self) -> dict[str, dict[str, int]]:
+        """Display name -> {field: bytes of one value} for array fields (decoded as lists of
+        ints: the element size) and signed scalars, for the text renderer (printfmt.py):
+        byte-level helpers (`__print_hex`, `%pI4`, ...) and libtraceevent's unsigned reads."""
+        out: dict[str, dict[str, int]] = {}
+        for eid, plan in self.plans.items():
+            sizes = {
+                f.name: _element_size(f, self.layout.long_size)
+                if f.array_len is not None or f.loc is not None
+                else f.size
+                for f in self.formats[eid].event_fields
+                if ((f.array_len is not None or f.loc is not None) and not f.is_string)
+                or (f.signed and f.array_len is None and f.loc is None)
+            }
+            if sizes:
+                out[plan.name] = sizes
+        return out
+
+    def render_formats(self) -> dict[str, Any]:
+        """What the text renderer needs, stored with the session (its `info["formats"]`) so
+        exports never re-read formats from the kernel (a uprobe's are gone at stop):
+        {"print_fmts": {name: fmt}, "widths": {name: {field: bytes}}}."""
+        return {"print_fmts": self.print_fmts(), "widths": self.value_widths()}
 
     def name_of(self, event_id: int) -> str | None:
         plan = self.plans.get(event_id)

@@ -46,6 +46,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ...types import WireEvent
 from ..base import EventSink, Limits
 from .decode import PageDecoder
 from .merge import EventPump, SessionClock
@@ -297,6 +298,10 @@ class TracefsReader:
         for cpu, r in self._readers.items():
             self._spawn(r.run, f"tracefs-cpu{cpu}")
         self._spawn(self._pump.run, "tracefs-decode")
+
+    def inject(self, events: list[WireEvent]) -> bool:
+        """Events from outside the buffer, merged in time order (see EventPump.inject)."""
+        return self._pump.inject(events)
 
     def _spawn(self, target: object, name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]

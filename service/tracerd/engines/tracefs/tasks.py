@@ -14,9 +14,13 @@ per instance) and /proc. The engine should set `options/record-tgid` = 1 in its 
 Bounds: every map holds at most `max_entries` tids (cleared when full: entries are then
 resolved again); the saved_* files are parsed at most every `SAVED_REFRESH_S` (they are
 rewritten by the kernel, thousands of lines), and only on a miss.
-Caveats: tid 0 is the idle task (`<idle>`, pid 0) as trace-cmd shows it. A comm set by a
-record decoded later than records of another CPU may lag behind on those (the reader decodes
-pages in timestamp order, so only within one page).
+Time order: pages are decoded one CPU page at a time, so an exec (or task_rename) on one CPU
+can be decoded after later events of that task on another (which then got the old comm), or
+before earlier ones (which got the new). Each exec/rename is kept as (ts, old, new) per task
+and `in_time_order` gives every released event (the merge stage hands them over sorted) the
+comm as of its own timestamp. Only the last change older than what was released is kept.
+
+Caveats: tid 0 is the idle task (`<idle>`, pid 0) as trace-cmd shows it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from ...types import WireEvent
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,8 @@ class TaskResolver:
         self._saved_tgid: dict[int, int] = {}
         self._saved_at = -SAVED_REFRESH_S
         self._cleared_at = time.monotonic()
+        self._changes: dict[int, list[tuple[int, str | None, str]]] = {}
+        """tid -> (ts, comm before, comm after) of its exec/rename records, by time"""
 
     def tick(self) -> None:
         """Forget resolved answers every CACHE_TTL_S (called once per page): a comm read
@@ -92,8 +100,8 @@ class TaskResolver:
         if old is None or old != (pid, comm):
             self._put(self.cache, tid, (pid, comm) if pid is not None else self.lookup(tid))
 
-    def hooks(self) -> Mapping[str, Callable[[int, dict[str, Any]], None]]:
-        """Display name -> callback(tid, fields), called as records are decoded."""
+    def hooks(self) -> Mapping[str, Callable[[int, dict[str, Any], int], None]]:
+        """Display name -> callback(tid, fields, ts), called as records are decoded."""
         return {
             "sched:sched_process_exec": self._on_exec,
             "sched:sched_process_fork": self._on_fork,
@@ -103,25 +111,66 @@ class TaskResolver:
             "sched:sched_wakeup_new": self._pair("pid", "comm"),
             "sched:sched_waking": self._pair("pid", "comm"),
             "task:task_newtask": self._on_newtask,
-            "task:task_rename": self._pair("pid", "newcomm"),
+            "task:task_rename": self._on_rename,
         }
 
-    def _on_exec(self, tid: int, f: dict[str, Any]) -> None:
+    def _on_exec(self, tid: int, f: dict[str, Any], ts: int) -> None:
         # after exec the task leads its thread group (de_thread): pid == tgid
-        name = str(f.get("filename", "")).rsplit("/", 1)[-1]
+        name = str(f.get("filename", "")).rsplit("/", 1)[-1][: TASK_COMM_LEN - 1]
         pid = f.get("pid")
         pid = pid if isinstance(pid, int) else tid
+        self._changed(pid, ts, name)
         self.set_comm(pid, name, pid)
 
-    def _on_fork(self, tid: int, f: dict[str, Any]) -> None:
+    def _on_rename(self, tid: int, f: dict[str, Any], ts: int) -> None:
+        pid, comm = f.get("pid"), f.get("newcomm")
+        if isinstance(pid, int) and isinstance(comm, str) and comm:
+            self._changed(pid, ts, comm[: TASK_COMM_LEN - 1])
+        self._pair_set(f, "pid", "newcomm")
+
+    def _changed(self, tid: int, ts: int, comm: str) -> None:
+        if tid <= 0:
+            return
+        before = (self.cache.get(tid) or self.lookup(tid))[1]
+        changes = self._changes.get(tid)
+        if changes is None:
+            if len(self._changes) >= self._max:
+                self._changes.clear()
+            changes = self._changes[tid] = []
+        changes.append((ts, before, comm))
+        changes.sort(key=lambda c: c[0])
+
+    def in_time_order(self, events: list[WireEvent], horizon: int) -> list[WireEvent]:
+        """See the module docstring: each event's comm as of its time."""
+        changes = self._changes
+        if not changes:
+            return events
+        out = events
+        for i, ev in enumerate(events):
+            timeline = changes.get(ev[3]) if ev[3] is not None else None
+            if timeline is None:
+                continue
+            comm = _comm_at(timeline, ev[0])
+            if comm is not None and comm != ev[4]:
+                if out is events:
+                    out = list(events)
+                out[i] = ev._replace(comm=comm)
+        for tid in list(changes):  # keep the last change at or before the horizon
+            timeline = changes[tid]
+            done = sum(1 for c in timeline if c[0] <= horizon)
+            if done > 1:
+                del timeline[: done - 1]
+        return out
+
+    def _on_fork(self, tid: int, f: dict[str, Any], ts: int) -> None:
         self._pair_set(f, "parent_pid", "parent_comm")
         self._pair_set(f, "child_pid", "child_comm")
 
-    def _on_switch(self, tid: int, f: dict[str, Any]) -> None:
+    def _on_switch(self, tid: int, f: dict[str, Any], ts: int) -> None:
         self._pair_set(f, "prev_pid", "prev_comm")
         self._pair_set(f, "next_pid", "next_comm")
 
-    def _on_newtask(self, tid: int, f: dict[str, Any]) -> None:
+    def _on_newtask(self, tid: int, f: dict[str, Any], ts: int) -> None:
         pid, comm, flags = f.get("pid"), f.get("comm"), f.get("clone_flags", 0)
         if not isinstance(pid, int) or not isinstance(comm, str):
             return
@@ -129,8 +178,8 @@ class TaskResolver:
         tgid = creator[0] if isinstance(flags, int) and flags & CLONE_THREAD else pid
         self.set_comm(pid, comm, tgid)
 
-    def _pair(self, pid_key: str, comm_key: str) -> Callable[[int, dict[str, Any]], None]:
-        return lambda tid, f: self._pair_set(f, pid_key, comm_key)
+    def _pair(self, pid_key: str, comm_key: str) -> Callable[[int, dict[str, Any], int], None]:
+        return lambda tid, f, ts: self._pair_set(f, pid_key, comm_key)
 
     def _pair_set(self, f: dict[str, Any], pid_key: str, comm_key: str) -> None:
         pid, comm = f.get(pid_key), f.get(comm_key)
@@ -172,6 +221,18 @@ class TaskResolver:
         except (OSError, ValueError, IndexError):
             return None
         return None
+
+
+def _comm_at(timeline: list[tuple[int, str | None, str]], ts: int) -> str | None:
+    """The comm at `ts` from a task's (ts, before, after) changes, sorted by time."""
+    if ts < timeline[0][0]:
+        return timeline[0][1]
+    comm = timeline[0][2]
+    for when, _before, after in timeline:
+        if when > ts:
+            break
+        comm = after
+    return comm
 
 
 def _read_pairs(path: str, conv: Callable[[str], Any]) -> dict[int, Any]:

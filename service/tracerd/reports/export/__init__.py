@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...engines.tracefs.kallsyms import boot_symbols
 from ...storage.blocks import ts_span
 from ...storage.queries import EventFilter
 from ...storage.tables import EventRow, RollupTaskRow
@@ -62,6 +63,12 @@ def session_names(db: Session, session_id: int) -> list[str]:
     return sorted(set(db.scalars(query.distinct())))
 
 
+def stored_formats(info: SessionInfo) -> dict[str, Any] | None:
+    """The print formats the worker sent with a tracefs session (None: an older session)."""
+    formats = info.info.get("formats")
+    return formats if isinstance(formats, dict) and "print_fmts" in formats else None
+
+
 def encoder_for(
     fmt: Format, info: SessionInfo, base_ns: int, print_fmts: Mapping[str, str] | None = None
 ) -> Encoder:
@@ -72,13 +79,16 @@ def encoder_for(
     if fmt == "chrome":
         return ChromeTrace(base_ns, info.kind, info.id)
     tool = info.spec.get("tool")
+    stored = stored_formats(info)
     return Text(
         info.kind,
         info.wall_offset_ns,
         base_ns,
-        print_fmts or {},
+        stored["print_fmts"] if stored is not None else print_fmts or {},
         str(tool) if tool else None,
         tracer=str(info.spec.get("tracer") or "nop"),
+        arrays=stored.get("widths") if stored is not None else None,
+        symbols=boot_symbols(stored.get("boot_id")) if stored is not None else None,
     )
 
 
@@ -118,4 +128,5 @@ __all__ = [
     "export_stream",
     "first_ts",
     "session_names",
+    "stored_formats",
 ]

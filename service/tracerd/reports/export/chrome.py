@@ -3,7 +3,9 @@
 Tracks: one per thread (`pid`/`tid`, named by `process_name`/`thread_name` metadata events
 written at the end, once every name is known) and one per CPU (pseudo-process `CPUs`,
 threads `CPU n`) holding what ran there, from `sched_switch` to `sched_switch`.
-Complete events ("X", `ts`/`dur` in µs from the session's first event): ptrace syscalls
+Complete events ("X", `ts`/`dur` in integer µs from the session's first event: start and
+end are each floored to the µs, so slices that follow or nest in ns still do in µs and
+never overlap by rounding; the exact `start_ns`/`dur_ns` are in their args): ptrace syscalls
 (entry time + duration); tracefs syscalls from an enter to its exit (the exit's promoted
 `dur_ns`; args `{"enter": ..., "exit": ...}`); `function_graph` calls from their exits
 (rettime - calltime), named by `func`. Every other event is an instant ("i", thread scope;
@@ -50,6 +52,20 @@ class ChromeTrace:
 
     def _us(self, ts_ns: int) -> float:
         return (ts_ns - self.base) / NS_PER_US
+
+    def _span(self, start_ns: int, dur_ns: int) -> tuple[int, int]:
+        """(ts, dur) of a slice in integer µs: both ends floored."""
+        ts = (start_ns - self.base) // 1000
+        return ts, (start_ns + dur_ns - self.base) // 1000 - ts
+
+    @staticmethod
+    def _with_ns(args: bytes, start_ns: int, dur_ns: int) -> bytes:
+        if not args.startswith(b"{"):
+            return args
+        extra = b'"start_ns":%d' % start_ns
+        if b'"dur_ns"' not in args:
+            extra += b',"dur_ns":%d' % dur_ns
+        return args[:-1] + (b"," if args != b"{}" else b"") + extra + b"}"
 
     def _emit(self, out: bytearray, event: dict[str, Any], args: bytes | None = None) -> None:
         out += b"\n" if self._first else b",\n"
@@ -128,9 +144,10 @@ class ChromeTrace:
     ) -> None:
         track = self._track(r)
         pid, tid = track if track is not None else (CPU_PID, r.cpu or 0)
-        event = {"name": name, "cat": self.kind, "ph": "X", "ts": self._us(start),
-                 "dur": dur / NS_PER_US, "pid": pid, "tid": tid}  # fmt: skip
-        self._emit(out, event, args)
+        ts, dur_us = self._span(start, dur)
+        event = {"name": name, "cat": self.kind, "ph": "X", "ts": ts,
+                 "dur": dur_us, "pid": pid, "tid": tid}  # fmt: skip
+        self._emit(out, event, self._with_ns(args, start, dur))
 
     def _instant(self, out: bytearray, r: Row) -> None:
         track = self._track(r) if r.name != LOST_EVENT_NAME else None
@@ -162,9 +179,10 @@ class ChromeTrace:
 
     def _slice(self, out: bytearray, cpu: int, last: tuple[int, int, str], end: int) -> None:
         start, pid, comm = last
-        event = {"name": comm or str(pid), "cat": "sched", "ph": "X", "ts": self._us(start),
-                 "dur": (end - start) / NS_PER_US, "pid": CPU_PID, "tid": cpu}  # fmt: skip
-        self._emit(out, event, orjson.dumps({"tid": pid}))
+        ts, dur_us = self._span(start, end - start)
+        event = {"name": comm or str(pid), "cat": "sched", "ph": "X", "ts": ts,
+                 "dur": dur_us, "pid": CPU_PID, "tid": cpu}  # fmt: skip
+        self._emit(out, event, self._with_ns(orjson.dumps({"tid": pid}), start, end - start))
 
     def footer(self) -> bytes:
         out = bytearray()

@@ -10,6 +10,7 @@ from tracerd.engines.tracefs.decode import PageDecoder
 from tracerd.engines.tracefs.merge import REORDER_DELAY_NS, EventPump, SessionClock
 from tracerd.engines.tracefs.sinks import ListSink
 from tracerd.engines.tracefs.spool import RawBudget, RawStore
+from tracerd.types import WireEvent
 
 from .test_decode_synthetic import page, registry, small
 
@@ -99,3 +100,21 @@ def test_budget_full_when_the_spool_is_used_up(tmp_path: Path) -> None:
     no_spool = RawBudget(memory_bytes=4096, spool_bytes=1 << 20, can_spool=False)
     RawStore(0, no_spool, None).put(bytes(8192))
     assert no_spool.full
+
+
+def test_injected_output_lines_merge_in_time_order() -> None:
+    """A launched command's output lines (session-clock times) come out between the
+    records around them, not when their thread happened to hand them over."""
+    data = {0: cpu_pages(1000, 10, range(0, 100))}
+    p, sink = pump(data, {0: Progress()}, Limits(batch_interval_s=0))
+    line = WireEvent(1255, None, 5, 5, None, "stdout", {"text": "hello"})
+    last = WireEvent(99_999, None, 5, 5, None, "stderr", {"text": "bye"})
+    assert p.inject([last, line])
+    p.run()
+    names = [(e.ts_ns, e.name) for e in sink.events]
+    at = names.index((1255, "stdout"))
+    assert names[at - 1][0] <= 1255 <= names[at + 1][0]
+    assert names[-1] == (99_999, "stderr")
+    assert [t for t, _ in names] == sorted(t for t, _ in names)
+    assert p.late == 0
+    assert not p.inject([line])  # the pump is done: the caller emits it itself

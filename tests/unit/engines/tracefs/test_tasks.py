@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from tracerd.engines.tracefs.tasks import TaskResolver
+from tracerd.types import WireEvent
 
 
 def tree(tmp_path: Path) -> tuple[Path, Path]:
@@ -35,11 +36,11 @@ def test_hooks_keep_the_session_map(tmp_path: Path) -> None:
     r = TaskResolver(str(tfs), str(proc))
     hooks = r.hooks()
     hooks["sched:sched_process_fork"](
-        100, {"parent_comm": "bash", "parent_pid": 100, "child_comm": "bash", "child_pid": 300}
+        100, {"parent_comm": "bash", "parent_pid": 100, "child_comm": "bash", "child_pid": 300}, 0
     )
     assert r.cache[300] == (None, "bash")
     hooks["sched:sched_process_exec"](
-        300, {"filename": "/usr/bin/a-very-long-program-name", "pid": 300, "old_pid": 300}
+        300, {"filename": "/usr/bin/a-very-long-program-name", "pid": 300, "old_pid": 300}, 0
     )
     assert r.cache[300] == (300, "a-very-long-pro")  # TASK_COMM_LEN - 1
     hooks["sched:sched_switch"](
@@ -53,15 +54,16 @@ def test_hooks_keep_the_session_map(tmp_path: Path) -> None:
             "next_pid": 301,
             "next_prio": 120,
         },
+        0,
     )
     assert r.cache[300] == (300, "x")
     assert r.cache[301][1] == "y"
     hooks["task:task_newtask"](
-        300, {"pid": 302, "comm": "x", "clone_flags": 0x10000, "oom_score_adj": 0}
+        300, {"pid": 302, "comm": "x", "clone_flags": 0x10000, "oom_score_adj": 0}, 0
     )
     assert r.cache[302] == (300, "x")  # a thread: tgid of its creator
     hooks["task:task_rename"](
-        302, {"pid": 302, "oldcomm": "x", "newcomm": "worker", "oom_score_adj": 0}
+        302, {"pid": 302, "oldcomm": "x", "newcomm": "worker", "oom_score_adj": 0}, 0
     )
     assert r.cache[302] == (300, "worker")
 
@@ -80,3 +82,31 @@ def test_live_proc_of_this_process() -> None:
     pid, comm = r.lookup(os.getpid())
     assert pid == os.getpid()
     assert comm == Path(f"/proc/{os.getpid()}/comm").read_text().strip()
+
+
+def ev(ts: int, tid: int, comm: str | None) -> WireEvent:
+    return WireEvent(ts, 0, tid, tid, comm, "syscalls:sys_enter_read", {})
+
+
+def test_comm_follows_exec_in_time_order_across_cpus(tmp_path: Path) -> None:
+    """The exec (CPU 1, t=15) is decoded after CPU 0's page with t=10 and t=20 (both got
+    the old comm), then a later CPU 0 page with t=12 that was resolved with the new one."""
+    tfs, proc = tree(tmp_path)
+    r = TaskResolver(str(tfs), str(proc))
+    r.set_comm(400, "bash", 400)
+    decoded = [ev(10, 400, "bash"), ev(20, 400, "bash")]
+    r.hooks()["sched:sched_process_exec"](400, {"filename": "/bin/ls", "pid": 400}, 15)
+    decoded.append(ev(12, 400, "ls"))
+    exec_ev = WireEvent(15, 1, 400, 400, "ls", "sched:sched_process_exec", {})
+    merged = sorted([*decoded, exec_ev], key=lambda e: e.ts_ns)
+    fixed = r.in_time_order(merged, merged[-1].ts_ns)
+    assert [(e.ts_ns, e.comm) for e in fixed] == [
+        (10, "bash"),
+        (12, "bash"),
+        (15, "ls"),
+        (20, "ls"),
+    ]
+    assert r.in_time_order([ev(30, 400, "ls"), ev(31, 9, "x")], 31)[0].comm == "ls"
+    r.hooks()["task:task_rename"](400, {"pid": 400, "oldcomm": "ls", "newcomm": "worker"}, 40)
+    later = r.in_time_order([ev(35, 400, "worker"), ev(45, 400, "ls")], 45)
+    assert [e.comm for e in later] == ["ls", "worker"]
