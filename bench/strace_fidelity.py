@@ -47,20 +47,32 @@ TIMEOUT_S = 60
 
 _PID_RETURNS = re.compile(
     r"^(?:\[pid\s+\d+\] )?(?:<\.\.\. )?(clone3?|fork|vfork|getpid|gettid|getppid|getpgrp|getpgid|"
-    r"getsid|setsid|set_tid_address|wait4|waitpid|shmget|semget|msgget|pidfd_open|"
+    r"getsid|setsid|set_tid_address|wait4|waitpid|pidfd_open|"
     r"add_key|keyctl)\b.*\) += (\d+)"
 )
+_IPC_ID = re.compile(r"^((?:\[pid\s+\S+\] )?(?:shm|sem|msg)(?:ctl|at|op|timedop|snd|rcv)\()\d+")
+_IPC_GET = re.compile(r"^((?:\[pid\s+\S+\] )?(?:shm|sem|msg)get\(.*\) += )\d+")
 _PREFIX_PID = re.compile(r"^\[pid\s+(\d+)\] ")
 _FIELD_PIDS = re.compile(r"\b(?:si_pid|pid)=(\d+)")
 _ADDR = re.compile(r"\b0x[0-9a-f]{9,16}\b")
 _TIMES = re.compile(
     r"\b(tv_sec|tv_nsec|tv_usec|si_utime|si_stime|uptime|freeram|sharedram|bufferram|"
     r"totalswap|freeswap|procs|freehigh|f_bfree|f_bavail|f_ffree|ru_maxrss|ru_minflt|ru_majflt|"
-    r"ru_nvcsw|ru_nivcsw|tms_utime|tms_stime|tms_cutime|tms_cstime|loads|stx_ino)=[\[\d][\d, \]]*"
+    r"ru_nvcsw|ru_nivcsw|tms_utime|tms_stime|tms_cutime|tms_cstime|loads|stx_ino)=(\[[^\]]*\]|\d+)"
 )
-_TIMED_RETURN = re.compile(r"^((?:\[pid\s+PID\] )?(?:times|time)\(.*\) += )\d+")
+_TIMED_RETURN = re.compile(r"^((?:\[pid\s+PID\] )?(?:times|time)\(.*\) += )\d+( \(\S+\))?")
 _PORT = re.compile(r"htons\((\d{5})\)")
 _RANDOM = re.compile(r'(getrandom\()"[^"]*"(\.\.\.)?')
+
+
+def _mask_text(text: str, id_rx: re.Pattern[str] | None) -> str:
+    if id_rx is not None:
+        text = id_rx.sub("PID", text)
+    text = _IPC_ID.sub(r"\1ID", text)
+    text = _ADDR.sub("0xADDR", text)
+    text = _TIMES.sub(lambda m: m.group(1) + "=N", text)
+    text = _PORT.sub("htons(PORT)", text)
+    return _RANDOM.sub(r'\1"RANDOM"', text)
 
 
 def mask(lines: list[str]) -> list[str]:
@@ -73,18 +85,22 @@ def mask(lines: list[str]) -> list[str]:
                 ids.add(m.group(m.lastindex or 1))
         ids.update(_FIELD_PIDS.findall(line))
     ids.discard("0")
+    ids = {i for i in ids if len(i) >= 3}  # pids; small IPC ids are masked by position
     id_rx = (
         re.compile(r"\b(" + "|".join(sorted(ids, key=len, reverse=True)) + r")\b") if ids else None
     )
     out = []
     for line in lines:
-        if id_rx is not None:
-            line = id_rx.sub("PID", line)
-        line = _ADDR.sub("0xADDR", line)
-        line = _TIMES.sub(lambda m: m.group(1) + "=N", line)
+        cut = line.rfind(" = ")
+        call, rest = (line[:cut], line[cut:]) if cut >= 0 else (line, "")
+        padded = call.rstrip(" ")
+        pad = len(call) - len(padded)
+        masked = _mask_text(padded, id_rx)
+        if pad > 0 and cut >= 0:  # keep the ` = ` column where it was (the pad strace computed)
+            pad = max(1, pad + len(padded) - len(masked))
+        line = masked + " " * pad + _mask_text(rest, id_rx)
         line = _TIMED_RETURN.sub(lambda m: m.group(1) + "N", line)
-        line = _PORT.sub("htons(PORT)", line)
-        line = _RANDOM.sub(r'\1"RANDOM"', line)
+        line = _IPC_GET.sub(lambda m: m.group(1) + "ID", line)
         out.append(line)
     return out
 
