@@ -267,6 +267,10 @@ def cmd_strace(args: argparse.Namespace) -> None:
     status = session.get("exit_status") or {}
     if status.get("code") is not None:
         raise SystemExit(int(status["code"]))
+    if status.get("signal"):  # as strace (and a shell): 128 + the signal that killed it
+        import signal as _signal
+
+        raise SystemExit(128 + int(_signal.Signals[status["signal"]]))
 
 
 def cmd_bpf(args: argparse.Namespace) -> None:

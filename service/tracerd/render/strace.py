@@ -15,6 +15,8 @@ from typing import Any
 
 CALL_COLUMN = 39
 """strace pads `name(args)` to 39 characters before ` = ret`"""
+FORKS = frozenset({"clone", "clone3", "fork", "vfork"})
+"""calls whose return value is a new tracee: strace counts it from then on (`[pid N]`)"""
 LIFECYCLE = frozenset({"signal", "exit", "exec", "breakpoint", "stdout", "stderr", "marker"})
 
 
@@ -28,19 +30,20 @@ def is_syscall(event: Any) -> bool:
     return "raw_args" in (_get(event, "fields") or {})
 
 
-def align(text: str) -> str:
-    """`close(3) = 0` -> `close(3)                                = 0` (strace's column)."""
+def align(text: str, prefix: str = "") -> str:
+    """`close(3) = 0` -> `close(3)                                = 0` (strace's column; a
+    `[pid N] ` prefix counts, as strace counts every column of the line)."""
     cut = text.rfind(") = ")
     if cut < 0:
-        return text
-    call, ret = text[: cut + 1], text[cut + 4 :]
+        return prefix + text
+    call, ret = prefix + text[: cut + 1], text[cut + 4 :]
     return f"{call:<{CALL_COLUMN}} = {ret}"
 
 
-def resumed_halves(fields: Mapping[str, Any]) -> tuple[str, str]:
+def resumed_halves(fields: Mapping[str, Any], prefix: str = "") -> tuple[str, str]:
     """The `<unfinished ...>` and `<... name resumed>` lines of an interrupted call."""
-    entry = f"{fields['entry_text']} <unfinished ...>"
-    return entry, align(fields["resumed_text"])
+    entry = f"{prefix}{fields['entry_text']} <unfinished ...>"
+    return entry, align(fields["resumed_text"], prefix)
 
 
 @dataclass(slots=True)
@@ -67,14 +70,15 @@ class StraceRenderer:
             prefix = f"[pid {tid}] "
         else:
             prefix = ""
-        lines = self._lines(name, fields)
+        lines = self._lines(name, fields, prefix)
         if name == "exit" and not is_syscall(event) and tid is not None:
             live.discard(tid)
-        if name in ("stdout", "stderr"):
-            return lines
-        return [prefix + line for line in lines]
+        ret = _get(event, "ret")
+        if name in FORKS and isinstance(ret, int) and ret > 0 and is_syscall(event):
+            live.add(ret)
+        return lines
 
-    def _lines(self, name: str, fields: Mapping[str, Any]) -> list[str]:
+    def _lines(self, name: str, fields: Mapping[str, Any], prefix: str = "") -> list[str]:
         if name in ("stdout", "stderr"):
             return [fields.get("text", "")] if self.show_output else []
         if name == "exec" and "raw_args" not in fields:
@@ -82,9 +86,12 @@ class StraceRenderer:
         text = fields.get("text")
         if text is None:
             return []
+        if fields.get("unfinished"):  # the entry half, printed when another line came first
+            return [f"{prefix}{text} <unfinished ...>"]
         if "raw_args" in fields and fields.get("resumed"):
-            return list(resumed_halves(fields))
-        return [align(text) if "raw_args" in fields else text]
+            entry, rest = resumed_halves(fields, prefix)
+            return [rest] if fields.get("announced") else [entry, rest]
+        return [align(text, prefix) if "raw_args" in fields else prefix + text]
 
 
 def render_events(events: Iterable[Any], follow: bool = False) -> list[str]:
@@ -101,10 +108,16 @@ def render_events(events: Iterable[Any], follow: bool = False) -> list[str]:
         if tid is not None:
             span = spans.setdefault(tid, [ts, end])
             span[0], span[1] = min(span[0], ts), max(span[1], end)
+        child = _get(event, "ret") if is_syscall(event) else None
+        if _get(event, "name") in FORKS and isinstance(child, int) and child > 0:
+            span = spans.setdefault(child, [end + 1, end + 1])  # after the clone's own line
+            span[0] = min(span[0], end + 1)
+        if fields.get("unfinished"):
+            continue  # the final event of the call carries both halves
         if is_syscall(event) and fields.get("resumed"):
-            entry, rest = resumed_halves(fields)
+            entry = f"{fields['entry_text']} <unfinished ...>"
             halves.append((ts, order, event, entry))
-            halves.append((end, order, event, rest))
+            halves.append((end, order, event, fields["resumed_text"]))
         else:
             halves.append((end, order, event, None))
     bare = StraceRenderer(follow=False)
@@ -115,11 +128,11 @@ def render_events(events: Iterable[Any], follow: bool = False) -> list[str]:
         prefix = f"[pid {tid}] " if follow and alive > 1 and tid is not None else ""
         name = _get(event, "name")
         if line is not None:
-            out.append(prefix + line)
+            out.append(align(line, prefix) if line.startswith("<... ") else prefix + line)
         elif name in ("stdout", "stderr"):
             out += bare.feed(event)
         else:
-            out += [prefix + text for text in bare.feed(event)]
+            out += bare._lines(name, _get(event, "fields") or {}, prefix)
     return out
 
 

@@ -202,7 +202,7 @@ class EventBuilder:
         now: int,
         loop: TraceLoop,
     ) -> None:
-        nr, args, ts, entry_fetched = call
+        nr, args, ts, entry_fetched = call[:4]
         plan = self.plans.get(nr)
         name = plan.name if plan is not None else f"syscall_{nr:#x}"
         nargs = len(plan.kinds) if plan is not None else 6
@@ -230,17 +230,41 @@ class EventBuilder:
             "text": text,
         }
         if loop.emitted != t.mark:
-            outputs = [f[0] for f in plan.exit if f[1] != "ptid"] if plan else []
-            split = min(outputs, default=len(shown)) if plan else 0
+            split = self._split(plan, len(shown))
             head = ", ".join(shown[:split]) + (", " if split < len(shown) else "")
             fields["resumed"] = True
             fields["entry_text"] = f"{name}({head}"
             fields["resumed_text"] = f"<... {name} resumed>{', '.join(shown[split:])}) = {ret_text}"
+            if len(call) > 4:
+                fields["announced"] = True  # its entry half went out as an `unfinished` event
         loop.add_event(
             WireEvent(
                 ts, None, t.pid, t.tid, self._comm(t), name, fields, now - ts, rval, errno_name
             )
         )
+
+    @staticmethod
+    def _split(plan: Plan | None, count: int) -> int:
+        """Where strace cuts a call's arguments at `<unfinished ...>`: before the first one
+        the kernel writes (what is read at exit)."""
+        if plan is None:
+            return 0
+        outputs = [f[0] for f in plan.exit if f[1] != "ptid" and f[0] < count]
+        return min(outputs, default=count)
+
+    def unfinished(self, t: Tracee, call: list[Any]) -> WireEvent:
+        """The entry half of a call another tracee's event interrupts: `read(3, `."""
+        nr, args, ts, entry_fetched = call[:4]
+        plan = self.plans.get(nr)
+        name = plan.name if plan is not None else f"syscall_{nr:#x}"
+        if plan is not None:
+            shown = parse.render_args(plan, args, entry_fetched or _EMPTY, False, 0)
+        else:
+            shown = [hex(a) if a else "0" for a in args]
+        split = self._split(plan, len(shown))
+        head = ", ".join(shown[:split]) + (", " if split < len(shown) else "")
+        fields = {"unfinished": True, "text": f"{name}({head}"}
+        return WireEvent(ts, None, t.pid, t.tid, self._comm(t), name, fields)
 
     def _comm(self, t: Tracee) -> str | None:
         if t.comm is None:

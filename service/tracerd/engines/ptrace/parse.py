@@ -462,7 +462,7 @@ def _render_fetched(kind: str, param: str, value: object, arg: int, ok: bool, re
         body = ", ".join(structs.quote(d, cut=not c) for d, c in items)
         return f"[{body}{', ...' if more else ''}]"
     if kind == "envp":
-        return f"{structs.pointer(arg)} /* {value} vars */"
+        return f"{structs.pointer(arg)} /* {value} var{'' if value == 1 else 's'} */"
     if kind == "dirents":
         return f"{structs.pointer(arg)} /* {value} entries */"
     return structs.pointer(arg)
