@@ -41,6 +41,8 @@ OPTION_SETS: dict[str, list[str]] = {
     "plain": [],
     "s8": ["-f", "-s", "8"],
     "file": ["-f", "-e", "trace=%file,%desc"],
+    "filters": ["-f", "-qq", "-e", "trace=!%memory,/^rt_sig", "-e", "signal=none", "-a", "32"],
+    "T": ["-f", "-T", "-e", "trace=?nosuch,%process,%signal,%ipc"],
 }
 DEFAULT_SETS = ("f", "plain")
 TIMEOUT_S = 60
@@ -61,6 +63,7 @@ _TIMES = re.compile(
     r"ru_nvcsw|ru_nivcsw|tms_utime|tms_stime|tms_cutime|tms_cstime|loads|stx_ino)=(\[[^\]]*\]|\d+)"
 )
 _TIMED_RETURN = re.compile(r"^((?:\[pid\s+PID\] )?(?:times|time)\(.*\) += )\d+( \(\S+\))?")
+_DURATION = re.compile(r"<\d+\.\d{6}>$")
 _PORT = re.compile(r"htons\((\d{5})\)")
 _RANDOM = re.compile(r'(getrandom\()"[^"]*"(\.\.\.)?')
 
@@ -72,6 +75,7 @@ def _mask_text(text: str, id_rx: re.Pattern[str] | None) -> str:
     text = _ADDR.sub("0xADDR", text)
     text = _TIMES.sub(lambda m: m.group(1) + "=N", text)
     text = _PORT.sub("htons(PORT)", text)
+    text = _DURATION.sub("<T>", text)
     return _RANDOM.sub(r'\1"RANDOM"', text)
 
 

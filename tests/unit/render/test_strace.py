@@ -29,9 +29,9 @@ def test_pid_prefix_only_with_several_tracees() -> None:
         "getpid()" + " " * 31 + " = 100"
     ]
     lines = r.feed(call(101, 2, "gettid", "gettid() = 101", 101))
-    assert lines[0].startswith("[pid 101] gettid()")
+    assert lines[0].startswith("[pid   101] gettid()")
     exit_101 = WireEvent(3, None, 100, 101, "p", "exit", {"text": "+++ exited with 0 +++"})
-    assert r.feed(exit_101) == ["[pid 101] +++ exited with 0 +++"]
+    assert r.feed(exit_101) == ["[pid   101] +++ exited with 0 +++"]
     assert r.feed(call(100, 4, "getpid", "getpid() = 100", 100))[0].startswith("getpid()")
 
 
@@ -53,9 +53,9 @@ def test_unfinished_and_resumed_split_by_time() -> None:
     quick = call(101, 20, "getpid", "getpid() = 100", 100)
     late = call(101, 200, "getpid", "getpid() = 100", 100)
     lines = render_events([early, quick, slow, late], follow=True)
-    assert lines[1] == "[pid 100] read(3,  <unfinished ...>"
-    assert lines[2].startswith("[pid 101] getpid()")
-    assert lines[3].startswith('[pid 100] <... read resumed>"x", 1)')
+    assert lines[1] == "[pid   100] read(3,  <unfinished ...>"
+    assert lines[2].startswith("[pid   101] getpid()")
+    assert lines[3].startswith('[pid   100] <... read resumed>"x", 1)')
 
 
 def test_summary_table() -> None:
