@@ -11,7 +11,6 @@ printed as strace prints them (unknown bits appended in hex, unknown values as n
 from __future__ import annotations
 
 from collections.abc import Callable
-from os.path import commonpath
 
 from . import flags
 from .flags import Table
@@ -363,10 +362,12 @@ ENUM_PREFIXES = {"SECCOMP_": "SECCOMP_SET_MODE_"}
 
 def enum_prefix(names: list[str]) -> str:
     """`CLOCK_` of CLOCK_REALTIME, CLOCK_MONOTONIC..: strace's `0x4d /* CLOCK_??? */`."""
-    common = commonpath(names)
+    common = min(names, default="")
+    for name in names:
+        while not name.startswith(common):
+            common = common[:-1]
     common = common[: common.rfind("_") + 1]
     return ENUM_PREFIXES.get(common, common)
-    return common[: common.rfind("_") + 1]
 
 
 def _enum_formatter(table: dict[int, str]) -> Callable[[int], str]:
