@@ -114,7 +114,75 @@ def _pselect_sig(value: object, arg: int, ok: bool, ret: int) -> str:
     return f"{{sigmask={shown}, sigsetsize={size}}}"
 
 
+SCM_TYPES = {1: "SCM_RIGHTS", 2: "SCM_CREDENTIALS"}
+
+
+def _cmsgs(data: bytes) -> str:
+    items, at = [], 0
+    while at + 16 <= len(data):
+        length, level, kind = struct.unpack_from("=Qii", data, at)
+        if length < 16:
+            break
+        body = data[at + 16 : at + length]
+        level_name = "SOL_SOCKET" if level == 1 else str(level)
+        kind_name = SCM_TYPES.get(kind, str(kind)) if level == 1 else str(kind)
+        if level == 1 and kind == 1:
+            shown = structs.int_array(body)
+        elif level == 1 and kind == 2 and len(body) >= 12:
+            pid, uid, gid = struct.unpack_from("=iII", body)
+            shown = f"{{pid={pid}, uid={uid}, gid={gid}}}"
+        else:
+            shown = structs.quote(body)
+        items.append(
+            f"{{cmsg_len={length}, cmsg_level={level_name}, cmsg_type={kind_name}, "
+            f"cmsg_data={shown}}}"
+        )
+        at += (length + 7) & ~7
+    return "[" + ", ".join(items) + "]"
+
+
+MSG_FLAGS = argtypes.FORMATTERS["msg_flags"]
+
+
+def msghdr_text(value: object, ret: int, limit_to_ret: bool) -> str | None:
+    """struct msghdr as strace prints it (name, iovecs, control messages, flags)."""
+    if not isinstance(value, tuple):
+        return None
+    head, name, iov, control = value
+    name_at, namelen, iov_at, iovlen, control_at, controllen, msg_flags = struct.unpack_from(
+        "=QI4xQQQQi", head
+    )
+    shown_name = structs.sockaddr(name) if name else None
+    parts = [
+        f"msg_name={shown_name or structs.pointer(name_at)}",
+        f"msg_namelen={namelen}",
+        f"msg_iov={_iov(iov, iov_at, True, ret, limit_to_ret)}",
+        f"msg_iovlen={iovlen}",
+    ]
+    if controllen and control:
+        parts.append(f"msg_control={_cmsgs(control)}")
+    elif controllen:
+        parts.append(f"msg_control={structs.pointer(control_at)}")
+    parts.append(f"msg_controllen={controllen}")
+    parts.append(f"msg_flags={MSG_FLAGS(msg_flags)}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def mmsghdrs_text(value: object, arg: int, ok: bool) -> str:
+    """struct mmsghdr[]: `[{msg_hdr={...}, msg_len=2}, ...]` (msg_len as the kernel set it)."""
+    if not isinstance(value, list) or not ok:
+        return structs.pointer(arg)
+    items = []
+    for hdr, msg_len in value:
+        text = msghdr_text(hdr, msg_len, True)
+        items.append(f"{{msg_hdr={text}, msg_len={msg_len}}}")
+    return "[" + ", ".join(items) + "]"
+
+
 FETCHED_KINDS: dict[str, Callable[[object, int, bool, int], str]] = {
+    "mmsghdr": lambda v, a, ok, r: mmsghdrs_text(v, a, ok),
+    "msghdr": lambda v, a, ok, r: msghdr_text(v, r, False) or structs.pointer(a),
+    "omsghdr": lambda v, a, ok, r: (msghdr_text(v, r, True) if ok else None) or structs.pointer(a),
     "pollfd": lambda v, a, ok, r: structs.pollfds(_bytes(v)),
     "epoll_out": lambda v, a, ok, r: structs.epoll_events(_bytes(v)) if ok else structs.pointer(a),
     "sembuf": lambda v, a, ok, r: structs.sembufs(_bytes(v)),

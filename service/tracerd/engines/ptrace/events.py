@@ -119,6 +119,13 @@ class EventBuilder:
             out[key] = pt.read_memory(tid, addr, (nfds + 63) // 64 * 8)
         elif what in ("iov", "oiov"):
             out[index] = self._iovec(tid, addr, args[param], ret if what == "oiov" else -1)
+        elif what in ("msghdr", "omsghdr"):
+            out[index] = self._msghdr(tid, addr, ret if what == "omsghdr" else -1)
+        elif what == "mmsghdr":  # at exit: the `ret` messages sent or received
+            out[index] = [
+                (self._msghdr(tid, at, length), length)
+                for at, length in self._mmsg_lengths(tid, addr, ret)
+            ]
         elif what == "pselect_sig":
             raw = pt.read_memory(tid, addr, 16)
             if len(raw) == 16:
@@ -141,6 +148,27 @@ class EventBuilder:
         elif what == "msgbuf":
             size = min(args[param], self.string_limit)
             out[index] = pt.read_memory(tid, addr, 8 + size)
+
+    @staticmethod
+    def _mmsg_lengths(tid: int, addr: int, count: int) -> list[tuple[int, int]]:
+        raw = pt.read_memory(tid, addr, 64 * min(max(count, 0), 64))
+        return [
+            (addr + i, struct.unpack_from("=I", raw, i + 56)[0])
+            for i in range(0, len(raw) - 63, 64)
+        ]
+
+    def _msghdr(self, tid: int, addr: int, ret: int) -> tuple[object, ...] | None:
+        """(header bytes, name bytes, iovecs, control bytes) of a struct msghdr."""
+        head = pt.read_memory(tid, addr, 56)
+        if len(head) < 56:
+            return None
+        name_at, namelen, iov_at, iovlen, control_at, controllen = struct.unpack_from(
+            "=QI4xQQQQ", head
+        )
+        name = pt.read_memory(tid, name_at, min(namelen, 128)) if name_at and namelen else None
+        iov = self._iovec(tid, iov_at, iovlen, ret)
+        control = pt.read_memory(tid, control_at, min(controllen, 4096)) if control_at else None
+        return head, name, iov, control
 
     def _iovec(
         self, tid: int, addr: int, count: int, ret: int

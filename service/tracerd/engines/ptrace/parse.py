@@ -124,11 +124,11 @@ SPECS: dict[str, str] = {
     "utimensat": "dirfd path in:timespec_pair at_flags",
     "fsync": "fd",
     "fdatasync": "fd",
-    "sendmsg": "fd p msg_flags",
-    "recvmsg": "fd p msg_flags",
+    "sendmsg": "fd msghdr msg_flags",
+    "recvmsg": "fd omsghdr msg_flags",
     "shutdown": "fd shutdown",
-    "sendmmsg": "fd p u msg_flags",
-    "recvmmsg": "fd p u msg_flags p",
+    "sendmmsg": "fd mmsghdr u msg_flags",
+    "recvmmsg": "fd mmsghdr u msg_flags in:timespec",
     "listen": "fd d",
     "accept": "fd osockaddr:2 socklen",
     "accept4": "fd osockaddr:2 socklen socket_flags",
@@ -365,6 +365,10 @@ def build_plan(sc: Syscall, string_limit: int) -> Plan:
             exit_.append((i, "fdset", AGAIN))
         elif what in ("iov", "oiov"):
             (entry if what == "iov" else exit_).append((i, what, i + 1))
+        elif what == "mmsghdr":
+            exit_.append((i, "mmsghdr", 0))
+        elif what in ("msghdr", "omsghdr"):
+            (entry if what == "msghdr" else exit_).append((i, what, 0))
         elif what == "sigset_ptr":
             entry.append((i, "struct", 8))
         elif what == "pselect_sig":
