@@ -50,8 +50,8 @@ CASES = [
     ("sig_itimer", []),
     ("abi_wide_args", []),
     ("ipc_sem", []),
-    ("proc_fork_wait", ["-f"]),
-    ("proc_exec", ["-f"]),
+    # (a parent's call racing its new child's first stop is printed with or without the
+    # `[pid N]` prefix by strace itself, from run to run: such programs are left to the bench)
     ("sig_segv", ["-f"]),
     ("file_open_read", ["-f", "-qq", "-e", "trace=!%memory,/^rt_sig", "-e", "signal=none"]),
 ]
