@@ -10,7 +10,7 @@ one tracee is alive, as in strace. `format_summary` prints strace `-c -w`'s tabl
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 CALL_COLUMN = 39
@@ -95,6 +95,7 @@ class StraceRenderer:
     options: LineOptions | None = None
     _live: set[int] | None = None
     _last: list[int] | None = None
+    _gone: set[int] = field(default_factory=set)
 
     def feed(self, event: Any) -> list[str]:
         live = self._live if self._live is not None else set()
@@ -115,6 +116,7 @@ class StraceRenderer:
             if self._hidden(name, fields, options):
                 if name == "exit" and tid is not None:
                     live.discard(tid)
+                    self._gone.add(tid)
                 return []
             self._last = self._last or [0]
             prefix += _stamp(options, _get(event, "ts_ns") or 0, self._last)
@@ -123,9 +125,11 @@ class StraceRenderer:
             lines[-1] = _with_options(lines[-1], fields, options)
         if name == "exit" and not is_syscall(event) and tid is not None:
             live.discard(tid)
+            self._gone.add(tid)
         ret = fields.get("ret")
-        if name in FORKS and isinstance(ret, int) and ret > 0 and is_syscall(event):
-            live.add(ret)
+        child = ret if name in FORKS and isinstance(ret, int) and is_syscall(event) else 0
+        if child > 0 and child not in self._gone:  # a vfork child may be gone already
+            live.add(child)
         return lines
 
     @staticmethod

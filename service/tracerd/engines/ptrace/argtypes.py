@@ -343,6 +343,40 @@ ENUMS: dict[str, dict[int, str]] = {
     },
     "clock": dict(flags.CLOCKS)
     | {8: "CLOCK_REALTIME_ALARM", 9: "CLOCK_BOOTTIME_ALARM", 11: "CLOCK_TAI"},
+    "keyctl": {
+        0: "KEYCTL_GET_KEYRING_ID",
+        1: "KEYCTL_JOIN_SESSION_KEYRING",
+        2: "KEYCTL_UPDATE",
+        3: "KEYCTL_REVOKE",
+        4: "KEYCTL_CHOWN",
+        5: "KEYCTL_SETPERM",
+        6: "KEYCTL_DESCRIBE",
+        7: "KEYCTL_CLEAR",
+        8: "KEYCTL_LINK",
+        9: "KEYCTL_UNLINK",
+        10: "KEYCTL_SEARCH",
+        11: "KEYCTL_READ",
+        12: "KEYCTL_INSTANTIATE",
+        13: "KEYCTL_NEGATE",
+        14: "KEYCTL_SET_REQKEY_KEYRING",
+        15: "KEYCTL_SET_TIMEOUT",
+        16: "KEYCTL_ASSUME_AUTHORITY",
+        17: "KEYCTL_GET_SECURITY",
+        18: "KEYCTL_SESSION_TO_PARENT",
+        19: "KEYCTL_REJECT",
+        20: "KEYCTL_INSTANTIATE_IOV",
+        21: "KEYCTL_INVALIDATE",
+        22: "KEYCTL_GET_PERSISTENT",
+    },
+    "keyring": {
+        -1: "KEY_SPEC_THREAD_KEYRING",
+        -2: "KEY_SPEC_PROCESS_KEYRING",
+        -3: "KEY_SPEC_SESSION_KEYRING",
+        -4: "KEY_SPEC_USER_KEYRING",
+        -5: "KEY_SPEC_USER_SESSION_KEYRING",
+        -6: "KEY_SPEC_GROUP_KEYRING",
+        -7: "KEY_SPEC_REQKEY_AUTH_KEY",
+    },
     "seccomp_op": {
         0: "SECCOMP_SET_MODE_STRICT",
         1: "SECCOMP_SET_MODE_FILTER",
@@ -372,6 +406,8 @@ def enum_prefix(names: list[str]) -> str:
 
 def _enum_formatter(table: dict[int, str]) -> Callable[[int], str]:
     prefix = enum_prefix(list(table.values()))
+    if all(k < 0 for k in table):  # special ids (KEY_SPEC_*): other values are plain ids
+        return lambda v: table.get(s32(v), str(s32(v)))
 
     def fmt(v: int) -> str:
         value = s32(v)

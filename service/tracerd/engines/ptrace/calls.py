@@ -203,8 +203,18 @@ def _fdset(args: Sequence[int], i: int, fetched: Mapping[int, object], ok: bool,
     return structs.fd_set(value, argtypes.s32(args[0]))
 
 
+def _loff_io(args: Sequence[int], i: int, fetched: Mapping[int, object], ok: bool, ret: int) -> str:
+    """sendfile's offset: `[0] => [7]`."""
+    before = structs.loff(_bytes(fetched.get(i)))
+    if before is None:
+        return structs.pointer(args[i])
+    after = structs.loff(_bytes(fetched.get(AGAIN_KEY + i))) if ok else None
+    return f"{before} => {after}" if after is not None and after != before else before
+
+
 ARG_KINDS: dict[str, Callable[[Sequence[int], int, Mapping[int, object], bool, int], str]] = {
-    "fdset": _fdset
+    "fdset": _fdset,
+    "loff_io": _loff_io,
 }
 
 
@@ -325,6 +335,7 @@ ARG_HOOKS: dict[
     "msgsnd": _msgbuf,
     "msgrcv": _msgrcv,
     "mremap": _mremap,
+    "keyctl": lambda args, out, fetched, ok, ret: out[:3] if args[0] & 0xFFFFFFFF == 0 else out,
 }
 
 
