@@ -144,7 +144,8 @@ class StraceRenderer:
 
     def _lines(self, name: str, fields: Mapping[str, Any], prefix: str = "") -> list[str]:
         if name in ("stdout", "stderr"):
-            return [fields.get("text", "")] if self.show_output else []
+            # the command's own output, marked so it never passes for a trace line
+            return [f"[{name}] {fields.get('text', '')}"] if self.show_output else []
         if name == "exec" and "raw_args" not in fields:
             return []
         text = fields.get("text")

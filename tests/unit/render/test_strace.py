@@ -75,3 +75,26 @@ def test_summary_rows_skip_unfinished_and_lifecycle() -> None:
         WireEvent(3, None, 1, 1, "p", "exit", {"text": "+++ exited with 0 +++"}),
     ]
     assert summary_rows(events) == [SummaryRow("read", 1, 0, 10 / 1e9)]
+
+
+def test_command_output_is_marked_apart_from_trace_lines() -> None:
+    """Text export (show_output): the command's stdout never passes for a trace line."""
+    out = WireEvent(1, None, 100, 100, "p", "stdout", {"text": "write(1) = 3"})
+    assert StraceRenderer().feed(out) == ["[stdout] write(1) = 3"]
+    assert StraceRenderer(show_output=False).feed(out) == []
+
+
+def test_line_options_stamps_durations_quiet_signals() -> None:
+    from tracerd.render.strace import LineOptions
+
+    opts = LineOptions(stamps="ttt", durations=True, quiet_exits=True, signals=frozenset())
+    r = StraceRenderer(options=opts)
+    event = call(100, 2_000_000_000, "getpid", "getpid() = 100", 100, duration_ns=1500)
+    line = r.feed(event)[0]
+    assert line.startswith("2.000000 getpid()")
+    assert line.endswith("= 100 <0.000001>")
+    assert len(line.split(" = ")[0]) == 39  # the stamp counts in strace's 40 columns
+    gone = WireEvent(3, None, 100, 100, "p", "exit", {"text": "+++ exited with 0 +++"})
+    assert r.feed(gone) == []
+    sig = WireEvent(3, None, 100, 100, "p", "signal", {"signal": "SIGCHLD", "text": "--- x ---"})
+    assert r.feed(sig) == []
