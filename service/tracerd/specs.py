@@ -142,9 +142,13 @@ class TracefsSpec(CommonSpec, LaunchSpec):
         return self
 
 
+SYSCALL_ITEM = r"^!?\??(%{0,2}[A-Za-z0-9_]{1,64}|/[\x20-\x7e]{1,256})$"
+"""strace's `-e trace=` items: name, %class, %%stat, /regex, each with ! and ? prefixes"""
+
+
 class PtraceSpec(CommonSpec, LaunchSpec):
     pid: Pid | None = None
-    syscalls: list[Annotated[str, Field(pattern=r"^[%!]?[A-Za-z0-9_]{1,64}$")]] = Field(
+    syscalls: list[Annotated[str, Field(pattern=SYSCALL_ITEM)]] = Field(
         default_factory=list, description="names and strace classes (%file, %process, ...)"
     )
     follow_forks: bool = False

@@ -125,13 +125,20 @@ def _bpf_printer(session: dict[str, Any], quiet: bool) -> Printer:
     return printer
 
 
-def _ptrace_printer(session: dict[str, Any], quiet: bool, out: IO[str] | None) -> Printer:
+def _ptrace_printer(
+    session: dict[str, Any], quiet: bool, out: IO[str] | None, options: Any = None
+) -> Printer:
     """strace's lines, on stderr (or -o FILE) like strace; the command's output on ours."""
     from ..render.strace import StraceRenderer
 
     renderer = StraceRenderer(
-        follow=bool(session["spec"].get("follow_forks")), show_output=False, pid_column=bool(out)
+        follow=bool(session["spec"].get("follow_forks")),
+        show_output=False,
+        pid_column=bool(out),
+        options=options,
     )
+    if options is not None:
+        options.wall_offset_ns = int(session.get("wall_offset_ns") or 0)
     dest = out or sys.stderr
     quiet = quiet and out is None  # -q silences the terminal, never the -o file
 
@@ -157,9 +164,10 @@ def printer_for(
     session: dict[str, Any],
     quiet: bool = False,
     out: IO[str] | None = None,
+    line_options: Any = None,
 ) -> Printer:
     if kind == "ptrace":
-        return _ptrace_printer(session, quiet, out)
+        return _ptrace_printer(session, quiet, out, line_options)
     if kind == "tracefs":
         return _tracefs_printer(api, session, quiet)
     if kind in ("bpf", "bpftrace"):

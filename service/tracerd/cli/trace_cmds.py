@@ -27,7 +27,7 @@ def register(sub: Any) -> None:
     _bpf_parsers(sub)
 
 
-def _launch_options(p: argparse.ArgumentParser) -> None:
+def _launch_options(p: argparse.ArgumentParser, quiet_flags: tuple[str, ...] = ("-q",)) -> None:
     p.add_argument("-u", "--user", help="run the command as this user")
     p.add_argument("--cwd", help="working directory of the command (default: this one)")
     p.add_argument(
@@ -40,7 +40,7 @@ def _launch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("-m", "--max-events", type=int, help="stop after this many events")
     p.add_argument("--name", dest="session_name", help="session name")
-    p.add_argument("-q", "--quiet", action="store_true", help="no live lines")
+    p.add_argument(*quiet_flags, "--quiet", action="store_true", help="no live lines")
 
 
 def _record_parser(sub: Any) -> None:
@@ -89,10 +89,19 @@ def _strace_parser(sub: Any) -> None:
     )
     p.add_argument("-s", dest="string_limit", type=int, default=32)
     p.add_argument("-c", dest="summary", action="store_true", help="count time and calls")
+    p.add_argument("-t", dest="stamps", action="count", default=0, help="-t, -tt, -ttt: time")
+    p.add_argument("-r", dest="relative", action="store_true", help="relative timestamps")
+    p.add_argument("-T", dest="durations", action="store_true", help="time spent in calls")
+    p.add_argument("-a", dest="column", type=int, default=40, help="column of ` = ret`")
+    p.add_argument("-q", dest="quiet_level", action="count", default=0, help="-qq: no exits")
+    for flag in UNSUPPORTED_FLAGS:
+        p.add_argument(flag, dest=f"unsupported_{flag[1:]}", action="count", default=0)
+    for flag in UNSUPPORTED_VALUED:
+        p.add_argument(flag, dest=f"unsupported_{flag[1:]}", action="append", default=[])
     p.add_argument("--seccomp", choices=["auto", "on", "off"], default="auto")
     p.add_argument("-o", dest="output", help="write the trace to this file")
     p.add_argument("command", nargs=argparse.REMAINDER)
-    _launch_options(p)
+    _launch_options(p, quiet_flags=())  # strace's -q/-qq are its own (above)
     add_client_options(p)
     p.set_defaults(handler=cmd_strace)
 
@@ -177,12 +186,15 @@ def run_session(
     quiet: bool,
     printer_kind: str | None = None,
     out: IO[str] | None = None,
+    line_options: Any = None,
 ) -> dict[str, Any]:
     body = {"kind": kind, "spec": spec, "name": name}
     session = api.post("/v1/sessions", json=body, params={"wait": "true"})
     sid = session["id"]
     sys.stderr.write(f"session {sid} {session['state']} (Ctrl-C to stop)\n")
-    printer = printer_for(api, printer_kind or kind, session, quiet=quiet, out=out)
+    printer = printer_for(
+        api, printer_kind or kind, session, quiet=quiet, out=out, line_options=line_options
+    )
     result = follow(api, sid, printer)
     printer({"type": "flush"})
     summary(api, sid, result)
@@ -224,16 +236,72 @@ def cmd_stream(args: argparse.Namespace) -> None:
     summary(api, args.id, result)
 
 
-def _strace_syscalls(expressions: list[str]) -> list[str]:
+UNSUPPORTED_FLAGS = ("-y", "-v", "-k", "-i", "-n", "-x", "-C", "-D", "-w", "-Z", "-z")
+UNSUPPORTED_VALUED = ("-P", "-X", "-I", "-E", "-S", "-O", "-U", "-b")
+"""strace options tracerd does not honour: refused with a clear message, never ignored"""
+
+
+def _strace_syscalls(expressions: list[str]) -> tuple[list[str], frozenset[str] | None]:
+    """`-e trace=SET` (strace's syntax: !, ?, /regex, %class, none, all) and `-e signal=SET`:
+    the spec's syscall items and the signal names whose lines print (None: all)."""
     out: list[str] = []
+    signals: frozenset[str] | None = None
     for expr in expressions:
         key, _, value = expr.partition("=")
         if not value:
             key, value = "trace", key
+        if key in ("signal", "signals", "s"):
+            signals = _signal_set(value)
+            continue
         if key not in ("trace", "t"):
-            raise SystemExit(f"tracerd strace: only -e trace=... is supported, not {expr}")
-        out.extend(v for v in value.split(",") if v and v != "all")
-    return out
+            raise SystemExit(
+                f"tracerd strace: -e {key}= is not supported (only trace= and signal=)"
+            )
+        negate = value.startswith("!")  # strace: `!` negates the whole set
+        items = [v for v in value.removeprefix("!").split(",") if v]
+        if negate:
+            out.extend(f"!{v}" if v not in ("all", "none") else v for v in items)
+            if "all" in items:
+                out.append("none")
+        else:
+            out.extend(v for v in items if v != "all")
+    return out, signals
+
+
+def _signal_set(value: str) -> frozenset[str] | None:
+    import signal as _signal
+
+    negate = value.startswith("!")
+    names = set()
+    for item in value.removeprefix("!").split(","):
+        if item in ("all", "none", ""):
+            continue
+        name = item.upper() if item.upper().startswith("SIG") else "SIG" + item.upper()
+        if item.isdigit():
+            name = _signal.Signals(int(item)).name
+        names.add(name)
+    everything = {s.name for s in _signal.Signals}
+    if value.removeprefix("!") == "all":
+        return frozenset() if negate else None
+    if value.removeprefix("!") == "none":
+        return None if negate else frozenset()
+    return frozenset(everything - names) if negate else frozenset(names)
+
+
+def _line_options(args: argparse.Namespace, signals: frozenset[str] | None) -> Any:
+    for flag in (*UNSUPPORTED_FLAGS, *UNSUPPORTED_VALUED):
+        if getattr(args, f"unsupported_{flag[1:]}"):
+            raise SystemExit(f"tracerd strace: option {flag} is not supported")
+    from ..render.strace import LineOptions
+
+    stamps = "r" if args.relative else ("", "t", "tt", "ttt")[min(args.stamps, 3)]
+    return LineOptions(
+        stamps=stamps,
+        durations=args.durations,
+        column=args.column,
+        quiet_exits=args.quiet_level >= 2,
+        signals=signals,
+    )
 
 
 def cmd_strace(args: argparse.Namespace) -> None:
@@ -244,7 +312,8 @@ def cmd_strace(args: argparse.Namespace) -> None:
     }
     if args.pid:
         spec["pid"] = args.pid
-    syscalls = _strace_syscalls(args.expressions)
+    syscalls, signals = _strace_syscalls(args.expressions)
+    line_options = _line_options(args, signals)
     if syscalls:
         spec["syscalls"] = syscalls
     spec = _launch_spec(args, spec)
@@ -258,7 +327,15 @@ def cmd_strace(args: argparse.Namespace) -> None:
 
             print_syscall_table(report, out)
         else:
-            session = run_session(api, "ptrace", spec, args.session_name, args.quiet, out=out)
+            session = run_session(
+                api,
+                "ptrace",
+                spec,
+                args.session_name,
+                args.quiet,
+                out=out,
+                line_options=line_options,
+            )
     except ApiError:
         raise
     finally:
@@ -267,6 +344,10 @@ def cmd_strace(args: argparse.Namespace) -> None:
     status = session.get("exit_status") or {}
     if status.get("code") is not None:
         raise SystemExit(int(status["code"]))
+    if status.get("signal"):  # as strace (and a shell): 128 + the signal that killed it
+        import signal as _signal
+
+        raise SystemExit(128 + int(_signal.Signals[status["signal"]]))
 
 
 def cmd_bpf(args: argparse.Namespace) -> None:

@@ -10,11 +10,13 @@ one tracee is alive, as in strace. `format_summary` prints strace `-c -w`'s tabl
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 CALL_COLUMN = 39
 """strace pads `name(args)` to 39 characters before ` = ret`"""
+FORKS = frozenset({"clone", "clone3", "fork", "vfork"})
+"""calls whose return value is a new tracee: strace counts it from then on (`[pid N]`)"""
 LIFECYCLE = frozenset({"signal", "exit", "exec", "breakpoint", "stdout", "stderr", "marker"})
 
 
@@ -28,19 +30,58 @@ def is_syscall(event: Any) -> bool:
     return "raw_args" in (_get(event, "fields") or {})
 
 
-def align(text: str) -> str:
-    """`close(3) = 0` -> `close(3)                                = 0` (strace's column)."""
+def align(text: str, prefix: str = "", column: int = CALL_COLUMN) -> str:
+    """`close(3) = 0` -> `close(3)                                = 0` (strace's column; a
+    `[pid N] ` prefix counts, as strace counts every column of the line)."""
     cut = text.rfind(") = ")
     if cut < 0:
-        return text
-    call, ret = text[: cut + 1], text[cut + 4 :]
-    return f"{call:<{CALL_COLUMN}} = {ret}"
+        return prefix + text
+    call, ret = prefix + text[: cut + 1], text[cut + 4 :]
+    return f"{call:<{column}} = {ret}"
 
 
-def resumed_halves(fields: Mapping[str, Any]) -> tuple[str, str]:
+def resumed_halves(fields: Mapping[str, Any], prefix: str = "") -> tuple[str, str]:
     """The `<unfinished ...>` and `<... name resumed>` lines of an interrupted call."""
-    entry = f"{fields['entry_text']} <unfinished ...>"
-    return entry, align(fields["resumed_text"])
+    entry = f"{prefix}{fields['entry_text']} <unfinished ...>"
+    return entry, align(fields["resumed_text"], prefix)
+
+
+@dataclass(slots=True)
+class LineOptions:
+    """strace's line options: -t/-tt/-ttt/-r, -T, -a COLUMN, -qq, -e signal=."""
+
+    stamps: str = ""
+    """"t", "tt", "ttt" (time of day of the call's entry) or "r" (since the previous line)"""
+    durations: bool = False
+    column: int = CALL_COLUMN + 1
+    quiet_exits: bool = False
+    signals: frozenset[str] | None = None
+    """signal names whose `--- SIG... ---` lines print; None for all"""
+    wall_offset_ns: int = 0
+
+
+def _stamp(options: LineOptions, ts_ns: int, last: list[int]) -> str:
+    if not options.stamps or not ts_ns:
+        return ""
+    wall = ts_ns + options.wall_offset_ns
+    if options.stamps == "r":
+        delta = wall - last[0] if last[0] else 0
+        last[0] = wall
+        return f"{delta // 1_000_000_000:6d}.{delta // 1000 % 1_000_000:06d} "
+    import time as _time
+
+    sec, usec = divmod(wall // 1000, 1_000_000)
+    if options.stamps == "ttt":
+        return f"{sec}.{usec:06d} "
+    clock = _time.strftime("%H:%M:%S", _time.localtime(sec))
+    return f"{clock}.{usec:06d} " if options.stamps == "tt" else f"{clock} "
+
+
+def _with_options(line: str, fields: Mapping[str, Any], options: LineOptions) -> str:
+    if options.durations and "raw_args" in fields and fields.get("ret") is not None:
+        dur = fields.get("duration_ns") or 0
+        line += f" <{dur // 1_000_000_000}.{dur // 1000 % 1_000_000:06d}>"
+    return line
 
 
 @dataclass(slots=True)
@@ -51,7 +92,10 @@ class StraceRenderer:
     show_output: bool = True
     pid_column: bool = False
     """`strace -f -o FILE`: every line starts with the pid, `1234  read(...)`"""
+    options: LineOptions | None = None
     _live: set[int] | None = None
+    _last: list[int] | None = None
+    _gone: set[int] = field(default_factory=set)
 
     def feed(self, event: Any) -> list[str]:
         live = self._live if self._live is not None else set()
@@ -64,27 +108,60 @@ class StraceRenderer:
         if self.follow and self.pid_column and tid is not None:
             prefix = f"{tid:<5} "
         elif self.follow and len(live) > 1 and tid is not None:
-            prefix = f"[pid {tid}] "
+            prefix = f"[pid {tid:5d}] "
         else:
             prefix = ""
-        lines = self._lines(name, fields)
+        options = self.options
+        if options is not None:
+            if self._hidden(name, fields, options):
+                if name == "exit" and tid is not None:
+                    live.discard(tid)
+                    self._gone.add(tid)
+                return []
+            self._last = self._last or [0]
+            prefix += _stamp(options, _get(event, "ts_ns") or 0, self._last)
+        lines = self._lines(name, fields, prefix)
+        if options is not None and lines:
+            lines[-1] = _with_options(lines[-1], fields, options)
         if name == "exit" and not is_syscall(event) and tid is not None:
             live.discard(tid)
-        if name in ("stdout", "stderr"):
-            return lines
-        return [prefix + line for line in lines]
+            self._gone.add(tid)
+        ret = fields.get("ret")
+        child = ret if name in FORKS and isinstance(ret, int) and is_syscall(event) else 0
+        if child > 0 and child not in self._gone:  # a vfork child may be gone already
+            live.add(child)
+        return lines
 
-    def _lines(self, name: str, fields: Mapping[str, Any]) -> list[str]:
+    @staticmethod
+    def _hidden(name: str, fields: Mapping[str, Any], options: LineOptions) -> bool:
+        if "raw_args" in fields or fields.get("unfinished"):
+            return False
+        if name == "exit":
+            return options.quiet_exits
+        if name == "signal" and options.signals is not None:
+            return str(fields.get("signal")) not in options.signals
+        return False
+
+    def _lines(self, name: str, fields: Mapping[str, Any], prefix: str = "") -> list[str]:
         if name in ("stdout", "stderr"):
-            return [fields.get("text", "")] if self.show_output else []
+            # the command's own output, marked so it never passes for a trace line
+            return [f"[{name}] {fields.get('text', '')}"] if self.show_output else []
         if name == "exec" and "raw_args" not in fields:
             return []
         text = fields.get("text")
         if text is None:
             return []
+        if fields.get("unfinished"):  # the entry half, printed when another line came first
+            return [f"{prefix}{text} <unfinished ...>"]
         if "raw_args" in fields and fields.get("resumed"):
-            return list(resumed_halves(fields))
-        return [align(text) if "raw_args" in fields else text]
+            entry, rest = resumed_halves(fields, prefix)
+            if self.options is not None:
+                rest = align(fields["resumed_text"], prefix, self.options.column - 1)
+            return [rest] if fields.get("announced") else [entry, rest]
+        column = self.options.column - 1 if self.options is not None else CALL_COLUMN
+        if "raw_args" in fields:
+            return [align(text, prefix, column)]
+        return [prefix + text]
 
 
 def render_events(events: Iterable[Any], follow: bool = False) -> list[str]:
@@ -101,10 +178,16 @@ def render_events(events: Iterable[Any], follow: bool = False) -> list[str]:
         if tid is not None:
             span = spans.setdefault(tid, [ts, end])
             span[0], span[1] = min(span[0], ts), max(span[1], end)
+        child = fields.get("ret") if is_syscall(event) else None
+        if _get(event, "name") in FORKS and isinstance(child, int) and child > 0:
+            span = spans.setdefault(child, [end + 1, end + 1])  # after the clone's own line
+            span[0] = min(span[0], end + 1)
+        if fields.get("unfinished"):
+            continue  # the final event of the call carries both halves
         if is_syscall(event) and fields.get("resumed"):
-            entry, rest = resumed_halves(fields)
+            entry = f"{fields['entry_text']} <unfinished ...>"
             halves.append((ts, order, event, entry))
-            halves.append((end, order, event, rest))
+            halves.append((end, order, event, fields["resumed_text"]))
         else:
             halves.append((end, order, event, None))
     bare = StraceRenderer(follow=False)
@@ -112,14 +195,14 @@ def render_events(events: Iterable[Any], follow: bool = False) -> list[str]:
     for ts, _order, event, line in sorted(halves, key=lambda h: (h[0], h[1])):
         tid = _get(event, "tid")
         alive = sum(1 for lo, hi in spans.values() if lo <= ts <= hi)
-        prefix = f"[pid {tid}] " if follow and alive > 1 and tid is not None else ""
+        prefix = f"[pid {tid:5d}] " if follow and alive > 1 and tid is not None else ""
         name = _get(event, "name")
         if line is not None:
-            out.append(prefix + line)
+            out.append(align(line, prefix) if line.startswith("<... ") else prefix + line)
         elif name in ("stdout", "stderr"):
             out += bare.feed(event)
         else:
-            out += [prefix + text for text in bare.feed(event)]
+            out += bare._lines(name, _get(event, "fields") or {}, prefix)
     return out
 
 

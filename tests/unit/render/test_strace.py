@@ -29,16 +29,16 @@ def test_pid_prefix_only_with_several_tracees() -> None:
         "getpid()" + " " * 31 + " = 100"
     ]
     lines = r.feed(call(101, 2, "gettid", "gettid() = 101", 101))
-    assert lines[0].startswith("[pid 101] gettid()")
+    assert lines[0].startswith("[pid   101] gettid()")
     exit_101 = WireEvent(3, None, 100, 101, "p", "exit", {"text": "+++ exited with 0 +++"})
-    assert r.feed(exit_101) == ["[pid 101] +++ exited with 0 +++"]
+    assert r.feed(exit_101) == ["[pid   101] +++ exited with 0 +++"]
     assert r.feed(call(100, 4, "getpid", "getpid() = 100", 100))[0].startswith("getpid()")
 
 
 def test_pid_column_in_a_file_like_strace_f_o() -> None:
     r = StraceRenderer(follow=True, pid_column=True)
     assert r.feed(call(100, 1, "getpid", "getpid() = 100", 100)) == [
-        "100   getpid()" + " " * 31 + " = 100"
+        "100   getpid()".ljust(39) + " = 100"  # strace counts the pid column in its 40
     ]
     exit_101 = WireEvent(3, None, 100, 101, "p", "exit", {"text": "+++ exited with 0 +++"})
     assert r.feed(exit_101) == ["101   +++ exited with 0 +++"]
@@ -53,9 +53,9 @@ def test_unfinished_and_resumed_split_by_time() -> None:
     quick = call(101, 20, "getpid", "getpid() = 100", 100)
     late = call(101, 200, "getpid", "getpid() = 100", 100)
     lines = render_events([early, quick, slow, late], follow=True)
-    assert lines[1] == "[pid 100] read(3,  <unfinished ...>"
-    assert lines[2].startswith("[pid 101] getpid()")
-    assert lines[3].startswith('[pid 100] <... read resumed>"x", 1)')
+    assert lines[1] == "[pid   100] read(3,  <unfinished ...>"
+    assert lines[2].startswith("[pid   101] getpid()")
+    assert lines[3].startswith('[pid   100] <... read resumed>"x", 1)')
 
 
 def test_summary_table() -> None:
@@ -75,3 +75,26 @@ def test_summary_rows_skip_unfinished_and_lifecycle() -> None:
         WireEvent(3, None, 1, 1, "p", "exit", {"text": "+++ exited with 0 +++"}),
     ]
     assert summary_rows(events) == [SummaryRow("read", 1, 0, 10 / 1e9)]
+
+
+def test_command_output_is_marked_apart_from_trace_lines() -> None:
+    """Text export (show_output): the command's stdout never passes for a trace line."""
+    out = WireEvent(1, None, 100, 100, "p", "stdout", {"text": "write(1) = 3"})
+    assert StraceRenderer().feed(out) == ["[stdout] write(1) = 3"]
+    assert StraceRenderer(show_output=False).feed(out) == []
+
+
+def test_line_options_stamps_durations_quiet_signals() -> None:
+    from tracerd.render.strace import LineOptions
+
+    opts = LineOptions(stamps="ttt", durations=True, quiet_exits=True, signals=frozenset())
+    r = StraceRenderer(options=opts)
+    event = call(100, 2_000_000_000, "getpid", "getpid() = 100", 100, duration_ns=1500)
+    line = r.feed(event)[0]
+    assert line.startswith("2.000000 getpid()")
+    assert line.endswith("= 100 <0.000001>")
+    assert len(line.split(" = ")[0]) == 39  # the stamp counts in strace's 40 columns
+    gone = WireEvent(3, None, 100, 100, "p", "exit", {"text": "+++ exited with 0 +++"})
+    assert r.feed(gone) == []
+    sig = WireEvent(3, None, 100, 100, "p", "signal", {"signal": "SIGCHLD", "text": "--- x ---"})
+    assert r.feed(sig) == []

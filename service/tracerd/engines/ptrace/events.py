@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...types import WireEvent
-from . import flags, parse, sockets
+from . import argtypes, calls, flags, parse, sockets, structs
 from . import tracer as pt
 from .parse import Fetch, Plan
 
@@ -24,21 +24,6 @@ if TYPE_CHECKING:
     from .reader import Tracee, TraceLoop
 
 _EMPTY: dict[int, object] = {}
-_SI_CODES = {
-    0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER", -3: "SI_MESGQ",
-    -4: "SI_ASYNCIO", -5: "SI_SIGIO", -6: "SI_TKILL",
-}  # fmt: skip
-_CLD_CODES = {
-    1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED", 4: "CLD_TRAPPED", 5: "CLD_STOPPED",
-    6: "CLD_CONTINUED",
-}  # fmt: skip
-_FAULT_CODES = {
-    11: {1: "SEGV_MAPERR", 2: "SEGV_ACCERR"},
-    7: {1: "BUS_ADRALN", 2: "BUS_ADRERR", 3: "BUS_OBJERR"},
-    5: {1: "TRAP_BRKPT", 2: "TRAP_TRACE"},
-    4: {1: "ILL_ILLOPC", 2: "ILL_ILLOPN"},
-    8: {1: "FPE_INTDIV", 2: "FPE_INTOVF"},
-}
 
 
 def _u32(data: bytes) -> int | None:
@@ -57,32 +42,7 @@ def dirent_count(data: bytes) -> int | None:
     return count if offset == len(data) and data else None
 
 
-def siginfo_text(sig: int, raw: bytes | None) -> str:
-    """strace's `{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=.., ...}`."""
-    name = flags.signal_name(sig)
-    if raw is None or len(raw) < 48:
-        return f"{{si_signo={name}}}"
-    _signo, _errno, code = struct.unpack_from("=iii", raw)
-    head = f"si_signo={name}"
-    if code <= 0 or code == 0x80:
-        code_name = _SI_CODES.get(code, str(code))
-        if code in (0, -6, -1):
-            spid, suid = struct.unpack_from("=iI", raw, 16)
-            return f"{{{head}, si_code={code_name}, si_pid={spid}, si_uid={suid}}}"
-        return f"{{{head}, si_code={code_name}}}"
-    if sig == 17:
-        spid, suid, status, utime, stime = struct.unpack_from("=iIiqq", raw, 16)
-        code_name = _CLD_CODES.get(code, str(code))
-        shown = flags.signal_name(status) if code in (2, 3, 4, 5) else str(status)
-        return (
-            f"{{{head}, si_code={code_name}, si_pid={spid}, si_uid={suid}, "
-            f"si_status={shown}, si_utime={utime}, si_stime={stime}}}"
-        )
-    if sig in _FAULT_CODES:
-        addr = struct.unpack_from("=Q", raw, 16)[0]
-        code_name = _FAULT_CODES[sig].get(code, str(code))
-        return f"{{{head}, si_code={code_name}, si_addr={'NULL' if not addr else hex(addr)}}}"
-    return f"{{{head}, si_code={code}}}"
+siginfo_text = structs.siginfo_text
 
 
 class EventBuilder:
@@ -103,10 +63,14 @@ class EventBuilder:
             if not addr:
                 continue
             if what == "str":
-                out[index] = pt.read_string(tid, addr, param)
+                text = pt.read_string_at(tid, addr, param)
+                if text is not None:
+                    out[index] = text
             elif what == "buf":
                 total = args[param]
-                out[index] = (pt.read_memory(tid, addr, min(total, self.string_limit)), total)
+                data = pt.read_memory(tid, addr, min(total, self.string_limit))
+                if data or not total:  # nothing readable: strace shows the address
+                    out[index] = (data, total)
             elif what == "obuf":
                 out[index] = pt.read_memory(tid, addr, min(max(ret, 0), self.string_limit))
             elif what == "struct":
@@ -126,7 +90,102 @@ class EventBuilder:
                 out[index] = dirent_count(pt.read_memory(tid, addr, ret)) if ret else 0
             elif what == "ptid":
                 self._parent_tid(tid, addr, out)
+            else:
+                self._fetch_more(tid, index, what, param, args, ret, out)
         return out
+
+    def _fetch_more(
+        self,
+        tid: int,
+        index: int,
+        what: str,
+        param: int,
+        args: Sequence[int],
+        ret: int,
+        out: dict[int, object],
+    ) -> None:
+        """The fetches of parse.ARRAYS, iovecs, fd sets and the op-dependent ones."""
+        addr = args[index]
+        key = index + parse.AGAIN_KEY if param & parse.AGAIN else index
+        if what == "arr":
+            count_at = param & 7
+            count = ret if count_at == 7 else args[count_at]
+            size = (param >> 8) * min(max(count, 0), 4096)
+            out[key] = pt.read_memory(tid, addr, size) if size else b""
+        elif what == "again":
+            out[index + parse.AGAIN_KEY] = pt.read_memory(tid, addr, param)
+        elif what == "fdset":
+            nfds = min(max(argtypes.s32(args[0]), 0), 1024)
+            out[key] = pt.read_memory(tid, addr, (nfds + 63) // 64 * 8)
+        elif what in ("iov", "oiov"):
+            out[index] = self._iovec(tid, addr, args[param], ret if what == "oiov" else -1)
+        elif what in ("msghdr", "omsghdr"):
+            out[index] = self._msghdr(tid, addr, ret if what == "omsghdr" else -1)
+        elif what == "mmsghdr":  # at exit: the `ret` messages sent or received
+            out[index] = [
+                (self._msghdr(tid, at, length), length)
+                for at, length in self._mmsg_lengths(tid, addr, ret)
+            ]
+        elif what == "pselect_sig":
+            raw = pt.read_memory(tid, addr, 16)
+            if len(raw) == 16:
+                mask_at, size = struct.unpack("=QQ", raw)
+                out[index] = (pt.read_memory(tid, mask_at, 8) if mask_at else None, size)
+        elif what == "flock" and args[1] & 0xFFFFFFFF in calls.FCNTL_LOCKS:
+            out[key] = pt.read_memory(tid, addr, 32)
+        elif (
+            what == "ioctl_int" and args[1] & 0xFFFFFFFF in calls.IOCTL_INT_OUT | calls.IOCTL_INT_IN
+        ):
+            out[key] = pt.read_memory(tid, addr, 4)
+        elif what == "prctl":
+            option = args[0] & 0xFFFFFFFF
+            if (option == calls.PR_SET_NAME and not param & parse.AGAIN) or (
+                option == calls.PR_GET_NAME and param & parse.AGAIN
+            ):
+                out[key] = pt.read_string(tid, addr, 16)
+            elif option == calls.PR_GET_PDEATHSIG and param & parse.AGAIN:
+                out[key] = pt.read_memory(tid, addr, 4)
+        elif what == "msgbuf":
+            size = min(args[param], self.string_limit)
+            out[index] = pt.read_memory(tid, addr, 8 + size)
+
+    @staticmethod
+    def _mmsg_lengths(tid: int, addr: int, count: int) -> list[tuple[int, int]]:
+        raw = pt.read_memory(tid, addr, 64 * min(max(count, 0), 64))
+        return [
+            (addr + i, struct.unpack_from("=I", raw, i + 56)[0])
+            for i in range(0, len(raw) - 63, 64)
+        ]
+
+    def _msghdr(self, tid: int, addr: int, ret: int) -> tuple[object, ...] | None:
+        """(header bytes, name bytes, iovecs, control bytes) of a struct msghdr."""
+        head = pt.read_memory(tid, addr, 56)
+        if len(head) < 56:
+            return None
+        name_at, namelen, iov_at, iovlen, control_at, controllen = struct.unpack_from(
+            "=QI4xQQQQ", head
+        )
+        name = pt.read_memory(tid, name_at, min(namelen, 128)) if name_at and namelen else None
+        iov = self._iovec(tid, iov_at, iovlen, ret)
+        control = pt.read_memory(tid, control_at, min(controllen, 4096)) if control_at else None
+        return head, name, iov, control
+
+    def _iovec(
+        self, tid: int, addr: int, count: int, ret: int
+    ) -> list[tuple[bytes, int, bool]] | None:
+        """(data, iov_len, cut) per iovec; at exit (`ret` >= 0) only the bytes transferred."""
+        count = min(max(count, 0), 1024)
+        raw = pt.read_memory(tid, addr, count * 16)
+        if len(raw) < count * 16:
+            return None
+        items = []
+        left = ret
+        for base, length in struct.iter_unpack("=QQ", raw):
+            want = length if ret < 0 else min(length, max(left, 0))
+            left -= length
+            data = pt.read_memory(tid, base, min(want, self.string_limit)) if want else b""
+            items.append((data, length, len(data) < want))
+        return items
 
     def _parent_tid(self, tid: int, addr: int, out: dict[int, object]) -> None:
         head = pt.read_memory(tid, addr, 32)  # struct clone_args: flags .. parent_tid
@@ -171,7 +230,7 @@ class EventBuilder:
         now: int,
         loop: TraceLoop,
     ) -> None:
-        nr, args, ts, entry_fetched = call
+        nr, args, ts, entry_fetched = call[:4]
         plan = self.plans.get(nr)
         name = plan.name if plan is not None else f"syscall_{nr:#x}"
         nargs = len(plan.kinds) if plan is not None else 6
@@ -183,8 +242,11 @@ class EventBuilder:
         if plan is not None:
             shown = parse.render_args(plan, args, fetched, ok, rval or 0)
         else:  # a number this table does not know: strace shows `syscall_0x1d5(0x1, ...)`
-            shown = [hex(a) for a in args]
-        ret_text = parse.render_return(name, rval, is_error, args[1] if name == "fcntl" else -1)
+            shown = [hex(a) if a else "0" for a in args]
+        op = args[1] if name == "fcntl" else args[0] if name == "membarrier" else -1
+        ret_text = parse.render_return(name, rval, is_error, op)
+        if ok and rval is not None:
+            ret_text += calls.return_note(name, args, fetched, rval)
         errno_name = parse.errno_of(rval, is_error) if is_error else None
         text = f"{name}({', '.join(shown)}) = {ret_text}"
         fields: dict[str, Any] = {
@@ -196,17 +258,41 @@ class EventBuilder:
             "text": text,
         }
         if loop.emitted != t.mark:
-            outputs = [f[0] for f in plan.exit if f[1] != "ptid"] if plan else []
-            split = min(outputs, default=len(shown)) if plan else 0
+            split = self._split(plan, len(shown))
             head = ", ".join(shown[:split]) + (", " if split < len(shown) else "")
             fields["resumed"] = True
             fields["entry_text"] = f"{name}({head}"
             fields["resumed_text"] = f"<... {name} resumed>{', '.join(shown[split:])}) = {ret_text}"
+            if len(call) > 4:
+                fields["announced"] = True  # its entry half went out as an `unfinished` event
         loop.add_event(
             WireEvent(
                 ts, None, t.pid, t.tid, self._comm(t), name, fields, now - ts, rval, errno_name
             )
         )
+
+    @staticmethod
+    def _split(plan: Plan | None, count: int) -> int:
+        """Where strace cuts a call's arguments at `<unfinished ...>`: before the first one
+        the kernel writes (what is read at exit)."""
+        if plan is None:
+            return 0
+        outputs = [f[0] for f in plan.exit if f[1] != "ptid" and f[0] < count]
+        return min(outputs, default=count)
+
+    def unfinished(self, t: Tracee, call: list[Any]) -> WireEvent:
+        """The entry half of a call another tracee's event interrupts: `read(3, `."""
+        nr, args, ts, entry_fetched = call[:4]
+        plan = self.plans.get(nr)
+        name = plan.name if plan is not None else f"syscall_{nr:#x}"
+        if plan is not None:
+            shown = parse.render_args(plan, args, entry_fetched or _EMPTY, False, 0)
+        else:
+            shown = [hex(a) if a else "0" for a in args]
+        split = self._split(plan, len(shown))
+        head = ", ".join(shown[:split]) + (", " if split < len(shown) else "")
+        fields = {"unfinished": True, "text": f"{name}({head}"}
+        return WireEvent(ts, None, t.pid, t.tid, self._comm(t), name, fields)
 
     def _comm(self, t: Tracee) -> str | None:
         if t.comm is None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from . import flags, sockets, structs
+from . import argtypes, calls, flags, sockets, structs
 from .syscalls import Syscall, SyscallTable
 
 PATH_LIMIT = 4096
@@ -29,46 +29,277 @@ frame (the frame starts 8 bytes below it: pretcode; then uc_flags, uc_link, a 24
 stack_t and the 256-byte sigcontext; arch/x86/include/asm/sigframe.h)"""
 ARGV_MAX = 32
 
-# Hand-written argument specs (strace's rendering of the common syscalls).
+# Argument specs: one kind per shown argument (argtypes.FORMATTERS for the kinds printed
+# from the register alone; `in:`/`out:` structs of structs.RENDERERS read at entry/exit;
+# arrays, buffers and strings read as the reader's fetches say). `-` hides an argument.
 SPECS: dict[str, str] = {
-    "read": "fd obuf u", "write": "fd ibuf:2 u", "pread64": "fd obuf u d",
-    "pwrite64": "fd ibuf:2 u d", "open": "path open_flags mode_creat",
-    "openat": "dirfd path open_flags mode_creat", "creat": "path o", "close": "fd",
-    "stat": "path out:stat", "lstat": "path out:stat", "fstat": "fd out:stat",
+    "read": "fd obuf u",
+    "write": "fd ibuf:2 u",
+    "pread64": "fd obuf u ld",
+    "pwrite64": "fd ibuf:2 u ld",
+    "open": "path open_flags mode_creat",
+    "openat": "dirfd path open_flags mode_creat",
+    "creat": "path o",
+    "close": "fd",
+    "stat": "path out:stat",
+    "lstat": "path out:stat",
+    "fstat": "fd out:stat",
     "newfstatat": "dirfd path out:stat at_flags",
-    "statx": "dirfd path statx_flags statx_mask out:statx", "fadvise64": "fd d u fadvise",
+    "statx": "dirfd path statx_flags statx_mask out:statx",
+    "fadvise64": "fd ld u fadvise",
     "access": "path access",
-    "faccessat": "dirfd path access", "faccessat2": "dirfd path access at_flags",
-    "mmap": "p u prot mmap_flags fd x", "mprotect": "p u prot", "munmap": "p u", "brk": "p",
-    "mremap": "p u u x p", "madvise": "p u madvise",
+    "faccessat": "dirfd path access",
+    "faccessat2": "dirfd path access at_eaccess",
+    "mmap": "p u prot mmap_flags fd x",
+    "mprotect": "p u prot",
+    "munmap": "p u",
+    "brk": "p",
+    "mremap": "p u u mremap p",
+    "mincore": "p u p",
+    "times": "out:tms",
+    "madvise": "p u madvise",
     "rt_sigaction": "signal in:sigaction out:sigaction u",
-    "rt_sigprocmask": "how in:sigset out:sigset u", "ioctl": "fd ioctl p", "lseek": "fd d whence",
-    "pipe": "out:pipe", "pipe2": "out:pipe open_flags0", "dup": "fd", "dup2": "fd fd",
-    "dup3": "fd fd open_flags0", "fcntl": "fd fcntl p", "kill": "d signal", "tgkill": "d d signal",
-    "tkill": "d signal", "exit": "d", "exit_group": "d", "wait4": "d out:wstatus wait_opts p",
-    "socket": "family socket_type d", "connect": "fd sockaddr:2 u", "bind": "fd sockaddr:2 u",
-    "sendto": "fd ibuf:2 u x sockaddr:5 u", "recvfrom": "fd obuf u x p p",
-    "getcwd": "ostr u", "readlink": "path obuf u", "readlinkat": "dirfd path obuf u",
-    "unlink": "path", "unlinkat": "dirfd path at_flags", "mkdir": "path o", "rmdir": "path",
-    "mkdirat": "dirfd path o", "chdir": "path", "rename": "path path",
-    "renameat": "dirfd path dirfd path", "renameat2": "dirfd path dirfd path x",
-    "getdents64": "fd dirents u", "arch_prctl": "arch_prctl p", "set_tid_address": "p",
-    "set_robust_list": "p u", "rseq": "p x d x", "prlimit64": "d rlimit in:rlimit out:rlimit",
-    "getrandom": "obufx u grnd", "nanosleep": "in:timespec p",
-    "clock_nanosleep": "clock timer_flags in:timespec p", "clock_gettime": "clock out:timespec",
-    "futex": "p futex_op u in:timespec p u", "uname": "out:utsname", "execve": "path argv envp",
-    "execveat": "dirfd path argv envp at_flags", "clone3": "in:clone_args u",
-    "fchdir": "fd", "sched_yield": "", "getpid": "", "getppid": "", "gettid": "",
-    "chmod": "path o", "fchmod": "fd o", "fchmodat": "dirfd path o", "truncate": "path d",
-    "ftruncate": "fd d", "symlink": "path path", "link": "path path", "statfs": "path p",
-    "utimensat": "dirfd path p at_flags", "fsync": "fd", "fdatasync": "fd",
-    "sendmsg": "fd p x", "recvmsg": "fd p x", "shutdown": "fd d", "listen": "fd d",
-    "accept": "fd osockaddr:2 socklen", "accept4": "fd osockaddr:2 socklen socket_flags",
-    "getsockname": "fd osockaddr:2 socklen", "getpeername": "fd osockaddr:2 socklen",
-    "setsockopt": "fd d d ival u", "getsockopt": "fd d d oval socklen", "poll": "p u d",
-}  # fmt: skip
+    "rt_sigprocmask": "how in:sigset out:sigset u",
+    "ioctl": "fd ioctl p",
+    "lseek": "fd ld whence",
+    "pipe": "out:pipe",
+    "pipe2": "out:pipe open_flags0",
+    "dup": "fd",
+    "dup2": "fd fd",
+    "dup3": "fd fd open_flags0",
+    "fcntl": "fd fcntl p",
+    "kill": "d signal",
+    "tgkill": "d d signal",
+    "tkill": "d signal",
+    "exit": "d",
+    "exit_group": "d",
+    "wait4": "d out:wstatus wait_opts out:rusage",
+    "socket": "family socket_type d",
+    "connect": "fd sockaddr:2 u",
+    "bind": "fd sockaddr:2 u",
+    "sendto": "fd ibuf:2 u msg_flags sockaddr:5 u",
+    "recvfrom": "fd obuf u msg_flags osockaddr:5 socklen",
+    "getcwd": "ostr u",
+    "readlink": "path obuf u",
+    "readlinkat": "dirfd path obuf u",
+    "unlink": "path",
+    "unlinkat": "dirfd path at_flags",
+    "mkdir": "path o",
+    "rmdir": "path",
+    "mkdirat": "dirfd path o",
+    "chdir": "path",
+    "rename": "path path",
+    "renameat": "dirfd path dirfd path",
+    "renameat2": "dirfd path dirfd path rename",
+    "getdents64": "fd dirents u",
+    "arch_prctl": "arch_prctl p",
+    "set_tid_address": "p",
+    "set_robust_list": "p u",
+    "rseq": "p x32 d x32",
+    "prlimit64": "d rlimit in:rlimit out:rlimit",
+    "getrandom": "obufx u grnd",
+    "nanosleep": "in:timespec p",
+    "clock_nanosleep": "clock timer_flags in:timespec p",
+    "clock_gettime": "clock out:timespec",
+    "clock_getres": "clock out:timespec",
+    "futex": "p futex_op u in:timespec p u",
+    "uname": "out:utsname",
+    "execve": "path argv envp",
+    "execveat": "dirfd path argv envp at_flags",
+    "clone3": "in:clone_args u",
+    "fchdir": "fd",
+    "sched_yield": "",
+    "getpid": "",
+    "getppid": "",
+    "gettid": "",
+    "chmod": "path o",
+    "fchmod": "fd o",
+    "fchmodat": "dirfd path o",
+    "truncate": "path ld",
+    "ftruncate": "fd ld",
+    "symlink": "path path",
+    "link": "path path",
+    "statfs": "path out:statfs",
+    "fstatfs": "fd out:statfs",
+    "utimensat": "dirfd path in:timespec_pair at_flags",
+    "fsync": "fd",
+    "fdatasync": "fd",
+    "sendmsg": "fd msghdr msg_flags",
+    "recvmsg": "fd omsghdr msg_flags",
+    "shutdown": "fd shutdown",
+    "sendmmsg": "fd mmsghdr u msg_flags",
+    "recvmmsg": "fd mmsghdr u msg_flags in:timespec",
+    "listen": "fd d",
+    "accept": "fd osockaddr:2 socklen",
+    "accept4": "fd osockaddr:2 socklen socket_flags",
+    "getsockname": "fd osockaddr:2 socklen",
+    "getpeername": "fd osockaddr:2 socklen",
+    "setsockopt": "fd d d ival u",
+    "getsockopt": "fd d d oval socklen",
+    "socketpair": "family socket_type d out:pipe",
+    "poll": "pollfd u d",
+    "ppoll": "pollfd u in:timespec sigset_ptr u",
+    "select": "d fdset fdset fdset in:timeval",
+    "pselect6": "d fdset fdset fdset in:timespec pselect_sig",
+    "readv": "fd oiov u",
+    "writev": "fd iov u",
+    "preadv": "fd oiov u ld",
+    "pwritev": "fd iov u ld",
+    "preadv2": "fd oiov u ld - rwf",
+    "pwritev2": "fd iov u ld - rwf",
+    "vmsplice": "fd iov u splice_flags",
+    "epoll_create1": "epoll_flags",
+    "epoll_create": "d",
+    "epoll_ctl": "fd epoll_ctl fd in:epoll_event",
+    "epoll_wait": "fd epoll_out d d",
+    "epoll_pwait": "fd epoll_out d d sigset_ptr u",
+    "eventfd2": "u32 efd_flags",
+    "eventfd": "u32",
+    "signalfd4": "fd sigset_ptr u sfd_flags",
+    "signalfd": "fd sigset_ptr u",
+    "timerfd_create": "clock tfd_flags",
+    "timerfd_settime": "fd tfd_settime in:itimerspec out:itimerspec",
+    "timerfd_gettime": "fd out:itimerspec",
+    "timer_settime": "d timer_flags in:itimerspec out:itimerspec",
+    "timer_gettime": "d out:itimerspec",
+    "timer_delete": "d",
+    "timer_getoverrun": "d",
+    "inotify_init1": "in_init",
+    "inotify_add_watch": "fd path in_mask",
+    "inotify_rm_watch": "fd d",
+    "memfd_create": "path mfd_flags",
+    "splice": "fd p fd p u splice_flags",
+    "tee": "fd fd u splice_flags",
+    "fallocate": "fd falloc ld ld",
+    "close_range": "fd fd close_range",
+    "flock": "fd flock",
+    "mlock": "p u",
+    "munlock": "p u",
+    "mlock2": "p u mlock2",
+    "mlockall": "mcl",
+    "msync": "p u msync",
+    "membarrier": "membarrier x",
+    "keyctl": "keyctl keyring d u u",
+    "add_key": "path path ibuf:3 u keyring",
+    "request_key": "path path path keyring",
+    "kcmp": "d d kcmp u u",
+    "prctl": "prctl u u u u",
+    "getrusage": "rusage_who out:rusage",
+    "getpriority": "prio_which d",
+    "setpriority": "prio_which d d",
+    "setitimer": "itimer in:itimerval out:itimerval",
+    "getitimer": "itimer out:itimerval",
+    "sigaltstack": "in:stack_t out:stack_t",
+    "sysinfo": "out:sysinfo",
+    "getresuid": "out:uint out:uint out:uint",
+    "getresgid": "out:uint out:uint out:uint",
+    "getgroups": "d gids",
+    "sched_getaffinity": "d u cpumask",
+    "sched_setaffinity": "d u icpumask",
+    "sched_getscheduler": "d",
+    "sched_getparam": "d out:int",
+    "sched_get_priority_max": "sched_policy",
+    "sched_get_priority_min": "sched_policy",
+    "openat2": "dirfd path in:open_how u",
+    "linkat": "dirfd path dirfd path at_flags",
+    "symlinkat": "path dirfd path",
+    "fchownat": "dirfd path uid uid at_flags",
+    "chown": "path uid uid",
+    "lchown": "path uid uid",
+    "fchown": "fd uid uid",
+    "umask": "umask",
+    "mknod": "path mknod_mode u",
+    "mknodat": "dirfd path mknod_mode u",
+    "futimesat": "dirfd path in:timeval_pair",
+    "utimes": "path in:timeval_pair",
+    "sync_file_range": "fd ld ld sync_file_range",
+    "setxattr": "path path ibuf:3 u xattr",
+    "lsetxattr": "path path ibuf:3 u xattr",
+    "fsetxattr": "fd path ibuf:3 u xattr",
+    "getxattr": "path path obuf u",
+    "shmget": "ipc_key u ipc_get",
+    "semget": "ipc_key d ipc_get",
+    "msgget": "ipc_key ipc_get",
+    "shmat": "d p shm_flags",
+    "shmdt": "p",
+    "shmctl": "d shmctl p",
+    "semctl": "d d semctl p",
+    "msgctl": "d msgctl p",
+    "semop": "d sembuf u",
+    "semtimedop": "d sembuf u in:timespec",
+    "msgrcv": "d p u ld msgrcv_flags",
+    "msgsnd": "d p u ipc_flags",
+    "pidfd_open": "d pidfd_open",
+    "pidfd_send_signal": "fd signal p u",
+    "setuid": "uid",
+    "setgid": "uid",
+    "setreuid": "uid uid",
+    "setregid": "uid uid",
+    "setresuid": "uid uid uid",
+    "setresgid": "uid uid uid",
+    "setfsuid": "uid",
+    "setfsgid": "uid",
+    "getpgid": "d",
+    "setpgid": "d d",
+    "getsid": "d",
+    "rt_sigpending": "out:sigset u",
+    "rt_sigsuspend": "in:sigset u",
+    "alarm": "u32",
+    "waitid": "idtype d out:siginfo wait_opts p",
+    "rt_sigqueueinfo": "d signal in:siginfo",
+    "rt_tgsigqueueinfo": "d d signal in:siginfo",
+    "rt_sigtimedwait": "in:sigset out:siginfo in:timespec u",
+    "gettimeofday": "out:timeval p",
+    "settimeofday": "in:timeval p",
+    "getcpu": "out:uint out:uint p",
+    "personality": "x32",
+    "timer_create": "clock in:sigevent out:int",
+    "time": "p",
+    "mq_open": "path open_flags mode_creat in:mq_attr",
+    "mq_unlink": "path",
+    "mq_timedsend": "fd ibuf:2 u u in:timespec",
+    "mq_timedreceive": "fd obuf u out:uint in:timespec",
+    "sendfile": "fd fd loff_io u",
+    "copy_file_range": "fd in:loff fd in:loff u u32",
+    "seccomp": "seccomp_op u32 p",
+    "landlock_create_ruleset": "p u landlock_flags",
+    "listxattr": "path obuf u",
+    "llistxattr": "path obuf u",
+    "flistxattr": "fd obuf u",
+    "removexattr": "path path",
+    "fgetxattr": "fd path obuf u",
+    "lgetxattr": "path path obuf u",
+}
 HEX_RETURN = frozenset({"mmap", "brk", "mremap", "shmat"})
 NO_RETURN = frozenset({"exit", "exit_group"})
+
+AGAIN = 0x80
+"""in a fetch's parameter: read again at exit, kept under key `AGAIN_KEY + index`"""
+AGAIN_KEY = 100
+ARRAYS: dict[str, tuple[int, int, bool]] = {
+    "pollfd": (8, 1, False),
+    "epoll_out": (12, 7, True),
+    "sembuf": (6, 2, False),
+    "gids": (4, 7, True),
+    "cpumask": (1, 7, True),
+    "icpumask": (1, 1, False),
+}
+"""array kinds: (element size, where the count is: argument index or 7 for the return
+value, read at exit)"""
+CALL_FETCHES: dict[str, tuple[tuple[int, str, int], ...]] = {
+    "fcntl": ((2, "flock", 0),),
+    "ioctl": ((2, "ioctl_int", 0),),
+    "prctl": ((1, "prctl", 0),),
+    "msgsnd": ((1, "msgbuf", 2),),
+}
+CALL_EXIT_FETCHES: dict[str, tuple[tuple[int, str, int], ...]] = {
+    "fcntl": ((2, "flock", AGAIN),),
+    "ioctl": ((2, "ioctl_int", AGAIN),),
+    "prctl": ((1, "prctl", AGAIN),),
+    "msgrcv": ((1, "msgbuf", 2),),
+}
+"""fetches of a call whose argument's type depends on another argument (fcntl's cmd,
+ioctl's request, prctl's option): the reader checks the op before reading"""
 
 Fetch = tuple[int, str, int]
 """(argument index, what, parameter): what is str|buf|struct|sockaddr|argv|envp|obuf|ostr|
@@ -85,27 +316,11 @@ class Plan:
     """per argument: (kind, parameter, formatter of the plain kinds): kinds pre-split"""
 
 
-def _default_kind(arg: str, ctype: str) -> str:
-    pointer = "*" in ctype
-    if pointer:
-        is_const_char = ctype.replace(" ", "") in ("constchar*", "constchar__user*")
-        if is_const_char and "buf" not in arg:
-            return "path"
-        return "p"
-    if arg == "fd" or (arg.endswith("fd") and "int" in ctype):
-        return "fd"
-    if ctype == "umode_t":
-        return "o"
-    if ctype.startswith(("unsigned", "u", "size_t")):
-        return "u"
-    return "d"
-
-
 def _spec_kinds(sc: Syscall) -> tuple[str, ...]:
     spec = SPECS.get(sc.name)
     if spec is not None:
         return tuple(spec.split())
-    return tuple(_default_kind(name, ctype) for name, ctype in sc.args)
+    return tuple(argtypes.default_kind(name, ctype) for name, ctype in sc.args)
 
 
 def build_plan(sc: Syscall, string_limit: int) -> Plan:
@@ -126,20 +341,46 @@ def build_plan(sc: Syscall, string_limit: int) -> Plan:
             entry.append((i, what, 0))
         elif what in ("obuf", "obufx"):
             exit_.append((i, "obuf", 0))
-        elif what == "ostr":
-            exit_.append((i, "str", string_limit))
+        elif what == "ostr":  # getcwd's path: whole, as strace prints it
+            exit_.append((i, "str", PATH_LIMIT))
+        elif what == "loff_io":
+            entry.append((i, "struct", 8))
+            exit_.append((i, "again", 8))
         elif what == "dirents":
             exit_.append((i, "dirents", 0))
         elif what == "osockaddr":
             exit_.append((i, "osockaddr", int(param)))
         elif what in ("socklen", "ival"):
-            entry.append((i, "struct", 4))
+            entry.append((i, "struct", 8 if what == "ival" else 4))
             if what == "socklen":
                 exit_.append((i, "olen", 0))
         elif what == "oval":
             exit_.append((i, "struct", 4))
         elif what == "out":
             exit_.append((i, "struct", structs.STRUCT_SIZES[param]))
+        elif what in ARRAYS:
+            size, count, at_exit = ARRAYS[what]
+            (exit_ if at_exit else entry).append((i, "arr", size << 8 | count))
+            if what == "pollfd":
+                exit_.append((i, "arr", size << 8 | count | AGAIN))
+        elif what == "fdset":
+            entry.append((i, "fdset", 0))
+            exit_.append((i, "fdset", AGAIN))
+        elif what in ("iov", "oiov"):
+            (entry if what == "iov" else exit_).append((i, what, i + 1))
+        elif what == "mmsghdr":
+            exit_.append((i, "mmsghdr", 0))
+        elif what in ("msghdr", "omsghdr"):
+            (entry if what == "msghdr" else exit_).append((i, what, 0))
+        elif what == "sigset_ptr":
+            entry.append((i, "struct", 8))
+        elif what == "pselect_sig":
+            entry.append((i, "pselect_sig", 0))
+    if sc.name in ("ppoll", "select", "pselect6"):
+        where = 2 if sc.name == "ppoll" else 4
+        exit_.append((where, "again", 16))
+    entry += CALL_FETCHES.get(sc.name, ())
+    exit_ += CALL_EXIT_FETCHES.get(sc.name, ())
     ops = []
     for kind in kinds[:6]:
         what, _, param = kind.partition(":")
@@ -163,11 +404,15 @@ def _signed64(value: int) -> int:
 
 
 _SIMPLE: dict[str, Callable[[int], str]] = {
-    "d": lambda v: str(_signed64(v)) if v >> 32 not in (0, 0xFFFFFFFF) else str(_signed32(v)),
-    "u": str,
-    "x": lambda v: hex(v) if v else "0",
+    **argtypes.FORMATTERS,
     "p": structs.pointer,
-    "o": flags.mode,
+    "mknod_mode": lambda v: flags.file_mode(v & 0xFFFFFFFF),
+    "ipc_key": lambda v: "IPC_PRIVATE" if v & 0xFFFFFFFF == 0 else hex(v & 0xFFFFFFFF),
+    "ipc_get": lambda v: calls.ipc_get_flags(v),
+    "umask": lambda v: argtypes.octal(v & 0o777),
+    "idtype": lambda v: flags.enum(
+        v & 0xFFFFFFFF, {0: "P_ALL", 1: "P_PID", 2: "P_PGID", 3: "P_PIDFD"}
+    ),
     "fd": lambda v: str(_signed32(v)),
     "dirfd": lambda v: "AT_FDCWD" if _signed32(v) == flags.AT_FDCWD else str(_signed32(v)),
     "open_flags": flags.open_flags,
@@ -185,7 +430,9 @@ _SIMPLE: dict[str, Callable[[int], str]] = {
     "whence": lambda v: flags.enum(v, flags.SEEK_WHENCE),
     "fcntl": lambda v: flags.enum(v, flags.FCNTL_CMDS),
     "ioctl": lambda v: flags.IOCTLS.get(v, hex(v)),
-    "family": lambda v: flags.enum(v, flags.ADDRESS_FAMILIES),
+    "family": lambda v: flags.ADDRESS_FAMILIES.get(
+        v & 0xFFFFFFFF, f"{v & 0xFFFFFFFF:#x} /* AF_??? */"
+    ),
     "socket_type": flags.socket_type,
     "socket_flags": lambda v: flags.bits(v, flags.SOCK_FLAGS),
     "wait_opts": lambda v: flags.bits(v, flags.WAIT_OPTIONS),
@@ -194,13 +441,14 @@ _SIMPLE: dict[str, Callable[[int], str]] = {
     "madvise": lambda v: flags.enum(v, flags.MADVISE),
     "arch_prctl": lambda v: flags.enum(v, flags.ARCH_PRCTL),
     "rlimit": lambda v: flags.enum(v, flags.RLIMITS),
-    "clock": lambda v: flags.enum(v, flags.CLOCKS),
 }
 
 
 def _render_fetched(kind: str, param: str, value: object, arg: int, ok: bool, ret: int) -> str:
     if value is None:
         return structs.pointer(arg)
+    if kind in calls.FETCHED_KINDS:
+        return calls.FETCHED_KINDS[kind](value, arg, ok, ret)
     if kind in ("path", "ostr"):
         text, complete = cast(tuple[bytes, bool], value)
         return structs.quote(text, cut=not complete)
@@ -221,7 +469,7 @@ def _render_fetched(kind: str, param: str, value: object, arg: int, ok: bool, re
         body = ", ".join(structs.quote(d, cut=not c) for d, c in items)
         return f"[{body}{', ...' if more else ''}]"
     if kind == "envp":
-        return f"{structs.pointer(arg)} /* {value} vars */"
+        return f"{structs.pointer(arg)} /* {value} var{'' if value == 1 else 's'} */"
     if kind == "dirents":
         return f"{structs.pointer(arg)} /* {value} entries */"
     return structs.pointer(arg)
@@ -234,6 +482,10 @@ def render_args(
     for i, (what, param, simple) in enumerate(plan.ops):
         if simple is not None:
             out.append(simple(args[i]))
+        elif what == "-":
+            continue
+        elif what in calls.ARG_KINDS:
+            out.append(calls.ARG_KINDS[what](args, i, fetched, ok, ret))
         elif what == "mode_creat":
             if args[i - 1] & 0o20100000 or args[i - 1] & 0o100:
                 out.append(flags.mode(args[i]))
@@ -244,7 +496,7 @@ def render_args(
     if plan.name == "futex":
         return _futex_args(args, out)
     if plan.name == "fcntl":
-        return _fcntl_args(args, out)
+        return _fcntl_args(args, out, fetched, ok)
     if plan.name in sockets.SOCKET_CALLS:
         return sockets.socket_args(plan.name, args, out, fetched, ok)
     if plan.name == "rt_sigreturn":
@@ -253,7 +505,8 @@ def render_args(
         return [f"{{mask={shown}}}"] if shown is not None else out
     if plan.name == "clone3" and PTID_KEY in fetched and out:
         out[0] += f" => {{parent_tid=[{fetched[PTID_KEY]}]}}"
-    return out
+    hook = calls.ARG_HOOKS.get(plan.name)
+    return hook(args, out, fetched, ok, ret) if hook is not None else out
 
 
 FUTEX_TIMEOUT_OPS = frozenset({0, 6, 9, 11, 13})
@@ -280,7 +533,9 @@ FCNTL_NO_ARG = frozenset({1, 3, 9, 11, 1025, 1032, 1034})
 """F_GETFD, F_GETFL, F_GETOWN, F_GETSIG, F_GETLEASE, F_GETPIPE_SZ, F_GET_SEALS"""
 
 
-def _fcntl_args(args: Sequence[int], out: list[str]) -> list[str]:
+def _fcntl_args(
+    args: Sequence[int], out: list[str], fetched: Mapping[int, object], ok: bool
+) -> list[str]:
     # strace: no third argument for the F_GET* commands, flags for F_SETFD/F_SETFL
     cmd = args[1] & 0xFFFFFFFF
     if cmd in FCNTL_NO_ARG:
@@ -289,6 +544,10 @@ def _fcntl_args(args: Sequence[int], out: list[str]) -> list[str]:
         return [*out[:2], "FD_CLOEXEC" if args[2] & 1 else str(args[2])]
     if cmd == 4:  # F_SETFL
         return [*out[:2], flags.open_flags(args[2])]
+    if cmd in calls.FCNTL_LOCKS:
+        return [*out[:2], calls.flock_arg(cmd, fetched, ok, args[2])]
+    if cmd == 1033:  # F_ADD_SEALS
+        return [*out[:2], argtypes.FORMATTERS["seals"](args[2])]
     if cmd in (0, 1030, 1031, 8, 10, 1024, 1033):  # numbers: fds, sizes, pids, signals
         return [*out[:2], str(_signed32(args[2]))]
     return out
@@ -326,6 +585,12 @@ def render_return(name: str, rval: int | None, is_error: bool, fcntl_cmd: int = 
         return f"{rval:#x} (flags FD_CLOEXEC)"
     if name == "fcntl" and fcntl_cmd == 3:
         return f"{rval:#x} (flags {flags.open_flags(rval)})"
+    if name == "fcntl" and fcntl_cmd == 1034:
+        return f"{rval:#x} (seals {argtypes.FORMATTERS['seals'](rval)})"
+    if name == "umask":
+        return argtypes.octal(rval)
+    if name == "membarrier" and fcntl_cmd & 0xFFFFFFFF == 0 and rval > 0:
+        return hex(rval)  # MEMBARRIER_CMD_QUERY: a mask
     return str(rval)
 
 

@@ -43,6 +43,8 @@ _WAIT_FLAGS = pt.WALL | pt.WNOTHREAD
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 _EXECVE_NRS = frozenset({59, 322})
 _RT_SIGRETURN = 15
+_NO_RETURN_NRS = frozenset({60, 231})
+"""exit, exit_group"""
 STOP_GRACE_S = 2.0
 _SYSCALL_STOP_STATUS = pt.SYSCALL_STOP_SIG << 8 | 0x7F
 _SECCOMP_STOP_STATUS = pt.EVENT_SECCOMP << 16 | signal.SIGTRAP << 8 | 0x7F
@@ -106,6 +108,9 @@ class TraceLoop:
         self.deferred: list[tuple[int, int]] = []
         """wait statuses collected out of order (breakpoint step-over), handled first"""
         self.pending: list[WireEvent] = []
+        self.unannounced: dict[int, Tracee] = {}
+        """tracees in a call whose entry no other event has followed yet: the first event of
+        another tracee prints their `<unfinished ...>` entry first, as strace does"""
         self.emitted = 0
         self.stops = 0
         self.lock = threading.Lock()
@@ -133,10 +138,23 @@ class TraceLoop:
                 self.pending = batch
 
     def add_event(self, event: WireEvent) -> None:
-        """An event of the trace loop: it splits calls of other tracees in progress."""
+        """An event of the trace loop: it splits calls of other tracees in progress (their
+        entry half goes first, as strace prints it)."""
+        if self.unannounced:
+            self._announce(event.tid)
         with self.lock:
             self.pending.append(event)
         self.emitted += 1
+
+    def _announce(self, tid: int | None) -> None:
+        for other in [t for t in self.unannounced.values() if t.tid != tid]:
+            del self.unannounced[other.tid]
+            if other.call is not None:
+                entry = self.renderer.unfinished(other, other.call)
+                with self.lock:
+                    self.pending.append(entry)
+                self.emitted += 1
+                other.call.append(True)  # announced: its final event prints only the rest
 
     def add_side_event(self, event: WireEvent) -> None:
         """An event from another thread (command output, uprobe hits): queued, but it splits
@@ -203,6 +221,7 @@ class TraceLoop:
         if op == 2:  # exit
             if call is not None:
                 t.call = None
+                self.unannounced.pop(tid, None)
                 plan = self.plans.get(call[0])
                 fetched = self._fetch_exit(tid, call, vals) if plan and plan.exit else {}
                 _ptrace(_PTRACE_CONT if self.seccomp else _PTRACE_SYSCALL, tid, None, 0)
@@ -220,6 +239,10 @@ class TraceLoop:
                 plan = self.plans.get(nr)
                 t.call = [nr, args, now, self._entry_fetch(tid, nr, plan, args)]
                 t.mark = self.emitted
+                if nr in _NO_RETURN_NRS:
+                    self._no_return(t, now)
+                else:
+                    self.unannounced[tid] = t
                 _ptrace(_PTRACE_SYSCALL, tid, None, 0)
                 return True
             else:
@@ -233,6 +256,12 @@ class TraceLoop:
             0,
         )
         return True
+
+    def _no_return(self, t: Tracee, now: int) -> None:
+        """exit/exit_group: printed at entry with `= ?`, as strace prints them."""
+        call, t.call = t.call, None
+        if call is not None:
+            self.renderer.syscall(t, call, None, False, {}, now, self)
 
     def _reap_waker(self) -> None:
         if self.waker.pid:
@@ -358,6 +387,7 @@ class TraceLoop:
             call = t.call
             if call is not None:
                 t.call = None
+                self.unannounced.pop(t.tid, None)
                 fetched = self._fetch_exit(t.tid, call, vals)
                 pt.restart(self._restart_request(t), t.tid)
                 self.renderer.syscall(t, call, vals[0], bool(vals[1]), fetched, now, self)
@@ -376,6 +406,10 @@ class TraceLoop:
                 plan = self.plans.get(nr)
                 t.call = [nr, args, now, self._entry_fetch(t.tid, nr, plan, args)]
                 t.mark = self.emitted
+                if nr in _NO_RETURN_NRS:
+                    self._no_return(t, now)
+                else:
+                    self.unannounced[t.tid] = t
             else:
                 t.call = None
         pt.restart(self._restart_request(t), t.tid)
@@ -420,6 +454,7 @@ class TraceLoop:
             former = pt.event_msg(t.tid)
             if former != t.tid and former in self.tracees:
                 old = self.tracees.pop(former)
+                self.unannounced.pop(former, None)
                 t.call = t.call or old.call
                 t.mark = old.mark
             t.prelude = False
@@ -444,6 +479,7 @@ class TraceLoop:
         pt.restart(self._restart_request(t), t.tid, sig)
 
     def _finish_blocked(self, t: Tracee) -> None:
+        self.unannounced.pop(t.tid, None)
         if t.call is not None:
             call, t.call = t.call, None
             self.renderer.syscall(t, call, None, False, {}, time.monotonic_ns(), self)

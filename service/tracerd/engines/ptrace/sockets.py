@@ -10,8 +10,11 @@ import struct
 from collections.abc import Mapping, Sequence
 
 SOCKET_CALLS = frozenset(
-    {"socket", "setsockopt", "getsockopt", "accept", "accept4", "getsockname", "getpeername"}
-)
+    {
+        "socket", "socketpair", "setsockopt", "getsockopt", "accept", "accept4", "getsockname",
+        "getpeername", "recvfrom",
+    }
+)  # fmt: skip
 """the calls `socket_args` renders"""
 OUT_LEN_KEY = -3
 """fetched key of the address length the kernel wrote back (read at exit)"""
@@ -55,8 +58,21 @@ def _socklen(entry: object, exit_: object, ok: bool) -> str | None:
     return f"[{before}]" if after == before else f"[{before} => {after}]"
 
 
+NETLINK = {
+    0: "NETLINK_ROUTE", 4: "NETLINK_SOCK_DIAG", 9: "NETLINK_AUDIT", 15: "NETLINK_KOBJECT_UEVENT",
+    16: "NETLINK_GENERIC",
+}  # fmt: skip
+
+
+def _linger(value: object) -> str | None:
+    if isinstance(value, bytes) and len(value) >= 8:
+        onoff, linger = struct.unpack_from("=ii", value)
+        return f"{{l_onoff={onoff}, l_linger={linger}}}"
+    return None
+
+
 def _int_option(value: object) -> str | None:
-    if isinstance(value, bytes) and len(value) == 4:
+    if isinstance(value, bytes) and len(value) >= 4:
         return f"[{struct.unpack_from('=i', value)[0]}]"
     return None
 
@@ -65,13 +81,24 @@ def socket_args(
     name: str, args: Sequence[int], out: list[str], fetched: Mapping[int, object], ok: bool
 ) -> list[str]:
     """strace's rendering of a socket call's arguments, from the generic `out`."""
-    if name == "socket" and len(out) == 3 and args[0] & 0xFFFF in INET_FAMILIES:
-        return [*out[:2], _name(IPPROTO, args[2] & 0xFFFFFFFF)]
+    if name in ("socket", "socketpair") and len(out) >= 3:
+        family, proto = args[0] & 0xFFFF, args[2] & 0xFFFFFFFF
+        if family in INET_FAMILIES:
+            protocol = IPPROTO.get(proto, f"{proto:#x} /* IPPROTO_??? */")
+            return [*out[:2], protocol, *out[3:]]
+        if family == 16:  # AF_NETLINK
+            return [*out[:2], NETLINK.get(proto, str(proto)), *out[3:]]
+        return out
+    if name == "recvfrom" and len(out) == 6:
+        length = _socklen(fetched.get(5), fetched.get(OUT_LEN_KEY), ok)
+        return [*out[:5], length or out[5]]
     if name in ("setsockopt", "getsockopt") and len(out) >= 5:
         level, option = args[1] & 0xFFFFFFFF, args[2] & 0xFFFFFFFF
         shown = [out[0], _name(SOL, level), _name(SOCKOPTS.get(level, {}), option)]
         if name == "setsockopt":
             value = _int_option(fetched.get(3)) if args[4] == 4 else None
+            if level == 1 and option == 13:  # SO_LINGER
+                value = _linger(fetched.get(3))
             return [*shown, value or out[3], str(args[4])]
         value = _int_option(fetched.get(3)) if ok and fetched.get(OUT_LEN_KEY) == 4 else None
         length = _socklen(fetched.get(4), fetched.get(OUT_LEN_KEY), ok)

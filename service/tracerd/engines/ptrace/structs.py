@@ -131,7 +131,7 @@ def rlimit(data: bytes) -> str | None:
     def one(value: int) -> str:
         if value == 0xFFFFFFFFFFFFFFFF:
             return "RLIM64_INFINITY"
-        return f"{value // 1024}*1024" if value and value % 1024 == 0 else str(value)
+        return f"{value // 1024}*1024" if value > 1024 and value % 1024 == 0 else str(value)
 
     cur, high = struct.unpack_from("=QQ", data)
     return f"{{rlim_cur={one(cur)}, rlim_max={one(high)}}}"
@@ -221,3 +221,363 @@ RENDERERS = {
     "utsname": utsname,
     "sockaddr": sockaddr,
 }
+
+
+# -- more structs (argtypes' struct kinds; x86-64 layouts) ---------------------------------
+
+
+def timeval(data: bytes) -> str | None:
+    if len(data) < 16:
+        return None
+    sec, usec = struct.unpack_from("=qq", data)
+    return f"{{tv_sec={sec}, tv_usec={usec}}}"
+
+
+def itimerspec(data: bytes) -> str | None:
+    if len(data) < 32:
+        return None
+    return f"{{it_interval={timespec(data[:16])}, it_value={timespec(data[16:32])}}}"
+
+
+def itimerval(data: bytes) -> str | None:
+    if len(data) < 32:
+        return None
+    return f"{{it_interval={timeval(data[:16])}, it_value={timeval(data[16:32])}}}"
+
+
+EPOLL_EVENTS: flags.Table = (
+    (0x1, "EPOLLIN"), (0x2, "EPOLLPRI"), (0x4, "EPOLLOUT"), (0x8, "EPOLLERR"), (0x10, "EPOLLHUP"),
+    (0x20, "EPOLLNVAL"), (0x40, "EPOLLRDNORM"), (0x80, "EPOLLRDBAND"), (0x100, "EPOLLWRNORM"),
+    (0x200, "EPOLLWRBAND"), (0x400, "EPOLLMSG"), (0x2000, "EPOLLRDHUP"),
+    (0x10000000, "EPOLLEXCLUSIVE"), (0x20000000, "EPOLLWAKEUP"), (0x40000000, "EPOLLONESHOT"),
+    (0x80000000, "EPOLLET"),
+)  # fmt: skip
+POLL_EVENTS: flags.Table = (
+    (0x1, "POLLIN"), (0x2, "POLLPRI"), (0x4, "POLLOUT"), (0x8, "POLLERR"), (0x10, "POLLHUP"),
+    (0x20, "POLLNVAL"), (0x40, "POLLRDNORM"), (0x80, "POLLRDBAND"), (0x100, "POLLWRNORM"),
+    (0x200, "POLLWRBAND"), (0x400, "POLLMSG"), (0x1000, "POLLREMOVE"), (0x2000, "POLLRDHUP"),
+)  # fmt: skip
+
+
+def epoll_event(data: bytes) -> str | None:
+    if len(data) < 12:
+        return None
+    events, u64 = struct.unpack_from("=IQ", data)
+    return (
+        f"{{events={flags.bits(events, EPOLL_EVENTS)}, data={{u32={u64 & 0xFFFFFFFF}, u64={u64}}}}}"
+    )
+
+
+def epoll_events(data: bytes) -> str:
+    return (
+        "["
+        + ", ".join(epoll_event(data[i : i + 12]) or "" for i in range(0, len(data) - 11, 12))
+        + "]"
+    )
+
+
+def pollfds(data: bytes, field: str = "events", only_set: bool = False) -> str:
+    items = []
+    for i in range(0, len(data) - 7, 8):
+        fd, events, revents = struct.unpack_from("=ihh", data, i)
+        value = (events if field == "events" else revents) & 0xFFFF
+        if only_set and not value:
+            continue
+        items.append(f"{{fd={fd}, {field}={flags.bits(value, POLL_EVENTS)}}}")
+    return "[" + ", ".join(items) + "]"
+
+
+def fd_set(data: bytes, nfds: int) -> str:
+    bits_ = int.from_bytes(data, "little")
+    return "[" + " ".join(str(i) for i in range(min(nfds, len(data) * 8)) if bits_ >> i & 1) + "]"
+
+
+def stack_t(data: bytes) -> str | None:
+    if len(data) < 24:
+        return None
+    sp, ss_flags, size = struct.unpack_from("=Qi4xQ", data)
+    shown = flags.bits(ss_flags & 0xFFFFFFFF, ((1, "SS_ONSTACK"), (2, "SS_DISABLE")))
+    return f"{{ss_sp={pointer(sp)}, ss_flags={shown}, ss_size={size}}}"
+
+
+LOCK_TYPES = {0: "F_RDLCK", 1: "F_WRLCK", 2: "F_UNLCK"}
+
+
+def flock(data: bytes, with_pid: bool = False) -> str | None:
+    if len(data) < 32:
+        return None
+    l_type, whence, start, length, pid = struct.unpack_from("=hh4xqqi", data)
+    text = (
+        f"{{l_type={flags.enum(l_type, LOCK_TYPES)}, "
+        f"l_whence={flags.enum(whence, flags.SEEK_WHENCE)}, "
+        f"l_start={start}, l_len={length}"
+    )
+    return text + (f", l_pid={pid}}}" if with_pid else "}")
+
+
+RESOLVE: flags.Table = (
+    (0x1, "RESOLVE_NO_XDEV"), (0x2, "RESOLVE_NO_MAGICLINKS"), (0x4, "RESOLVE_NO_SYMLINKS"),
+    (0x8, "RESOLVE_BENEATH"), (0x10, "RESOLVE_IN_ROOT"), (0x20, "RESOLVE_CACHED"),
+)  # fmt: skip
+
+
+def open_how(data: bytes) -> str | None:
+    if len(data) < 24:
+        return None
+    fl, mode, resolve = struct.unpack_from("=QQQ", data)
+    parts = [f"flags={flags.open_flags(fl)}"]
+    if fl & 0o100 or fl & 0o20200000 == 0o20200000 or mode:
+        parts.append(f"mode={flags.mode(mode)}")
+    parts.append(f"resolve={flags.bits(resolve, RESOLVE)}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def int_array(data: bytes, fmt: str = "=i") -> str:
+    size = struct.calcsize(fmt)
+    return (
+        "["
+        + ", ".join(
+            str(struct.unpack_from(fmt, data, i)[0]) for i in range(0, len(data) - size + 1, size)
+        )
+        + "]"
+    )
+
+
+def int_ref(data: bytes) -> str | None:
+    return f"[{struct.unpack_from('=i', data)[0]}]" if len(data) >= 4 else None
+
+
+def uint_ref(data: bytes) -> str | None:
+    return f"[{struct.unpack_from('=I', data)[0]}]" if len(data) >= 4 else None
+
+
+def cpu_mask(data: bytes) -> str:
+    bits_ = int.from_bytes(data, "little")
+    return "[" + " ".join(str(i) for i in range(len(data) * 8) if bits_ >> i & 1) + "]"
+
+
+def rusage(data: bytes) -> str | None:
+    if len(data) < 32:
+        return None
+    return f"{{ru_utime={timeval(data[:16])}, ru_stime={timeval(data[16:32])}, ...}}"
+
+
+def sysinfo(data: bytes) -> str | None:
+    if len(data) < 112:
+        return None
+    uptime, l1, l5, l15, total, free, shared, buffer, tswap, fswap = struct.unpack_from(
+        "=q9Q", data
+    )
+    procs = struct.unpack_from("=H", data, 80)[0]
+    thigh, fhigh = struct.unpack_from("=QQ", data, 88)
+    unit = struct.unpack_from("=I", data, 104)[0]
+    return (
+        f"{{uptime={uptime}, loads=[{l1}, {l5}, {l15}], totalram={total}, freeram={free}, "
+        f"sharedram={shared}, bufferram={buffer}, totalswap={tswap}, freeswap={fswap}, "
+        f"procs={procs}, totalhigh={thigh}, freehigh={fhigh}, mem_unit={unit}}}"
+    )
+
+
+FS_MAGIC = {
+    0xEF53: "EXT2_SUPER_MAGIC", 0x01021994: "TMPFS_MAGIC", 0x9FA0: "PROC_SUPER_MAGIC",
+    0x62656572: "SYSFS_MAGIC", 0x58465342: "XFS_SUPER_MAGIC", 0x9123683E: "BTRFS_SUPER_MAGIC",
+    0x794C7630: "OVERLAYFS_SUPER_MAGIC", 0x1373: "DEVFS_SUPER_MAGIC",
+    0x63677270: "CGROUP2_SUPER_MAGIC",
+}  # fmt: skip
+ST_FLAGS: flags.Table = (
+    (0x1, "ST_RDONLY"), (0x2, "ST_NOSUID"), (0x4, "ST_NODEV"), (0x8, "ST_NOEXEC"),
+    (0x10, "ST_SYNCHRONOUS"), (0x20, "ST_VALID"), (0x40, "ST_MANDLOCK"), (0x400, "ST_NOATIME"),
+    (0x800, "ST_NODIRATIME"), (0x1000, "ST_RELATIME"), (0x2000, "ST_NOSYMFOLLOW"),
+)  # fmt: skip
+
+
+def statfs(data: bytes) -> str | None:
+    if len(data) < 120:
+        return None
+    f_type, bsize, blocks, bfree, bavail, files, ffree = struct.unpack_from("=7q", data)
+    fsid0, fsid1 = struct.unpack_from("=ii", data, 56)
+    namelen, frsize, fl = struct.unpack_from("=3q", data, 64)
+    kind = FS_MAGIC.get(f_type, hex(f_type))
+    return (
+        f"{{f_type={kind}, f_bsize={bsize}, f_blocks={blocks}, f_bfree={bfree}, "
+        f"f_bavail={bavail}, f_files={files}, f_ffree={ffree}, "
+        f"f_fsid={{val=[{fsid0 & 0xFFFFFFFF:#x}, {fsid1 & 0xFFFFFFFF:#x}]}}, "
+        f"f_namelen={namelen}, f_frsize={frsize}, f_flags={flags.bits(fl, ST_FLAGS)}}}"
+    )
+
+
+def sembufs(data: bytes) -> str:
+    items = []
+    for i in range(0, len(data) - 5, 6):
+        num, op, flg = struct.unpack_from("=Hhh", data, i)
+        shown = flags.bits(flg & 0xFFFF, ((0x1000, "SEM_UNDO"), (0o4000, "IPC_NOWAIT")))
+        items.append(f"{{sem_num={num}, sem_op={op}, sem_flg={shown}}}")
+    return "[" + ", ".join(items) + "]"
+
+
+STRUCT_SIZES.update(
+    timeval=16, itimerspec=32, itimerval=32, epoll_event=12, stack_t=24, open_how=24,
+    rusage=144, sysinfo=112, statfs=120, int=4, uint=4, timespec2=32, timeval2=32,
+)  # fmt: skip
+RENDERERS.update(
+    timeval=timeval,
+    itimerspec=itimerspec,
+    itimerval=itimerval,
+    epoll_event=epoll_event,
+    stack_t=stack_t,
+    open_how=open_how,
+    rusage=rusage,
+    sysinfo=sysinfo,
+    statfs=statfs,
+    int=int_ref,
+    uint=uint_ref,
+)
+
+
+def tms(data: bytes) -> str | None:
+    if len(data) < 32:
+        return None
+    u, s, cu, cs = struct.unpack_from("=4q", data)
+    return f"{{tms_utime={u}, tms_stime={s}, tms_cutime={cu}, tms_cstime={cs}}}"
+
+
+def _stamp(sec: int, frac: str) -> str:
+    import time as _time
+
+    try:
+        when = _time.localtime(sec)
+    except (OverflowError, OSError, ValueError):
+        return ""
+    return (
+        " /* "
+        + _time.strftime("%Y-%m-%dT%H:%M:%S", when)
+        + frac
+        + _time.strftime("%z", when)
+        + " */"
+    )
+
+
+UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+
+
+def timespec_pair(data: bytes) -> str | None:
+    """utimensat's times: `[{tv_sec=1, tv_nsec=2} /* 1970-01-01T00:00:01.000000002+0000 */,
+    UTIME_OMIT]`."""
+    if len(data) < 32:
+        return None
+    items = []
+    for sec, nsec in struct.iter_unpack("=qq", data[:32]):
+        if nsec in (UTIME_NOW, UTIME_OMIT):
+            items.append("UTIME_NOW" if nsec == UTIME_NOW else "UTIME_OMIT")
+        else:
+            items.append(f"{{tv_sec={sec}, tv_nsec={nsec}}}" + _stamp(sec, f".{nsec:09d}"))
+    return "[" + ", ".join(items) + "]"
+
+
+def timeval_pair(data: bytes) -> str | None:
+    if len(data) < 32:
+        return None
+    items = [
+        f"{{tv_sec={sec}, tv_usec={usec}}}" + _stamp(sec, f".{usec:06d}")
+        for sec, usec in struct.iter_unpack("=qq", data[:32])
+    ]
+    return "[" + ", ".join(items) + "]"
+
+
+SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
+
+
+def sigevent(data: bytes) -> str | None:
+    if len(data) < 16:
+        return None
+    value, signo, notify = struct.unpack_from("=Qii", data)
+    if notify == 0:
+        return (
+            f"{{sigev_value={{sival_int={value & 0xFFFFFFFF}, sival_ptr={hex(value)}}}, "
+            f"sigev_signo={flags.signal_name(signo)}, sigev_notify=SIGEV_SIGNAL}}"
+        )
+    shown = flags.signal_name(signo) if signo else "0"
+    return f"{{sigev_signo={shown}, sigev_notify={flags.enum(notify, SIGEV_NOTIFY)}}}"
+
+
+def mq_attr(data: bytes) -> str | None:
+    if len(data) < 32:
+        return None
+    fl, maxmsg, msgsize, cur = struct.unpack_from("=4q", data)
+    shown = "O_NONBLOCK" if fl & 0o4000 else str(fl)
+    return f"{{mq_flags={shown}, mq_maxmsg={maxmsg}, mq_msgsize={msgsize}, mq_curmsgs={cur}}}"
+
+
+def loff(data: bytes) -> str | None:
+    return f"[{struct.unpack_from('=q', data)[0]}]" if len(data) >= 8 else None
+
+
+_SI_CODES = {
+    0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER", -3: "SI_MESGQ",
+    -4: "SI_ASYNCIO", -5: "SI_SIGIO", -6: "SI_TKILL",
+}  # fmt: skip
+_CLD_CODES = {
+    1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED", 4: "CLD_TRAPPED", 5: "CLD_STOPPED",
+    6: "CLD_CONTINUED",
+}  # fmt: skip
+_FAULT_CODES = {
+    11: {1: "SEGV_MAPERR", 2: "SEGV_ACCERR"},
+    7: {1: "BUS_ADRALN", 2: "BUS_ADRERR", 3: "BUS_OBJERR"},
+    5: {1: "TRAP_BRKPT", 2: "TRAP_TRACE"},
+    4: {1: "ILL_ILLOPC", 2: "ILL_ILLOPN"},
+    8: {1: "FPE_INTDIV", 2: "FPE_INTOVF"},
+}
+
+
+def siginfo_text(sig: int, raw: bytes | None) -> str:
+    """strace's `{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=.., ...}`."""
+    name = flags.signal_name(sig)
+    if raw is None or len(raw) < 48:
+        return f"{{si_signo={name}}}"
+    _signo, _errno, code = struct.unpack_from("=iii", raw)
+    head = f"si_signo={name}"
+    if code <= 0 or code == 0x80:
+        code_name = _SI_CODES.get(code, str(code))
+        if code in (0, -6):
+            spid, suid = struct.unpack_from("=iI", raw, 16)
+            return f"{{{head}, si_code={code_name}, si_pid={spid}, si_uid={suid}}}"
+        if code in (-1, -3):
+            spid, suid, ptr = struct.unpack_from("=iIQ", raw, 16)
+            return (
+                f"{{{head}, si_code={code_name}, si_pid={spid}, si_uid={suid}, "
+                f"si_int={ptr & 0xFFFFFFFF}, si_ptr={pointer(ptr)}}}"
+            )
+        return f"{{{head}, si_code={code_name}}}"
+    if sig == 17:
+        spid, suid, status, utime, stime = struct.unpack_from("=iIiqq", raw, 16)
+        code_name = _CLD_CODES.get(code, str(code))
+        shown = flags.signal_name(status) if code in (2, 3, 4, 5, 6) else str(status)
+        return (
+            f"{{{head}, si_code={code_name}, si_pid={spid}, si_uid={suid}, "
+            f"si_status={shown}, si_utime={utime}, si_stime={stime}}}"
+        )
+    if sig in _FAULT_CODES:
+        addr = struct.unpack_from("=Q", raw, 16)[0]
+        code_name = _FAULT_CODES[sig].get(code, str(code))
+        return f"{{{head}, si_code={code_name}, si_addr={'NULL' if not addr else hex(addr)}}}"
+    return f"{{{head}, si_code={code}}}"
+
+
+def siginfo(data: bytes) -> str | None:
+    if len(data) < 48:
+        return None
+    return siginfo_text(struct.unpack_from("=i", data)[0], data)
+
+
+STRUCT_SIZES.update(
+    tms=32, timespec_pair=32, timeval_pair=32, sigevent=16, mq_attr=32, loff=8, siginfo=128
+)
+RENDERERS.update(
+    tms=tms,
+    timespec_pair=timespec_pair,
+    timeval_pair=timeval_pair,
+    sigevent=sigevent,
+    mq_attr=mq_attr,
+    loff=loff,
+    siginfo=siginfo,
+)

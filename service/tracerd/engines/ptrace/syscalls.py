@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import functools
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,17 @@ class SyscallTable:
         for item in items:
             negate = item.startswith("!")
             name = item[1:] if negate else item
-            nrs = self._resolve(name)
+            optional = name.startswith("?")  # strace: no error if it names nothing
+            name = name.removeprefix("?")
+            if name == "none":
+                positive = positive or not negate
+                continue
+            try:
+                nrs = self._resolve(name)
+            except BadRequest:
+                if optional:
+                    continue
+                raise
             if negate:
                 unwanted |= nrs
             else:
@@ -97,6 +108,15 @@ class SyscallTable:
     def _resolve(self, name: str) -> set[int]:
         if name in ("all", "%all"):
             return set(self.by_nr)
+        if name.startswith("/"):
+            try:
+                pattern = re.compile(name[1:])
+            except re.error as exc:
+                raise BadRequest(f"bad syscall regex {name!r}: {exc}", {"name": name}) from exc
+            found = {sc.nr for sc in self.by_nr.values() if pattern.search(sc.name)}
+            if not found:
+                raise BadRequest(f"no syscall matches {name!r}", {"name": name, "close": []})
+            return found
         if name.startswith("%"):
             letter = CLASSES.get(name)
             if letter is None:

@@ -231,6 +231,14 @@ def read_string(tid: int, addr: int, limit: int) -> tuple[bytes, bool]:
     return out[:limit], len(out) <= limit
 
 
+def read_string_at(tid: int, addr: int, limit: int) -> tuple[bytes, bool] | None:
+    """`read_string`, or None where nothing at `addr` can be read (strace shows the address)."""
+    text, complete = read_string(tid, addr, limit)
+    if not text and complete and not read_memory(tid, addr, 1):
+        return None
+    return text, complete
+
+
 def write_memory_word(tid: int, addr: int, data: bytes) -> bytes:
     """Replace bytes at addr (len <= 8, within one word) with data; returns the old bytes."""
     word = peek(tid, addr)

@@ -42,7 +42,8 @@ def test_read_write_buffers(table: SyscallTable) -> None:
 def test_default_plan_from_prototype(table: SyscallTable) -> None:
     plan = build_plan(table.by_name["chroot"], 32)  # no hand-written spec
     assert plan.kinds == ("path",)
-    assert build_plan(table.by_name["getpriority"], 32).kinds == ("d", "d")
+    assert build_plan(table.by_name["getpgid"], 32).kinds == ("d",)
+    assert build_plan(table.by_name["ioprio_get"], 32).kinds == ("d", "d")
 
 
 @pytest.mark.parametrize(

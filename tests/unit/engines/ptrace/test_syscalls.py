@@ -62,3 +62,16 @@ def test_unknown_name_suggests_close_matches(table: SyscallTable) -> None:
     assert "openat" in info.value.detail["close"]
     with pytest.raises(BadRequest, match="unknown syscall or class '%files'"):
         table.select(["%files"])
+
+
+def test_strace_filter_syntax(table: SyscallTable) -> None:
+    assert table.select(["none"]) == frozenset()
+    named = {table.name(nr) for nr in table.select(["/^getp[gip]"]) or ()}
+    assert named == {"getpid", "getppid", "getpgrp", "getpgid"}
+    assert table.select(["?nosuchcall", "read"]) == {0}
+    assert table.select(["!%file"]) == frozenset(
+        set(table.by_nr) - (table.select(["%file"]) or set())
+    )
+    assert 4 in (table.select(["%%stat"]) or ())
+    with pytest.raises(BadRequest):
+        table.select(["/("])

@@ -1,0 +1,7 @@
+#include "common.h"
+
+int main(void)
+{
+    abort();
+    return 0;
+}
