@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -150,10 +151,13 @@ class EngineRun:
         start: bool = True,
         limits: Any = None,
         caps: Mapping[str, Any] | None = None,
+        exclude_procs: tuple[tuple[int, int], ...] = (),
     ) -> None:
         from tracerd.engines.bpf import BpfEngine
 
         ctx = make_ctx(tmp_path, caps=caps)
+        if exclude_procs:
+            ctx = dataclasses.replace(ctx, exclude_procs=exclude_procs)
         if limits is not None:
             ctx = _with_limits(ctx, limits)
         self.engine = BpfEngine(ctx)
@@ -187,8 +191,6 @@ class EngineRun:
 
 
 def _with_limits(ctx: EngineContext, limits: Any) -> EngineContext:
-    import dataclasses
-
     return dataclasses.replace(ctx, limits=limits)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tracerd.engines.launch import process_start_time
 from tracerd.errors import CompileError
 
 from .bpf_fakes import (
@@ -149,3 +150,25 @@ def test_pid_filter_is_injected(tmp_path: Path) -> None:
         if sleeper.poll() is None:
             sleeper.kill()
         sleeper.wait()
+
+
+@pytest.mark.parametrize("same_process", [True, False])
+def test_exclusion_is_by_pid_and_start_time(tmp_path: Path, same_process: bool) -> None:
+    """An excluded (pid, start time) hides that process only: a process with the same pid
+    but another start time (one that reused a dead worker's pid) is traced."""
+    looper = subprocess.Popen(
+        ["python3", "-c", "import os, time\nwhile True: os.getppid(); time.sleep(0.01)"]
+    )
+    try:
+        start = process_start_time(looper.pid)
+        assert start is not None
+        key = (looper.pid, start if same_process else start - 1)
+        script = "tracepoint:syscalls:sys_enter_getppid { @[pid] = count(); }"
+        with EngineRun(tmp_path, {"bpftrace": script}, exclude_procs=(key,)) as run:
+            time.sleep(0.5)
+    finally:
+        looper.kill()
+        looper.wait()
+    final = run.sink.map_snapshots[-1][1] if run.sink.map_snapshots else {}
+    seen = {int(e["key"]) for e in final.get("@", {}).get("entries", [])}
+    assert (looper.pid in seen) is not same_process

@@ -51,6 +51,7 @@ from typing import Any, ClassVar
 from ...errors import CapabilityMissing, TracerdError
 from ...specs import BpfSpec
 from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
+from ..launch import process_start_time
 from .btf import offsets
 from .codegen import Filters, plan_for_spec
 from .plan import SESSION_CLOCK, ProgramPlan
@@ -74,6 +75,15 @@ class BpfEngine:
     def _exclude(self) -> tuple[int, ...]:
         return tuple(sorted({*self._ctx.exclude_pids, self._ctx.daemon_pid, os.getpid()}))
 
+    def _exclude_procs(self) -> tuple[tuple[int, int | None], ...]:
+        """(pid, start time) of the daemon, the running workers and this worker; a pid the
+        daemon sent without its start time is looked up (None if it has ended)."""
+        known: dict[int, int | None] = dict(self._ctx.exclude_procs)
+        for pid in (*self._ctx.exclude_pids, self._ctx.daemon_pid, os.getpid()):
+            if pid not in known:
+                known[pid] = process_start_time(pid)
+        return tuple(sorted(known.items()))
+
     def prepare(self, spec: Any, ledger: Ledger) -> EngineHandle:
         """Compile, load and attach (or launch bpftrace); raise CompileError & co on failure,
         with nothing left loaded."""
@@ -87,7 +97,7 @@ class BpfEngine:
                 spec.bpftrace,
                 ledger,
                 self._ctx.spool_dir,
-                exclude=self._exclude(),
+                exclude=self._exclude_procs(),
                 pid=spec.pid,
                 comm=spec.comm,
                 map_interval_s=spec.map_interval_s,

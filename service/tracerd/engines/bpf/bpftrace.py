@@ -31,6 +31,7 @@ from ...errors import CapabilityMissing, CompileError
 from ...types import WireEvent, lost_event
 from ..base import EventSink, Ledger
 from .bpftrace_text import Record, classify, guard, original_lines, rewrite, stderr_message
+from .btf import VMLINUX_BTF
 from .kernel import process_prog_ids
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class BpftraceSession:
         ledger: Ledger,
         spool_dir: str,
         *,
-        exclude: tuple[int, ...],
+        exclude: tuple[tuple[int, int | None], ...],
         pid: int | None,
         comm: str | None,
         map_interval_s: float | None,
@@ -123,12 +124,13 @@ class BpftraceSession:
             raise RuntimeError("bpftrace child without pipes")
         self._out_fd = stdout.fileno()
         pid = self._proc.pid
+        started = start_time(pid)
         self._key = self._ledger.record(
             "bpftrace_child",
             str(pid),
-            {"pid": pid, "start_time": start_time(pid), "script": script_path},
+            {"pid": pid, "start_time": started, "script": script_path},
         )
-        cond = guard((*self._exclude, pid), self._pid, self._comm)
+        cond = guard((*self._exclude, (pid, started)), self._pid, self._comm, _tick_ns())
         fd = os.open(script_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             self._rewritten = rewrite(self._script, cond, self._interval)
@@ -288,6 +290,14 @@ class BpftraceSession:
             self._ledger.cross_off(self._key)
             self._key = None
         self._closed = True
+
+
+def _tick_ns() -> int | None:
+    """Nanoseconds per /proc clock tick when the program can read a task's start time
+    (`curtask` needs the kernel's BTF); None: exclude by pid alone."""
+    if not os.path.exists(VMLINUX_BTF):
+        return None
+    return 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
 def _pdeathsig() -> None:

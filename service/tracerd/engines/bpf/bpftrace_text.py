@@ -102,8 +102,24 @@ def _filtered(header: str) -> bool:
     return bool(probes) and not any(p.startswith(UNFILTERED) for p in probes if p)
 
 
-def guard(exclude: tuple[int, ...], pid: int | None, comm: str | None) -> str:
-    conds = [f"pid == {int(p)}" for p in sorted(set(exclude))]
+def guard(
+    exclude: tuple[tuple[int, int | None], ...],
+    pid: int | None,
+    comm: str | None,
+    tick_ns: int | None = None,
+) -> str:
+    """The condition under which a probe block returns at once. An excluded process is
+    (pid, start time in clock ticks): with `tick_ns` (the kernel has BTF), the start time is
+    checked too, so a process that reuses an excluded pid is still traced."""
+    conds = []
+    for p, start in sorted(set(exclude), key=lambda e: (e[0], e[1] or 0)):
+        if tick_ns and start is not None:
+            conds.append(
+                f"(pid == {int(p)} && "
+                f"curtask->group_leader->start_boottime / {int(tick_ns)} == {int(start)})"
+            )
+        else:
+            conds.append(f"pid == {int(p)}")
     if pid is not None:
         conds.append(f"pid != {int(pid)}")
     if comm is not None:

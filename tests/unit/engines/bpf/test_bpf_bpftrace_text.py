@@ -46,8 +46,11 @@ def test_rewrite_guards_task_bound_probes_only() -> None:
 
 
 def test_guard_and_map_prints() -> None:
-    assert bt.guard((3, 1, 3), 9, 'we"ird') == (
+    assert bt.guard(((3, 5), (1, None), (3, 5)), 9, 'we"ird') == (
         'pid == 1 || pid == 3 || pid != 9 || comm != "we\\"ird"'
+    )
+    assert bt.guard(((3, 5), (1, None)), None, None, 10_000_000) == (
+        "pid == 1 || (pid == 3 && curtask->group_leader->start_boottime / 10000000 == 5)"
     )
     assert bt.map_names(SCRIPT) == ["@n", "@w"]
     out = bt.rewrite("k:f { @x = count(); @ = hist(1); }", "", map_interval_s=0.25)
