@@ -101,6 +101,7 @@ class BpfEngine:
                 pid=spec.pid,
                 comm=spec.comm,
                 map_interval_s=spec.map_interval_s,
+                options=_bpftrace_options(spec),
             )
             session.launch()
         else:
@@ -194,3 +195,21 @@ class BpfEngine:
         """Current map contents (the final ones after stop)."""
         maps: Mapping[str, Any] = handle.state.read_maps() if handle.state is not None else {}
         return maps
+
+
+def _bpftrace_options(spec: BpfSpec) -> Any:
+    from .bpftrace import Options
+
+    o = spec.bpftrace_options
+    if o is None:
+        return Options()
+    return Options(
+        format=o.format,
+        cwd=o.cwd,
+        params=tuple(o.params),
+        target_pid=o.target_pid,
+        command=o.command,
+        helper_errors=o.helper_errors,
+        verbose=o.verbose,
+        env=dict(o.env),
+    )

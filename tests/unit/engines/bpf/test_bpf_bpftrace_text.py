@@ -92,3 +92,25 @@ def test_stderr_message_drops_the_memlock_noise() -> None:
         "stdin:1:20-21: ERROR: syntax error, unexpected }\n"
     )
     assert bt.stderr_message(text) == "stdin:1:20-21: ERROR: syntax error, unexpected }"
+
+
+def test_error_positions_are_the_users_columns() -> None:
+    script = 'BEGIN { printf("a\\n"); } tracepoint:x:y { @x = foo(); }\nk:f { bar(); }'
+    cond = "pid == 12345"
+    rewritten = bt.rewrite(script, cond)
+    line0 = rewritten.split("\n")[0]
+    col = line0.index("foo(") + 1
+    message = (
+        f"stdin:1:{col}-{col + 3}: ERROR: Unknown function: foo\n{line0}\n"
+        + " " * (col - 1)
+        + "~~~\n"
+    )
+    want = script.index("foo(") + 1
+    assert bt.original_message(message, script, cond) == (
+        f"stdin:1:{want}-{want + 3}: ERROR: Unknown function: foo\n"
+        + script.split("\n")[0]
+        + "\n"
+        + " " * (want - 1)
+        + "~~~\n"
+    )
+    assert bt.original_message("stdin:1:1-6: ERROR: x", script, "") == "stdin:1:1-6: ERROR: x"
