@@ -82,6 +82,9 @@ class Run:
             rc = self.proc.wait()
         for t in self._threads:
             t.join(5)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
         return rc
 
 

@@ -351,7 +351,9 @@ def _bpftrace_options(args: argparse.Namespace, params: list[str]) -> dict[str, 
             f"tracerd bpftrace: {', '.join(refused)} not supported through tracerd"
             " (debug output, include paths, output buffering and --unsafe stay with bpftrace)"
         )
-    options: dict[str, Any] = {"format": args.format, "cwd": os.getcwd(), "params": params}
+    options: dict[str, Any] = {"format": args.format, "params": params}
+    if not (args.url or os.environ.get("TRACERD_URL")):  # a local daemon: our directory
+        options["cwd"] = os.getcwd()
     options["env"] = {k: v for k, v in os.environ.items() if k.startswith("BPFTRACE_")}
     for key in ("target_pid", "command", "helper_errors", "verbose"):
         if getattr(args, key):

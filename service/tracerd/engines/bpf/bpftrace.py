@@ -341,8 +341,6 @@ class BpftraceSession:
             events.append(_event("raw", {"json": line}))
             return
         rec = classify(obj)
-        if rec.kind == "attached":
-            return
         if rec.kind == "lost" and rec.data:
             self.lost_total += rec.data
             events.append(lost_event("bpf", rec.data, _now_ns()))
