@@ -21,7 +21,9 @@ class Case:
     masks: tuple[str, ...] = ()
     error: bool = False
     args: tuple[str, ...] = field(default=())
-    """bpftrace options and positional parameters: `bpftrace ARGS -e SCRIPT` (before -e)"""
+    """positional parameters: `bpftrace -e SCRIPT ARGS`"""
+    opts: tuple[str, ...] = field(default=())
+    """options: `bpftrace OPTS -e SCRIPT`"""
 
 
 PROG = ("./fidprog", "5")
@@ -325,6 +327,25 @@ case(
     'uprobe:/lib/x86_64-linux-gnu/libc.so.6:getppid /comm == "fidprog"/ { @ = count(); }',
     *PROG,
 )
+
+# -- options --------------------------------------------------------------------------
+JSON = ("-f", "json")
+begin("json_printf", 'printf("a"); printf("b\\n"); printf("%d\\n", 5);', opts=JSON)
+begin("json_maps", '@c = count(); @m[1, "x"] = 2; @t = (1, "a"); @s = "str";', opts=JSON)
+begin(
+    "json_hist_stats",
+    "@h = hist(5); @l = lhist(5, 0, 10, 1); @s = stats(3); @a = avg(4);",
+    opts=JSON,
+)
+begin("json_print_map", "@m[1] = 1; print(@m); clear(@m);", opts=JSON)
+case("json_workload", f"{WRITE} {W_SH} {{ @[args->count] = count(); }}", *SH_LOOP, opts=JSON)
+case("cmd_option", "uprobe:./fidprog:fid_add { @[arg0] = count(); }", opts=("-c", "./fidprog 3"))
+case(
+    "cmd_cpid",
+    "tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @ = count(); }",
+    opts=("-c", "./fidprog 2"),
+)
+begin("helper_errors_flag", 'printf("k\\n");', opts=("-k",))
 
 # -- errors ----------------------------------------------------------------------------
 case("err_syntax", 'BEGIN { printf("x" }', error=True)

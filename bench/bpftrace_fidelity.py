@@ -106,7 +106,7 @@ def run_case(
     attached = run.wait_for(ready)
     if attached and case.work:
         subprocess.run(list(case.work), cwd=work, env=env, capture_output=True, check=False)
-    self_ending = "exit()" in case.script or not attached
+    self_ending = "exit()" in case.script or "-c" in case.opts or not attached
     if self_ending:
         with_exit = run.proc.poll() is not None
         if not with_exit:
@@ -119,11 +119,12 @@ def run_case(
 
 
 def peer_argv(case: Case) -> list[str]:
-    return [shutil.which("bpftrace") or "bpftrace", "-e", case.script, *case.args]
+    return [shutil.which("bpftrace") or "bpftrace", *case.opts, "-e", case.script, *case.args]
 
 
 def tracerd_argv(case: Case) -> list[str]:
-    return [sys.executable, "-m", "tracerd", "bpftrace", "-e", case.script, *case.args]
+    tracerd = [sys.executable, "-m", "tracerd", "bpftrace"]
+    return [*tracerd, *case.opts, "-e", case.script, *case.args]
 
 
 def masked(case: Case, text: str) -> str:

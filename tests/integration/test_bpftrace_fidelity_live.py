@@ -6,6 +6,7 @@ of bench/bpftrace_fidelity.py (which measures the whole corpus), run by its own 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -71,3 +72,28 @@ def test_same_output_as_bpftrace(
     peer = fidelity.run_case(case, fidelity.peer_argv(case), work, base, ours=False)
     ours = fidelity.run_case(case, fidelity.tracerd_argv(case), work, ours_env, ours=True)
     assert fidelity.compare(case, peer, ours) == [], (peer, ours)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-l", "tracepoint:sched:*"],
+        ["-lv", "tracepoint:syscalls:sys_enter_openat"],
+        ["-lv", "tracepoint:sched:sched_process_exec"],  # __data_loc and char[16] fields
+    ],
+)
+def test_probe_listing_as_bpftrace(
+    argv: list[str], env: tuple[Path, dict[str, str], dict[str, str]]
+) -> None:
+    work, base, ours_env = env
+    peer = subprocess.run(["bpftrace", *argv], capture_output=True, text=True, env=base)
+    ours = subprocess.run(
+        [sys.executable, "-m", "tracerd", "bpftrace", *argv],
+        capture_output=True,
+        text=True,
+        env=ours_env,
+        cwd=work,
+    )
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout == peer.stdout
+    assert peer.stdout.startswith("tracepoint:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import signal
 import sys
@@ -119,7 +120,7 @@ def _bpf_parsers(sub: Any) -> None:
     p.add_argument("-o", dest="output", help="write the program's output to FILE")
     p.add_argument("-p", dest="target_pid", type=int, help="enable USDT/uprobes on PID")
     p.add_argument("-c", dest="command", help="run CMD and end with it")
-    p.add_argument("-l", dest="list", nargs="?", const="*", help="list probes (tracepoints)")
+    p.add_argument("-l", dest="list", action="store_true", help="list probes (tracepoints)")
     p.add_argument("-k", dest="helper_errors", action="count", default=0, help="-k / -kk")
     p.add_argument("-v", dest="verbose", action="store_true")
     for flag in (
@@ -362,8 +363,9 @@ def _bpftrace_options(args: argparse.Namespace, params: list[str]) -> dict[str, 
 
 
 def cmd_bpftrace(args: argparse.Namespace) -> None:
-    if args.list is not None:
-        list_bpftrace_probes(client(args), args.list, args.verbose)
+    if args.list:
+        pattern = args.script or (args.args[0] if args.args else "*")
+        list_bpftrace_probes(client(args), pattern, args.verbose)
         return
     script, params = _bpftrace_source(args)
     spec: dict[str, Any] = {
@@ -418,11 +420,16 @@ def list_bpftrace_probes(api: Client, pattern: str, verbose: bool) -> None:
         raise SystemExit(f"tracerd bpftrace -l: only tracepoints are listed, not {kind}")
     query = rest if rest else ("*" if kind == "*" else pattern)
     names = [t["name"] for t in api.get("/v1/tracepoints", params={"q": query})["tracepoints"]]
-    for name in sorted(names):
+    for name in sorted(n for n in names if fnmatch.fnmatchcase(n, query)):
         sys.stdout.write(f"tracepoint:{name}\n")
         if verbose:
             system, _, event = name.partition(":")
             detail = api.get(f"/v1/tracepoints/{system}/{event}")
             for f in detail["fields"]:
-                if not f["common"]:
-                    sys.stdout.write(f"    {f['type']} {f['name']}\n")
+                if f["common"]:
+                    continue
+                base, bracket, size = str(f["type"]).partition("[")
+                if f.get("data_loc"):  # as the format file declares it
+                    sys.stdout.write(f"    __data_loc {base}[] {f['name']}\n")
+                else:
+                    sys.stdout.write(f"    {base} {f['name']}{bracket}{size}\n")
