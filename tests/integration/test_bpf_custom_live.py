@@ -7,11 +7,13 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tracerd.engines.launch import process_start_time
 from tracerd.errors import CapabilityMissing, CompileError, SpecError
 
 from .bpf_fakes import (
@@ -317,3 +319,35 @@ def test_undeclared_output_map_is_refused_with_nothing_loaded(tmp_path: Path) ->
         run.__enter__()
     assert run.ledger.of_type("bpf_program"), "it was loaded, then released"
     assert run.ledger.live() == []
+
+
+@pytest.mark.parametrize("same_process", [True, False])
+def test_exclusion_checks_the_start_time(tmp_path: Path, same_process: bool) -> None:
+    """An excluded (pid, start time) hides that process only: a process that has the pid
+    but another start time (it reused a dead worker's pid) is traced."""
+    loop = (
+        "import os, time\nos.getppid()\nprint('ready', flush=True)\n"
+        "while True: os.getppid(); time.sleep(0.01)"
+    )
+    looper = subprocess.Popen(["python3", "-c", loop], stdout=subprocess.PIPE, text=True)
+    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid", "fn": "trd_custom_rb"}]
+    try:
+        assert looper.stdout is not None
+        assert looper.stdout.readline() == "ready\n"
+        start = process_start_time(looper.pid)
+        assert start is not None
+        key = (looper.pid, start if same_process else start - 1)
+        spec = _spec(RINGBUF_PROGRAM, attach, RINGBUF_OUTPUT)
+        with EngineRun(tmp_path, spec, exclude_procs=(key,)) as run:
+            seen = lambda: [e for e in run.sink.named("out") if e.pid == looper.pid]  # noqa: E731
+            if same_process:
+                time.sleep(1.0)  # the looper calls getppid every 10 ms
+            else:
+                assert wait_until(seen)
+            traced = bool(seen())
+    finally:
+        looper.kill()
+        looper.wait()
+        if looper.stdout is not None:
+            looper.stdout.close()
+    assert traced is not same_process

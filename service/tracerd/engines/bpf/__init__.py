@@ -72,9 +72,6 @@ class BpfEngine:
     def __init__(self, ctx: EngineContext) -> None:
         self._ctx = ctx
 
-    def _exclude(self) -> tuple[int, ...]:
-        return tuple(sorted({*self._ctx.exclude_pids, self._ctx.daemon_pid, os.getpid()}))
-
     def _exclude_procs(self) -> tuple[tuple[int, int | None], ...]:
         """(pid, start time) of the daemon, the running workers and this worker; a pid the
         daemon sent without its start time is looked up (None if it has ended)."""
@@ -125,7 +122,14 @@ class BpfEngine:
     def _plans(self, spec: BpfSpec) -> list[ProgramPlan]:
         """The plans to try, best first: a tool's variants the kernel allows (variants.py),
         then its own attachments; a custom program's one plan."""
-        filters = Filters(self._exclude(), spec.pid, spec.comm)
+        procs = self._exclude_procs()
+        filters = Filters(
+            tuple(p for p, _s in procs),
+            spec.pid,
+            spec.comm,
+            starts=tuple((p, s) for p, s in procs if s is not None),
+            start_check=_start_check(),
+        )
         memory = self._ctx.limits.raw_memory_bytes
         if spec.tool is None:
             return [plan_for_spec(spec, filters, memory, offsets)]
@@ -212,4 +216,19 @@ def _bpftrace_options(spec: BpfSpec) -> Any:
         helper_errors=o.helper_errors,
         verbose=o.verbose,
         env=dict(o.env),
+    )
+
+
+def _start_check() -> tuple[int, int, int] | None:
+    """Offsets of task_struct.group_leader and .start_boottime and ns per clock tick, for
+    programs to check an excluded process's start time (None without BTF: pid alone)."""
+    try:
+        found = offsets(("task_struct.group_leader", "task_struct.start_boottime"))
+    except CapabilityMissing:
+        return None
+    tick = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    return (
+        found["task_struct.group_leader"].offset,
+        found["task_struct.start_boottime"].offset,
+        tick,
     )
