@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tracerd.engines.launch import process_start_time
 from tracerd.errors import CompileError
 
 from .bpf_fakes import (
     EngineRun,
+    getppid_looper,
     no_programs_of_ours_left,  # noqa: F401 (autouse)
     prog_ids_loaded,
     wait_until,
@@ -157,32 +157,14 @@ def test_pid_filter_is_injected(tmp_path: Path) -> None:
 def test_exclusion_is_by_pid_and_start_time(tmp_path: Path, same_process: bool) -> None:
     """An excluded (pid, start time) hides that process only: a process with the same pid
     but another start time (one that reused a dead worker's pid) is traced."""
-    loop = (
-        "import os, time\nos.getppid()\nprint('ready', flush=True)\n"
-        "while True: os.getppid(); time.sleep(0.01)"
-    )
-    looper = subprocess.Popen(["python3", "-c", loop], stdout=subprocess.PIPE, text=True)
-    try:
-        assert looper.stdout is not None
-        assert looper.stdout.readline() == "ready\n"
-        start = process_start_time(looper.pid)
-        assert start is not None
-        key = (looper.pid, start if same_process else start - 1)
-        script = (
-            f'tracepoint:syscalls:sys_enter_getppid /pid == {looper.pid}/ {{ printf("seen\\n"); }}'
-        )
+    with getppid_looper(same_process) as (pid, key):
+        script = f'tracepoint:syscalls:sys_enter_getppid /pid == {pid}/ {{ printf("seen\\n"); }}'
         with EngineRun(tmp_path, {"bpftrace": script}, exclude_procs=(key,)) as run:
             if same_process:
                 time.sleep(1.0)  # the looper calls getppid every 10 ms
             else:
                 assert wait_until(lambda: bool(run.sink.named("printf")))
-    finally:
-        looper.kill()
-        looper.wait()
-        if looper.stdout is not None:
-            looper.stdout.close()
-    seen = {looper.pid} if run.sink.named("printf") else set()
-    assert (looper.pid in seen) is not same_process
+    assert bool(run.sink.named("printf")) is not same_process
 
 
 def test_json_records_are_typed_events(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from tracerd.engines.launch import process_start_time
 from tracerd.errors import CapabilityMissing, CompileError, SpecError
 
 from .bpf_fakes import (
@@ -21,6 +20,7 @@ from .bpf_fakes import (
     EngineRun,
     Gated,
     build_c,
+    getppid_looper,
     no_programs_of_ours_left,  # noqa: F401 (autouse)
     our_programs,
     wait_until,
@@ -325,29 +325,14 @@ def test_undeclared_output_map_is_refused_with_nothing_loaded(tmp_path: Path) ->
 def test_exclusion_checks_the_start_time(tmp_path: Path, same_process: bool) -> None:
     """An excluded (pid, start time) hides that process only: a process that has the pid
     but another start time (it reused a dead worker's pid) is traced."""
-    loop = (
-        "import os, time\nos.getppid()\nprint('ready', flush=True)\n"
-        "while True: os.getppid(); time.sleep(0.01)"
-    )
-    looper = subprocess.Popen(["python3", "-c", loop], stdout=subprocess.PIPE, text=True)
     attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid", "fn": "trd_custom_rb"}]
-    try:
-        assert looper.stdout is not None
-        assert looper.stdout.readline() == "ready\n"
-        start = process_start_time(looper.pid)
-        assert start is not None
-        key = (looper.pid, start if same_process else start - 1)
+    with getppid_looper(same_process) as (pid, key):
         spec = _spec(RINGBUF_PROGRAM, attach, RINGBUF_OUTPUT)
         with EngineRun(tmp_path, spec, exclude_procs=(key,)) as run:
-            seen = lambda: [e for e in run.sink.named("out") if e.pid == looper.pid]  # noqa: E731
+            seen = lambda: [e for e in run.sink.named("out") if e.pid == pid]  # noqa: E731
             if same_process:
                 time.sleep(1.0)  # the looper calls getppid every 10 ms
             else:
                 assert wait_until(seen)
             traced = bool(seen())
-    finally:
-        looper.kill()
-        looper.wait()
-        if looper.stdout is not None:
-            looper.stdout.close()
     assert traced is not same_process
