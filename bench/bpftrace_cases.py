@@ -180,7 +180,7 @@ case(
 )
 case(
     "raw_syscalls_prog",
-    f"tracepoint:raw_syscalls:sys_enter {W_PROG} {{ @[args->id] = count(); }}",
+    'tracepoint:raw_syscalls:sys_enter /comm == "fidprog" && (args->id == 1 || args->id == 39 || args->id == 110)/ { @[args->id] = count(); }',
     *PROG,
 )
 case(
@@ -190,7 +190,7 @@ case(
 )
 case(
     "openat_filenames",
-    f"tracepoint:syscalls:sys_enter_openat {W_PROG} {{ @[str(args->filename)] = count(); }}",
+    f'tracepoint:syscalls:sys_enter_openat {W_PROG} {{ printf("%s\\n", str(args->filename)); }}',
     *PROG,
 )
 case(
@@ -279,7 +279,7 @@ case(
 )
 case(
     "syscount_prog",
-    f'tracepoint:raw_syscalls:sys_enter {W_PROG} {{ @syscall[args->id] = count(); @process[comm] = count(); }} END {{ printf("\\nTop syscalls:\\n"); print(@syscall, 5); clear(@syscall); }}',
+    f'tracepoint:raw_syscalls:sys_enter {W_PROG} {{ @syscall[args->id] = count(); @process[comm] = count(); }} END {{ printf("\\nTop syscalls:\\n"); print(@syscall, 2); clear(@syscall); }}',
     *PROG,
 )
 case("writesize_by_comm", f"{WRITE} {W_SH} {{ @[comm] = hist(args->count); }}", *SH_LOOP)
@@ -307,7 +307,7 @@ case(
     "uprobe:./fidprog:fid_fact { @calls = count(); @arg = lhist(arg0, 0, 10, 1); }",
     *PROG,
 )
-case("uprobe_str_arg", "uprobe:./fidprog:fid_greet { @[str(arg0)] = count(); }", *PROG)
+case("uprobe_str_arg", "uprobe:./fidprog:fid_greet { @[str(arg0)] = count(); }", "./fidprog", "6")
 case("uprobe_big", 'uprobe:./fidprog:fid_big { printf("%lu\\n", arg0); }', *PROG)
 case("uretprobe_neg", 'uretprobe:./fidprog:fid_neg { printf("%d\\n", (int32)retval); }', *PROG)
 case(
@@ -320,6 +320,7 @@ case(
     "uprobe_latency",
     "uprobe:./fidprog:fid_fact { @s[tid] = 1; } uretprobe:./fidprog:fid_fact /@s[tid]/ { @ret = hist(retval); }",
     *PROG,
+    masks=(r"@s\[\d+\]",),
 )
 case("uprobe_abs_cwd", 'uprobe:./fidprog:fid_add /arg0 == 3/ { printf("three\\n"); }', *PROG)
 case(

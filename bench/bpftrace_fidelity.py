@@ -154,7 +154,7 @@ def prepare_workdir() -> Path:
 
 def compare(case: Case, peer: tuple[int, str, str], ours: tuple[int, str, str]) -> list[str]:
     """The differences (empty: identical)."""
-    diffs: list[str] = []
+    diffs: list[str] = [f"exit status: bpftrace {peer[0]}, tracerd {ours[0]}"]
     pout, oout = masked(case, peer[1]), masked(case, ours[1])
     if pout != oout:
         diffs += [
@@ -174,8 +174,8 @@ def compare(case: Case, peer: tuple[int, str, str], ours: tuple[int, str, str]) 
                 ),
             ]
         if (peer[0] != 0) != (ours[0] != 0):
-            diffs.append(f"exit status: bpftrace {peer[0]}, tracerd {ours[0]}")
-    return diffs
+            diffs.append("exit status differs")
+    return diffs if len(diffs) > 1 else []
 
 
 def main() -> None:

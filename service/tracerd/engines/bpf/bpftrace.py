@@ -52,7 +52,7 @@ from .kernel import process_prog_ids
 
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 120.0
-STOP_GRACE_S = 10.0
+STOP_GRACE_S = 20.0
 STOP_GRACE_PER_PROBE_S = 0.1
 STOP_GRACE_MAX_S = 25.0
 """below the daemon's stop_timeout_s (30 s without progress)"""
