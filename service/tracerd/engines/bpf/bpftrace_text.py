@@ -14,6 +14,7 @@ that is how periodic snapshots get out of a running bpftrace.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -233,7 +234,7 @@ def classify(obj: Any) -> Record:
         return Record("other", data=obj)
     rtype, data = obj.get("type", ""), obj.get("data")
     if rtype in TEXT_RECORDS:
-        text = data if isinstance(data, str) else str(data)
+        text = data if isinstance(data, str) else json.dumps(data)  # typed: never a repr
         return Record("text", rtype, text)
     if rtype in ("map", "hist", "stats") and isinstance(data, dict):
         return Record("maps", rtype, {k: map_contents(rtype, v) for k, v in data.items()})

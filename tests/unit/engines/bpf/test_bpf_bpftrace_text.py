@@ -84,6 +84,8 @@ def test_classify_json_records() -> None:
     stats = bt.classify({"type": "stats", "data": {"@s": {"count": 1, "average": 4, "total": 4}}})
     assert stats.data["@s"] == {"type": "value", "value": {"count": 1, "average": 4, "total": 4}}
     assert bt.classify([1]).kind == "other"
+    tuple_value = bt.classify({"type": "value", "data": [1, "a"]})
+    assert tuple_value == bt.Record("text", "value", '[1, "a"]')
 
 
 def test_stderr_message_drops_the_memlock_noise() -> None:
