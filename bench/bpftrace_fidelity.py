@@ -72,12 +72,20 @@ class Run:
             time.sleep(0.02)
         return False
 
-    def finish(self, interrupt: bool) -> int:
-        if interrupt and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            rc = self.proc.wait(EXIT_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
+    def finish(self, repeat: bool) -> int:
+        """SIGINT (with `repeat`, again every second: bpftrace may inherit an ignored
+        SIGINT until it installs its handler; the CLI takes a second one as "leave now"),
+        SIGKILL after EXIT_TIMEOUT_S."""
+        deadline = time.monotonic() + EXIT_TIMEOUT_S
+        rc = self.proc.poll()
+        sent = False
+        while rc is None and time.monotonic() < deadline:
+            if repeat or not sent:
+                self.proc.send_signal(signal.SIGINT)
+                sent = True
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                rc = self.proc.wait(1.0)
+        if rc is None:
             self.proc.kill()
             rc = self.proc.wait()
         for t in self._threads:
@@ -114,7 +122,7 @@ def run_case(
                 run.proc.wait(EXIT_TIMEOUT_S / 3)
     else:
         time.sleep(SETTLE_S)
-    rc = run.finish(interrupt=True)
+    rc = run.finish(repeat=not ours)
     return rc, run.out.decode(errors="replace"), run.err.decode(errors="replace")
 
 

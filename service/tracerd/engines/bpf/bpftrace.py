@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 120.0
 STOP_GRACE_S = 20.0
 STOP_GRACE_PER_PROBE_S = 0.1
+SIGINT_REPEAT_S = 1.0
 STOP_GRACE_MAX_S = 25.0
 """below the daemon's stop_timeout_s (30 s without progress)"""
 READY_POLL_S = 0.01
@@ -363,11 +364,8 @@ class BpftraceSession:
         self._stopping = True
         proc = self._proc
         if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
             grace = min(STOP_GRACE_MAX_S, max(STOP_GRACE_S, self.probes * STOP_GRACE_PER_PROBE_S))
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
+            if not _interrupt(proc, grace):
                 log.warning("bpftrace %d still detaching after %.0f s; killing it", proc.pid, grace)
                 if self._sink is not None:
                     note = f"tracerd: bpftrace did not end {grace:.0f} s after SIGINT; killed"
@@ -403,6 +401,21 @@ class BpftraceSession:
             self._ledger.cross_off(self._key)
             self._key = None
         self._closed = True
+
+
+def _interrupt(proc: subprocess.Popen[bytes], grace: float) -> bool:
+    """SIGINT, again every SIGINT_REPEAT_S until bpftrace exits or `grace` ends (whether it
+    exited): it inherits the worker's ignored SIGINT until it installs its own handler,
+    so a SIGINT sent just before that would be lost (a hang, then SIGKILL, no maps)."""
+    deadline = time.monotonic() + grace
+    while True:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=min(SIGINT_REPEAT_S, max(0.0, deadline - time.monotonic())))
+            return True
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                return False
 
 
 def _event(name: str, fields: dict[str, Any]) -> WireEvent:
