@@ -180,7 +180,9 @@ def test_json_records_are_typed_events(tmp_path: Path) -> None:
     assert {"@t": [1, "x"]} in datas
     assert {"@s": {"count": 1, "average": 3, "total": 3}} in datas
     assert {"@h": [{"min": 4, "max": 7, "count": 1}]} in datas
-    assert all(json.loads(e.fields["json"])["data"] == e.fields["data"] for e in run.sink.events)
+    records = [e for e in run.sink.events if "json" in e.fields]
+    assert all(json.loads(e.fields["json"])["data"] == e.fields["data"] for e in records)
+    assert [e.fields["text"] for e in run.sink.named("text")] == ["\n", "\n"]  # as -f json
 
 
 def test_text_format_is_bpftraces_stdout(tmp_path: Path) -> None:

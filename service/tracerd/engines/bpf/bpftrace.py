@@ -321,9 +321,11 @@ class BpftraceSession:
                 for line in data[:cut].splitlines(keepends=True):
                     events.append(_event("text", {"text": line.decode("utf-8", "replace")}))
             else:
-                for raw in data[:cut].split(b"\n"):
+                for raw in data[:cut].splitlines():
                     if raw.strip():
                         self._json_record(raw, events, maps)
+                    else:  # -f json prints blank lines too (before the maps at exit)
+                        events.append(_event("text", {"text": "\n"}))
         sink = self._sink
         if sink is None:
             return
