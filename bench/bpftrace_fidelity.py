@@ -96,6 +96,11 @@ class Run:
         return rc
 
 
+def _attached(out: bytearray) -> bool:
+    """bpftrace printed `Attaching N probes...` (-f json: its `attached_probes` record)."""
+    return b"Attaching " in out or b'"attached_probes"' in out
+
+
 def _epoll_waiting(pid: int) -> bool:
     try:
         return "epoll" in Path(f"/proc/{pid}/wchan").read_text()
@@ -110,7 +115,7 @@ def run_case(
     if ours:
         ready = lambda: b" running (" in run.err  # noqa: E731 - the CLI's session line
     else:
-        ready = lambda: b"Attaching " in run.out and _epoll_waiting(run.proc.pid)  # noqa: E731
+        ready = lambda: _attached(run.out) and _epoll_waiting(run.proc.pid)  # noqa: E731
     attached = run.wait_for(ready)
     if attached and case.work:
         subprocess.run(list(case.work), cwd=work, env=env, capture_output=True, check=False)
