@@ -198,6 +198,31 @@ class BpfOutput(StrictModel):
     fields: list[BpfOutputField] = Field(min_length=1)
 
 
+class BpftraceOptions(StrictModel):
+    """How the bpftrace child runs: bpftrace's own options, as `bpftrace` takes them."""
+
+    format: Literal["text", "json"] = Field(
+        default="json",
+        description="text: stdout byte for byte as bpftrace prints it (events `text`); "
+        "json: `-f json` records as typed events (name = record type, field `data`)",
+    )
+    cwd: SafeText | None = Field(
+        default=None, description="bpftrace's working directory (relative uprobe paths, cat)"
+    )
+    params: list[SafeText] = Field(
+        default_factory=list, max_length=64, description="positional parameters $1, $2, ..."
+    )
+    target_pid: int | None = Field(default=None, ge=1, description="`-p PID`")
+    command: SafeText | None = Field(
+        default=None, description="`-c CMD`: bpftrace runs CMD (as root) and ends with it"
+    )
+    helper_errors: int = Field(default=0, ge=0, le=2, description="`-k` (1) or `-kk` (2)")
+    verbose: bool = Field(default=False, description="`-v`")
+    env: dict[Annotated[str, Field(pattern=r"^BPFTRACE_[A-Z0-9_]{1,64}$")], SafeText] = Field(
+        default_factory=dict, description="BPFTRACE_* environment variables"
+    )
+
+
 class BpfSpec(CommonSpec):
     tool: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")] | None = None
     args: dict[str, Any] = Field(default_factory=dict)
@@ -205,6 +230,7 @@ class BpfSpec(CommonSpec):
     attach: list[BpfAttach] = Field(default_factory=list)
     output: BpfOutput | None = None
     bpftrace: Annotated[str, Field(max_length=1_000_000)] | None = None
+    bpftrace_options: BpftraceOptions | None = None
     pid: Pid | None = None
     comm: Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]{1,15}$")] | None = None
     map_interval_s: float | None = Field(
@@ -224,6 +250,8 @@ class BpfSpec(CommonSpec):
             raise ValueError("give exactly one of tool, program, bpftrace")
         if self.program is not None and not self.attach:
             raise ValueError("a program needs an attach list")
+        if self.bpftrace is None and self.bpftrace_options is not None:
+            raise ValueError("bpftrace_options apply to bpftrace scripts only")
         if self.program is None and (self.attach or self.output):
             raise ValueError("attach and output apply to programs only")
         return self

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import subprocess
@@ -150,10 +152,13 @@ class EngineRun:
         start: bool = True,
         limits: Any = None,
         caps: Mapping[str, Any] | None = None,
+        exclude_procs: tuple[tuple[int, int], ...] = (),
     ) -> None:
         from tracerd.engines.bpf import BpfEngine
 
         ctx = make_ctx(tmp_path, caps=caps)
+        if exclude_procs:
+            ctx = dataclasses.replace(ctx, exclude_procs=exclude_procs)
         if limits is not None:
             ctx = _with_limits(ctx, limits)
         self.engine = BpfEngine(ctx)
@@ -187,8 +192,6 @@ class EngineRun:
 
 
 def _with_limits(ctx: EngineContext, limits: Any) -> EngineContext:
-    import dataclasses
-
     return dataclasses.replace(ctx, limits=limits)
 
 
@@ -239,3 +242,28 @@ def no_programs_of_ours_left() -> Iterator[None]:
     assert wait_until(lambda: not [p for p in our_programs() if p["id"] not in before]), [
         p["name"] for p in our_programs() if p["id"] not in before
     ]
+
+
+@contextlib.contextmanager
+def getppid_looper(same_process: bool) -> Iterator[tuple[int, tuple[int, int]]]:
+    """A process calling getppid() every 10 ms, and the exclusion key to test with: its
+    (pid, start time), or with `same_process` False the key of an earlier process that
+    had its pid (another start time)."""
+    from tracerd.engines.launch import process_start_time
+
+    loop = (
+        "import os, time\nos.getppid()\nprint('ready', flush=True)\n"
+        "while True: os.getppid(); time.sleep(0.01)"
+    )
+    looper = subprocess.Popen(["python3", "-c", loop], stdout=subprocess.PIPE, text=True)
+    try:
+        assert looper.stdout is not None
+        assert looper.stdout.readline() == "ready\n"
+        start = process_start_time(looper.pid)
+        assert start is not None
+        yield looper.pid, (looper.pid, start if same_process else start - 1)
+    finally:
+        looper.kill()
+        looper.wait()
+        if looper.stdout is not None:
+            looper.stdout.close()

@@ -3,6 +3,7 @@ histograms as snapshots, syntax errors as CompileError, no feedback on its own w
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from tracerd.errors import CompileError
 
 from .bpf_fakes import (
     EngineRun,
+    getppid_looper,
     no_programs_of_ours_left,  # noqa: F401 (autouse)
     prog_ids_loaded,
     wait_until,
@@ -149,3 +151,54 @@ def test_pid_filter_is_injected(tmp_path: Path) -> None:
         if sleeper.poll() is None:
             sleeper.kill()
         sleeper.wait()
+
+
+@pytest.mark.parametrize("same_process", [True, False])
+def test_exclusion_is_by_pid_and_start_time(tmp_path: Path, same_process: bool) -> None:
+    """An excluded (pid, start time) hides that process only: a process with the same pid
+    but another start time (one that reused a dead worker's pid) is traced."""
+    with getppid_looper(same_process) as (pid, key):
+        script = f'tracepoint:syscalls:sys_enter_getppid /pid == {pid}/ {{ printf("seen\\n"); }}'
+        with EngineRun(tmp_path, {"bpftrace": script}, exclude_procs=(key,)) as run:
+            if same_process:
+                time.sleep(1.0)  # the looper calls getppid every 10 ms
+            else:
+                assert wait_until(lambda: bool(run.sink.named("printf")))
+    assert bool(run.sink.named("printf")) is not same_process
+
+
+def test_json_records_are_typed_events(tmp_path: Path) -> None:
+    script = (
+        'BEGIN { printf("a"); printf("b\\n"); @t = (1, "x"); @s = stats(3); @h = hist(5); exit(); }'
+    )
+    with EngineRun(tmp_path, {"bpftrace": script}) as run:
+        assert wait_until(lambda: bool(run.sink.ended_calls))
+    by_name = {e.name: e.fields for e in run.sink.events if e.name != "printf"}
+    assert [e.fields["text"] for e in run.sink.named("printf")] == ["a", "b\n"]
+    assert by_name["attached_probes"]["data"] == {"probes": 1}
+    datas = [e.fields["data"] for e in run.sink.events if e.name in ("map", "stats", "hist")]
+    assert {"@t": [1, "x"]} in datas
+    assert {"@s": {"count": 1, "average": 3, "total": 3}} in datas
+    assert {"@h": [{"min": 4, "max": 7, "count": 1}]} in datas
+    records = [e for e in run.sink.events if "json" in e.fields]
+    assert all(json.loads(e.fields["json"])["data"] == e.fields["data"] for e in records)
+    assert [e.fields["text"] for e in run.sink.named("text")] == ["\n", "\n"]  # as -f json
+
+
+def test_text_format_is_bpftraces_stdout(tmp_path: Path) -> None:
+    script = 'BEGIN { printf("a"); printf("b\\n"); @t = (1, "x"); exit(); }'
+    spec = {"bpftrace": script, "bpftrace_options": {"format": "text"}}
+    with EngineRun(tmp_path, spec) as run:
+        assert wait_until(lambda: bool(run.sink.ended_calls))
+    text = "".join(e.fields["text"] for e in run.sink.named("text"))
+    peer = subprocess.run(["bpftrace", "-e", script], capture_output=True, text=True, check=True)
+    assert text == peer.stdout
+    assert "ab\n" in text
+
+
+def test_failure_after_attaching_is_a_compile_error(tmp_path: Path) -> None:
+    run = EngineRun(tmp_path, {"bpftrace": "hardware:cache-misses:1000000 { @ = count(); }"})
+    with pytest.raises(CompileError) as info:
+        run.__enter__()
+    assert "Error attaching probe" in info.value.message
+    assert run.ledger.live() == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from .bpf_fakes import (
     EngineRun,
     Gated,
     build_c,
+    getppid_looper,
     no_programs_of_ours_left,  # noqa: F401 (autouse)
     our_programs,
     wait_until,
@@ -317,3 +319,20 @@ def test_undeclared_output_map_is_refused_with_nothing_loaded(tmp_path: Path) ->
         run.__enter__()
     assert run.ledger.of_type("bpf_program"), "it was loaded, then released"
     assert run.ledger.live() == []
+
+
+@pytest.mark.parametrize("same_process", [True, False])
+def test_exclusion_checks_the_start_time(tmp_path: Path, same_process: bool) -> None:
+    """An excluded (pid, start time) hides that process only: a process that has the pid
+    but another start time (it reused a dead worker's pid) is traced."""
+    attach = [{"type": "tracepoint", "target": "syscalls:sys_enter_getppid", "fn": "trd_custom_rb"}]
+    with getppid_looper(same_process) as (pid, key):
+        spec = _spec(RINGBUF_PROGRAM, attach, RINGBUF_OUTPUT)
+        with EngineRun(tmp_path, spec, exclude_procs=(key,)) as run:
+            seen = lambda: [e for e in run.sink.named("out") if e.pid == pid]  # noqa: E731
+            if same_process:
+                time.sleep(1.0)  # the looper calls getppid every 10 ms
+            else:
+                assert wait_until(seen)
+            traced = bool(seen())
+    assert traced is not same_process

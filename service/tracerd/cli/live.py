@@ -72,7 +72,9 @@ def follow(
             while True:
                 if interrupted.is_set() and not stop_sent:
                     stop_sent = True
-                    threading.Thread(target=_stop, args=(api, session_id), daemon=True).start()
+                    threading.Thread(
+                        target=stop_session, args=(api, session_id), daemon=True
+                    ).start()
                 try:
                     raw = ws.recv(timeout=RECV_TIMEOUT_S)
                 except TimeoutError:
@@ -84,7 +86,7 @@ def follow(
                     break
     except BrokenPipeError:
         if stop_on_interrupt and not stop_sent:
-            _stop(api, session_id)
+            stop_session(api, session_id)
         # nothing more reaches the closed pipe (not even Python's flush at exit)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -95,7 +97,7 @@ def follow(
     return result
 
 
-def _stop(api: Client, session_id: str) -> None:
+def stop_session(api: Client, session_id: str) -> None:
     with contextlib.suppress(Exception):
         api.post(f"/v1/sessions/{session_id}/stop?wait=true")
 

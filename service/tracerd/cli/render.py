@@ -125,6 +125,33 @@ def _bpf_printer(session: dict[str, Any], quiet: bool) -> Printer:
     return printer
 
 
+def _bpftrace_printer(session: dict[str, Any], out: IO[str] | None) -> Printer:
+    """bpftrace's output as it printed it: `text` events verbatim, `-f json` records as
+    their lines, its stderr on ours (`-o FILE`: the output there)."""
+    options = session["spec"].get("bpftrace_options") or {}
+    as_json = options.get("format", "json") == "json"
+    dest = out or sys.stdout
+
+    def printer(message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "events":
+            for event in message["events"]:
+                fields = event["fields"]
+                if event["name"] == "stderr":
+                    sys.stderr.write(str(fields.get("text", "")) + "\n")
+                elif as_json and "json" in fields:
+                    dest.write(str(fields["json"]) + "\n")
+                elif "text" in fields:
+                    dest.write(str(fields["text"]))
+            dest.flush()
+        elif kind == "lost":
+            sys.stderr.write(f"Lost {message.get('count')} events\n")
+        elif kind == "flush":
+            dest.flush()
+
+    return printer
+
+
 def _ptrace_printer(
     session: dict[str, Any], quiet: bool, out: IO[str] | None, options: Any = None
 ) -> Printer:
@@ -170,7 +197,9 @@ def printer_for(
         return _ptrace_printer(session, quiet, out, line_options)
     if kind == "tracefs":
         return _tracefs_printer(api, session, quiet)
-    if kind in ("bpf", "bpftrace"):
+    if kind == "bpftrace":
+        return _bpftrace_printer(session, out)
+    if kind == "bpf":
         return _bpf_printer(session, quiet)
     return _generic_printer(quiet)
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import IO, Any
 
 from . import add_client_options, client
 from .client import ApiError, Client
-from .live import follow, summary
+from .live import follow, stop_session, summary
 from .render import printer_for
 
 
@@ -116,9 +118,31 @@ def _bpf_parsers(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true")
     add_client_options(p)
     p.set_defaults(handler=cmd_bpf)
-    p = sub.add_parser("bpftrace", help="run a bpftrace script")
+    p = sub.add_parser(
+        "bpftrace",
+        help="run a bpftrace script (bpftrace's options)",
+        usage="tracerd bpftrace [options] (-e 'PROGRAM' | FILE | -) [PARAM ...]",
+    )
     p.add_argument("-e", dest="script", help="program text")
-    p.add_argument("file", nargs="?", help="program file")
+    p.add_argument("args", nargs="*", help="program FILE (- for stdin), then $1, $2, ...")
+    p.add_argument("-f", dest="format", choices=("text", "json"), default="text")
+    p.add_argument("-o", dest="output", help="write the program's output to FILE")
+    p.add_argument("-p", dest="target_pid", type=int, help="enable USDT/uprobes on PID")
+    p.add_argument("-c", dest="command", help="run CMD and end with it")
+    p.add_argument("-l", dest="list", action="store_true", help="list probes (tracepoints)")
+    p.add_argument("-k", dest="helper_errors", action="count", default=0, help="-k / -kk")
+    p.add_argument("-v", dest="verbose", action="store_true")
+    for flag in (
+        "-d",
+        "-dd",
+        "-I",
+        "-B",
+        "--unsafe",
+        "--btf",
+        "--include",
+        "--usdt-file-activation",
+    ):
+        p.add_argument(flag, dest=f"refused{flag}", nargs="?", const=True, help=argparse.SUPPRESS)
     p.add_argument("--duration", type=float)
     add_client_options(p)
     p.set_defaults(handler=cmd_bpftrace)
@@ -383,11 +407,110 @@ def _scalar(text: str) -> Any:
     return text
 
 
+def _bpftrace_source(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """The program text and the positional parameters, as bpftrace takes them."""
+    rest = list(args.args)
+    if args.script is not None:
+        script = sys.stdin.read() if args.script == "-" else args.script
+        return script, rest
+    if not rest:
+        raise SystemExit("USAGE: tracerd bpftrace [options] (-e 'PROGRAM' | FILE | -) [PARAM ...]")
+    name = rest.pop(0)
+    if name == "-":
+        return sys.stdin.read(), rest
+    try:
+        return Path(name).read_text(), rest
+    except OSError as e:
+        raise SystemExit(f"ERROR: failed to open file '{name}': {e.strerror}") from None
+
+
+def _bpftrace_options(args: argparse.Namespace, params: list[str]) -> dict[str, Any]:
+    refused = [
+        k.removeprefix("refused") for k, v in vars(args).items() if k.startswith("refused") and v
+    ]
+    if refused:
+        raise SystemExit(
+            f"tracerd bpftrace: {', '.join(refused)} not supported through tracerd"
+            " (debug output, include paths, output buffering and --unsafe stay with bpftrace)"
+        )
+    options: dict[str, Any] = {"format": args.format, "params": params}
+    if not (args.url or os.environ.get("TRACERD_URL")):  # a local daemon: our directory
+        options["cwd"] = os.getcwd()
+    options["env"] = {k: v for k, v in os.environ.items() if k.startswith("BPFTRACE_")}
+    for key in ("target_pid", "command", "helper_errors", "verbose"):
+        if getattr(args, key):
+            options[key] = getattr(args, key)
+    return options
+
+
 def cmd_bpftrace(args: argparse.Namespace) -> None:
-    script = args.script if args.script else Path(args.file).read_text() if args.file else None
-    if not script:
-        raise SystemExit("tracerd bpftrace: give -e 'SCRIPT' or a file")
-    spec: dict[str, Any] = {"bpftrace": script}
+    if args.list:
+        pattern = args.script or (args.args[0] if args.args else "*")
+        list_bpftrace_probes(client(args), pattern, args.verbose)
+        return
+    script, params = _bpftrace_source(args)
+    spec: dict[str, Any] = {
+        "bpftrace": script,
+        "bpftrace_options": _bpftrace_options(args, params),
+    }
     if args.duration:
         spec["duration_s"] = args.duration
-    run_session(client(args), "bpf", spec, None, False, printer_kind="bpftrace")
+    out = open(args.output, "w") if args.output else None  # noqa: SIM115 - closed below
+    try:
+        final = run_bpftrace(client(args), spec, out)
+    finally:
+        if out is not None:
+            out.close()
+    if final.get("state") == "failed":
+        raise SystemExit(1)
+
+
+def run_bpftrace(api: Client, spec: dict[str, Any], out: IO[str] | None) -> dict[str, Any]:
+    """Start the session (Ctrl-C while it starts stops it once started), print its output
+    as bpftrace does, and its error as bpftrace does (exit status 1)."""
+    interrupted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(1))
+    try:
+        body = {"kind": "bpf", "spec": spec, "name": None}
+        session = api.post("/v1/sessions", json=body, params={"wait": "true"})
+    except ApiError as e:
+        out = e.detail.get("stdout") if isinstance(e.detail, dict) else None
+        if isinstance(out, str):  # what bpftrace printed before it failed
+            sys.stdout.write(out)
+            sys.stdout.flush()
+        if not isinstance(out, str) or e.message.strip() != out.strip():
+            sys.stderr.write(e.message.rstrip("\n") + "\n")
+        raise SystemExit(1) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    sid = session["id"]
+    sys.stderr.write(f"session {sid} {session['state']} (Ctrl-C to stop)\n")
+    if interrupted:
+        stop_session(api, sid)
+    printer = printer_for(api, "bpftrace", session, out=out)
+    result = follow(api, sid, printer)
+    printer({"type": "flush"})
+    summary(api, sid, result)
+    return dict(api.get(f"/v1/sessions/{sid}"))
+
+
+def list_bpftrace_probes(api: Client, pattern: str, verbose: bool) -> None:
+    """`bpftrace -l [pattern]` / `-lv` from the daemon's catalogue (tracepoints)."""
+    kind, _, rest = pattern.partition(":")
+    if kind not in ("*", "tracepoint", "t") and rest:
+        raise SystemExit(f"tracerd bpftrace -l: only tracepoints are listed, not {kind}")
+    query = rest if rest else ("*" if kind == "*" else pattern)
+    names = [t["name"] for t in api.get("/v1/tracepoints", params={"q": query})["tracepoints"]]
+    for name in sorted(n for n in names if fnmatch.fnmatchcase(n, query)):
+        sys.stdout.write(f"tracepoint:{name}\n")
+        if verbose:
+            system, _, event = name.partition(":")
+            detail = api.get(f"/v1/tracepoints/{system}/{event}")
+            for f in detail["fields"]:
+                if f["common"]:
+                    continue
+                base, bracket, size = str(f["type"]).partition("[")
+                if f.get("data_loc"):  # as the format file declares it
+                    sys.stdout.write(f"    __data_loc {base}[] {f['name']}\n")
+                else:
+                    sys.stdout.write(f"    {base} {f['name']}{bracket}{size}\n")

@@ -44,6 +44,9 @@ class EngineContext:
     spool_dir: str
     """a directory of this session's own, for spooled raw pages"""
     limits: Limits = field(default_factory=Limits)
+    exclude_procs: tuple[tuple[int, int], ...] = ()
+    """(pid, start time in clock ticks after boot) of the daemon and the running workers:
+    the unreusable form of `exclude_pids`, for engines that can check it"""
 
     @property
     def resource_name(self) -> str:

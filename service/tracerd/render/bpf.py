@@ -8,6 +8,7 @@ Events are the API's dicts (`name`, `pid`, `tid`, `comm`, `ts_ns`, `fields`) or 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -48,8 +49,10 @@ def render_event(event: Any, wall_offset_ns: int = 0) -> str:
         return render(ev, f, wall_offset_ns)
     if name == "lost":
         return f"Possibly lost {f.get('count')} samples"
-    if "text" in f and len(f) == 1:
+    if "text" in f and (len(f) == 1 or "json" in f):  # bpftrace: text, printf & co
         return str(f["text"])
+    if "json" in f:  # a bpftrace -f json record (0.17 invalid JSON: as printed)
+        return _bpftrace_record(f)
     pairs = " ".join(f"{k}={v}" for k, v in f.items())
     return f"{name} pid={ev.get('pid')} comm={ev.get('comm')} {pairs}".rstrip()
 
@@ -269,3 +272,17 @@ def _bpftrace_map(name: str, contents: Mapping[str, Any]) -> str:
             bpftrace_hist(f"{name}[{e['key']}]", e["buckets"]) + "\n" for e in contents["entries"]
         )
     return "\n".join(f"{name}[{e['key']}]: {e['value']}" for e in contents.get("entries", []))
+
+
+def _bpftrace_record(f: Mapping[str, Any]) -> str:
+    """A `-f json` map/hist/stats record of a bpftrace session, as its maps; other
+    records as the JSON line bpftrace printed."""
+    from ..engines.bpf.bpftrace_text import classify
+
+    try:
+        rec = classify(json.loads(str(f["json"])))
+    except ValueError:
+        return str(f["json"])
+    if rec.kind == "maps":
+        return render_maps(rec.data)
+    return str(f["json"])

@@ -4,17 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from ..engines.launch import process_start_time
 from ..errors import TracerdError
 from ..system.procs import thread_ids
 from ..types import SessionState
 
 if TYPE_CHECKING:
+    from .live import LiveSession
     from .manager import SessionManager
 
 EXCLUDE_INTERVAL_S = 0.5
+
+
+@functools.cache
+def _daemon_start_time() -> int:
+    return process_start_time(os.getpid()) or 0
+
+
+def excluded_processes(sessions: Iterable[LiveSession]) -> list[tuple[int, int]]:
+    """(pid, start time) of the daemon and of every worker still running. A worker that
+    exited is dropped at once: its pid may be reused by a process that must be traced. The
+    start time (clock ticks after boot, /proc/PID/stat) makes the pair unreusable: the bpf
+    engine checks it in the program, so a worker that ends while a session runs cannot hide
+    the process that takes its pid."""
+    procs = [(os.getpid(), _daemon_start_time())]
+    for live in sessions:
+        w = live.worker
+        if w is not None and w.start_time is not None and not w.exited.is_set():
+            procs.append((w.pid, w.start_time))
+    return procs
 
 
 async def exclusion_loop(manager: SessionManager) -> None:

@@ -32,7 +32,7 @@ from ..stream.hub import StreamHub
 from ..types import SessionState
 from ..workers.launch import WorkerProcess
 from .control import ControlWrites
-from .exclusions import exclusion_loop
+from .exclusions import excluded_processes, exclusion_loop
 from .ingest import SessionIngest
 from .ledger import LedgerStore
 from .live import LiveSession, session_view
@@ -318,6 +318,7 @@ class SessionManager:
             "daemon_id": self.ledger.owner.daemon_id,
             "daemon_pid": os.getpid(),
             "exclude_pids": self.exclude_pids(),
+            "exclude_procs": self.exclude_procs(),
             "caps": self.caps,
             "state_dir": str(self.settings.state_dir),
             "spool_dir": str(spool),
@@ -326,9 +327,10 @@ class SessionManager:
         return {"kind": live.kind, "spec": live.spec, "ctx": ctx}
 
     def exclude_pids(self) -> list[int]:
-        pids = [os.getpid()]
-        pids += [s.worker.pid for s in self.live.values() if s.worker is not None]
-        return pids
+        return [pid for pid, _start in self.exclude_procs()]
+
+    def exclude_procs(self) -> list[tuple[int, int]]:
+        return excluded_processes(self.live.values())
 
     def _apply_handle(self, live: LiveSession, result: dict[str, Any] | None) -> None:
         if not result:

@@ -169,6 +169,7 @@ def context_from_wire(data: Mapping[str, Any]) -> EngineContext:
         state_dir=str(data["state_dir"]),
         spool_dir=str(data["spool_dir"]),
         limits=limits,
+        exclude_procs=tuple((int(p), int(t)) for p, t in data.get("exclude_procs", ())),
     )
 
 

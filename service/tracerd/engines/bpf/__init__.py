@@ -51,6 +51,7 @@ from typing import Any, ClassVar
 from ...errors import CapabilityMissing, TracerdError
 from ...specs import BpfSpec
 from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
+from ..launch import process_start_time
 from .btf import offsets
 from .codegen import Filters, plan_for_spec
 from .plan import SESSION_CLOCK, ProgramPlan
@@ -71,8 +72,14 @@ class BpfEngine:
     def __init__(self, ctx: EngineContext) -> None:
         self._ctx = ctx
 
-    def _exclude(self) -> tuple[int, ...]:
-        return tuple(sorted({*self._ctx.exclude_pids, self._ctx.daemon_pid, os.getpid()}))
+    def _exclude_procs(self) -> tuple[tuple[int, int | None], ...]:
+        """(pid, start time) of the daemon, the running workers and this worker; a pid the
+        daemon sent without its start time is looked up (None if it has ended)."""
+        known: dict[int, int | None] = dict(self._ctx.exclude_procs)
+        for pid in (*self._ctx.exclude_pids, self._ctx.daemon_pid, os.getpid()):
+            if pid not in known:
+                known[pid] = process_start_time(pid)
+        return tuple(sorted(known.items()))
 
     def prepare(self, spec: Any, ledger: Ledger) -> EngineHandle:
         """Compile, load and attach (or launch bpftrace); raise CompileError & co on failure,
@@ -87,10 +94,11 @@ class BpfEngine:
                 spec.bpftrace,
                 ledger,
                 self._ctx.spool_dir,
-                exclude=self._exclude(),
+                exclude=self._exclude_procs(),
                 pid=spec.pid,
                 comm=spec.comm,
                 map_interval_s=spec.map_interval_s,
+                options=_bpftrace_options(spec),
             )
             session.launch()
         else:
@@ -114,7 +122,14 @@ class BpfEngine:
     def _plans(self, spec: BpfSpec) -> list[ProgramPlan]:
         """The plans to try, best first: a tool's variants the kernel allows (variants.py),
         then its own attachments; a custom program's one plan."""
-        filters = Filters(self._exclude(), spec.pid, spec.comm)
+        procs = self._exclude_procs()
+        filters = Filters(
+            tuple(p for p, _s in procs),
+            spec.pid,
+            spec.comm,
+            starts=tuple((p, s) for p, s in procs if s is not None),
+            start_check=_start_check(),
+        )
         memory = self._ctx.limits.raw_memory_bytes
         if spec.tool is None:
             return [plan_for_spec(spec, filters, memory, offsets)]
@@ -184,3 +199,36 @@ class BpfEngine:
         """Current map contents (the final ones after stop)."""
         maps: Mapping[str, Any] = handle.state.read_maps() if handle.state is not None else {}
         return maps
+
+
+def _bpftrace_options(spec: BpfSpec) -> Any:
+    from .bpftrace import Options
+
+    o = spec.bpftrace_options
+    if o is None:
+        return Options()
+    return Options(
+        format=o.format,
+        cwd=o.cwd,
+        params=tuple(o.params),
+        target_pid=o.target_pid,
+        command=o.command,
+        helper_errors=o.helper_errors,
+        verbose=o.verbose,
+        env=dict(o.env),
+    )
+
+
+def _start_check() -> tuple[int, int, int] | None:
+    """Offsets of task_struct.group_leader and .start_boottime and ns per clock tick, for
+    programs to check an excluded process's start time (None without BTF: pid alone)."""
+    try:
+        found = offsets(("task_struct.group_leader", "task_struct.start_boottime"))
+    except CapabilityMissing:
+        return None
+    tick = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    return (
+        found["task_struct.group_leader"].offset,
+        found["task_struct.start_boottime"].offset,
+        tick,
+    )

@@ -1,15 +1,23 @@
-"""BpftraceSession: a bpftrace script run as a managed child of the worker, `-f json`.
+"""BpftraceSession: a bpftrace script run as a managed child of the worker.
 
 Launch: the child starts as `setpriv --pdeathsig KILL sh -c 'read -r _ && exec bpftrace ...'`
 and waits on its stdin, so its pid (and start time) are known and written to the ledger
 (`bpftrace_child`) before bpftrace exists; the script, rewritten with that pid excluded
 (bpftrace_text.rewrite), is written to the spool dir; then one line on stdin releases
-it. `prepare` returns once bpftrace reports `attached_probes`; if it exits first, its
-stderr is the CompileError. PDEATHSIG: when the worker (the thread that spawned it) dies,
-the kernel SIGKILLs bpftrace and its fd-held programs go with it.
-Reading: one thread reads stdout in chunks: printf & co become events (name = record
-type, fields {"text"}), map/hist/stats records map snapshots, lost_events `lost` events.
-Stop: SIGINT (bpftrace prints its maps and exits), SIGKILL after STOP_GRACE_S.
+it, in the caller's working directory (`options.cwd`: relative uprobe paths and cat()
+resolve as they would for the caller's own bpftrace). `prepare` returns once bpftrace is
+attached; if it exits first (a compile error, or an attach failure after `Attaching N
+probes...`), its stderr is the CompileError. PDEATHSIG: when the worker (the thread that
+spawned it) dies, the kernel SIGKILLs bpftrace and its fd-held programs go with it.
+Reading: one thread reads stdout and stderr. Format `text` (what the CLI uses): stdout as
+events `text` whose texts, concatenated, are bpftrace's stdout byte for byte (one event
+per line; a line without its newline yet goes out once bpftrace is idle). Format `json`:
+each `-f json` record is an event named by its type with its typed `data` (and `json`, the
+line as bpftrace printed it; a line 0.17 printed as invalid JSON is kept as `raw`), map
+records are map snapshots too. stderr lines (run-time warnings, helper errors) are events
+`stderr`; bpftrace's error is the reason when it fails.
+Stop: SIGINT (bpftrace detaches, prints its maps and exits); SIGKILL only after a grace
+that grows with the number of probes (detaching hundreds takes seconds), with a warning.
 """
 
 from __future__ import annotations
@@ -25,23 +33,38 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import CapabilityMissing, CompileError
 from ...types import WireEvent, lost_event
 from ..base import EventSink, Ledger
-from .bpftrace_text import Record, classify, guard, original_lines, rewrite, stderr_message
+from .bpftrace_text import (
+    classify,
+    guard,
+    is_noise,
+    original_message,
+    rewrite,
+    stderr_message,
+)
+from .btf import VMLINUX_BTF
 from .kernel import process_prog_ids
 
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 120.0
-STOP_GRACE_S = 5.0
+STOP_GRACE_S = 20.0
+STOP_GRACE_PER_PROBE_S = 0.1
+SIGINT_REPEAT_S = 1.0
+STOP_GRACE_MAX_S = 25.0
+"""below the daemon's stop_timeout_s (30 s without progress)"""
 READY_POLL_S = 0.01
+IDLE_FLUSH_S = 0.05
 READ_CHUNK_BYTES = 1 << 16
 PIPE_BYTES = 1 << 20
 F_SETPIPE_SZ = 1031
 CHILD_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 _GATE = 'read -r _ && exec "$0" "$@" </dev/null'
+_ATTACHED = {"json": b'"attached_probes"', "text": b"Attaching "}
 
 
 def _now_ns() -> int:
@@ -54,6 +77,32 @@ def start_time(pid: int) -> int:
         return int(f.read().rsplit(")", 1)[1].split()[19])
 
 
+@dataclass(frozen=True, slots=True)
+class Options:
+    """bpftrace's own options (the spec's `bpftrace_options`)."""
+
+    format: str = "json"
+    cwd: str | None = None
+    params: tuple[str, ...] = ()
+    target_pid: int | None = None
+    command: str | None = None
+    helper_errors: int = 0
+    verbose: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+
+    def flags(self) -> list[str]:
+        out = ["-f", "json"] if self.format == "json" else []
+        if self.target_pid is not None:
+            out += ["-p", str(int(self.target_pid))]
+        if self.command is not None:
+            out += ["-c", self.command]
+        if self.helper_errors:
+            out.append("-" + "k" * self.helper_errors)
+        if self.verbose:
+            out.append("-v")
+        return out
+
+
 class BpftraceSession:
     """One bpftrace child, its reader thread and its last map contents."""
 
@@ -64,26 +113,30 @@ class BpftraceSession:
         ledger: Ledger,
         spool_dir: str,
         *,
-        exclude: tuple[int, ...],
+        exclude: tuple[tuple[int, int | None], ...],
         pid: int | None,
         comm: str | None,
         map_interval_s: float | None,
+        options: Options | None = None,
     ) -> None:
         self._id, self._script, self._ledger = session_id, script, ledger
-        self._rewritten = script
+        self._cond = ""
         self._spool, self._exclude, self._pid, self._comm = spool_dir, exclude, pid, comm
         self._interval = map_interval_s
+        self._opts = options or Options()
         self._proc: subprocess.Popen[bytes] | None = None
-        self._out_fd = -1
-        self._stderr_path = ""
+        self._out_fd = self._err_fd = -1
         self._key: str | None = None
         self._buf = b""
+        self._err = b""
+        self._err_text: list[str] = []
         self._maps: dict[str, Any] = {}
         self._sink: EventSink | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._closed = False
         self.lost_total = 0
+        self.probes = 0
         self.prog_ids: list[int] = []
 
     @property
@@ -91,7 +144,7 @@ class BpftraceSession:
         return self._proc.pid if self._proc else None
 
     def launch(self) -> None:
-        """Spawn, record, release and wait for `attached_probes` (CompileError if not)."""
+        """Spawn, record, release and wait until attached (CompileError if not)."""
         try:
             self._spawn()
             self._wait_attached()
@@ -104,70 +157,101 @@ class BpftraceSession:
         binary = shutil.which("bpftrace", path=CHILD_ENV["PATH"])
         if binary is None:
             raise CapabilityMissing("bpftrace", "bpftrace is not installed")
+        cwd = self._opts.cwd
+        if cwd is not None and not os.path.isdir(cwd):
+            raise CompileError(f"{cwd}: no such directory (the working directory)")
         os.makedirs(self._spool, exist_ok=True)
         script_path = os.path.join(self._spool, f"bpftrace-{self._id}.bt")
-        self._stderr_path = os.path.join(self._spool, f"bpftrace-{self._id}.err")
         setpriv = shutil.which("setpriv", path=CHILD_ENV["PATH"])
         prefix = [setpriv, "--pdeathsig", "KILL"] if setpriv else []
-        with open(self._stderr_path, "wb") as err:
-            self._proc = subprocess.Popen(
-                [*prefix, "/bin/sh", "-c", _GATE, binary, "-f", "json", script_path],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                env=CHILD_ENV,
-                preexec_fn=None if setpriv else _pdeathsig,
-            )
-        stdin, stdout = self._proc.stdin, self._proc.stdout
-        if stdin is None or stdout is None:
+        argv = [*prefix, "/bin/sh", "-c", _GATE, binary, *self._opts.flags(), script_path]
+        self._proc = subprocess.Popen(
+            [*argv, *self._opts.params],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**CHILD_ENV, **self._opts.env},
+            cwd=cwd,
+            preexec_fn=None if setpriv else _pdeathsig,
+        )
+        stdin, stdout, stderr = self._proc.stdin, self._proc.stdout, self._proc.stderr
+        if stdin is None or stdout is None or stderr is None:
             raise RuntimeError("bpftrace child without pipes")
-        self._out_fd = stdout.fileno()
+        self._out_fd, self._err_fd = stdout.fileno(), stderr.fileno()
         pid = self._proc.pid
+        started = start_time(pid)
         self._key = self._ledger.record(
             "bpftrace_child",
             str(pid),
-            {"pid": pid, "start_time": start_time(pid), "script": script_path},
+            {"pid": pid, "start_time": started, "script": script_path},
         )
-        cond = guard((*self._exclude, pid), self._pid, self._comm)
+        cond = guard((*self._exclude, (pid, started)), self._pid, self._comm, _tick_ns())
+        self._cond = cond
         fd = os.open(script_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            self._rewritten = rewrite(self._script, cond, self._interval)
-            f.write(self._rewritten)
+            f.write(rewrite(self._script, cond, self._interval))
         with contextlib.suppress(OSError):  # else the default pipe size
             fcntl.fcntl(self._out_fd, F_SETPIPE_SZ, PIPE_BYTES)
         stdin.write(b"go\n")
         stdin.close()
 
+    def _read_some(self, timeout: float) -> tuple[bool, bool]:
+        """Read what is ready on stdout (into _buf) and stderr (into _err):
+        (anything read, stdout at EOF)."""
+        fds = [fd for fd in (self._out_fd, self._err_fd) if fd >= 0]
+        if not fds:
+            return False, True
+        ready, _, _ = select.select(fds, [], [], timeout)
+        out_eof = False
+        for fd in ready:
+            chunk = os.read(fd, READ_CHUNK_BYTES)
+            if fd == self._out_fd:
+                self._buf += chunk
+                if not chunk:
+                    out_eof = True
+                    self._out_fd = -1
+            else:
+                self._err += chunk
+                if not chunk:
+                    self._err_fd = -1
+        return bool(ready), out_eof or self._out_fd < 0
+
     def _wait_attached(self) -> None:
-        proc, fd = self._proc, self._out_fd
+        proc = self._proc
         if proc is None:
             raise RuntimeError("bpftrace was not spawned")
+        marker = _ATTACHED[self._opts.format]
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            if ready:
-                chunk = os.read(fd, READ_CHUNK_BYTES)
-                if not chunk:
-                    break
-                self._buf += chunk
-                if b'"attached_probes"' in self._buf:
-                    self._wait_polling(proc, deadline)
+            _read, eof = self._read_some(0.2)
+            at = self._buf.find(marker)
+            if at >= 0 and b"\n" in self._buf[at:]:
+                self.probes = _probe_count(self._buf[at:])
+                self._wait_polling(proc, deadline)
+                if proc.poll() in (None, 0):
                     return
-            elif proc.poll() is not None:
+                break  # attaching failed after `Attaching N probes...`
+            if eof or (proc.poll() is not None and not _read):
                 break
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=STOP_GRACE_S)
-        with open(self._stderr_path, errors="replace") as f:
-            message = stderr_message(f.read()) or "bpftrace did not attach its probes"
-        message = original_lines(message, self._script, self._rewritten)
+        while self._err_fd >= 0 and self._read_some(0.5)[0]:
+            pass
+        text = self._err.decode("utf-8", "replace")
+        out = self._buf.decode("utf-8", "replace")
+        message = stderr_message(text) or out.strip() or "bpftrace did not attach its probes"
+        message = original_message(message, self._script, self._cond)
         # as `bpftrace -e` shows it, not our spool file's path
         message = message.replace(os.path.join(self._spool, f"bpftrace-{self._id}.bt"), "stdin")
-        raise CompileError(message, {"exit_status": proc.poll()})
+        detail: dict[str, Any] = {"exit_status": proc.poll()}
+        if self._opts.format == "text" and out:
+            detail["stdout"] = out  # `Attaching N probes...`, `No probes to attach`
+        raise CompileError(message, detail)
 
     @staticmethod
     def _wait_polling(proc: subprocess.Popen[bytes], deadline: float) -> None:
-        """bpftrace prints `attached_probes` before it attaches; it is attached (and has
-        run BEGIN) once its main thread waits in epoll for its perf buffers."""
+        """bpftrace prints `Attaching N probes...` before it attaches; it is attached (and
+        has run BEGIN) once its main thread waits in epoll for its perf buffers."""
         while time.monotonic() < deadline and proc.poll() is None:
             try:
                 with open(f"/proc/{proc.pid}/wchan") as f:
@@ -183,20 +267,11 @@ class BpftraceSession:
         self._thread.start()
 
     def _read_loop(self) -> None:
-        proc, sink, fd = self._proc, self._sink, self._out_fd
+        proc, sink = self._proc, self._sink
         if proc is None or sink is None:
             return
         try:
-            data = self._buf
-            self._buf = b""
-            while True:
-                *lines, rest = data.split(b"\n")
-                self._handle(lines)
-                chunk = os.read(fd, READ_CHUNK_BYTES)
-                if not chunk:
-                    self._handle([rest])
-                    break
-                data = rest + chunk
+            self._pump()
         except Exception as e:  # reader loop: log and end the session
             log.exception("bpftrace reader failed")
             if not self._stopping:
@@ -204,19 +279,53 @@ class BpftraceSession:
                 return
         if not self._stopping:
             code = proc.wait()
-            sink.ended(None, f"bpftrace exited with status {code}", failed=code != 0)
+            sink.ended(None, self._exit_reason(code), failed=code != 0)
 
-    def _handle(self, lines: list[bytes]) -> None:
+    def _pump(self) -> None:
+        """Hand out what was read, then read until stdout ends (stderr to its end too)."""
+        eof = False
+        while True:
+            self._deliver(final=eof)
+            if eof and self._err_fd < 0:
+                return
+            read, eof = self._read_some(IDLE_FLUSH_S)
+            if not read and self._buf and not eof:
+                self._deliver(final=True)  # idle: a line without its newline yet
+
+    def _exit_reason(self, code: int) -> str:
+        if code != 0:
+            errors = [t for t in self._err_text if "ERROR" in t] or self._err_text
+            if errors:
+                return "\n".join(errors[-5:])
+        return f"bpftrace exited with status {code}"
+
+    def _deliver(self, final: bool) -> None:
+        """Events for the complete lines read so far (all of it when `final`)."""
         events: list[WireEvent] = []
         maps: dict[str, Any] = {}
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                rec = classify(json.loads(line))
-            except ValueError:
-                rec = Record("text", "stdout", line.decode("utf-8", "replace"))
-            self._record(rec, events, maps)
+        if self._err:
+            *lines, rest = self._err.split(b"\n")
+            if final and self._err_fd < 0 and rest:
+                lines, rest = [*lines, rest], b""
+            self._err = rest
+            for raw in lines:
+                text = raw.decode("utf-8", "replace")
+                if text and not is_noise(text):
+                    self._err_text.append(text)
+                    events.append(_event("stderr", {"text": text}))
+        if self._buf:
+            data = self._buf
+            cut = len(data) if final else data.rfind(b"\n") + 1
+            self._buf = data[cut:]
+            if self._opts.format == "text":
+                for line in data[:cut].splitlines(keepends=True):
+                    events.append(_event("text", {"text": line.decode("utf-8", "replace")}))
+            else:
+                for raw in data[:cut].splitlines():
+                    if raw.strip():
+                        self._json_record(raw, events, maps)
+                    else:  # -f json prints blank lines too (before the maps at exit)
+                        events.append(_event("text", {"text": "\n"}))
         sink = self._sink
         if sink is None:
             return
@@ -227,22 +336,25 @@ class BpftraceSession:
             if not self._stopping:
                 sink.maps(_now_ns(), maps)
 
-    def _record(self, rec: Record, events: list[WireEvent], maps: dict[str, Any]) -> None:
-        if rec.kind == "text":
-            events.append(
-                WireEvent(_now_ns(), None, None, None, None, rec.name, {"text": rec.data})
-            )
-        elif rec.kind == "error":
-            events.append(
-                WireEvent(
-                    _now_ns(), None, None, None, None, rec.name, {"text": json.dumps(rec.data)}
-                )
-            )
-        elif rec.kind == "maps":
-            maps.update(rec.data)
-        elif rec.kind == "lost" and rec.data:
+    def _json_record(self, raw: bytes, events: list[WireEvent], maps: dict[str, Any]) -> None:
+        line = raw.decode("utf-8", "replace")
+        try:
+            obj = json.loads(line)
+        except ValueError:  # bpftrace 0.17: strftime, macaddr, cgroup_path values unquoted
+            events.append(_event("raw", {"json": line}))
+            return
+        rec = classify(obj)
+        if rec.kind == "lost" and rec.data:
             self.lost_total += rec.data
             events.append(lost_event("bpf", rec.data, _now_ns()))
+            return
+        if rec.kind == "maps":
+            maps.update(rec.data)
+        data = obj.get("data") if isinstance(obj, dict) else obj
+        fields: dict[str, Any] = {"data": data, "json": line}
+        if rec.kind == "text":
+            fields["text"] = rec.data
+        events.append(_event(rec.name or "record", fields))
 
     def read_maps(self) -> dict[str, Any]:
         return dict(self._maps)
@@ -254,11 +366,12 @@ class BpftraceSession:
         self._stopping = True
         proc = self._proc
         if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                log.warning("bpftrace %d ignored SIGINT; killing it", proc.pid)
+            grace = min(STOP_GRACE_MAX_S, max(STOP_GRACE_S, self.probes * STOP_GRACE_PER_PROBE_S))
+            if not _interrupt(proc, grace):
+                log.warning("bpftrace %d still detaching after %.0f s; killing it", proc.pid, grace)
+                if self._sink is not None:
+                    note = f"tracerd: bpftrace did not end {grace:.0f} s after SIGINT; killed"
+                    self._sink.emit([_event("stderr", {"text": note})])
         self._terminate()
         if self._thread is not None:
             self._thread.join(STOP_GRACE_S)
@@ -281,13 +394,49 @@ class BpftraceSession:
             proc.wait()
 
     def _release(self) -> None:
-        """Close the pipe and cross the child off (idempotent)."""
-        if self._proc is not None and self._proc.stdout is not None:
-            self._proc.stdout.close()
+        """Close the pipes and cross the child off (idempotent)."""
+        if self._proc is not None:
+            for pipe in (self._proc.stdout, self._proc.stderr):
+                if pipe is not None:
+                    pipe.close()
         if self._key is not None:
             self._ledger.cross_off(self._key)
             self._key = None
         self._closed = True
+
+
+def _interrupt(proc: subprocess.Popen[bytes], grace: float) -> bool:
+    """SIGINT, again every SIGINT_REPEAT_S until bpftrace exits or `grace` ends (whether it
+    exited): it inherits the worker's ignored SIGINT until it installs its own handler,
+    so a SIGINT sent just before that would be lost (a hang, then SIGKILL, no maps)."""
+    deadline = time.monotonic() + grace
+    while True:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=min(SIGINT_REPEAT_S, max(0.0, deadline - time.monotonic())))
+            return True
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                return False
+
+
+def _event(name: str, fields: dict[str, Any]) -> WireEvent:
+    return WireEvent(_now_ns(), None, None, None, None, name, fields)
+
+
+def _probe_count(text: bytes) -> int:
+    """N of `Attaching N probes...` or of `{"type": "attached_probes", ...: N}`."""
+    digits = "".join(c if c.isdigit() else " " for c in text.split(b"\n")[0].decode())
+    parts = digits.split()
+    return int(parts[0]) if parts else 0
+
+
+def _tick_ns() -> int | None:
+    """Nanoseconds per /proc clock tick when the program can read a task's start time
+    (`curtask` needs the kernel's BTF); None: exclude by pid alone."""
+    if not os.path.exists(VMLINUX_BTF):
+        return None
+    return 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
 def _pdeathsig() -> None:

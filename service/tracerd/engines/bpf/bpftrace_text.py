@@ -14,6 +14,7 @@ that is how periodic snapshots get out of a running bpftrace.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -102,8 +103,24 @@ def _filtered(header: str) -> bool:
     return bool(probes) and not any(p.startswith(UNFILTERED) for p in probes if p)
 
 
-def guard(exclude: tuple[int, ...], pid: int | None, comm: str | None) -> str:
-    conds = [f"pid == {int(p)}" for p in sorted(set(exclude))]
+def guard(
+    exclude: tuple[tuple[int, int | None], ...],
+    pid: int | None,
+    comm: str | None,
+    tick_ns: int | None = None,
+) -> str:
+    """The condition under which a probe block returns at once. An excluded process is
+    (pid, start time in clock ticks): with `tick_ns` (the kernel has BTF), the start time is
+    checked too, so a process that reuses an excluded pid is still traced."""
+    conds = []
+    for p, start in sorted(set(exclude), key=lambda e: (e[0], e[1] or 0)):
+        if tick_ns and start is not None:
+            conds.append(
+                f"(pid == {int(p)} && "
+                f"curtask->group_leader->start_boottime / {int(tick_ns)} == {int(start)})"
+            )
+        else:
+            conds.append(f"pid == {int(p)}")
     if pid is not None:
         conds.append(f"pid != {int(pid)}")
     if comm is not None:
@@ -111,14 +128,19 @@ def guard(exclude: tuple[int, ...], pid: int | None, comm: str | None) -> str:
     return " || ".join(conds)
 
 
+def guard_insertions(script: str, cond: str) -> list[tuple[int, str]]:
+    """(offset in `script`, text) of each guard `rewrite` inserts."""
+    if not cond:
+        return []
+    text = f" if ({cond}) {{ return; }} "
+    return [(b.open_at + 1, text) for b in blocks(script) if _filtered(b.header)]
+
+
 def rewrite(script: str, cond: str, map_interval_s: float | None = None) -> str:
     """The script with `if (cond) { return; }` opening every task-bound probe block."""
     out = script
-    if cond:
-        for block in reversed(blocks(script)):
-            if _filtered(block.header):
-                at = block.open_at + 1
-                out = out[:at] + f" if ({cond}) {{ return; }} " + out[at:]
+    for at, text in reversed(guard_insertions(script, cond)):
+        out = out[:at] + text + out[at:]
     if map_interval_s:
         names = map_names(script)
         if names:
@@ -128,13 +150,52 @@ def rewrite(script: str, cond: str, map_interval_s: float | None = None) -> str:
     return out
 
 
-def original_lines(message: str, script: str, rewritten: str) -> str:
-    """bpftrace quotes the source line of an error: show the user's line, not the one
-    with the injected guard (guards go on the same line, so line numbers still match)."""
-    for mine, theirs in zip(script.splitlines(), rewritten.splitlines(), strict=False):
-        if mine != theirs and theirs in message:
-            message = message.replace(theirs, mine)
-    return message
+_POSITION = re.compile(r"^(?P<file>[^\s:]+):(?P<line>\d+):(?P<a>\d+)-(?P<b>\d+)(?P<rest>:.*)$")
+_UNDERLINE = re.compile(r"^ *~+$")
+
+
+def original_message(message: str, script: str, cond: str) -> str:
+    """bpftrace's error about the rewritten script as it would be about the user's: the
+    quoted source line without the guards, `file:L:A-B` columns and the `~~~` underline
+    moved back by the guards inserted before them on that line (guards add no lines)."""
+    mine = script.split("\n")
+    theirs = rewrite(script, cond).split("\n")
+    starts = [0]
+    for ln in mine:
+        starts.append(starts[-1] + len(ln) + 1)
+    shifts: dict[int, list[tuple[int, int]]] = {}
+    for at, text in guard_insertions(script, cond):
+        idx = max(i for i in range(len(mine)) if starts[i] <= at)
+        shifts.setdefault(idx, []).append((at - starts[idx], len(text)))
+    out: list[str] = []
+    at_line: tuple[int, int, int] | None = None
+    for line in message.split("\n"):
+        m = _POSITION.match(line)
+        if m and 0 < int(m["line"]) <= len(mine):
+            idx = int(m["line"]) - 1
+            a = _column(shifts.get(idx, []), int(m["a"]))
+            b = _column(shifts.get(idx, []), int(m["b"]))
+            at_line = (idx, a, b)
+            out.append(f"{m['file']}:{m['line']}:{a}-{b}{m['rest']}")
+        elif at_line is not None and line == theirs[at_line[0]]:
+            out.append(mine[at_line[0]])
+        elif at_line is not None and _UNDERLINE.match(line):
+            out.append(" " * (at_line[1] - 1) + "~" * max(1, at_line[2] - at_line[1]))
+            at_line = None
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _column(shifts: list[tuple[int, int]], col: int) -> int:
+    """A 1-based column of a rewritten line, on the original line."""
+    moved = col
+    for offset, length in shifts:
+        if col - 1 >= offset + length:
+            moved -= length
+        elif col - 1 >= offset:
+            return offset + 1
+    return moved
 
 
 def _bucket(b: dict[str, Any]) -> dict[str, Any]:
@@ -173,7 +234,7 @@ def classify(obj: Any) -> Record:
         return Record("other", data=obj)
     rtype, data = obj.get("type", ""), obj.get("data")
     if rtype in TEXT_RECORDS:
-        text = data if isinstance(data, str) else str(data)
+        text = data if isinstance(data, str) else json.dumps(data)  # typed: never a repr
         return Record("text", rtype, text)
     if rtype in ("map", "hist", "stats") and isinstance(data, dict):
         return Record("maps", rtype, {k: map_contents(rtype, v) for k, v in data.items()})
@@ -186,7 +247,12 @@ def classify(obj: Any) -> Record:
     return Record("other", rtype, data)
 
 
+def is_noise(line: str) -> bool:
+    """bpftrace's RLIMIT_MEMLOCK notice (memcg accounting makes it moot)."""
+    return "RLIMIT_MEMLOCK" in line
+
+
 def stderr_message(text: str) -> str:
-    """bpftrace's stderr without the RLIMIT_MEMLOCK noise (memcg accounting makes it moot)."""
-    lines = [ln for ln in text.splitlines() if "RLIMIT_MEMLOCK" not in ln]
+    """bpftrace's stderr without the RLIMIT_MEMLOCK noise."""
+    lines = [ln for ln in text.splitlines() if not is_noise(ln)]
     return "\n".join(lines).strip()

@@ -49,11 +49,28 @@ class Filters:
     exclude: tuple[int, ...]
     pid: int | None = None
     comm: str | None = None
+    starts: tuple[tuple[int, int], ...] = ()
+    """(pid, start time in clock ticks) of excluded processes whose start is known"""
+    start_check: tuple[int, int, int] | None = None
+    """(offset of task_struct.group_leader, of task_struct.start_boottime, ns per tick):
+    with it, the current task is excluded only if its start time matches too"""
 
     def defines(self) -> list[str]:
         pids = sorted({int(p) for p in self.exclude})
         cond = " || ".join(f"(t) == {p}" for p in pids) or "0"
         lines = [f"#define TRACERD_EXCLUDED(t) ({cond})"]
+        if self.start_check is not None:
+            known = dict(self.starts)
+            at = " || ".join(
+                f"((t) == {p} && (s) == {known[p]})" if p in known else f"(t) == {p}" for p in pids
+            )
+            leader, start, tick = self.start_check
+            lines += [
+                f"#define TRACERD_EXCLUDED_AT(t, s) ({at or '0'})",
+                f"#define TRACERD_LEADER_OFF {int(leader)}",
+                f"#define TRACERD_START_OFF {int(start)}",
+                f"#define TRACERD_TICK_NS {int(tick)}ULL",
+            ]
         if self.pid is not None:
             lines.append(f"#define TRACERD_PID {int(self.pid)}")
         if self.comm is not None:

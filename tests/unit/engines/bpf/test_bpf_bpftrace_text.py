@@ -46,8 +46,11 @@ def test_rewrite_guards_task_bound_probes_only() -> None:
 
 
 def test_guard_and_map_prints() -> None:
-    assert bt.guard((3, 1, 3), 9, 'we"ird') == (
+    assert bt.guard(((3, 5), (1, None), (3, 5)), 9, 'we"ird') == (
         'pid == 1 || pid == 3 || pid != 9 || comm != "we\\"ird"'
+    )
+    assert bt.guard(((3, 5), (1, None)), None, None, 10_000_000) == (
+        "pid == 1 || (pid == 3 && curtask->group_leader->start_boottime / 10000000 == 5)"
     )
     assert bt.map_names(SCRIPT) == ["@n", "@w"]
     out = bt.rewrite("k:f { @x = count(); @ = hist(1); }", "", map_interval_s=0.25)
@@ -81,6 +84,8 @@ def test_classify_json_records() -> None:
     stats = bt.classify({"type": "stats", "data": {"@s": {"count": 1, "average": 4, "total": 4}}})
     assert stats.data["@s"] == {"type": "value", "value": {"count": 1, "average": 4, "total": 4}}
     assert bt.classify([1]).kind == "other"
+    tuple_value = bt.classify({"type": "value", "data": [1, "a"]})
+    assert tuple_value == bt.Record("text", "value", '[1, "a"]')
 
 
 def test_stderr_message_drops_the_memlock_noise() -> None:
@@ -89,3 +94,25 @@ def test_stderr_message_drops_the_memlock_noise() -> None:
         "stdin:1:20-21: ERROR: syntax error, unexpected }\n"
     )
     assert bt.stderr_message(text) == "stdin:1:20-21: ERROR: syntax error, unexpected }"
+
+
+def test_error_positions_are_the_users_columns() -> None:
+    script = 'BEGIN { printf("a\\n"); } tracepoint:x:y { @x = foo(); }\nk:f { bar(); }'
+    cond = "pid == 12345"
+    rewritten = bt.rewrite(script, cond)
+    line0 = rewritten.split("\n")[0]
+    col = line0.index("foo(") + 1
+    message = (
+        f"stdin:1:{col}-{col + 3}: ERROR: Unknown function: foo\n{line0}\n"
+        + " " * (col - 1)
+        + "~~~\n"
+    )
+    want = script.index("foo(") + 1
+    assert bt.original_message(message, script, cond) == (
+        f"stdin:1:{want}-{want + 3}: ERROR: Unknown function: foo\n"
+        + script.split("\n")[0]
+        + "\n"
+        + " " * (want - 1)
+        + "~~~\n"
+    )
+    assert bt.original_message("stdin:1:1-6: ERROR: x", script, "") == "stdin:1:1-6: ERROR: x"

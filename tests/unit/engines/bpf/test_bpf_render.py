@@ -121,3 +121,18 @@ def test_maps() -> None:
         "[0, 100)              31 |" + "@" * 52 + "|",
         "[100, 200)             1 |@" + " " * 51 + "|",
     ]
+
+
+def test_bpftrace_session_events_render_as_bpftrace_printed_them() -> None:
+    text = {"name": "text", "fields": {"text": "ab\n"}}
+    assert render.render_event(text) == "ab\n"
+    printf = {
+        "name": "printf",
+        "fields": {"data": "a", "json": '{"type": "printf", "data": "a"}', "text": "a"},
+    }
+    assert render.render_event(printf) == "a"
+    line = '{"type": "map", "data": {"@x": {"a": 2}}}'
+    record = {"name": "map", "fields": {"data": {"@x": {"a": 2}}, "json": line}}
+    assert render.render_event(record) == "@x[a]: 2"
+    raw = {"name": "raw", "fields": {"json": '{"type": "map", "data": {"@t": 12:00}}'}}
+    assert render.render_event(raw) == raw["fields"]["json"]

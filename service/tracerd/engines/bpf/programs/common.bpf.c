@@ -61,11 +61,35 @@ static __always_inline int tracerd_comm_differs(const char *comm)
     return 0;
 }
 
+#ifdef TRACERD_START_OFF
+/* The current process's start time in /proc clock ticks (group_leader->start_boottime):
+ * with the tgid, an id no later process reuses. */
+static __always_inline u64 tracerd_current_start_ticks(void)
+{
+    const char *task = (const char *)bpf_get_current_task();
+    const char *leader = 0;
+    u64 start = 0;
+    bpf_probe_read_kernel(&leader, sizeof(leader), task + TRACERD_LEADER_OFF);
+    bpf_probe_read_kernel(&start, sizeof(start), leader + TRACERD_START_OFF);
+    return start / TRACERD_TICK_NS;
+}
+#endif
+
 static __always_inline int tracerd_skip_current(void)
 {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
+#ifdef TRACERD_START_OFF
+    /* an excluded pid is skipped only while it is still the excluded process */
+    if (TRACERD_EXCLUDED(tgid) && TRACERD_EXCLUDED_AT(tgid, tracerd_current_start_ticks()))
+        return 1;
+#ifdef TRACERD_PID
+    if (tgid != TRACERD_PID)
+        return 1;
+#endif
+#else
     if (tracerd_skip_tgid(tgid))
         return 1;
+#endif
 #ifdef TRACERD_COMM_BYTES
     char comm[TRACERD_TASK_COMM_LEN] = {};
     bpf_get_current_comm(comm, sizeof(comm));

@@ -1,0 +1,367 @@
+# ruff: noqa: E501 - scripts are data: one case, one line
+"""The corpus of bench/bpftrace_fidelity.py: bpftrace scripts, each with its workload.
+
+Workloads run in the bench's work directory (`./fidprog` is bpftrace_corpus/fidprog.c,
+`./fidsh` a copy of dash, so `comm` names them) and make the same calls on every run.
+`masks` are regexes whose matches differ between runs (times, pids, addresses); both
+outputs get them replaced before they are compared. `error`: bpftrace refuses the script
+or fails; its message (stderr) is compared too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    script: str
+    work: tuple[str, ...] = ()
+    masks: tuple[str, ...] = ()
+    error: bool = False
+    args: tuple[str, ...] = field(default=())
+    """positional parameters: `bpftrace -e SCRIPT ARGS`"""
+    opts: tuple[str, ...] = field(default=())
+    """options: `bpftrace OPTS -e SCRIPT`"""
+
+
+PROG = ("./fidprog", "5")
+SH_LOOP = (
+    "./fidsh",
+    "-c",
+    "i=0; while [ $i -lt 6 ]; do echo abcdefgh$i >/dev/null; i=$((i+1)); done",
+)
+SH_EXEC = ("./fidsh", "-c", "/bin/true a b; /bin/echo hi >/dev/null; ./fidprog 1")
+W_PROG = '/comm == "fidprog"/'
+W_SH = '/comm == "fidsh"/'
+WRITE = "tracepoint:syscalls:sys_enter_write"
+TIME = r"\d\d:\d\d:\d\d"
+PIDS = r"(?<![\w.])\d{3,7}(?![\w.])"
+HEX = r"0x[0-9a-f]+"
+
+CASES: list[Case] = []
+
+
+def case(name: str, script: str, *work: str, masks: tuple[str, ...] = (), **kw: object) -> None:
+    CASES.append(Case(name, script, tuple(work), masks, **kw))  # type: ignore[arg-type]
+
+
+def begin(name: str, body: str, **kw: object) -> None:
+    """A BEGIN-only script that exits: no workload needed."""
+    case(name, "BEGIN { " + body + " exit(); }", **kw)  # type: ignore[arg-type]
+
+
+# -- printf and friends ------------------------------------------------------------------
+begin("printf_hello", 'printf("hello\\n");')
+begin("printf_split", 'printf("a"); printf("b\\n");')
+begin("printf_no_newline", 'printf("no newline at the end");')
+begin("printf_ints", 'printf("%d %u %x %X %o|\\n", 42, 42, 255, 255, 8);')
+begin(
+    "printf_widths",
+    'printf("[%5d] [%-5d] [%05d] [%3s] [%-8s] [%8s]\\n", 7, 7, 7, "ab", "ab", "ab");',
+)
+begin("printf_negative", 'printf("%d %d %ld\\n", -1, -123456, -9000000000);')
+begin("printf_percent", 'printf("100%% done %c\\n", 65);')
+begin("printf_multiline", 'printf("one\\ntwo\\nthree\\n");')
+begin(
+    "printf_many_calls", 'printf("x"); printf("y"); printf("z"); printf("\\n"); printf("end\\n");'
+)
+begin("printf_blank_lines", 'printf("\\n\\nafter two blanks\\n\\n");')
+begin("printf_escapes", 'printf("tab\\there \\"quoted\\" back\\\\slash\\n");')
+begin(
+    "printf_long_string",
+    'printf("%s\\n", "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz0123456789");',
+)
+begin("printf_u64", 'printf("%lu %llu\\n", 18446744073709551615, 1 << 40);')
+begin("printf_hex_padding", 'printf("%08x %-8x|\\n", 3054, 3054);')
+begin("print_int", "print(123);")
+begin("print_string", 'print("a string");')
+begin("print_tuple", 'print((1, "two", 3));')
+begin("print_nested_tuple", 'print((1, (2, "x")));')
+begin("printf_tuple_fields", '$t = (5, "five"); printf("%d %s\\n", $t.0, $t.1);')
+begin("strftime", 'printf("%s\\n", strftime("%Y", nsecs));', masks=(r"\b\d{4}\b",))
+begin("time_builtin", 'time("%H:%M:%S\\n");', masks=(TIME,))
+begin("time_no_newline", 'time("at %H:%M "); printf("then\\n");', masks=(r"\d\d:\d\d",))
+begin("cat_file", 'cat("./fidfile");')
+begin("str_len", 'printf("%s|\\n", str("abcdef", 3));')
+begin("printf_comm_begin", 'printf("%s\\n", comm);')
+begin("sizeof_int", 'printf("%d\\n", sizeof(int));')
+begin("ternary", '$x = 5; printf("%s\\n", $x > 3 ? "big" : "small");')
+begin("if_else", '$x = 2; if ($x == 1) { printf("one\\n"); } else { printf("not one\\n"); }')
+begin("unroll", '$i = 0; unroll(3) { printf("%d ", $i); $i++; } printf("\\n");')
+begin("while_loop", '$i = 0; while ($i < 4) { printf("%d,", $i); $i++; } printf("\\n");')
+begin("arith", 'printf("%d %d %d %d %d\\n", 7 / 2, 7 % 3, 1 << 4, 0xff & 0x0f, 5 ^ 3);')
+begin("string_compare", 'printf("%d %d\\n", "abc" == "abc", "abc" == "abd");')
+begin("positional", 'printf("%d %s\\n", $1, str($2));', args=("42", "word"))
+begin("positional_count", 'printf("%d\\n", $#);', args=("a", "b", "c"))
+
+# -- maps: scalars, keys, aggregations ---------------------------------------------------
+begin("map_scalar", "@x = 1;")
+begin("map_count", "@c = count(); @c = count();")
+begin("map_string_value", '@s = "hello";')
+begin("map_int_keys", "@m[1] = 10; @m[2] = 5; @m[3] = 20;")
+begin("map_string_keys", '@m["b"] = 2; @m["a"] = 1; @m["c"] = 3;')
+begin("map_multi_key", '@m[1, "x"] = 1; @m[2, "y"] = 2;')
+begin("map_tuple_value", '@t = (1, "a"); @u[5] = (2, "bb", 3);')
+begin("map_tuple_key", "@m[(1, 2)] = 3;")
+begin("map_negative", "@n = -5; @m[-1] = -2;")
+begin(
+    "map_sum_min_max",
+    "@s = sum(5); @s = sum(7); @mn = min(5); @mn = min(2); @mx = max(5); @mx = max(9);",
+)
+begin("map_avg", "@a = avg(10); @a = avg(21);")
+begin("map_stats", "@s = stats(10); @s = stats(20); @s = stats(33);")
+begin("map_stats_keyed", '@s["a"] = stats(1); @s["b"] = stats(100);')
+begin("map_many_maps", "@a = 1; @b = 2; @c = count(); @d[1] = 4; @e = sum(3);")
+begin("map_unnamed", "@ = 7;")
+begin("map_sorting", "@m[10] = 3; @m[20] = 1; @m[30] = 2; @m[40] = 4;")
+begin("map_string_values_keyed", '@m[1] = "one"; @m[2] = "two";')
+begin("map_delete", "@m[1] = 1; @m[2] = 2; delete(@m[1]);")
+begin("map_clear_all", "@m[1] = 1; clear(@m);")
+begin("map_zero", "@c = count(); @c = count(); zero(@c);")
+begin("map_zero_keyed", "@m[1] = count(); @m[2] = count(); zero(@m); @m[2] = count();")
+begin("print_map", '@m[1] = 1; @m[2] = 2; print(@m); printf("after\\n");')
+begin("print_map_top", "@m[1] = 5; @m[2] = 9; @m[3] = 1; print(@m, 2);")
+begin("print_map_div", "@m[1] = 500; @m[2] = 900; print(@m, 0, 100);")
+begin("print_then_clear", "@m[1] = 1; print(@m); clear(@m); @m[2] = 2; print(@m);")
+begin("print_scalar_map", "@x = 3; print(@x); @x = 4;")
+begin("print_count_map", "@c = count(); print(@c);")
+begin("print_stats_map", "@s = stats(4); print(@s);")
+begin("print_avg_map", "@a = avg(4); @a = avg(6); print(@a);")
+begin("map_len_key_u64", "@m[18446744073709551615] = 1;")
+begin("map_big_values", "@m[1] = 1000000000000; @m[2] = 5;")
+begin("map_comm_key", "@m[comm] = count();")
+
+# -- hist / lhist ----------------------------------------------------------------------
+begin("hist_single", "@h = hist(5);")
+begin("hist_many", "@h = hist(1); @h = hist(2); @h = hist(3); @h = hist(100); @h = hist(1000);")
+begin("hist_zero", "@h = hist(0); @h = hist(0); @h = hist(1);")
+begin("hist_negative", "@h = hist(-1); @h = hist(4);")
+begin("hist_large", "@h = hist(1 << 20); @h = hist(1 << 30); @h = hist(1 << 40);")
+begin("hist_keyed", '@h["a"] = hist(2); @h["b"] = hist(64);')
+begin("lhist_basic", "@l = lhist(5, 0, 100, 10); @l = lhist(55, 0, 100, 10);")
+begin("lhist_width_one", "@l = lhist(5, 0, 10, 1); @l = lhist(7, 0, 10, 1);")
+begin("lhist_out_of_range", "@l = lhist(-5, 0, 100, 10); @l = lhist(500, 0, 100, 10);")
+begin("lhist_keyed", "@l[1] = lhist(3, 0, 10, 2); @l[2] = lhist(8, 0, 10, 2);")
+begin("print_hist", '@h = hist(8); print(@h); printf("after\\n");')
+begin("hist_then_scalar", "@h = hist(3); @z = 1;")
+begin("hist_clear", "@h = hist(3); clear(@h); @h = hist(40);")
+
+# -- syscalls of a workload -------------------------------------------------------------
+case("write_sizes_hist", f"{WRITE} {W_SH} {{ @ = hist(args->count); }}", *SH_LOOP)
+case("write_count", f"{WRITE} {W_SH} {{ @writes = count(); }}", *SH_LOOP)
+case("write_by_comm", f"{WRITE} {W_SH} {{ @[comm] = count(); }}", *SH_LOOP)
+case("write_by_size", f"{WRITE} {W_SH} {{ @[args->count] = count(); }}", *SH_LOOP)
+case(
+    "write_sum_avg", f"{WRITE} {W_SH} {{ @s = sum(args->count); @a = avg(args->count); }}", *SH_LOOP
+)
+case("write_stats", f"{WRITE} {W_SH} {{ @ = stats(args->count); }}", *SH_LOOP)
+case("write_lhist", f"{WRITE} {W_SH} {{ @ = lhist(args->count, 0, 20, 2); }}", *SH_LOOP)
+case(
+    "write_printf",
+    f'{WRITE} {W_SH} {{ printf("%s fd=%d n=%d\\n", comm, args->fd, args->count); }}',
+    *SH_LOOP,
+)
+case(
+    "write_printf_pieces",
+    f'{WRITE} {W_SH} {{ printf("%s ", comm); printf("%d", args->count); printf("\\n"); }}',
+    *SH_LOOP,
+)
+case("write_multi_key", f"{WRITE} {W_SH} {{ @[comm, args->fd, args->count] = count(); }}", *SH_LOOP)
+case("write_buf", f'{WRITE} {W_SH} {{ printf("%s\\n", str(args->buf, args->count)); }}', *SH_LOOP)
+case("write_tuple_map", f"{WRITE} {W_SH} {{ @[args->count] = (comm, args->fd); }}", *SH_LOOP)
+case("prog_write_hist", f"{WRITE} {W_PROG} {{ @ = hist(args->count); }}", *PROG)
+case("prog_write_lhist", f"{WRITE} {W_PROG} {{ @ = lhist(args->count, 0, 500, 100); }}", *PROG)
+case(
+    "prog_getppid_count",
+    f"tracepoint:syscalls:sys_enter_getppid {W_PROG} {{ @ = count(); }}",
+    *PROG,
+)
+case(
+    "raw_syscalls_prog",
+    'tracepoint:raw_syscalls:sys_enter /comm == "fidprog" && (args->id == 1 || args->id == 39 || args->id == 110)/ { @[args->id] = count(); }',
+    *PROG,
+)
+case(
+    "syscall_pair",
+    f"tracepoint:syscalls:sys_enter_write {W_PROG} {{ @start[tid] = 1; }} tracepoint:syscalls:sys_exit_write {W_PROG} /@start[tid]/ {{ @ret[args->ret] = count(); delete(@start[tid]); }}",
+    *PROG,
+)
+case(
+    "openat_filenames",
+    f'tracepoint:syscalls:sys_enter_openat {W_PROG} {{ printf("%s\\n", str(args->filename)); }}',
+    *PROG,
+)
+case(
+    "kill_args",
+    f'tracepoint:syscalls:sys_enter_kill {W_PROG} {{ printf("sig %d\\n", args->sig); }}',
+    *PROG,
+)
+case(
+    "exit_on_event",
+    f'tracepoint:syscalls:sys_enter_getppid {W_PROG} {{ printf("got it\\n"); exit(); }}',
+    *PROG,
+)
+case(
+    "begin_end",
+    f'BEGIN {{ printf("start\\n"); }} tracepoint:syscalls:sys_enter_getppid {W_PROG} {{ @n = count(); }} END {{ printf("end %d\\n", (uint64)@n); clear(@n); }}',
+    *PROG,
+)
+case("predicate_and", f'{WRITE} /comm == "fidsh" && args->count > 9/ {{ @ = count(); }}', *SH_LOOP)
+case("interval_exit", "interval:ms:200 { @n = count(); if ((uint64)@n == 2) { exit(); } }")
+case(
+    "interval_print_clear",
+    "BEGIN { @m[1] = 2; } interval:ms:100 { print(@m); clear(@m); @i = count(); if ((uint64)@i >= 2) { exit(); } }",
+)
+case("interval_printf", 'interval:ms:100 { printf("tick\\n"); exit(); }')
+case(
+    "profile_comm",
+    'profile:hz:49 /comm == "fidnever"/ { @ = count(); } interval:ms:300 { exit(); }',
+)
+
+# -- classic tools (tracepoints / uprobes), shortened to the workload -------------------------
+case(
+    "execsnoop",
+    'BEGIN { printf("%-10s %-5s %s\\n", "TIME(ms)", "PID", "ARGS"); } '
+    'tracepoint:syscalls:sys_enter_execve /comm == "fidsh"/ { printf("%-10u %-5d ", elapsed / 1e6, pid); join(args->argv); }',
+    *SH_EXEC,
+    masks=(r"(?m)^\d+ +\d+ ",),
+)
+case(
+    "killsnoop",
+    'BEGIN { printf("%-9s %-6s %-16s %-4s %-6s %s\\n", "TIME", "PID", "COMM", "SIG", "TPID", "RESULT"); } '
+    'tracepoint:syscalls:sys_enter_kill /comm == "fidprog"/ { @tpid[tid] = args->pid; @tsig[tid] = args->sig; } '
+    'tracepoint:syscalls:sys_exit_kill /@tpid[tid]/ { time("%H:%M:%S  "); printf("%-6d %-16s %-4d %-6d %d\\n", pid, comm, @tsig[tid], @tpid[tid], args->ret); delete(@tpid[tid]); delete(@tsig[tid]); }',
+    *PROG,
+    masks=(TIME, PIDS),
+)
+case(
+    "syncsnoop",
+    'BEGIN { printf("Tracing sync syscalls... Hit Ctrl-C to end.\\n"); printf("%-9s %-6s %-16s %s\\n", "TIME", "PID", "COMM", "EVENT"); } '
+    'tracepoint:syscalls:sys_enter_sync /comm == "fidprog"/ { time("%H:%M:%S  "); printf("%-6d %-16s %s\\n", pid, comm, probe); }',
+    *PROG,
+    masks=(TIME, PIDS),
+)
+case(
+    "naptime",
+    'BEGIN { printf("%-8s %-6s %-16s %-6s %-16s %s\\n", "TIME", "PPID", "PCOMM", "PID", "COMM", "SECONDS"); } '
+    'tracepoint:syscalls:sys_enter_nanosleep /comm == "fidprog"/ { $task = (struct task_struct *)curtask; time("%H:%M:%S "); '
+    'printf("%-6d %-16s %-6d %-16s %d.%03d\\n", $task->real_parent->pid, $task->real_parent->comm, pid, comm, args->rqtp->tv_sec, args->rqtp->tv_nsec / 1000000); }',
+    *PROG,
+    masks=(TIME, PIDS, r"python3"),
+)
+case(
+    "pidpersec",
+    'tracepoint:sched:sched_process_fork /comm == "fidsh"/ { @ = count(); } interval:s:1 { time("%H:%M:%S PIDs/sec: "); print(@); clear(@); exit(); }',
+    *SH_EXEC,
+    masks=(TIME,),
+)
+case(
+    "setuids_like",
+    'tracepoint:syscalls:sys_enter_getppid /comm == "fidprog"/ { time("%H:%M:%S "); printf("%-6d %-16s %-6d ", pid, comm, uid); printf("getppid\\n"); }',
+    *PROG,
+    masks=(TIME, PIDS),
+)
+case(
+    "gethostlatency",
+    'BEGIN { printf("%-9s %-6s %-16s %6s %s\\n", "TIME", "PID", "COMM", "LATms", "HOST"); } '
+    'uprobe:/lib/x86_64-linux-gnu/libc.so.6:getaddrinfo /comm == "fidprog"/ { @start[tid] = nsecs; @name[tid] = arg0; } '
+    'uretprobe:/lib/x86_64-linux-gnu/libc.so.6:getaddrinfo /@start[tid]/ { $latms = (nsecs - @start[tid]) / 1e6; time("%H:%M:%S  "); '
+    'printf("%-6d %-16s %6d %s\\n", pid, comm, $latms, str(@name[tid])); delete(@start[tid]); delete(@name[tid]); }',
+    *PROG,
+    masks=(TIME, PIDS, r"(?<=fidprog) +\d+"),
+)
+case(
+    "threadsnoop",
+    'uprobe:/lib/x86_64-linux-gnu/libc.so.6:pthread_create /comm == "fidprog"/ { printf("%-16s %s\\n", comm, "pthread_create"); }',
+    *PROG,
+)
+case(
+    "syscount_prog",
+    f'tracepoint:raw_syscalls:sys_enter {W_PROG} {{ @syscall[args->id] = count(); @process[comm] = count(); }} END {{ printf("\\nTop syscalls:\\n"); print(@syscall, 2); clear(@syscall); }}',
+    *PROG,
+)
+case("writesize_by_comm", f"{WRITE} {W_SH} {{ @[comm] = hist(args->count); }}", *SH_LOOP)
+case(
+    "sched_fork",
+    'tracepoint:sched:sched_process_fork /comm == "fidsh"/ { printf("fork %s\\n", args->parent_comm); }',
+    *SH_EXEC,
+)
+case(
+    "sched_exec",
+    'tracepoint:sched:sched_process_exec /comm == "true" || comm == "echo"/ { printf("exec %s\\n", str(args->filename)); }',
+    *SH_EXEC,
+)
+case(
+    "exit_codes",
+    'tracepoint:sched:sched_process_exit /comm == "fidprog"/ { @[comm] = count(); }',
+    *SH_EXEC,
+)
+
+# -- uprobes on the workload's own functions (relative and absolute paths) ------------------
+case("uprobe_rel_args", 'uprobe:./fidprog:fid_add { printf("add %d %d\\n", arg0, arg1); }', *PROG)
+case("uretprobe_rel", "uretprobe:./fidprog:fid_add { @[retval] = count(); }", *PROG)
+case(
+    "uprobe_fact_count",
+    "uprobe:./fidprog:fid_fact { @calls = count(); @arg = lhist(arg0, 0, 10, 1); }",
+    *PROG,
+)
+case("uprobe_str_arg", "uprobe:./fidprog:fid_greet { @[str(arg0)] = count(); }", "./fidprog", "6")
+case("uprobe_big", 'uprobe:./fidprog:fid_big { printf("%lu\\n", arg0); }', *PROG)
+case("uretprobe_neg", 'uretprobe:./fidprog:fid_neg { printf("%d\\n", (int32)retval); }', *PROG)
+case(
+    "uprobe_func_builtin",
+    "uprobe:./fidprog:fid_add, uprobe:./fidprog:fid_neg { @[func] = count(); }",
+    *PROG,
+)
+case("uprobe_wildcard", "uprobe:./fidprog:fid_* { @[probe] = count(); }", *PROG)
+case(
+    "uprobe_latency",
+    "uprobe:./fidprog:fid_fact { @s[tid] = 1; } uretprobe:./fidprog:fid_fact /@s[tid]/ { @ret = hist(retval); }",
+    *PROG,
+    masks=(r"@s\[\d+\]",),
+)
+case("uprobe_abs_cwd", 'uprobe:./fidprog:fid_add /arg0 == 3/ { printf("three\\n"); }', *PROG)
+case(
+    "uprobe_libc_getppid",
+    'uprobe:/lib/x86_64-linux-gnu/libc.so.6:getppid /comm == "fidprog"/ { @ = count(); }',
+    *PROG,
+)
+
+# -- options --------------------------------------------------------------------------
+JSON = ("-f", "json")
+begin("json_printf", 'printf("a"); printf("b\\n"); printf("%d\\n", 5);', opts=JSON)
+begin("json_maps", '@c = count(); @m[1, "x"] = 2; @t = (1, "a"); @s = "str";', opts=JSON)
+begin(
+    "json_hist_stats",
+    "@h = hist(5); @l = lhist(5, 0, 10, 1); @s = stats(3); @a = avg(4);",
+    opts=JSON,
+)
+begin("json_print_map", "@m[1] = 1; print(@m); clear(@m);", opts=JSON)
+case("json_workload", f"{WRITE} {W_SH} {{ @[args->count] = count(); }}", *SH_LOOP, opts=JSON)
+case("cmd_option", "uprobe:./fidprog:fid_add { @[arg0] = count(); }", opts=("-c", "./fidprog 3"))
+case(
+    "cmd_cpid",
+    "tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @ = count(); }",
+    opts=("-c", "./fidprog 2"),
+)
+begin("helper_errors_flag", 'printf("k\\n");', opts=("-k",))
+
+# -- errors ----------------------------------------------------------------------------
+case("err_syntax", 'BEGIN { printf("x" }', error=True)
+case("err_unknown_function", "BEGIN { @x = nosuch(1); }", error=True)
+case("err_unknown_tracepoint", "tracepoint:syscalls:sys_enter_nosuch { @ = count(); }", error=True)
+case("err_type_mismatch", 'BEGIN { $x = 1; $x = "a"; }', error=True)
+case("err_printf_args", 'BEGIN { printf("%d %d\\n", 1); }', error=True)
+case("err_key_types", 'BEGIN { @x[1] = 1; @x["a"] = 2; }', error=True)
+case("err_missing_binary", "uprobe:./nosuchbinary:f { @ = count(); }", error=True)
+case("err_missing_function", "uprobe:./fidprog:no_such_function { @ = count(); }", error=True)
+case("err_unsafe", 'BEGIN { system("echo hi"); }', error=True)
+case(
+    "err_position_late", f'BEGIN {{ printf("a\\n"); }} {WRITE} {W_SH} {{ @x = foo(); }}', error=True
+)
+case("err_eof", "BEGIN { exit() ", error=True)
+case("err_kprobe", "kprobe:do_nanosleep { @ = count(); }", error=True)
+case("err_hardware", "hardware:cache-misses:1000000 { @ = count(); }", error=True)
+case("err_undefined_var", 'BEGIN { printf("%d\\n", $undefined); }', error=True)
