@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
-from .api import catalog, errors, reports, sessions, stream, system, tokens
+from .api import catalog, errors, packet, reports, sessions, stream, system, tokens
 from .api.errors import envelope
 from .auth import Role, TokenStore
 from .config import Settings
@@ -234,7 +234,7 @@ def create_app(settings: Settings, state: StateDir | None = None) -> FastAPI:
     )
     errors.install(app)
     routers = (system.router, catalog.router, sessions.router, reports.router, stream.router)
-    for router in (*routers, tokens.router):
+    for router in (*routers, tokens.router, packet.router):
         app.include_router(router)
     app.add_middleware(AuditAndMetrics)
     return app

@@ -219,3 +219,13 @@ class BpfTool(BaseModel):
 
 class BpfToolList(BaseModel):
     tools: list[BpfTool]
+
+
+class PacketProgram(BaseModel):
+    filter: str
+    linktype: str
+    snaplen: int
+    instructions: int
+    d: str = Field(description="as `tcpdump -d` prints it")
+    dd: str = Field(description="as `tcpdump -dd` prints it")
+    ddd: str = Field(description="as `tcpdump -ddd` prints it")
