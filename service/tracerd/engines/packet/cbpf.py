@@ -178,3 +178,43 @@ def compile_filter(
     finally:
         lib.pcap_close(handle)
     return Program(expression, linktype, snaplen, insns)
+
+
+SLL2_LEN = 20
+SKF_AD_OFF = -0x1000 & 0xFFFFFFFF
+SKF_AD_PROTOCOL, SKF_AD_PKTTYPE, SKF_AD_IFINDEX, SKF_AD_HATYPE = 0, 4, 8, 28
+_SLL2_FIELDS = {  # (offset, size code) in the SLL2 header -> the kernel's ancillary load
+    (0, 0x08): SKF_AD_PROTOCOL,
+    (10, 0x10): SKF_AD_PKTTYPE,
+    (4, 0x00): SKF_AD_IFINDEX,
+    (8, 0x08): SKF_AD_HATYPE,
+}
+BPF_LD, BPF_LDX, BPF_ABS, BPF_IND, BPF_LEN, BPF_MSH = 0x00, 0x01, 0x20, 0x40, 0x80, 0xA0
+
+
+def cooked_kernel_program(program: Program) -> tuple[Insn, ...] | None:
+    """The program of an SLL2 (`any`) capture rewritten for a SOCK_DGRAM socket, whose
+    packets start at the network header: SLL2 fields become ancillary loads (protocol,
+    packet type, ifindex, hardware type), other offsets move back by the header's 20 bytes.
+    None when a load cannot be rewritten (then the kernel keeps everything and the program
+    runs in user space on the SLL2 header the reader builds)."""
+    out: list[Insn] = []
+    for code, jt, jf, k in program.insns:
+        cls, mode, size = code & 0x07, code & 0xE0, code & 0x18
+        if cls == BPF_LD and mode == BPF_ABS:
+            if k >= SLL2_LEN:
+                k -= SLL2_LEN
+            elif (k, size) in _SLL2_FIELDS:
+                k = (SKF_AD_OFF + _SLL2_FIELDS[(k, size)]) & 0xFFFFFFFF
+            else:
+                return None
+        elif (cls == BPF_LD and mode == BPF_IND) or (cls == BPF_LDX and mode == BPF_MSH):
+            if k < SLL2_LEN:
+                return None
+            k -= SLL2_LEN
+        elif mode == BPF_LEN and cls in (BPF_LD, BPF_LDX):
+            return None  # the kernel's length has no SLL2 header
+        elif code == 0x06 and k:  # ret: the snap length counts the header the kernel lacks
+            k = max(1, k - SLL2_LEN) if k < 0xFFFFFFFF else k
+        out.append((code, jt, jf, k))
+    return tuple(out)
