@@ -70,10 +70,17 @@ def final(api: httpx.Client, sid: str) -> dict[str, Any] | None:
     return session if session["state"] in ("stopped", "failed", "interrupted") else None
 
 
-def events(api: httpx.Client, sid: str) -> list[dict[str, Any]]:
-    resp = api.get(f"/v1/sessions/{sid}/events", params={"limit": 10000})
-    assert resp.status_code == 200, resp.text
-    return list(resp.json()["events"])
+def events(api: httpx.Client, sid: str, **params: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = {**params, "limit": 10000, **({"cursor": cursor} if cursor else {})}
+        resp = api.get(f"/v1/sessions/{sid}/events", params=query)
+        assert resp.status_code == 200, resp.text
+        out += resp.json()["events"]
+        cursor = resp.json()["next_cursor"]
+        if cursor is None:
+            return out
 
 
 def tcpdump(pair: VethPair, expression: str, out: Path) -> subprocess.Popen[str]:
@@ -149,3 +156,78 @@ def test_bad_interface_and_filter_are_400(pair: VethPair, netns_daemon: DaemonPr
         assert resp.json()["error"]["message"] == "can't parse filter expression: syntax error"
         assert api.get("/v1/sessions").json()["sessions"] == []
     assert packet_sockets(pair) == []
+
+
+FLOOD = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+end, sent = time.monotonic() + float(sys.argv[2]), 0
+while time.monotonic() < end:
+    for _ in range(1000):
+        s.sendto(b"f" * 18, (sys.argv[1], 9))
+    sent += 1000
+print(sent)
+"""
+
+
+def flood(pair: VethPair, seconds: float) -> int:
+    import sys
+
+    out = pair.exec(pair.ns_b, [sys.executable, "-c", FLOOD, pair.ip_a, str(seconds)])
+    return int(out.stdout)
+
+
+def promiscuous(pair: VethPair) -> bool:
+    """The kernel's promiscuity count (a socket's membership does not show as PROMISC)."""
+    details = pair.exec(pair.ns_a, ["ip", "-d", "link", "show", pair.veth_a]).stdout
+    return "promiscuity 0 " not in details
+
+
+def test_kernel_drops_under_a_flood_are_counted(
+    pair: VethPair, netns_daemon: DaemonProcess
+) -> None:
+    with netns_daemon.unix() as api:
+        spec = {"interface": pair.veth_a, "filter": "udp port 9", "buffer_size_kb": 64}
+        session = create(api, spec)
+        sent = flood(pair, 2.0)
+        time.sleep(0.5)
+        done = stop(api, session["id"])
+        packets = events(api, session["id"], name="packet")
+        lost = events(api, session["id"], name="lost")
+        dropped = done["info"]["kernel_drops"]
+        assert dropped > 0, done["info"]
+        assert sum(e["fields"]["count"] for e in lost) == dropped
+        assert all(e["fields"]["source"] == "kernel" for e in lost)
+        assert done["counters"]["lost"]["kernel"] == dropped
+        assert done["info"]["packets"] + dropped == done["info"]["kernel_packets"]
+        assert done["info"]["kernel_packets"] <= sent
+        assert len(packets) == done["info"]["packets"]
+    assert packet_sockets(pair) == []
+
+
+def test_nothing_left_after_worker_sigkill(pair: VethPair, netns_daemon: DaemonProcess) -> None:
+    with netns_daemon.unix() as api:
+        session = create(api, {"interface": pair.veth_a, "promiscuous": True})
+        assert promiscuous(pair)
+        assert len(packet_sockets(pair)) == 1
+        worker = next(int(r["name"]) for r in session["resources"] if r["type"] == "worker")
+        import os
+
+        os.kill(worker, signal.SIGKILL)
+        done = wait_for(lambda: final(api, session["id"]), 30)
+        assert done["state"] == "failed"
+    assert packet_sockets(pair) == []
+    assert not promiscuous(pair)
+
+
+def test_nothing_left_after_daemon_sigkill(pair: VethPair, netns_daemon: DaemonProcess) -> None:
+    with netns_daemon.unix() as api:
+        session = create(api, {"interface": pair.veth_a, "promiscuous": True})
+    assert promiscuous(pair)
+    netns_daemon.signal(signal.SIGKILL)
+    netns_daemon.wait()
+    wait_for(lambda: packet_sockets(pair) == [] and not promiscuous(pair), 15)
+    netns_daemon.start()
+    with netns_daemon.unix() as api:
+        done = api.get(f"/v1/sessions/{session['id']}").json()
+        assert done["state"] == "interrupted"
