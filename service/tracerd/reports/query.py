@@ -54,6 +54,7 @@ class SessionInfo:
     stopped_at: str | None
     wall_offset_ns: int
     counters: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_view(cls, view: dict[str, Any]) -> SessionInfo:
@@ -67,6 +68,7 @@ class SessionInfo:
             view.get("stopped_at"),
             int(view.get("wall_offset_ns") or 0),
             dict(view.get("counters") or {}),
+            dict(view.get("info") or {}),
         )
 
     @property
