@@ -85,17 +85,20 @@ def events(api: httpx.Client, sid: str, **params: Any) -> list[dict[str, Any]]:
             return out
 
 
-def tcpdump(pair: VethPair, expression: str, out: Path) -> subprocess.Popen[str]:
+def tcpdump(
+    pair: VethPair, expression: str, out: Path, interface: str | None = None
+) -> subprocess.Popen[str]:
     return pair.popen(
         pair.ns_a,
-        ["tcpdump", "-i", pair.veth_a, "-n", "-U", "-w", str(out), expression],
+        ["tcpdump", "-i", interface or pair.veth_a, "-n", "-U", "-w", str(out), expression],
         stderr=subprocess.DEVNULL,
     )
 
 
-def read_back(path: Path, *flags: str) -> list[str]:
+def read_back(path: Path, *flags: str, ns: list[str] | None = None) -> list[str]:
+    """tcpdump -n -t's lines of a capture file (in a namespace: interface names of `any`)."""
     proc = subprocess.run(
-        ["tcpdump", "-n", "-t", *flags, "-r", str(path)],
+        [*(ns or []), "tcpdump", "-n", "-t", *flags, "-r", str(path)],
         capture_output=True,
         text=True,
         check=True,
@@ -172,25 +175,35 @@ def packet_sockets(pair: VethPair) -> list[str]:
     return pair.exec(pair.ns_a, ["cat", "/proc/net/packet"]).stdout.splitlines()[1:]
 
 
+def side_by_side(
+    api: httpx.Client, pair: VethPair, interface: str, filters: list[str], peer_files: list[Path]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A session and a tcpdump per filter on `interface` while the pair's traffic runs; the
+    sessions start before and stop after the tcpdumps. (created, final) session views."""
+    sessions = [create(api, {"interface": interface, "filter": f}) for f in filters]
+    peers = [tcpdump(pair, f, out, interface) for f, out in zip(filters, peer_files, strict=True)]
+    try:
+        time.sleep(1.0)  # tcpdump prints "listening" before its socket is bound
+        pair.traffic()
+        time.sleep(0.5)
+    finally:
+        for peer in peers:
+            peer.send_signal(signal.SIGINT)
+            peer.wait(10)
+        finals = [stop(api, s["id"]) for s in sessions]
+    return sessions, finals
+
+
 def test_filters_and_summaries_equal_tcpdumps(
     pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path
 ) -> None:
     with netns_daemon.unix() as api:
-        sessions = [create(api, {"interface": pair.veth_a, "filter": f}) for f in FILTERS]
-        peers = [tcpdump(pair, f, short_tmp / f"peer{i}.pcap") for i, f in enumerate(FILTERS)]
-        try:
-            time.sleep(1.0)  # tcpdump prints "listening" before its socket is bound
-            pair.traffic()
-            time.sleep(0.5)
-        finally:
-            for peer in peers:
-                peer.send_signal(signal.SIGINT)
-                peer.wait(10)
-            finals = [stop(api, s["id"]) for s in sessions]
+        peer_files = [short_tmp / f"peer{i}.pcap" for i in range(len(FILTERS))]
+        sessions, finals = side_by_side(api, pair, pair.veth_a, FILTERS, peer_files)
         for i, (session, done) in enumerate(zip(sessions, finals, strict=True)):
             assert done["state"] == "stopped", done
             got = [e["fields"]["text"] for e in events(api, session["id"])]
-            want = read_back(short_tmp / f"peer{i}.pcap")
+            want = read_back(peer_files[i])
             assert_same_window(got, want, FILTERS[i])
             assert (
                 done["info"]["program"]["d"]
@@ -313,3 +326,91 @@ def test_nothing_left_after_daemon_sigkill(pair: VethPair, netns_daemon: DaemonP
     with netns_daemon.unix() as api:
         done = api.get(f"/v1/sessions/{session['id']}").json()
         assert done["state"] == "interrupted"
+
+
+def test_any_interface_equals_tcpdump_any(
+    pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path
+) -> None:
+    """`any`: a cooked capture shown as LINUX_SLL2 (interface and direction in each line),
+    the SLL2 program rewritten for the kernel, or run in user space where it cannot be."""
+    filters = ["icmp or arp", "udp and not port 40002", "len > 100", "link[2:2] = 0 and icmp"]
+    with netns_daemon.unix() as api:
+        peer_files = [short_tmp / f"any{i}.pcap" for i in range(len(filters))]
+        sessions, finals = side_by_side(api, pair, "any", filters, peer_files)
+        where = []
+        for flt, session, done, peer_file in zip(
+            filters, sessions, finals, peer_files, strict=True
+        ):
+            assert done["info"]["linktype"] == "LINUX_SLL2"
+            got = [e["fields"]["text"] for e in events(api, session["id"], name="packet")]
+            want = read_back(peer_file, ns=pair.nsenter(pair.ns_a))
+            assert_same_window(got, want, flt)
+            assert f"{pair.veth_a} In  " in "\n".join(got)
+            ours = export(api, session["id"], "pcap", short_tmp / "ours_any.pcap")
+            assert read_back(ours, ns=pair.nsenter(pair.ns_a)) == got
+            where.append(done["info"]["filter_runs_in"])
+        assert where == ["kernel", "kernel", "kernel", "user space"]
+    assert packet_sockets(pair) == []
+
+
+def test_cli_tcpdump(pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path) -> None:
+    """`tracerd tcpdump`: -d/-dd/-ddd as tcpdump prints them; -c N lines equal to tcpdump's
+    (timestamps aside: two sockets); -w FILE read back by tcpdump -r."""
+    import sys
+
+    base = [sys.executable, "-m", "tracerd", "tcpdump", "--socket", netns_daemon.socket]
+    for flag in ("-d", "-dd", "-ddd"):
+        ours = subprocess.run(
+            [*base, flag, "-i", pair.veth_a, "tcp", "port", "80"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        peer = subprocess.run(
+            ["tcpdump", flag, "-y", "EN10MB", "tcp port 80"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert ours.stdout == peer.stdout
+    written = short_tmp / "cli.pcap"
+    cli = subprocess.Popen(
+        [*base, "-i", pair.veth_a, "-c", "6", "-w", str(written), "icmp", "or", "arp"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = subprocess.Popen(
+        [*base, "-i", pair.veth_a, "-p", "-c", "6", "icmp or arp"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peer_file = short_tmp / "cli_peer.pcap"
+    peer = tcpdump(pair, "icmp or arp", peer_file)
+    try:
+        wait_for(lambda: len(api_sessions(netns_daemon)) == 2, 30)
+        time.sleep(1.0)
+        pair.traffic()
+        out, err = lines.communicate(timeout=30)
+        cli.communicate(timeout=30)
+    finally:
+        peer.send_signal(signal.SIGINT)
+        peer.wait(10)
+        for proc in (cli, lines):
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert lines.returncode == 0, err
+    assert cli.returncode == 0
+    want = read_back(peer_file)[:6]
+    assert [line.split(" ", 1)[1] for line in out.splitlines()] == want
+    assert "6 packets captured" in err
+    assert read_back(written) == want
+    assert packet_sockets(pair) == []
+
+
+def api_sessions(daemon: DaemonProcess) -> list[dict[str, Any]]:
+    with daemon.unix() as api:
+        return [s for s in api.get("/v1/sessions").json()["sessions"] if s["state"] == "running"]

@@ -189,15 +189,17 @@ _SLL2_FIELDS = {  # (offset, size code) in the SLL2 header -> the kernel's ancil
     (4, 0x00): SKF_AD_IFINDEX,
     (8, 0x08): SKF_AD_HATYPE,
 }
-BPF_LD, BPF_LDX, BPF_ABS, BPF_IND, BPF_LEN, BPF_MSH = 0x00, 0x01, 0x20, 0x40, 0x80, 0xA0
+BPF_LD, BPF_LDX, BPF_ABS, BPF_IND, BPF_MSH = 0x00, 0x01, 0x20, 0x40, 0xA0
 
 
 def cooked_kernel_program(program: Program) -> tuple[Insn, ...] | None:
     """The program of an SLL2 (`any`) capture rewritten for a SOCK_DGRAM socket, whose
     packets start at the network header: SLL2 fields become ancillary loads (protocol,
-    packet type, ifindex, hardware type), other offsets move back by the header's 20 bytes.
-    None when a load cannot be rewritten (then the kernel keeps everything and the program
-    runs in user space on the SLL2 header the reader builds)."""
+    packet type, ifindex, hardware type), other offsets move back by the header's 20 bytes;
+    `len` is left as the kernel has it (without the header), as libpcap leaves it, so that
+    `len > N` keeps what tcpdump keeps. None when a load cannot be rewritten (then the
+    kernel keeps everything and the program runs in user space on the SLL2 header the
+    reader builds)."""
     out: list[Insn] = []
     for code, jt, jf, k in program.insns:
         cls, mode, size = code & 0x07, code & 0xE0, code & 0x18
@@ -212,8 +214,6 @@ def cooked_kernel_program(program: Program) -> tuple[Insn, ...] | None:
             if k < SLL2_LEN:
                 return None
             k -= SLL2_LEN
-        elif mode == BPF_LEN and cls in (BPF_LD, BPF_LDX):
-            return None  # the kernel's length has no SLL2 header
         elif code == 0x06 and k:  # ret: the snap length counts the header the kernel lacks
             k = max(1, k - SLL2_LEN) if k < 0xFFFFFFFF else k
         out.append((code, jt, jf, k))

@@ -12,6 +12,7 @@ from tracerd.engines.packet.cbpf import (
     DLT_EN10MB,
     DLT_LINUX_SLL2,
     compile_filter,
+    cooked_kernel_program,
     linktype_name,
     linktype_value,
 )
@@ -83,3 +84,17 @@ def test_user_space_run_matches_the_program() -> None:
     assert arp(frame, len(frame)) == 262144
     ip = bytes(12) + b"\x08\x00" + bytes(28)
     assert arp(ip, len(ip)) == 0
+
+
+def test_cooked_programs_rewritten_for_the_kernel() -> None:
+    arp = compile_filter("arp", DLT_LINUX_SLL2)
+    kernel = cooked_kernel_program(arp)
+    assert kernel is not None
+    assert kernel[0] == (0x28, 0, 0, 0xFFFFF000)  # ldh SKF_AD_PROTOCOL
+    ip = cooked_kernel_program(compile_filter("ip host 10.0.0.1", DLT_LINUX_SLL2))
+    assert ip is not None
+    assert (0x20, 0, 0, 12) in ip  # ld [32] (source address) -> ld [12]
+    inbound = cooked_kernel_program(compile_filter("inbound", DLT_LINUX_SLL2))
+    assert inbound is not None
+    assert inbound[0] == (0x30, 0, 0, 0xFFFFF004)  # ldb SKF_AD_PKTTYPE
+    assert cooked_kernel_program(compile_filter("link[2:2] = 0", DLT_LINUX_SLL2)) is None
