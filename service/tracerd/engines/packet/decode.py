@@ -76,6 +76,13 @@ IP_PROTO_NAMES |= {47: "gre", 50: "esp", 51: "ah", 58: "icmp6", 132: "sctp"}
 IPV6_EXT_NAMES = {0: "HBH", 43: "srcrt", 44: "frag", 60: "DSTOPT"}
 
 
+NETWORK_LAYERS: dict[int, Any] = {
+    dpkt.ethernet.ETH_TYPE_IP: dpkt.ip.IP,
+    dpkt.ethernet.ETH_TYPE_IP6: dpkt.ip6.IP6,
+    dpkt.ethernet.ETH_TYPE_ARP: dpkt.arp.ARP,
+}
+
+
 def ip4(raw: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET, raw)
 
@@ -85,7 +92,7 @@ def ip6(raw: bytes) -> str:
 
 
 def mac(raw: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in raw)
+    return raw.hex(":")
 
 
 def tcp_flags(flags: int) -> str:
@@ -116,9 +123,14 @@ class Decoder:
     # -- link layers ------------------------------------------------------------------
 
     def _ether(self, frame: bytes, wirelen: int, fields: dict[str, Any]) -> str:
-        eth = dpkt.ethernet.Ethernet(frame)
-        fields.update(eth_src=mac(eth.src), eth_dst=mac(eth.dst), ethertype=eth.type)
-        return self._network(eth.type, eth.data, wirelen - 14, fields)
+        ethertype = int.from_bytes(frame[12:14], "big")
+        fields.update(eth_src=mac(frame[6:12]), eth_dst=mac(frame[:6]), ethertype=ethertype)
+        if ethertype in NETWORK_LAYERS:  # the common case without dpkt's generic Ethernet
+            payload = NETWORK_LAYERS[ethertype](frame[14:])
+        else:  # VLAN tags, LLC, MPLS, ...: dpkt's Ethernet sorts them out
+            eth = dpkt.ethernet.Ethernet(frame)
+            ethertype, payload = eth.type, eth.data
+        return self._network(ethertype, payload, wirelen - 14, fields)
 
     def _sll2(self, frame: bytes, fields: dict[str, Any]) -> str:
         proto, _r, ifindex, hatype, pkttype, halen, addr = struct.unpack_from(">HHIHBB8s", frame)
@@ -134,13 +146,8 @@ class Decoder:
         return head + body
 
     def _cooked_payload(self, proto: int, data: bytes, length: int, fields: dict[str, Any]) -> str:
-        if proto == dpkt.ethernet.ETH_TYPE_IP:
-            return self._network(proto, dpkt.ip.IP(data), length, fields)
-        if proto == dpkt.ethernet.ETH_TYPE_IP6:
-            return self._network(proto, dpkt.ip6.IP6(data), length, fields)
-        if proto == dpkt.ethernet.ETH_TYPE_ARP:
-            return self._network(proto, dpkt.arp.ARP(data), length, fields)
-        return self._network(proto, data, length, fields)
+        layer = NETWORK_LAYERS.get(proto)
+        return self._network(proto, layer(data) if layer else data, length, fields)
 
     def _network(self, ethertype: int, payload: Any, length: int, fields: dict[str, Any]) -> str:
         if isinstance(payload, dpkt.arp.ARP):
