@@ -216,6 +216,14 @@ def test_filters_and_summaries_equal_tcpdumps(
             )
             assert done["info"]["filter_runs_in"] == "kernel"
         check_exports(api, sessions[0]["id"], short_tmp)
+        talkers = api.get(
+            f"/v1/sessions/{sessions[0]['id']}/report/top", params={"field": "src"}
+        ).json()
+        assert {r["value"] for r in talkers["rows"]} >= {pair.ip_a, pair.ip_b, pair.ip6_b}
+        protocols = api.get(
+            f"/v1/sessions/{sessions[0]['id']}/report/top", params={"field": "proto"}
+        ).json()
+        assert {r["value"] for r in protocols["rows"]} == {"arp", "ipv4", "ipv6"}
         everything = [e["fields"]["text"] for e in events(api, sessions[0]["id"])]
         kinds = " | ".join(everything)
         for seen in ("ARP, Request", "ICMP echo request", "Flags [S]", "UDP, length", "IP6"):
