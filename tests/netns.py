@@ -40,6 +40,15 @@ for i in range(3):
     u.sendto(b"x" * (10 + i), (dst, 40001 + i))
 u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 u6.sendto(b"six", (dst6, 40010))
+u.sendto(b"y" * 3000, (dst, 40020))  # fragmented
+for family, addr in ((socket.AF_INET, dst), (socket.AF_INET6, dst6)):
+    c = socket.socket(family, socket.SOCK_STREAM)
+    c.settimeout(2)
+    try:
+        c.connect((addr, 40099))  # closed: RST
+    except OSError:
+        pass
+    c.close()
 time.sleep(0.2)
 """
 
@@ -94,7 +103,8 @@ class VethPair:
         return ["nsenter", f"--net=/run/netns/{ns}"]
 
     def traffic(self) -> None:
-        """ARP, ICMP echo (v4, v6), a TCP connection with data, UDP (v4, v6), from b to a."""
+        """ARP, ICMP echo (v4, v6), a TCP connection with data, UDP (v4, v6, fragmented), TCP
+        resets (v4, v6), from b to a."""
         for ns in (self.ns_a, self.ns_b):
             self.exec(ns, ["ip", "neigh", "flush", "all"])
         server = self.popen(self.ns_a, [sys.executable, "-c", SERVER], stdout=subprocess.PIPE)
@@ -103,6 +113,7 @@ class VethPair:
             assert server.stdout.readline().strip() == "ready"
             self.exec(self.ns_b, ["ping", "-c", "2", "-i", "0.2", "-W", "2", self.ip_a])
             self.exec(self.ns_b, ["ping", "-6", "-c", "1", "-W", "2", self.ip6_a])
+            self.exec(self.ns_b, ["ping", "-c", "1", "-s", "2000", "-W", "2", self.ip_a])
             self.exec(self.ns_b, [sys.executable, "-c", CLIENT, self.ip_a, self.ip6_a])
             server.wait(10)
         finally:

@@ -86,11 +86,11 @@ def events(api: httpx.Client, sid: str, **params: Any) -> list[dict[str, Any]]:
 
 
 def tcpdump(
-    pair: VethPair, expression: str, out: Path, interface: str | None = None
+    pair: VethPair, expression: str, out: Path, interface: str | None = None, *flags: str
 ) -> subprocess.Popen[str]:
     return pair.popen(
         pair.ns_a,
-        ["tcpdump", "-i", interface or pair.veth_a, "-n", "-U", "-w", str(out), expression],
+        ["tcpdump", "-i", interface or pair.veth_a, "-n", "-U", *flags, "-w", str(out), expression],
         stderr=subprocess.DEVNULL,
     )
 
@@ -176,12 +176,27 @@ def packet_sockets(pair: VethPair) -> list[str]:
 
 
 def side_by_side(
-    api: httpx.Client, pair: VethPair, interface: str, filters: list[str], peer_files: list[Path]
+    api: httpx.Client,
+    pair: VethPair,
+    interface: str,
+    filters: list[str],
+    peer_files: list[Path],
+    specs: list[dict[str, Any]] | None = None,
+    flags: list[list[str]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """A session and a tcpdump per filter on `interface` while the pair's traffic runs; the
-    sessions start before and stop after the tcpdumps. (created, final) session views."""
-    sessions = [create(api, {"interface": interface, "filter": f}) for f in filters]
-    peers = [tcpdump(pair, f, out, interface) for f, out in zip(filters, peer_files, strict=True)]
+    """A session and a tcpdump per filter on `interface` (with more of the spec and the
+    matching tcpdump flags) while the pair's traffic runs; the sessions start before and
+    stop after the tcpdumps. (created, final) session views."""
+    specs = specs or [{} for _ in filters]
+    flags = flags or [[] for _ in filters]
+    sessions = [
+        create(api, {"interface": interface, "filter": f, **more})
+        for f, more in zip(filters, specs, strict=True)
+    ]
+    peers = [
+        tcpdump(pair, f, out, interface, *more)
+        for f, out, more in zip(filters, peer_files, flags, strict=True)
+    ]
     try:
         time.sleep(1.0)  # tcpdump prints "listening" before its socket is bound
         pair.traffic()
@@ -422,3 +437,26 @@ def test_cli_tcpdump(pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Pat
 def api_sessions(daemon: DaemonProcess) -> list[dict[str, Any]]:
     with daemon.unix() as api:
         return [s for s in api.get("/v1/sessions").json()["sessions"] if s["state"] == "running"]
+
+
+def test_direction_and_snaplen_as_tcpdumps(
+    pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path
+) -> None:
+    """direction in/out as tcpdump -Q, snaplen as tcpdump -s (lines of truncated packets
+    included: `[|udp]` and the like come from tcpdump reading our pcap)."""
+    specs: list[dict[str, Any]] = [
+        {"direction": "in"},
+        {"direction": "out", "snaplen": 60},
+        {"snaplen": 40},
+    ]
+    flags = [["-Q", "in"], ["-Q", "out", "-s", "60"], ["-s", "40"]]
+    filters = [QUIET] * len(specs)
+    with netns_daemon.unix() as api:
+        peer_files = [short_tmp / f"dir{i}.pcap" for i in range(len(specs))]
+        sessions, _ = side_by_side(api, pair, pair.veth_a, filters, peer_files, specs, flags)
+        for i, session in enumerate(sessions):
+            ours = export(api, session["id"], "pcap", short_tmp / f"ours_dir{i}.pcap")
+            got = read_back(ours)
+            assert_same_window(got, read_back(peer_files[i]), str(flags[i]))
+            caplens = [e["fields"]["caplen"] for e in events(api, session["id"], name="packet")]
+            assert max(caplens) <= int(specs[i].get("snaplen", 262144))

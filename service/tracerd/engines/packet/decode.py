@@ -73,9 +73,14 @@ ETHERTYPE_NAMES = {0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "802.1
 ETHERTYPE_NAMES |= {0x88CC: "LLDP", 0x8035: "Reverse ARP", 0x888E: "EAPOL", 0x88A8: "802.1Q-QinQ"}
 IP_PROTO_NAMES = {1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 17: "udp", 41: "ip6"}
 IP_PROTO_NAMES |= {47: "gre", 50: "esp", 51: "ah", 58: "icmp6", 132: "sctp"}
+TCP_OPTION_NAMES = {2: "mss", 3: "wscale", 4: "sackOK", 5: "sack", 8: "TS", 19: "md5", 30: "mptcp"}
+IPV6_EXT_TRUNCATED = {0: "hbhopt", 60: "dstopt", 43: "srcrt", 44: "frag"}
 IPV6_EXT_NAMES = {0: "HBH", 43: "srcrt", 44: "frag", 60: "DSTOPT"}
 
 
+NETWORK_MINIMUM = {0x0800: ("ip", 20), 0x86DD: ("ip6", 40), 0x0806: ("arp", 28)}
+"""tcpdump's name of a network layer and the bytes it needs to print anything of it"""
+TRANSPORT_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6"}
 NETWORK_LAYERS: dict[int, Any] = {
     dpkt.ethernet.ETH_TYPE_IP: dpkt.ip.IP,
     dpkt.ethernet.ETH_TYPE_IP6: dpkt.ip6.IP6,
@@ -106,16 +111,21 @@ class Decoder:
         self.linktype = linktype
         self.ifnames = dict(ifnames or {})
         self._tcp: dict[tuple[bytes, bytes, int], tuple[int, int]] = {}
+        self._layer = "ether"
+        """the layer being decoded, named in a truncated packet's `[|layer]`"""
 
     def decode(self, frame: bytes, wirelen: int) -> dict[str, Any]:
         fields: dict[str, Any] = {"len": wirelen, "caplen": len(frame)}
+        self._layer = "ether"
         try:
             if self.linktype == DLT_LINUX_SLL2:
                 text = self._sll2(frame, fields)
             else:
                 text = self._ether(frame, wirelen, fields)
-        except (dpkt.UnpackError, struct.error, IndexError, ValueError) as e:
-            text = fields.get("text_head", "") + f"[|{type(e).__name__.lower()}]"
+        except (dpkt.UnpackError, struct.error, IndexError, ValueError):
+            # cut short by the snap length: tcpdump's "[|proto]" after what it could print
+            text = fields.get("text_head", "") + f" [|{self._layer}]"
+            fields["truncated"] = True
         fields.pop("text_head", None)
         fields["text"] = text
         return fields
@@ -126,7 +136,7 @@ class Decoder:
         ethertype = int.from_bytes(frame[12:14], "big")
         fields.update(eth_src=mac(frame[6:12]), eth_dst=mac(frame[:6]), ethertype=ethertype)
         if ethertype in NETWORK_LAYERS:  # the common case without dpkt's generic Ethernet
-            payload = NETWORK_LAYERS[ethertype](frame[14:])
+            payload = self._parse_network(ethertype, frame[14:], fields)
         else:  # VLAN tags, LLC, MPLS, ...: dpkt's Ethernet sorts them out
             eth = dpkt.ethernet.Ethernet(frame)
             ethertype, payload = eth.type, eth.data
@@ -142,12 +152,28 @@ class Decoder:
         if halen == 6:
             fields["eth_src"] = mac(addr[:6])
         head = f"{ifname:<6} {direction:<3} "
+        fields["text_head"] = head
         body = self._cooked_payload(proto, frame[20:], fields["len"] - 20, fields)
         return head + body
 
     def _cooked_payload(self, proto: int, data: bytes, length: int, fields: dict[str, Any]) -> str:
-        layer = NETWORK_LAYERS.get(proto)
-        return self._network(proto, layer(data) if layer else data, length, fields)
+        known = proto in NETWORK_LAYERS
+        payload = self._parse_network(proto, data, fields) if known else data
+        return self._network(proto, payload, length, fields)
+
+    def _parse_network(self, ethertype: int, data: bytes, fields: dict[str, Any]) -> Any:
+        """dpkt's IP, IPv6 or ARP header; NeedData when the snap length cut it short."""
+        self._layer, minimum = NETWORK_MINIMUM[ethertype]
+        if len(data) < minimum or (minimum == 20 and len(data) < (data[0] & 0x0F) * 4):
+            raise dpkt.NeedData(self._layer)
+        try:
+            return NETWORK_LAYERS[ethertype](data)
+        except dpkt.UnpackError:
+            if ethertype == 0x86DD:  # an extension header cut short
+                head = f"IP6 {ip6(data[8:24])} > {ip6(data[24:40])}: "
+                fields["text_head"] = fields.get("text_head", "") + head
+                self._layer = IPV6_EXT_TRUNCATED.get(data[6], "ip6")
+            raise
 
     def _network(self, ethertype: int, payload: Any, length: int, fields: dict[str, Any]) -> str:
         if isinstance(payload, dpkt.arp.ARP):
@@ -215,22 +241,38 @@ class Decoder:
         fields: dict[str, Any],
         ext: str = "",
     ) -> str:
+        if isinstance(data, bytes) and proto in TRANSPORT_NAMES:  # cut short by the snap length
+            fields["truncated"] = True
+            name = TRANSPORT_NAMES[proto]
+            if proto in (6, 17) and len(data) >= 4:
+                sport, dport = struct.unpack_from(">HH", data)
+                fields.update(sport=sport, dport=dport)
+                return f"{src}.{sport} > {dst}.{dport}: {ext} [|{name}]"
+            if proto == 58 and data:
+                known = ICMP6_TYPES.get(data[0], f"unknown icmp6 type ({data[0]})")
+                return f"{src} > {dst}: {ext}ICMP6, {known} [|icmp6]"
+            return f"{src} > {dst}: {ext}{'' if proto == 6 else ' '}[|{name}]"
         if isinstance(data, dpkt.tcp.TCP):
             head = f"{src}.{data.sport} > {dst}.{data.dport}: {ext}"
-            fields["text_head"] = "IP " + head
+            self._layer = "tcp"
+            fields["text_head"] = fields.get("text_head", "") + ("IP6 " if ":" in src else "IP ")
+            fields["text_head"] += head
             return head + self._tcp_text(data, raw_src, raw_dst, length, fields)
         if isinstance(data, dpkt.udp.UDP):
             fields.update(sport=data.sport, dport=data.dport, payload_len=data.ulen - 8)
             return f"{src}.{data.sport} > {dst}.{data.dport}: {ext}UDP, length {data.ulen - 8}"
         if isinstance(data, dpkt.icmp.ICMP) and proto == 1:
+            self._layer = "icmp"
+            fields["text_head"] = fields.get("text_head", "") + f"IP {src} > {dst}: {ext}"
             return f"{src} > {dst}: {ext}ICMP " + self._icmp(data, length, fields)
         if isinstance(data, dpkt.icmp6.ICMP6):
+            self._layer = "icmp6"
+            fields["text_head"] = fields.get("text_head", "") + f"IP6 {src} > {dst}: {ext}"
             return f"{src} > {dst}: {ext}ICMP6, " + self._icmp6(data, length, fields)
-        name = IP_PROTO_NAMES.get(proto)
         fields["payload_len"] = length
-        if name is None:
+        if proto not in IP_PROTO_NAMES:
             return f"{src} > {dst}: {ext} ip-proto-{proto} {length}"
-        return f"{src} > {dst}: {ext}{name} {length}"
+        return f"{src} > {dst}: {ext}{IP_PROTO_NAMES[proto]} {length}"
 
     def _tcp_text(
         self, tcp: Any, raw_src: bytes, raw_dst: bytes, length: int, fields: dict[str, Any]
@@ -276,11 +318,17 @@ class Decoder:
         if flags & TH_URG:
             out += f", urg {tcp.urp}"
         if hlen > 20:
-            out += ", options [" + self._tcp_options(bytes(tcp.opts), rev, th_seq, th_ack) + "]"
+            opts = bytes(tcp.opts)
+            shown = self._tcp_options(opts, rev, th_seq, th_ack, cut=len(opts) < hlen - 20)
+            if len(opts) < hlen - 20:  # the snap length cut the options
+                if shown.endswith(("[|tcp]", "[|tcp]>")):
+                    return out + ", options [" + shown
+                return out + ", options [" + shown + ("," if shown else "") + " [|tcp]"
+            out += ", options [" + shown + "]"
         return out + f", length {payload}"
 
     @staticmethod
-    def _tcp_options(opts: bytes, rev: bool, th_seq: int, th_ack: int) -> str:
+    def _tcp_options(opts: bytes, rev: bool, th_seq: int, th_ack: int, cut: bool = False) -> str:
         parts: list[str] = []
         i = 0
         while i < len(opts):
@@ -291,12 +339,16 @@ class Decoder:
                 if kind == 0:
                     break
                 continue
-            if i + 1 >= len(opts):
-                parts.append("[bad opt]")
+            if i + 1 >= len(opts) or i + opts[i + 1] > len(opts):
+                if cut and i + 1 < len(opts):  # kind and length captured, not the value
+                    name = TCP_OPTION_NAMES.get(kind, f"unknown-{kind}")
+                    parts.append(f"{name} [|tcp]" + (">" if kind in (3, 8) else ""))  # as tcpdump
+                elif not cut:
+                    parts.append("[bad opt]")
                 break
             size = opts[i + 1]
             body = opts[i + 2 : i + size]
-            if size < 2 or i + size > len(opts):
+            if size < 2:
                 parts.append("[bad opt]")
                 break
             if kind == 2 and size == 4:
@@ -350,6 +402,7 @@ class Decoder:
     def _icmp6(icmp: Any, length: int, fields: dict[str, Any]) -> str:
         fields.update(icmp_type=icmp.type, icmp_code=icmp.code, payload_len=length)
         name = ICMP6_TYPES.get(icmp.type, f"unknown icmp6 type ({icmp.type})")
+        fields["text_head"] += f"ICMP6, {name}"
         body = bytes(icmp.data)
         if icmp.type in (128, 129):
             ident, seq = struct.unpack_from(">HH", body)
@@ -360,6 +413,7 @@ class Decoder:
         if icmp.type == 136:
             return f"{name}, tgt is {ip6(body[4:20])}, length {length}"
         if icmp.type == 1 and icmp.code in ICMP6_UNREACH:
+            fields["text_head"] += ", " + ICMP6_UNREACH[icmp.code].split(",")[0].split(" {")[0]
             orig = dpkt.ip6.IP6(body[4:])
             port = struct.unpack_from(">H", bytes(orig.data)[:4], 2)[0] if icmp.code == 4 else 0
             what = ICMP6_UNREACH[icmp.code].format(

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
 import dpkt
+import pytest
 
 from tracerd.engines.packet.decode import Decoder
 from tracerd.reports.export.pcap import Pcap
@@ -65,3 +67,18 @@ def _json(fields: dict[str, object]) -> str:
     import orjson
 
     return orjson.dumps(fields).decode()
+
+
+@pytest.mark.parametrize("snaplen", [40, 54, 60, 66, 74, 80, 96, 120])
+def test_truncated_summaries_equal_tcpdumps(snaplen: int, tmp_path: Path) -> None:
+    """Packets cut by the snap length: tcpdump's `[|tcp]`, `[|ip6]`, `[|icmp6]`... after
+    what it could print."""
+    cut = tmp_path / "cut.pcap"
+    with cut.open("wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, snaplen, 1))
+        for ts, frame, wirelen in packets():
+            part = frame[:snaplen]
+            f.write(struct.pack("<IIII", ts // 10**9, ts % 10**9, len(part), wirelen) + part)
+    decoder = Decoder()
+    ours = [decoder.decode(frame[:snaplen], wirelen)["text"] for _, frame, wirelen in packets()]
+    assert ours == tcpdump_lines(cut)
