@@ -34,3 +34,22 @@ def test_compile_errors_are_400(daemon: InProcess) -> None:
     assert "syntax error" in resp.json()["error"]["message"]
     resp = daemon.call("GET", "/v1/packet/compile", params={"filter": "ip", "linktype": "NOPE"})
     assert resp.status_code == 400
+
+
+def test_operators_capture_viewers_do_not(daemon: InProcess) -> None:
+    spec = {"interface": "lo", "filter": "icmp and host 127.0.0.254", "promiscuous": True}
+    resp = daemon.create("packet", spec, start=True)
+    assert resp.status_code == 201  # admin
+    viewer = daemon.token("viewer")
+    refused = daemon.call("POST", "/v1/sessions", viewer, json={"kind": "packet", "spec": spec})
+    assert refused.status_code == 403
+    operator = daemon.token("operator")
+    created = daemon.call("POST", "/v1/sessions", operator, json={"kind": "packet", "spec": spec})
+    assert created.status_code == 201, created.text
+    session = created.json()
+    assert session["info"]["linktype"] == "EN10MB"
+    assert session["info"]["program"]["d"].startswith("(000) ldh      [12]\n")
+    assert [r["type"] for r in session["resources"]].count("packet_socket") == 1
+    for sid in (resp.json()["id"], session["id"]):
+        stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop", params={"wait": "true"})
+        assert stopped.status_code == 200
