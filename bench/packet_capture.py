@@ -117,7 +117,7 @@ def sweep(name: str, run: object, seconds: float, max_rate: float) -> tuple[floa
         if dropped:
             delivered = captured / took
             break
-        best = captured / took
+        best = max(best, captured / took)
         rate *= 2
     return best, delivered
 
