@@ -85,7 +85,9 @@ def _cmdline(pid: int) -> str:
 class Daemon:
     """`tracerd serve` with its own state dir and socket; `api` talks over the socket."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: list[str] | None = None) -> None:
+        self.prefix = prefix or []
+        """a command prefix, e.g. nsenter into a test network namespace"""
         self.dir = Path(tempfile.mkdtemp(prefix="tdb", dir="/tmp"))
         self.socket = str(self.dir / "s.sock")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -98,6 +100,7 @@ class Daemon:
         with open(self.dir / "daemon.log", "wb") as log:
             self.proc = subprocess.Popen(
                 [
+                    *self.prefix,
                     sys.executable,
                     "-m",
                     "tracerd",

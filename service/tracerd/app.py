@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from . import __version__
-from .api import catalog, errors, reports, sessions, stream, system, tokens
+from .api import catalog, errors, packet, reports, sessions, stream, system, tokens
 from .api.deps import resolve_principal
 from .api.errors import envelope, error_response
 from .auth import Role, TokenStore
@@ -343,7 +343,7 @@ def create_app(settings: Settings, state: StateDir | None = None) -> FastAPI:
     )
     errors.install(app)
     routers = (system.router, catalog.router, sessions.router, reports.router, stream.router)
-    for router in (*routers, tokens.router):
+    for router in (*routers, tokens.router, packet.router):
         app.include_router(router)
     app.add_api_websocket_route("/{path:path}", unmatched_websocket)
     app.add_middleware(AuditAndMetrics)

@@ -275,10 +275,26 @@ def _check_bounded(value: Any, where: str, depth: int = 0) -> None:
             _check_bounded(item, f"{where}[{i}]", depth + 1)
 
 
-AnySpec = TracefsSpec | PtraceSpec | BpfSpec
+class PacketSpec(CommonSpec):
+    """A packet capture (engines/packet): an AF_PACKET socket with a tcpdump filter."""
+
+    interface: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@-]{1,15}$")] = Field(
+        default="any", description="a host interface, or `any`"
+    )
+    filter: Annotated[str, Field(max_length=4096, pattern=r"^[^\x00]*$")] = Field(
+        default="", description="a tcpdump/pcap filter expression (compiled by libpcap)"
+    )
+    snaplen: int = Field(default=262144, ge=1, le=262144, description="bytes kept per packet")
+    promiscuous: bool = Field(default=False, description="as tcpdump without -p")
+    direction: Literal["inout", "in", "out"] = "inout"
+    buffer_size_kb: int = Field(default=4096, ge=64, le=1 << 20, description="the ring's size")
+
+
+AnySpec = TracefsSpec | PtraceSpec | BpfSpec | PacketSpec
 
 SPEC_BY_KIND: dict[str, type[CommonSpec]] = {
     "tracefs": TracefsSpec,
     "ptrace": PtraceSpec,
     "bpf": BpfSpec,
+    "packet": PacketSpec,
 }

@@ -25,6 +25,7 @@ class SessionKind(StrEnum):
     TRACEFS = "tracefs"
     PTRACE = "ptrace"
     BPF = "bpf"
+    PACKET = "packet"
 
 
 class LossSource(StrEnum):

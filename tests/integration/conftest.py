@@ -65,8 +65,10 @@ def daemon(short_tmp: Path) -> Iterator[InProcess]:
 class DaemonProcess:
     """`tracerd serve` as a real process on an ephemeral port and a short socket path."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, prefix: list[str] | None = None) -> None:
         self.root = root
+        self.prefix = prefix or []
+        """a command prefix, e.g. nsenter into a test network namespace"""
         self.state_dir = root / "state"
         self.socket = str(root / "s.sock")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -79,6 +81,7 @@ class DaemonProcess:
         with open(self.root / "daemon.log", "ab") as log:
             self.proc = subprocess.Popen(
                 [
+                    *self.prefix,
                     sys.executable,
                     "-m",
                     "tracerd",

@@ -191,6 +191,8 @@ EXPORT_CONTENT: dict[str, dict[str, Any]] = {
     "application/json": {},
     "text/plain": {},
     "application/gzip": {},
+    "application/vnd.tcpdump.pcap": {},
+    "application/x-pcapng": {},
 }
 
 
@@ -212,7 +214,8 @@ async def export_session(
     ] = False,
 ) -> StreamingResponse:
     """The session's events (filtered) as JSON Lines, CSV, Chrome Trace Event JSON (Perfetto
-    UI, chrome://tracing) or text (ftrace / strace / tool lines), streamed in chunks. A
+    UI, chrome://tracing), text (ftrace / strace / tool / tcpdump lines) or, for packet
+    sessions, pcap and pcapng (tcpdump -r, Wireshark), streamed in chunks. A
     running session is exported up to what was committed when the request came."""
     info = await session_info(svc, id)
     base = await compute(svc, lambda db: first_ts(db, info.id))

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..specs import BpfSpec, PtraceSpec, TracefsSpec
+from ..specs import BpfSpec, PacketSpec, PtraceSpec, TracefsSpec
 
 
 class Model(BaseModel):
@@ -50,7 +50,14 @@ class BpfCreate(_CreateBase):
     spec: BpfSpec
 
 
-SessionCreate = Annotated[TracefsCreate | PtraceCreate | BpfCreate, Field(discriminator="kind")]
+class PacketCreate(_CreateBase):
+    kind: Literal["packet"]
+    spec: PacketSpec
+
+
+SessionCreate = Annotated[
+    TracefsCreate | PtraceCreate | BpfCreate | PacketCreate, Field(discriminator="kind")
+]
 
 
 class LostCounters(BaseModel):
@@ -74,7 +81,7 @@ class Resource(BaseModel):
 
 class SessionOut(BaseModel):
     id: str
-    kind: Literal["tracefs", "ptrace", "bpf"]
+    kind: Literal["tracefs", "ptrace", "bpf", "packet"]
     name: str | None
     state: Literal["created", "starting", "running", "stopping", "stopped", "failed", "interrupted"]
     spec: dict[str, Any]
@@ -219,3 +226,13 @@ class BpfTool(BaseModel):
 
 class BpfToolList(BaseModel):
     tools: list[BpfTool]
+
+
+class PacketProgram(BaseModel):
+    filter: str
+    linktype: str
+    snaplen: int
+    instructions: int
+    d: str = Field(description="as `tcpdump -d` prints it")
+    dd: str = Field(description="as `tcpdump -dd` prints it")
+    ddd: str = Field(description="as `tcpdump -ddd` prints it")

@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     daemon_cmds.register(sub)
     session_cmds.register(sub)
-    for name in ("trace_cmds", "report_cmds"):
+    for name in ("trace_cmds", "report_cmds", "packet_cmds"):
         module = _optional(name)
         if module is not None:
             module.register(sub)

@@ -13,7 +13,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("sessions", help="list and manage sessions")
     ssub = p.add_subparsers(dest="sessions_command", required=True)
     ls = ssub.add_parser("ls", help="list sessions")
-    ls.add_argument("--kind", choices=["tracefs", "ptrace", "bpf"])
+    ls.add_argument("--kind", choices=["tracefs", "ptrace", "bpf", "packet"])
     ls.add_argument("--state")
     add_client_options(ls)
     ls.set_defaults(handler=cmd_ls)

@@ -37,6 +37,7 @@ ENGINES = {
     "tracefs": "tracerd.engines.tracefs:TracefsEngine",
     "ptrace": "tracerd.engines.ptrace:PtraceEngine",
     "bpf": "tracerd.engines.bpf:BpfEngine",
+    "packet": "tracerd.engines.packet:PacketEngine",
 }
 
 

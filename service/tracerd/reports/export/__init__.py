@@ -1,4 +1,5 @@
-"""Exports of a stored session as a stream of bytes: `jsonl`, `csv`, `chrome`, `text`.
+"""Exports of a stored session as a stream of bytes: `jsonl`, `csv`, `chrome`, `text`;
+`pcap` and `pcapng` for packet sessions (pcap.py).
 
 `export_stream` is a generator: it fetches the events in chunks (rows.py), encodes each
 chunk, optionally gzips it (zlib with a gzip header: a valid .gz stream), and yields it.
@@ -16,17 +17,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...engines.tracefs.kallsyms import boot_symbols
+from ...errors import BadRequest
 from ...storage.blocks import ts_span
 from ...storage.queries import EventFilter
 from ...storage.tables import EventRow, RollupTaskRow
 from ..query import SessionInfo, rollups_complete
 from .chrome import ChromeTrace
 from .lines import Csv, JsonLines
+from .pcap import Pcap, Pcapng, TcpdumpText
 from .rows import Row, iter_chunks
 from .text import Text
 
-Format = Literal["jsonl", "csv", "chrome", "text"]
-FORMATS: tuple[Format, ...] = ("jsonl", "csv", "chrome", "text")
+Format = Literal["jsonl", "csv", "chrome", "text", "pcap", "pcapng"]
+FORMATS: tuple[Format, ...] = ("jsonl", "csv", "chrome", "text", "pcap", "pcapng")
+CAPTURE_FORMATS = frozenset({"pcap", "pcapng"})
+"""formats of packet sessions only"""
 GZIP_LEVEL = 6
 GZIP_WBITS = 31  # zlib with a gzip header and trailer
 
@@ -78,6 +83,12 @@ def encoder_for(
         return Csv()
     if fmt == "chrome":
         return ChromeTrace(base_ns, info.kind, info.id)
+    if fmt in CAPTURE_FORMATS:
+        if info.kind != "packet":
+            raise BadRequest(f"format {fmt} is for packet sessions", {"format": fmt})
+        return (Pcap if fmt == "pcap" else Pcapng)(info.spec, info.info, info.wall_offset_ns)
+    if info.kind == "packet":
+        return TcpdumpText(info.wall_offset_ns)
     tool = info.spec.get("tool")
     stored = stored_formats(info)
     return Text(

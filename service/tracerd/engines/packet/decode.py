@@ -1,0 +1,426 @@
+"""Packets decoded (dpkt) into event fields, with the one-line summary `tcpdump -n` prints.
+
+`Decoder.decode(frame, wirelen)` returns the fields of one packet: link (`eth_src`,
+`eth_dst`, `ethertype`; `ifname`/`direction` on cooked captures), `proto` (arp, ipv4,
+ipv6, ...), addresses, `ip_proto`, `ttl`/`hlim`, ports, TCP `flags`/`seq`/`ack`/`win`,
+ICMP `icmp_type`/`icmp_code`, `payload_len`, and `text`: the summary line without the
+timestamp, as tcpdump 4.99 prints it with -n and no -v (`IP a.1 > b.2: Flags [S], seq
+..., length 0`). TCP sequence numbers are relative after the handshake as tcpdump's are
+(without -S), which needs the conversation state the decoder keeps: decode a session's
+packets in order, with one decoder. What tcpdump would print for a protocol not handled
+here falls back to its generic form (`ethertype ...`, `ip-proto-N`, `UDP, length N`).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from typing import Any
+
+import dpkt
+
+from .cbpf import DLT_EN10MB, DLT_LINUX_SLL2
+
+TCP_FLAGS = tuple((1 << i, ch) for i, ch in enumerate("FSRP.UEW"))
+TH_SYN, TH_ACK, TH_URG = 0x02, 0x10, 0x20
+ARP_OPS = {1: "Request", 2: "Reply", 3: "Reverse Request", 4: "Reverse Reply"}
+ARP_OPS |= {8: "InARP Request", 9: "InARP Reply", 10: "NAK Reply"}
+SLL_DIRECTION = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
+ICMP_UNREACH = {
+    0: "net {dst} unreachable",
+    1: "host {dst} unreachable",
+    2: "{dst} protocol {proto} unreachable",
+    3: "{dst} {tproto} port {port} unreachable",
+    9: "net {dst} unreachable - admin prohibited",
+    10: "host {dst} unreachable - admin prohibited",
+    13: "host {dst} unreachable - admin prohibited filter",
+}
+ICMP_TYPES = {
+    0: "echo reply",
+    4: "source quench",
+    8: "echo request",
+    9: "router advertisement",
+    10: "router solicitation",
+    13: "time stamp request",
+    14: "time stamp reply",
+    17: "address mask request",
+    18: "address mask reply",
+}
+ICMP6_TYPES = {
+    1: "destination unreachable",
+    2: "packet too big",
+    3: "time exceeded in-transit",
+    4: "parameter problem",
+    128: "echo request",
+    129: "echo reply",
+    130: "multicast listener query",
+    131: "multicast listener report",
+    132: "multicast listener done",
+    133: "router solicitation",
+    134: "router advertisement",
+    135: "neighbor solicitation",
+    136: "neighbor advertisement",
+    137: "redirect",
+    143: "multicast listener report v2",
+}
+ICMP6_UNREACH = {
+    0: "unreachable route {dst}",
+    1: "unreachable prohibited {dst}",
+    3: "unreachable address {dst}",
+    4: "unreachable port, {dst} {tproto} port {port}",
+}
+ETHERTYPE_NAMES = {0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "802.1Q"}
+ETHERTYPE_NAMES |= {0x88CC: "LLDP", 0x8035: "Reverse ARP", 0x888E: "EAPOL", 0x88A8: "802.1Q-QinQ"}
+IP_PROTO_NAMES = {1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 17: "udp", 41: "ip6"}
+IP_PROTO_NAMES |= {47: "gre", 50: "esp", 51: "ah", 58: "icmp6", 132: "sctp"}
+TCP_OPTION_NAMES = {2: "mss", 3: "wscale", 4: "sackOK", 5: "sack", 8: "TS", 19: "md5", 30: "mptcp"}
+IPV6_EXT_TRUNCATED = {0: "hbhopt", 60: "dstopt", 43: "srcrt", 44: "frag"}
+IPV6_EXT_NAMES = {0: "HBH", 43: "srcrt", 44: "frag", 60: "DSTOPT"}
+
+
+NETWORK_MINIMUM = {0x0800: ("ip", 20), 0x86DD: ("ip6", 40), 0x0806: ("arp", 28)}
+"""tcpdump's name of a network layer and the bytes it needs to print anything of it"""
+TRANSPORT_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6"}
+NETWORK_LAYERS: dict[int, Any] = {
+    dpkt.ethernet.ETH_TYPE_IP: dpkt.ip.IP,
+    dpkt.ethernet.ETH_TYPE_IP6: dpkt.ip6.IP6,
+    dpkt.ethernet.ETH_TYPE_ARP: dpkt.arp.ARP,
+}
+
+
+def ip4(raw: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET, raw)
+
+
+def ip6(raw: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET6, raw)
+
+
+def mac(raw: bytes) -> str:
+    return raw.hex(":")
+
+
+def tcp_flags(flags: int) -> str:
+    return "".join(ch for bit, ch in TCP_FLAGS if flags & bit) or "none"
+
+
+class Decoder:
+    """One capture's decoder (keeps TCP conversations for relative sequence numbers)."""
+
+    def __init__(self, linktype: int = DLT_EN10MB, ifnames: dict[int, str] | None = None) -> None:
+        self.linktype = linktype
+        self.ifnames = dict(ifnames or {})
+        self._tcp: dict[tuple[bytes, bytes, int], tuple[int, int]] = {}
+        self._layer = "ether"
+        """the layer being decoded, named in a truncated packet's `[|layer]`"""
+
+    def decode(self, frame: bytes, wirelen: int) -> dict[str, Any]:
+        fields: dict[str, Any] = {"len": wirelen, "caplen": len(frame)}
+        self._layer = "ether"
+        try:
+            if self.linktype == DLT_LINUX_SLL2:
+                text = self._sll2(frame, fields)
+            else:
+                text = self._ether(frame, wirelen, fields)
+        except (dpkt.UnpackError, struct.error, IndexError, ValueError):
+            # cut short by the snap length: tcpdump's "[|proto]" after what it could print
+            text = fields.get("text_head", "") + f" [|{self._layer}]"
+            fields["truncated"] = True
+        fields.pop("text_head", None)
+        fields["text"] = text
+        return fields
+
+    # -- link layers ------------------------------------------------------------------
+
+    def _ether(self, frame: bytes, wirelen: int, fields: dict[str, Any]) -> str:
+        ethertype = int.from_bytes(frame[12:14], "big")
+        fields.update(eth_src=mac(frame[6:12]), eth_dst=mac(frame[:6]), ethertype=ethertype)
+        if ethertype in NETWORK_LAYERS:  # the common case without dpkt's generic Ethernet
+            payload = self._parse_network(ethertype, frame[14:], fields)
+        else:  # VLAN tags, LLC, MPLS, ...: dpkt's Ethernet sorts them out
+            eth = dpkt.ethernet.Ethernet(frame)
+            ethertype, payload = eth.type, eth.data
+        return self._network(ethertype, payload, wirelen - 14, fields)
+
+    def _sll2(self, frame: bytes, fields: dict[str, Any]) -> str:
+        proto, _r, ifindex, hatype, pkttype, halen, addr = struct.unpack_from(">HHIHBB8s", frame)
+        ifname = self.ifnames.get(ifindex) or socket.if_indextoname(ifindex)
+        direction = SLL_DIRECTION.get(pkttype, "?")
+        fields.update(
+            ifindex=ifindex, ifname=ifname, direction=direction, ethertype=proto, hatype=hatype
+        )
+        if halen == 6:
+            fields["eth_src"] = mac(addr[:6])
+        head = f"{ifname:<6} {direction:<3} "
+        fields["text_head"] = head
+        body = self._cooked_payload(proto, frame[20:], fields["len"] - 20, fields)
+        return head + body
+
+    def _cooked_payload(self, proto: int, data: bytes, length: int, fields: dict[str, Any]) -> str:
+        known = proto in NETWORK_LAYERS
+        payload = self._parse_network(proto, data, fields) if known else data
+        return self._network(proto, payload, length, fields)
+
+    def _parse_network(self, ethertype: int, data: bytes, fields: dict[str, Any]) -> Any:
+        """dpkt's IP, IPv6 or ARP header; NeedData when the snap length cut it short."""
+        self._layer, minimum = NETWORK_MINIMUM[ethertype]
+        if len(data) < minimum or (minimum == 20 and len(data) < (data[0] & 0x0F) * 4):
+            raise dpkt.NeedData(self._layer)
+        try:
+            return NETWORK_LAYERS[ethertype](data)
+        except dpkt.UnpackError:
+            if ethertype == 0x86DD:  # an extension header cut short
+                head = f"IP6 {ip6(data[8:24])} > {ip6(data[24:40])}: "
+                fields["text_head"] = fields.get("text_head", "") + head
+                self._layer = IPV6_EXT_TRUNCATED.get(data[6], "ip6")
+            raise
+
+    def _network(self, ethertype: int, payload: Any, length: int, fields: dict[str, Any]) -> str:
+        if isinstance(payload, dpkt.arp.ARP):
+            return self._arp(payload, length, fields)
+        if isinstance(payload, dpkt.ip.IP):
+            return self._ipv4(payload, fields)
+        if isinstance(payload, dpkt.ip6.IP6):
+            return self._ipv6(payload, fields)
+        fields["proto"] = f"0x{ethertype:04x}"
+        name = ETHERTYPE_NAMES.get(ethertype, "Unknown")
+        return f"ethertype {name} (0x{ethertype:04x}), length {length + 14}: "
+
+    def _arp(self, arp: Any, length: int, fields: dict[str, Any]) -> str:
+        fields.update(
+            proto="arp",
+            arp_op=arp.op,
+            src=ip4(arp.spa),
+            dst=ip4(arp.tpa),
+            arp_sha=mac(arp.sha),
+            arp_tha=mac(arp.tha),
+        )
+        op = ARP_OPS.get(arp.op, f"Unknown ({arp.op})")
+        if arp.op == 1:
+            known = f" ({mac(arp.tha)})" if any(arp.tha) else ""
+            body = f"who-has {fields['dst']}{known} tell {fields['src']}"
+        elif arp.op == 2:
+            body = f"{fields['src']} is-at {mac(arp.sha)}"
+        else:
+            body = ""
+        return f"ARP, {op} {body}, length {length}" if body else f"ARP, {op}, length {length}"
+
+    # -- IP ---------------------------------------------------------------------------
+
+    def _ipv4(self, ip: Any, fields: dict[str, Any]) -> str:
+        src, dst = ip4(ip.src), ip4(ip.dst)
+        fields.update(
+            proto="ipv4", src=src, dst=dst, ip_proto=ip.p, ttl=ip.ttl, ip_len=ip.len, ip_id=ip.id
+        )
+        payload_len = ip.len - ip.hl * 4
+        if ip.offset:  # a later fragment: no transport header
+            return f"IP {src} > {dst}: ip-proto-{ip.p}"
+        return "IP " + self._transport(ip.p, ip.data, src, dst, ip.src, ip.dst, payload_len, fields)
+
+    def _ipv6(self, ip: Any, fields: dict[str, Any]) -> str:
+        src, dst = ip6(ip.src), ip6(ip.dst)
+        fields.update(proto="ipv6", src=src, dst=dst, ip_proto=ip.p, hlim=ip.hlim, ip_len=ip.plen)
+        ext = ""
+        nxt, length = ip.nxt, ip.plen
+        for hdr in getattr(ip, "all_extension_headers", []):
+            ext += f"{IPV6_EXT_NAMES.get(nxt, f'ext-{nxt}')} "
+            nxt, length = hdr.nxt, length - hdr.length
+        return "IP6 " + self._transport(
+            ip.p, ip.data, src, dst, ip.src, ip.dst, length, fields, ext
+        )
+
+    def _transport(
+        self,
+        proto: int,
+        data: Any,
+        src: str,
+        dst: str,
+        raw_src: bytes,
+        raw_dst: bytes,
+        length: int,
+        fields: dict[str, Any],
+        ext: str = "",
+    ) -> str:
+        if isinstance(data, bytes) and proto in TRANSPORT_NAMES:  # cut short by the snap length
+            fields["truncated"] = True
+            name = TRANSPORT_NAMES[proto]
+            if proto in (6, 17) and len(data) >= 4:
+                sport, dport = struct.unpack_from(">HH", data)
+                fields.update(sport=sport, dport=dport)
+                return f"{src}.{sport} > {dst}.{dport}: {ext} [|{name}]"
+            if proto == 58 and data:
+                known = ICMP6_TYPES.get(data[0], f"unknown icmp6 type ({data[0]})")
+                return f"{src} > {dst}: {ext}ICMP6, {known} [|icmp6]"
+            return f"{src} > {dst}: {ext}{'' if proto == 6 else ' '}[|{name}]"
+        if isinstance(data, dpkt.tcp.TCP):
+            head = f"{src}.{data.sport} > {dst}.{data.dport}: {ext}"
+            self._layer = "tcp"
+            fields["text_head"] = fields.get("text_head", "") + ("IP6 " if ":" in src else "IP ")
+            fields["text_head"] += head
+            return head + self._tcp_text(data, raw_src, raw_dst, length, fields)
+        if isinstance(data, dpkt.udp.UDP):
+            fields.update(sport=data.sport, dport=data.dport, payload_len=data.ulen - 8)
+            return f"{src}.{data.sport} > {dst}.{data.dport}: {ext}UDP, length {data.ulen - 8}"
+        if isinstance(data, dpkt.icmp.ICMP) and proto == 1:
+            self._layer = "icmp"
+            fields["text_head"] = fields.get("text_head", "") + f"IP {src} > {dst}: {ext}"
+            return f"{src} > {dst}: {ext}ICMP " + self._icmp(data, length, fields)
+        if isinstance(data, dpkt.icmp6.ICMP6):
+            self._layer = "icmp6"
+            fields["text_head"] = fields.get("text_head", "") + f"IP6 {src} > {dst}: {ext}"
+            return f"{src} > {dst}: {ext}ICMP6, " + self._icmp6(data, length, fields)
+        fields["payload_len"] = length
+        if proto not in IP_PROTO_NAMES:
+            return f"{src} > {dst}: {ext} ip-proto-{proto} {length}"
+        return f"{src} > {dst}: {ext}{IP_PROTO_NAMES[proto]} {length}"
+
+    def _tcp_text(
+        self, tcp: Any, raw_src: bytes, raw_dst: bytes, length: int, fields: dict[str, Any]
+    ) -> str:
+        flags, seq, ack = tcp.flags, tcp.seq, tcp.ack
+        hlen = tcp.off * 4
+        payload = length - hlen
+        fields.update(
+            sport=tcp.sport,
+            dport=tcp.dport,
+            flags=tcp_flags(flags),
+            seq=seq,
+            ack=ack,
+            win=tcp.win,
+            payload_len=payload,
+        )
+        rev = tcp.sport > tcp.dport or (tcp.sport == tcp.dport and raw_src > raw_dst)
+        if flags & TH_ACK:
+            key = (
+                (raw_dst, raw_src, tcp.dport << 16 | tcp.sport)
+                if rev
+                else (raw_src, raw_dst, tcp.sport << 16 | tcp.dport)
+            )
+            known = self._tcp.get(key)
+            if known is None or flags & TH_SYN:
+                base = (ack - 1) & 0xFFFFFFFF, seq
+                self._tcp[key] = base if rev else (seq, (ack - 1) & 0xFFFFFFFF)
+            else:
+                th_seq, th_ack = known
+                if rev:
+                    seq, ack = (seq - th_ack) & 0xFFFFFFFF, (ack - th_seq) & 0xFFFFFFFF
+                else:
+                    seq, ack = (seq - th_seq) & 0xFFFFFFFF, (ack - th_ack) & 0xFFFFFFFF
+        th_seq, th_ack = self._tcp.get(key, (0, 0)) if flags & TH_ACK else (0, 0)
+        out = f"Flags [{tcp_flags(flags)}]"
+        if payload > 0 or flags & 0x07:
+            out += f", seq {seq}"
+            if payload > 0:
+                out += f":{(seq + payload) & 0xFFFFFFFF}"
+        if flags & TH_ACK:
+            out += f", ack {ack}"
+        out += f", win {tcp.win}"
+        if flags & TH_URG:
+            out += f", urg {tcp.urp}"
+        if hlen > 20:
+            opts = bytes(tcp.opts)
+            shown = self._tcp_options(opts, rev, th_seq, th_ack, cut=len(opts) < hlen - 20)
+            if len(opts) < hlen - 20:  # the snap length cut the options
+                if shown.endswith(("[|tcp]", "[|tcp]>")):
+                    return out + ", options [" + shown
+                return out + ", options [" + shown + ("," if shown else "") + " [|tcp]"
+            out += ", options [" + shown + "]"
+        return out + f", length {payload}"
+
+    @staticmethod
+    def _tcp_options(opts: bytes, rev: bool, th_seq: int, th_ack: int, cut: bool = False) -> str:
+        parts: list[str] = []
+        i = 0
+        while i < len(opts):
+            kind = opts[i]
+            if kind in (0, 1):
+                parts.append("eol" if kind == 0 else "nop")
+                i += 1
+                if kind == 0:
+                    break
+                continue
+            if i + 1 >= len(opts) or i + opts[i + 1] > len(opts):
+                if cut and i + 1 < len(opts):  # kind and length captured, not the value
+                    name = TCP_OPTION_NAMES.get(kind, f"unknown-{kind}")
+                    parts.append(f"{name} [|tcp]" + (">" if kind in (3, 8) else ""))  # as tcpdump
+                elif not cut:
+                    parts.append("[bad opt]")
+                break
+            size = opts[i + 1]
+            body = opts[i + 2 : i + size]
+            if size < 2:
+                parts.append("[bad opt]")
+                break
+            if kind == 2 and size == 4:
+                parts.append(f"mss {struct.unpack('>H', body)[0]}")
+            elif kind == 3 and size == 3:
+                parts.append(f"wscale {body[0]}")
+            elif kind == 4 and size == 2:
+                parts.append("sackOK")
+            elif kind == 8 and size == 10:
+                val, ecr = struct.unpack(">II", body)
+                parts.append(f"TS val {val} ecr {ecr}")
+            elif kind == 5 and (size - 2) % 8 == 0:
+                base = th_seq if rev else th_ack
+                blocks = "".join(
+                    f"{{{(s - base) & 0xFFFFFFFF}:{(e - base) & 0xFFFFFFFF}}}"
+                    for s, e in struct.iter_unpack(">II", body)
+                )
+                parts.append(f"sack {(size - 2) // 8} {blocks}")
+            else:
+                parts.append(f"unknown-{kind} 0x{body.hex()}")
+            i += size
+        return ",".join(parts)
+
+    @staticmethod
+    def _icmp(icmp: Any, length: int, fields: dict[str, Any]) -> str:
+        fields.update(icmp_type=icmp.type, icmp_code=icmp.code, payload_len=length)
+        if icmp.type in (0, 8):
+            ident, seq = struct.unpack_from(">HH", bytes(icmp.data)[:4])
+            fields.update(icmp_id=ident, icmp_seq=seq)
+            return f"{ICMP_TYPES[icmp.type]}, id {ident}, seq {seq}, length {length}"
+        if icmp.type == 3:
+            inner = bytes(icmp.data)[4:]
+            orig = dpkt.ip.IP(inner)
+            template = ICMP_UNREACH.get(icmp.code)
+            if template is not None:
+                port = struct.unpack_from(">H", inner, orig.hl * 4 + 2)[0] if len(inner) else 0
+                text = template.format(
+                    dst=ip4(orig.dst),
+                    proto=orig.p,
+                    tproto=IP_PROTO_NAMES.get(orig.p, str(orig.p)),
+                    port=port,
+                )
+                return f"{text}, length {length}"
+        if icmp.type == 11:
+            what = "in-transit" if icmp.code == 0 else "reassembly"
+            return f"time exceeded {what}, length {length}"
+        name = ICMP_TYPES.get(icmp.type, f"type-#{icmp.type}")
+        return f"{name}, length {length}"
+
+    @staticmethod
+    def _icmp6(icmp: Any, length: int, fields: dict[str, Any]) -> str:
+        fields.update(icmp_type=icmp.type, icmp_code=icmp.code, payload_len=length)
+        name = ICMP6_TYPES.get(icmp.type, f"unknown icmp6 type ({icmp.type})")
+        fields["text_head"] += f"ICMP6, {name}"
+        body = bytes(icmp.data)
+        if icmp.type in (128, 129):
+            ident, seq = struct.unpack_from(">HH", body)
+            fields.update(icmp_id=ident, icmp_seq=seq)
+            return f"{name}, id {ident}, seq {seq}, length {length}"
+        if icmp.type == 135:
+            return f"{name}, who has {ip6(body[4:20])}, length {length}"
+        if icmp.type == 136:
+            return f"{name}, tgt is {ip6(body[4:20])}, length {length}"
+        if icmp.type == 1 and icmp.code in ICMP6_UNREACH:
+            fields["text_head"] += ", " + ICMP6_UNREACH[icmp.code].split(",")[0].split(" {")[0]
+            orig = dpkt.ip6.IP6(body[4:])
+            port = struct.unpack_from(">H", bytes(orig.data)[:4], 2)[0] if icmp.code == 4 else 0
+            what = ICMP6_UNREACH[icmp.code].format(
+                dst=ip6(orig.dst), tproto=IP_PROTO_NAMES.get(orig.nxt, str(orig.nxt)), port=port
+            )
+            return f"{name}, {what}, length {length}"
+        if icmp.type == 143:
+            records = struct.unpack_from(">H", body, 2)[0]
+            return f"{name}, {records} group record(s), length {length}"
+        return f"{name}, length {length}"
