@@ -1,4 +1,5 @@
-"""Exports of a stored session as a stream of bytes: `jsonl`, `csv`, `chrome`, `text`.
+"""Exports of a stored session as a stream of bytes: `jsonl`, `csv`, `chrome`, `perfetto`,
+`text`.
 
 `export_stream` is a generator: it fetches the events in chunks (rows.py), encodes each
 chunk, optionally gzips it (zlib with a gzip header: a valid .gz stream), and yields it.
@@ -20,11 +21,12 @@ from ...storage.tables import EventRow, RollupTaskRow
 from ..query import SessionInfo, rollups_complete
 from .chrome import ChromeTrace
 from .lines import Csv, JsonLines
+from .perfetto import ArgNames, PerfettoTrace
 from .rows import Row, iter_chunks
 from .text import Text
 
-Format = Literal["jsonl", "csv", "chrome", "text"]
-FORMATS: tuple[Format, ...] = ("jsonl", "csv", "chrome", "text")
+Format = Literal["jsonl", "csv", "chrome", "perfetto", "text"]
+FORMATS: tuple[Format, ...] = ("jsonl", "csv", "chrome", "perfetto", "text")
 GZIP_LEVEL = 6
 GZIP_WBITS = 31  # zlib with a gzip header and trailer
 
@@ -59,7 +61,11 @@ def session_names(db: Session, session_id: int) -> list[str]:
 
 
 def encoder_for(
-    fmt: Format, info: SessionInfo, base_ns: int, print_fmts: Mapping[str, str] | None = None
+    fmt: Format,
+    info: SessionInfo,
+    base_ns: int,
+    print_fmts: Mapping[str, str] | None = None,
+    arg_names: ArgNames | None = None,
 ) -> Encoder:
     if fmt == "jsonl":
         return JsonLines()
@@ -67,6 +73,9 @@ def encoder_for(
         return Csv()
     if fmt == "chrome":
         return ChromeTrace(base_ns, info.kind, info.id)
+    if fmt == "perfetto":
+        title = f"tracerd session {info.id}" + (f" ({info.name})" if info.name else "")
+        return PerfettoTrace(info.kind, info.id, base_ns, info.wall_offset_ns, arg_names, title)
     tool = info.spec.get("tool")
     return Text(
         info.kind,
