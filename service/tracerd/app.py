@@ -23,12 +23,12 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
-from .api import catalog, errors, reports, sessions, stream, system, tokens
+from .api import catalog, console, errors, reports, sessions, stream, system, tokens
 from .api.errors import envelope
 from .auth import Role, TokenStore
 from .config import Settings
 from .engines.tracefs.fs import Tracefs
-from .metrics import Metrics
+from .metrics import Metrics, SessionSample
 from .sessions.ledger import LedgerStore, Owner
 from .sessions.manager import SessionManager
 from .sessions.retention import Retention
@@ -120,6 +120,20 @@ def build_services(settings: Settings, state: StateDir) -> Services:
             s.worker.pid
             for s in manager.live.values()
             if s.worker is not None and not s.worker.exited.is_set()
+        ],
+        lambda: [
+            SessionSample(
+                s.id,
+                s.kind,
+                s.name or "",
+                manager.counters(s),
+                writer.progress(s.id).stored_bytes,
+                hub.subscriber_count(s.id),
+                (s.last_maps or {}).get("maps"),
+                str(s.spec["tool"]) if s.spec.get("tool") else None,
+            )
+            for s in list(manager.live.values())
+            if s.active
         ],
     )
     return Services(
@@ -234,7 +248,7 @@ def create_app(settings: Settings, state: StateDir | None = None) -> FastAPI:
     )
     errors.install(app)
     routers = (system.router, catalog.router, sessions.router, reports.router, stream.router)
-    for router in (*routers, tokens.router):
+    for router in (*routers, tokens.router, console.router):
         app.include_router(router)
     app.add_middleware(AuditAndMetrics)
     return app

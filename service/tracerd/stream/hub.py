@@ -111,6 +111,9 @@ class StreamHub:
             if not subs:
                 del self._subs[sub.session_id]
 
+    def subscriber_count(self, session_id: int) -> int:
+        return len(self._subs.get(session_id, ()))
+
     def has_subscribers(self, session_id: int) -> bool:
         return bool(self._subs.get(session_id))
 
