@@ -277,3 +277,66 @@ def test_live_tail_keeps_up_with_a_flood_by_batching(
         assert shown + gaps.get("subscriber", 0) == events, gaps
         assert len(browser.find_elements(By.CSS_SELECTOR, "#tail div")) <= 1500
         shot(browser, "7-flood")
+
+
+def metric_lines(text: str, name: str, sid: str) -> dict[str, float]:
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(name) and f'session="{sid}"' in line:
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return out
+
+
+@pytest.mark.ptrace
+def test_perfetto_export_of_a_ptrace_session_names_the_syscall_arguments(
+    console_daemon: DaemonProcess, short_tmp: Path
+) -> None:
+    target = short_tmp / "hello.txt"
+    target.write_text("hi\n")
+    with console_daemon.unix() as api:
+        spec = {"command": ["/bin/cat", str(target)], "syscalls": ["openat", "read"]}
+        session = api.post("/v1/sessions", json={"kind": "ptrace", "spec": spec}).json()
+        sid = session["id"]
+        wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "stopped", 60)
+        stored = api.get(f"/v1/sessions/{sid}/events", params={"limit": 1000}).json()["events"]
+        calls = [e for e in stored if "duration_ns" in e["fields"]]
+        data = api.get(f"/v1/sessions/{sid}/export", params={"format": "perfetto"}).content
+    trace = pb.Trace.FromString(data)
+    begins = [p for p in trace.packet if p.HasField("track_event") and p.track_event.type == 1]
+    assert [b.track_event.name for b in begins] == [e["name"] for e in calls]
+    assert [b.timestamp for b in begins] == [e["ts_ns"] for e in calls]
+    opened = next(
+        b
+        for b in begins
+        if b.track_event.name == "openat"
+        and any(str(target) in a.string_value for a in b.track_event.debug_annotations)
+    )
+    names = [a.name for a in opened.track_event.debug_annotations]
+    assert names[:3] == ["dfd", "filename", "flags"]
+    assert "ret" in names
+
+
+@pytest.mark.bpf
+def test_metrics_per_session_with_a_bpf_histogram(console_daemon: DaemonProcess) -> None:
+    with console_daemon.unix() as api:
+        spec = {"tool": "runqlat", "map_interval_s": 1.0}
+        session = api.post("/v1/sessions", json={"kind": "bpf", "spec": spec}).json()
+        sid = session["id"]
+        try:
+            wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "running", 120)
+            wait_for(lambda: "tracerd_bpf_runqlat_dist" in api.get("/metrics").text, 30)
+            text = api.get("/metrics").text
+            buckets = metric_lines(text, "tracerd_bpf_runqlat_dist_usecs_bucket", sid)
+            counts = metric_lines(text, "tracerd_bpf_runqlat_dist_usecs_count", sid)
+            assert buckets
+            assert next(iter(counts.values())) == max(buckets.values())
+            inf = next(v for k, v in buckets.items() if 'le="+Inf"' in k)
+            assert inf == max(buckets.values())
+            assert metric_lines(text, "tracerd_session_subscribers", sid)
+            lost = metric_lines(text, "tracerd_session_lost_events_total", sid)
+            assert {k.split('source="')[1].split('"')[0] for k in lost} >= {"kernel", "storage"}
+        finally:
+            api.post(f"/v1/sessions/{sid}/stop")
+        wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "stopped", 60)
+        assert not metric_lines(api.get("/metrics").text, "tracerd_session_events", sid)
