@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV="$ROOT/.venv"
 SYSTEM_PYTHON=/usr/bin/python3
 RUN_PACKAGES=(python3-venv python3-bpfcc bpfcc-tools bpftrace bpftool strace trace-cmd libpcap0.8)
-TEST_PACKAGES=(gcc tcpdump iproute2 iputils-ping libc6-dev binutils qemu-system-x86 debootstrap e2fsprogs cpio busybox-static postgresql)
+TEST_PACKAGES=(gcc tcpdump iproute2 iputils-ping libc6-dev binutils qemu-system-x86 debootstrap e2fsprogs cpio busybox-static postgresql chromium chromium-driver)
 
 say() { printf '[setup] %s\n' "$*"; }
 shout() { printf '\n[setup] !!! %s\n\n' "$*" >&2; }

@@ -26,14 +26,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from . import __version__
-from .api import catalog, errors, packet, reports, sessions, stream, system, tokens
+from .api import catalog, console, errors, packet, reports, sessions, stream, system, tokens
 from .api.deps import resolve_principal
 from .api.errors import envelope, error_response
 from .auth import Role, TokenStore
 from .config import Settings
 from .engines.tracefs.fs import Tracefs
 from .errors import TracerdError
-from .metrics import Metrics
+from .metrics import Metrics, SessionSample
 from .sessions.ledger import LedgerStore, Owner
 from .sessions.manager import SessionManager
 from .sessions.retention import Retention
@@ -134,6 +134,20 @@ def build_services(settings: Settings, state: StateDir) -> Services:
             s.worker.pid
             for s in manager.live.values()
             if s.worker is not None and not s.worker.exited.is_set()
+        ],
+        lambda: [
+            SessionSample(
+                s.id,
+                s.kind,
+                s.name or "",
+                manager.counters(s),
+                writer.progress(s.id).stored_bytes,
+                hub.subscriber_count(s.id),
+                (s.last_maps or {}).get("maps"),
+                str(s.spec["tool"]) if s.spec.get("tool") else None,
+            )
+            for s in list(manager.live.values())
+            if s.active
         ],
     )
     metrics.registry.register(StreamCollector(hub))
@@ -343,7 +357,7 @@ def create_app(settings: Settings, state: StateDir | None = None) -> FastAPI:
     )
     errors.install(app)
     routers = (system.router, catalog.router, sessions.router, reports.router, stream.router)
-    for router in (*routers, tokens.router, packet.router):
+    for router in (*routers, tokens.router, packet.router, console.router):
         app.include_router(router)
     app.add_api_websocket_route("/{path:path}", unmatched_websocket)
     app.add_middleware(AuditAndMetrics)

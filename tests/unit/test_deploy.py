@@ -35,3 +35,34 @@ def test_systemd_analyze_verify_is_clean(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "tracerd.service" not in proc.stderr, proc.stderr
+
+
+DASHBOARD = Path(__file__).parents[2] / "deploy/grafana/tracerd-sessions.json"
+
+
+def test_the_grafana_dashboard_queries_only_metrics_the_daemon_exports() -> None:
+    import json
+    import re
+
+    from prometheus_client import generate_latest
+
+    from tracerd.metrics import Metrics, SessionSample
+
+    hist = {"type": "hist", "unit": "usecs", "buckets": [{"low": 0, "high": 1, "count": 2}]}
+    counters = {"events": 5, "stored": 4, "lost": {"kernel": 1, "subscriber": 0}}
+    samples = [
+        SessionSample(1, "bpf", "a", counters, 100, 2, {"dist": hist}, "runqlat"),
+        SessionSample(2, "bpf", "b", counters, 100, 0, {"dist": hist}, "biolatency"),
+    ]
+    metrics = Metrics(lambda: [("bpf", "running")], list, lambda: samples)
+    exported = set(re.findall(r"^(tracerd_\w+)", generate_latest(metrics.registry).decode(), re.M))
+    dashboard = json.loads(DASHBOARD.read_text())
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"tracerd_\w+", target["expr"])
+    }
+    used |= set(re.findall(r"tracerd_\w+", json.dumps(dashboard["templating"])))
+    assert used
+    assert used <= exported, sorted(used - exported)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
+from ..engines.ptrace.syscalls import kernel_table
 from ..engines.tracefs.format import FormatError, parse_format
 from ..engines.tracefs.fs import EventRef
 from ..reports.export import (
@@ -185,7 +186,14 @@ def print_fmts(svc: Services, names: list[str]) -> dict[str, str]:
     return out
 
 
+def syscall_arg_names(name: str) -> Sequence[str] | None:
+    """A syscall's argument names, from the running kernel's syscall formats."""
+    sc = kernel_table().by_name.get(name)
+    return tuple(arg for arg, _type in sc.args) if sc is not None else None
+
+
 EXPORT_CONTENT: dict[str, dict[str, Any]] = {
+    "application/octet-stream": {},
     "application/x-ndjson": {},
     "text/csv": {},
     "application/json": {},
@@ -213,9 +221,10 @@ async def export_session(
         bool, Query(description="a .gz file (else gzip if Accept-Encoding asks)")
     ] = False,
 ) -> StreamingResponse:
-    """The session's events (filtered) as JSON Lines, CSV, Chrome Trace Event JSON (Perfetto
-    UI, chrome://tracing), text (ftrace / strace / tool / tcpdump lines) or, for packet
-    sessions, pcap and pcapng (tcpdump -r, Wireshark), streamed in chunks. A
+    """The session's events (filtered) as JSON Lines, CSV, Chrome Trace Event JSON
+    (chrome://tracing), a native Perfetto protobuf trace (ui.perfetto.dev), text (ftrace /
+    strace / tool / tcpdump lines) or, for packet sessions, pcap and pcapng (tcpdump -r,
+    Wireshark), streamed in chunks. A
     running session is exported up to what was committed when the request came."""
     info = await session_info(svc, id)
     base = await compute(svc, lambda db: first_ts(db, info.id))
@@ -223,7 +232,11 @@ async def export_session(
     if format == "text" and info.kind == "tracefs" and stored_formats(info) is None:
         names = await compute(svc, lambda db: session_names(db, info.id))
         fmts = await asyncio.to_thread(print_fmts, svc, names)
-    encoder = encoder_for(format, info, base, fmts)
+    arg_names = None
+    if format == "perfetto" and info.kind == "ptrace":
+        await asyncio.to_thread(kernel_table)  # format files read once, off the loop
+        arg_names = syscall_arg_names
+    encoder = encoder_for(format, info, base, fmts, arg_names)
     until = svc.writer.progress(info.id).committed_seq if info.state in ACTIVE_STATES else None
     compress = gzip or accepts_gzip(request)
     name = f"session-{info.id}.{encoder.suffix}{'.gz' if gzip else ''}"

@@ -83,6 +83,7 @@ class SessionOut(BaseModel):
     id: str
     kind: Literal["tracefs", "ptrace", "bpf", "packet"]
     name: str | None
+    owner: str | None = Field(default=None, description="the id of the token that created it")
     state: Literal["created", "starting", "running", "stopping", "stopped", "failed", "interrupted"]
     spec: dict[str, Any]
     created_at: str

@@ -17,7 +17,7 @@ from .client import Client
 from .table import human_duration, table
 
 KINDS = ("summary", "syscalls", "latency", "timeline", "top", "sched")
-FORMATS = ("jsonl", "csv", "chrome", "text")
+FORMATS = ("jsonl", "csv", "chrome", "perfetto", "text", "pcap", "pcapng")
 HIST_WIDTH = 40
 SPARKS = " ▁▂▃▄▅▆▇█"
 PROGRESS_WIDTH = 30

@@ -123,6 +123,7 @@ def session_view(live: LiveSession, counters: dict[str, Any], stored_bytes: int)
         "id": str(live.id),
         "kind": live.kind,
         "name": live.name,
+        "owner": live.owner,
         "state": live.state.value,
         "spec": live.spec,
         "created_at": iso(live.created_at),

@@ -275,6 +275,9 @@ class StreamHub:
             return tuple(self._subs.get(session_id, ()))
         return tuple(s for subs in self._subs.values() for s in subs)
 
+    def subscriber_count(self, session_id: int) -> int:
+        return len(self._subs.get(session_id, ()))
+
     def has_subscribers(self, session_id: int) -> bool:
         return bool(self._subs.get(session_id))
 

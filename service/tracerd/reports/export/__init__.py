@@ -1,5 +1,5 @@
-"""Exports of a stored session as a stream of bytes: `jsonl`, `csv`, `chrome`, `text`;
-`pcap` and `pcapng` for packet sessions (pcap.py).
+"""Exports of a stored session as a stream of bytes: `jsonl`, `csv`, `chrome`, `perfetto`,
+`text`; `pcap` and `pcapng` for packet sessions (pcap.py).
 
 `export_stream` is a generator: it fetches the events in chunks (rows.py), encodes each
 chunk, optionally gzips it (zlib with a gzip header: a valid .gz stream), and yields it.
@@ -25,11 +25,12 @@ from ..query import SessionInfo, rollups_complete
 from .chrome import ChromeTrace
 from .lines import Csv, JsonLines
 from .pcap import Pcap, Pcapng, TcpdumpText
+from .perfetto import ArgNames, PerfettoTrace
 from .rows import Row, iter_chunks
 from .text import Text
 
-Format = Literal["jsonl", "csv", "chrome", "text", "pcap", "pcapng"]
-FORMATS: tuple[Format, ...] = ("jsonl", "csv", "chrome", "text", "pcap", "pcapng")
+Format = Literal["jsonl", "csv", "chrome", "perfetto", "text", "pcap", "pcapng"]
+FORMATS: tuple[Format, ...] = ("jsonl", "csv", "chrome", "perfetto", "text", "pcap", "pcapng")
 CAPTURE_FORMATS = frozenset({"pcap", "pcapng"})
 """formats of packet sessions only"""
 GZIP_LEVEL = 6
@@ -75,7 +76,11 @@ def stored_formats(info: SessionInfo) -> dict[str, Any] | None:
 
 
 def encoder_for(
-    fmt: Format, info: SessionInfo, base_ns: int, print_fmts: Mapping[str, str] | None = None
+    fmt: Format,
+    info: SessionInfo,
+    base_ns: int,
+    print_fmts: Mapping[str, str] | None = None,
+    arg_names: ArgNames | None = None,
 ) -> Encoder:
     if fmt == "jsonl":
         return JsonLines()
@@ -83,6 +88,9 @@ def encoder_for(
         return Csv()
     if fmt == "chrome":
         return ChromeTrace(base_ns, info.kind, info.id)
+    if fmt == "perfetto":
+        title = f"tracerd session {info.id}" + (f" ({info.name})" if info.name else "")
+        return PerfettoTrace(info.kind, info.id, base_ns, info.wall_offset_ns, arg_names, title)
     if fmt in CAPTURE_FORMATS:
         if info.kind != "packet":
             raise BadRequest(f"format {fmt} is for packet sessions", {"format": fmt})

@@ -1,0 +1,342 @@
+"""The web console in a real headless Chromium (Debian's chromium + chromedriver, driven by
+Selenium) against a real daemon over TCP with tokens: sign in, start a tracefs session from
+the form, live events, a gap drawn where a kernel loss falls, a report chart, "Open in
+Perfetto" (against a stand-in for ui.perfetto.dev that speaks its postMessage protocol and
+hands the trace back to the test), stop, and a viewer who sees no start button. A
+screenshot of each step is kept under build/console/ (a CI artifact).
+
+Also the Perfetto export and the per-session metrics through the daemon, without a browser.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from .conftest import DaemonProcess, wait_for
+
+pytestmark = [pytest.mark.root, pytest.mark.tracefs]
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "build" / "console"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROME_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+)
+GAP_TEXTS = "return [...document.querySelectorAll('#tail .gap')].map((e) => e.textContent)"
+FAKE_PERFETTO = """<!doctype html><title>fake Perfetto UI</title><script>
+window.addEventListener("message", (e) => {
+  if (e.data === "PING") { e.source.postMessage("PONG", e.origin); return; }
+  if (e.data && e.data.perfetto) {
+    fetch("received?title=" + encodeURIComponent(e.data.perfetto.title),
+          {method: "POST", body: e.data.perfetto.buffer});
+  }
+});
+</script>"""
+
+
+class FakePerfetto(http.server.BaseHTTPRequestHandler):
+    """Serves the stand-in UI page and keeps what it posts back."""
+
+    received: ClassVar[list[tuple[str, bytes]]] = []
+
+    def do_GET(self) -> None:
+        body = FAKE_PERFETTO.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        size = int(self.headers.get("Content-Length") or 0)
+        FakePerfetto.received.append((self.path, self.rfile.read(size)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_perfetto() -> Iterator[str]:
+    FakePerfetto.received = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakePerfetto)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/ui.html"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def browser(short_tmp: Path) -> Iterator[WebDriver]:
+    for path in (CHROMIUM, CHROMEDRIVER):
+        assert os.access(path, os.X_OK), f"{path} missing: scripts/setup.sh test installs it"
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={short_tmp / 'chromium'}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def console_daemon(daemon_process: DaemonProcess) -> DaemonProcess:
+    daemon_process.start()
+    return daemon_process
+
+
+def shot(driver: WebDriver, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def until(driver: WebDriver, predicate: Any, timeout_s: float = 30.0) -> Any:
+    return WebDriverWait(driver, timeout_s, poll_frequency=0.1).until(lambda d: predicate(d))
+
+
+def sign_in(driver: WebDriver, url: str, token: str) -> None:
+    driver.get(url)
+    until(driver, lambda d: d.find_element(By.ID, "signin").is_displayed())
+    driver.find_element(By.ID, "token").send_keys(token)
+    driver.find_element(By.CSS_SELECTOR, "#signin-form button[type=submit]").click()
+    until(driver, lambda d: d.find_element(By.ID, "app").is_displayed())
+
+
+def tail_events(driver: WebDriver) -> list[str]:
+    rows = driver.find_elements(By.CSS_SELECTOR, "#tail div:not(.meta):not(.gap)")
+    return [r.text for r in rows]
+
+
+def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
+    console_daemon: DaemonProcess, browser: WebDriver, fake_perfetto: str
+) -> None:
+    daemon = console_daemon
+    url = f"{daemon.url}/?perfetto_ui={fake_perfetto}"
+    sign_in(browser, url, daemon.admin)
+    assert "(admin)" in browser.find_element(By.ID, "who").text
+    shot(browser, "1-signed-in")
+
+    # a tracefs session from the form, with a command that makes events
+    browser.find_element(By.ID, "new-session").click()
+    Select(browser.find_element(By.ID, "kind")).select_by_value("tracefs")
+    browser.find_element(By.ID, "c-name").send_keys("from the console")
+    browser.find_element(By.ID, "c-events").send_keys("syscalls:sys_enter_getppid")
+    script = "import os, time; [(os.getppid(), time.sleep(0.05)) for _ in range(60)]"
+    browser.find_element(By.ID, "c-command").send_keys(f"python3\n-c\n{script}")
+    browser.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()
+    until(browser, lambda d: d.find_element(By.ID, "session-panel").is_displayed())
+    until(browser, lambda d: len(tail_events(d)) >= 20)
+    lines = tail_events(browser)
+    assert all("syscalls:sys_enter_getppid" in line for line in lines)
+    assert all(" python3-" in line for line in lines)
+    title = browser.find_element(By.ID, "s-title").text
+    sid = re.search(r"Session (\d+)", title).group(1)  # type: ignore[union-attr]
+    shot(browser, "2-live")
+
+    with daemon.tcp(daemon.admin) as api:
+        wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "stopped", 60)
+        session = api.get(f"/v1/sessions/{sid}").json()
+        assert session["name"] == "from the console"
+        assert session["counters"]["stored"] >= 40
+
+        # the report chart for that session
+        browser.find_element(By.CSS_SELECTOR, ".tabs button[data-tab='reports']").click()
+        until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#report svg"))
+        assert "syscalls:sys_enter_getppid" in browser.find_element(By.ID, "report").text
+        shot(browser, "3-report")
+
+        # Open in Perfetto: the stand-in UI gets the session's trace through postMessage
+        browser.find_element(By.ID, "s-perfetto").click()
+        until(browser, lambda d: FakePerfetto.received, 30)
+        path, buffer = FakePerfetto.received[0]
+        assert f"tracerd%20session%20{sid}" in path
+        trace = pb.Trace.FromString(buffer)
+        events = [
+            e
+            for p in trace.packet
+            if p.WhichOneof("data") == "ftrace_events"
+            for e in p.ftrace_events.event
+        ]
+        assert len(events) == session["counters"]["stored"] - count_stdout(api, sid)
+        browser.switch_to.window(browser.window_handles[0])
+
+        # a forced loss: a tiny buffer flooded with markers; the live view draws the gap
+        loss = api.post(
+            "/v1/sessions",
+            json={"kind": "tracefs", "spec": {"events": ["ftrace:print"], "buffer_size_kb": 8}},
+        ).json()
+        until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-id='{loss['id']}']"))
+        browser.find_element(By.CSS_SELECTOR, f"tr[data-id='{loss['id']}'] button").click()
+        until(browser, lambda d: "state: running" in d.find_element(By.ID, "tail").text)
+        marker = Path("/sys/kernel/tracing/instances") / loss["info"]["instance"] / "trace_marker"
+        fd = os.open(marker, os.O_WRONLY)
+        try:
+            for i in range(20000):
+                os.write(fd, b"m%05d" % i)
+        finally:
+            os.close(fd)
+        gaps = until(browser, lambda d: d.execute_script(GAP_TEXTS), 60)
+        assert re.search(r"gap: [\d,]+ events lost \(kernel\)", gaps[0])
+        shot(browser, "4-gap")
+
+        # stop it from the page
+        browser.find_element(By.ID, "s-stop").click()
+        wait_for(lambda: api.get(f"/v1/sessions/{loss['id']}").json()["state"] == "stopped", 60)
+        stopped = api.get(f"/v1/sessions/{loss['id']}").json()
+        assert stopped["counters"]["lost"]["kernel"] > 0
+        until(browser, lambda d: "stopped" in d.find_element(By.ID, "s-title").text)
+        shot(browser, "5-stopped")
+
+        # a viewer sees sessions but no start or stop buttons
+        viewer = api.post("/v1/tokens", json={"name": "console-viewer", "role": "viewer"})
+        browser.find_element(By.ID, "signout").click()
+        sign_in(browser, url, viewer.json()["token"])
+        assert not browser.find_element(By.ID, "new-session").is_displayed()
+        until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-id='{sid}']"))
+        row = browser.find_element(By.CSS_SELECTOR, f"tr[data-id='{sid}']")
+        assert [b.text for b in row.find_elements(By.TAG_NAME, "button")] == ["Open"]
+        shot(browser, "6-viewer")
+
+
+def count_stdout(api: httpx.Client, sid: str) -> int:
+    """Events of a launched command's output (not ftrace events: instants in Perfetto)."""
+    report = api.get(f"/v1/sessions/{sid}/report").json()
+    return sum(n["count"] for n in report["names"] if ":" not in n["name"])
+
+
+def test_live_tail_keeps_up_with_a_flood_by_batching(
+    console_daemon: DaemonProcess, browser: WebDriver
+) -> None:
+    """Every event of a getppid flood reaches the page's count or a drawn subscriber gap,
+    and the DOM stays bounded; the rate the page keeps is printed (README's figure)."""
+    daemon = console_daemon
+    with daemon.tcp(daemon.admin) as api:
+        session = api.post(
+            "/v1/sessions",
+            json={"kind": "tracefs", "spec": {"events": ["syscalls:sys_enter_getppid"]}},
+        ).json()
+        sid = session["id"]
+        sign_in(browser, daemon.url, daemon.admin)
+        until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-id='{sid}']"))
+        browser.find_element(By.CSS_SELECTOR, f"tr[data-id='{sid}'] button").click()
+        browser.find_element(By.ID, "f-from").send_keys("0")
+        browser.find_element(By.ID, "f-apply").click()  # from the first event: nothing missed
+        until(browser, lambda d: "state: running" in d.find_element(By.ID, "tail").text)
+        flood = shutil.which("python3") or "python3"
+        started = time.monotonic()
+        os.spawnv(
+            os.P_WAIT, flood, [flood, "-c", "import os\nfor _ in range(300000): os.getppid()"]
+        )
+        api.post(f"/v1/sessions/{sid}/stop")
+        until(browser, lambda d: "end of session" in d.find_element(By.ID, "tail").text, 180)
+        elapsed = time.monotonic() - started
+        rate = browser.execute_script("return st.rate")
+        shown = int(rate["total"])
+        events = api.get(f"/v1/sessions/{sid}/report").json()["events"]
+        busy_s = (rate["lastAt"] - rate["firstAt"]) / 1000
+        print(
+            f"\nconsole tail: {shown:,} events rendered in {busy_s:.2f} s from the first to the"
+            f" last batch = {shown / busy_s:,.0f} ev/s ({elapsed:.2f} s with the stop);"
+            f" repeated seqs skipped: {rate['repeated']}"
+        )
+        assert events >= 300000
+        gaps = browser.execute_script("return st.gaps")
+        assert shown + gaps.get("subscriber", 0) == events, gaps
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#tail div")) <= 1500
+        shot(browser, "7-flood")
+
+
+def metric_lines(text: str, name: str, sid: str) -> dict[str, float]:
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(name) and f'session="{sid}"' in line:
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return out
+
+
+@pytest.mark.ptrace
+def test_perfetto_export_of_a_ptrace_session_names_the_syscall_arguments(
+    console_daemon: DaemonProcess, short_tmp: Path
+) -> None:
+    target = short_tmp / "hello.txt"
+    target.write_text("hi\n")
+    with console_daemon.unix() as api:
+        spec = {"command": ["/bin/cat", str(target)], "syscalls": ["openat", "read"]}
+        session = api.post("/v1/sessions", json={"kind": "ptrace", "spec": spec}).json()
+        sid = session["id"]
+        wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "stopped", 60)
+        stored = api.get(f"/v1/sessions/{sid}/events", params={"limit": 1000}).json()["events"]
+        calls = [e for e in stored if "duration_ns" in e["fields"]]
+        data = api.get(f"/v1/sessions/{sid}/export", params={"format": "perfetto"}).content
+    trace = pb.Trace.FromString(data)
+    begins = [p for p in trace.packet if p.HasField("track_event") and p.track_event.type == 1]
+    assert [b.track_event.name for b in begins] == [e["name"] for e in calls]
+    assert [b.timestamp for b in begins] == [e["ts_ns"] for e in calls]
+    opened = next(
+        b
+        for b in begins
+        if b.track_event.name == "openat"
+        and any(str(target) in a.string_value for a in b.track_event.debug_annotations)
+    )
+    names = [a.name for a in opened.track_event.debug_annotations]
+    assert names[:3] == ["dfd", "filename", "flags"]
+    assert "ret" in names
+
+
+@pytest.mark.bpf
+def test_metrics_per_session_with_a_bpf_histogram(console_daemon: DaemonProcess) -> None:
+    with console_daemon.unix() as api:
+        spec = {"tool": "runqlat", "map_interval_s": 1.0}
+        session = api.post("/v1/sessions", json={"kind": "bpf", "spec": spec}).json()
+        sid = session["id"]
+        try:
+            wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "running", 120)
+            wait_for(lambda: "tracerd_bpf_runqlat_dist" in api.get("/metrics").text, 30)
+            text = api.get("/metrics").text
+            buckets = metric_lines(text, "tracerd_bpf_runqlat_dist_usecs_bucket", sid)
+            counts = metric_lines(text, "tracerd_bpf_runqlat_dist_usecs_count", sid)
+            assert buckets
+            assert next(iter(counts.values())) == max(buckets.values())
+            inf = next(v for k, v in buckets.items() if 'le="+Inf"' in k)
+            assert inf == max(buckets.values())
+            assert metric_lines(text, "tracerd_session_subscribers", sid)
+            lost = metric_lines(text, "tracerd_session_lost_events_total", sid)
+            assert {k.split('source="')[1].split('"')[0] for k in lost} >= {"kernel", "storage"}
+        finally:
+            api.post(f"/v1/sessions/{sid}/stop")
+        wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "stopped", 60)
+        assert not metric_lines(api.get("/metrics").text, "tracerd_session_events", sid)
