@@ -423,16 +423,22 @@ def test_cli_tcpdump(pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Pat
         text=True,
     )
     peer_file = short_tmp / "cli_peer.pcap"
-    peer = tcpdump(pair, "icmp or arp", peer_file)
+    # -c 6 for tcpdump too: interrupted, it drops what its ring has not handed over yet
+    peer = tcpdump(pair, "icmp or arp", peer_file, None, "-c", "6")
     try:
         wait_for(lambda: len(api_sessions(netns_daemon)) == 2, 30)
         wait_capturing([peer_file])
         pair.traffic()
         out, err = lines.communicate(timeout=30)
         cli.communicate(timeout=30)
+        try:
+            peer.wait(30)
+        except subprocess.TimeoutExpired:
+            pass
     finally:
-        peer.send_signal(signal.SIGINT)
-        peer.wait(10)
+        if peer.poll() is None:
+            peer.send_signal(signal.SIGINT)
+            peer.wait(10)
         for proc in (cli, lines):
             if proc.poll() is None:
                 proc.kill()

@@ -247,7 +247,7 @@ def test_interrupted_call_has_unfinished_and_resumed_halves(tmp: Path) -> None:
     assert fields["text"] == 'read(3, "x", 1) = 1'
     assert fields["duration_ns"] > 0
     lines = render_events(sink.events, follow=True)
-    unfinished = lines.index(f"[pid {reads[0].tid}] read(3,  <unfinished ...>")
+    unfinished = lines.index(f"[pid {reads[0].tid:5d}] read(3,  <unfinished ...>")
     getppid = next(i for i, line in enumerate(lines) if "getppid()" in line)
     resumed = next(i for i, line in enumerate(lines) if "<... read resumed>" in line)
     assert unfinished < getppid < resumed
