@@ -9,6 +9,7 @@ for each summary line. Namespaces are removed also on failure.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import signal
 import struct
@@ -431,10 +432,8 @@ def test_cli_tcpdump(pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Pat
         pair.traffic()
         out, err = lines.communicate(timeout=30)
         cli.communicate(timeout=30)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             peer.wait(30)
-        except subprocess.TimeoutExpired:
-            pass
     finally:
         if peer.poll() is None:
             peer.send_signal(signal.SIGINT)
