@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import NotFound
 from ..storage.queries import name_condition
-from ..storage.tables import EventRow, SessionRow
+from ..storage.tables import SPECIAL_NAME_MAX, EventRow, SessionRow
 from ..types import SessionState
 from ..workers.wire import load_fields
 from .ingest import MAPS_EVENT_NAME
@@ -94,8 +94,10 @@ class SessionStore:
                 )
             )
             for row in rows:
-                stored = db.execute(
-                    select(func.count()).where(EventRow.session_id == row.id)
+                stored = db.execute(  # its events, not its loss and maps records
+                    select(func.count()).where(
+                        EventRow.session_id == row.id, EventRow.name_id > SPECIAL_NAME_MAX
+                    )
                 ).scalar()
                 row.counters = {**(row.counters or {}), "stored": int(stored or 0)}
                 row.reason = f"the daemon stopped while the session was {row.state}"

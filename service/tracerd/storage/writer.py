@@ -27,6 +27,7 @@ from .blocks import BlockBuilder
 from .interned import Interned
 from .rollups import RollupBuilder
 from .tables import (
+    SPECIAL_NAMES,
     EventBlockRow,
     EventRow,
     event_comms_table,
@@ -43,6 +44,8 @@ REBUILD_CHUNK_ROWS = 50_000
 ROW_OVERHEAD_BYTES = 48
 WRITER_CACHE_KIB = 64 * 1024
 WAL_CHECKPOINT_PAGES = 8000
+RECORD_NAMES = frozenset(SPECIAL_NAMES)
+"""rows that are records about the session (loss, maps), not its events: not `stored`"""
 
 
 @dataclass(slots=True)
@@ -186,11 +189,13 @@ class EventWriter:
                     stop = True
                 self._flush(conn, batches)
 
-    def _rows(self, conn: Connection, batch: _Batch) -> tuple[list[Any], int]:
-        """The batch's rows in table order (rollups applied) and their stored size."""
+    def _rows(self, conn: Connection, batch: _Batch) -> tuple[list[Any], int, int]:
+        """The batch's rows in table order (rollups applied), their stored size and how many
+        of them are events (not loss or maps records)."""
         sid, seq = batch.session_id, batch.first_seq
         events = self._rollups.ingest(sid, seq, batch.events)
-        names = self._names.ensure(conn, {ev[5] for ev in events})
+        present = {ev[5] for ev in events}
+        names = self._names.ensure(conn, present)
         comms = self._comms.ensure(conn, {ev[4] for ev in events})
         rows = [
             (sid, seq + i, ts, cpu, pid, tid, comms[comm], names[name], dur, ret, err, text)
@@ -198,9 +203,10 @@ class EventWriter:
         ]
         size = sum(map(len, [ev[6] for ev in events])) + ROW_OVERHEAD_BYTES * len(events)
         self._blocks.add(sid, seq, [ev[0] for ev in events])
+        real = _real_events(events, present)
         if not self._positional:
-            return [dict(zip(self._columns, r, strict=True)) for r in rows], size
-        return rows, size
+            return [dict(zip(self._columns, r, strict=True)) for r in rows], size, real
+        return rows, size, real
 
     def _flush(self, conn: Connection, batches: list[_Batch]) -> None:
         if not batches:
@@ -210,11 +216,11 @@ class EventWriter:
         try:
             rows: list[Any] = []
             for batch in batches:
-                batch_rows, size = self._rows(conn, batch)
+                batch_rows, size, real = self._rows(conn, batch)
                 rows.extend(batch_rows)
                 last = batch.first_seq + len(batch.events) - 1
                 n, b, _, _ = sizes.get(batch.session_id, (0, 0, 0, 0))
-                sizes[batch.session_id] = (n + len(batch.events), b + size, last, 0)
+                sizes[batch.session_id] = (n + real, b + size, last, 0)
             conn.exec_driver_sql(self._insert_sql, rows)
             self._blocks.write(conn)
             self._rollups.write(conn)
@@ -231,7 +237,8 @@ class EventWriter:
             for batch in batches:
                 last = batch.first_seq + len(batch.events) - 1
                 n = sizes.get(batch.session_id, (0, 0, 0, 0))[3]
-                sizes[batch.session_id] = (0, 0, last, n + len(batch.events))
+                real = _real_events(batch.events, {ev[5] for ev in batch.events})
+                sizes[batch.session_id] = (0, 0, last, n + real)
         with self._lock:
             self._pending -= count
         self._loop.call_soon_threadsafe(self._committed, sizes)
@@ -314,6 +321,13 @@ class EventWriter:
             prog.waiters = still
         if self._pending < self.cap_events:
             self._space.set()
+
+
+def _real_events(events: Sequence[Sequence[Any]], names: set[str]) -> int:
+    """How many of `events` are events, not loss or maps records (`names`: theirs)."""
+    if names.isdisjoint(RECORD_NAMES):
+        return len(events)
+    return sum(1 for ev in events if ev[5] not in RECORD_NAMES)
 
 
 def _set_result(fut: asyncio.Future[None]) -> None:

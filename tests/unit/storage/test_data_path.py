@@ -140,8 +140,10 @@ def test_fed_batches_are_stored_in_order_and_accounted(tmp_path: Path) -> None:
     frames = list(fake.frames())
 
     prog = env.feed(frames)
-    assert (prog.stored, prog.lost) == (env.live.next_seq, 0)
     fed = [ev for f in frames for ev in f["events"]]
+    assert env.live.next_seq == len(fed) == fake.produced + 1  # the events and a loss record
+    # `stored` counts events, not the loss record: stored + lost = produced + lost, exactly
+    assert (prog.stored, prog.lost) == (fake.produced, 0)
     stored = env.events()
     assert [e["seq"] for e in stored] == list(range(len(fed)))
     assert [(e["ts_ns"], e["tid"], e["comm"], e["name"]) for e in stored] == [
@@ -197,7 +199,7 @@ def test_backpressure_holds_the_reader_until_the_writer_drains(tmp_path: Path) -
         writer.start()
         await asyncio.wait_for(blocked, 30)
         await writer.wait_committed(env.sid, env.live.next_seq - 1)
-        assert writer.progress(env.sid).stored == env.live.next_seq
+        assert writer.progress(env.sid).stored == 3 * 800  # not the loss record
         await _close(writer)
 
     asyncio.run(go())
@@ -209,17 +211,20 @@ def test_a_bpf_session_behind_the_writer_records_storage_loss_exactly(tmp_path: 
     fake = FakeEngine(batches=3, size=1200)
     frames = list(fake.frames())
 
-    async def go() -> None:
+    async def go() -> SessionProgress:
         writer, ingest = env.start()
         for frame in frames:  # the first fills the queue; the others are streamed only
             await ingest.on_frame(env.live, frame)
         writer.start()
         await writer.wait_committed(env.sid, env.live.next_seq - 1)
         await _close(writer)
+        return writer.progress(env.sid)
 
-    asyncio.run(go())
+    prog = asyncio.run(go())
     stored = env.events()
     real = [e for e in stored if e["name"] != "lost"]
+    assert prog.stored == len(real) == 1200  # the storage loss records are not counted
+    assert prog.stored + env.live.lost_inband["storage"] == fake.produced
     storage_lost = sum(
         e["fields"]["count"] for e in stored if e["fields"].get("source") == "storage"
     )
@@ -248,6 +253,32 @@ def test_a_broken_batch_is_counted_as_storage_loss_and_the_next_one_stored(
 
     asyncio.run(go())
     assert [e["name"] for e in env.events()] == ["brand:new_name"] * 5
+
+
+def test_loss_and_maps_records_are_neither_stored_events_nor_storage_loss(
+    tmp_path: Path,
+) -> None:
+    env = Env(tmp_path, kind="bpf")
+    kernel_loss = wire.event_row(wire_lost("kernel", 40, T0))
+
+    async def go() -> SessionProgress:
+        writer, ingest = env.start()
+        writer.start()
+        good = [[T0 + i, 0, 1, 1, "c", "x:y", "{}", None, None, None] for i in range(6)]
+        await ingest.on_frame(env.live, {"t": "events", "events": [*good, kernel_loss]})
+        await ingest.on_frame(env.live, {"t": "maps", "ts_ns": T0 + 9, "maps": {"m": {}}})
+        await writer.wait_committed(env.sid, env.live.next_seq - 1)
+        bad = [[None, 0, 1, 1, "c", "x:y", "{}", None, None, None]] * 3  # ts_ns NOT NULL
+        writer.submit(env.sid, env.live.next_seq, [*bad, kernel_loss])
+        await writer.wait_committed(env.sid, env.live.next_seq + 3)
+        await _close(writer)
+        return writer.progress(env.sid)
+
+    prog = asyncio.run(go())
+    assert [e["name"] for e in env.events()] == ["x:y"] * 6 + ["lost", "maps"]
+    assert (prog.stored, prog.lost) == (6, 3)  # rows 8 + 4; events 6 stored, 3 not
+    assert env.live.received == 6
+    assert env.live.lost_inband["kernel"] == 40
 
 
 @pytest.mark.parametrize("mix", ["plain", "enters", "enters-then-exits"])
