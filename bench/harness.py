@@ -168,3 +168,23 @@ class Daemon:
 
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
+
+
+@contextlib.contextmanager
+def profiled(pid: int, out: Path | None) -> Iterator[None]:
+    """py-spy samples the process and its workers into `out` (collapsed stacks) if given."""
+    if out is None:
+        yield
+        return
+    py_spy = str(Path(sys.executable).parent / "py-spy")
+    options = ["--subprocesses", "--nonblocking", "--threads", "--rate", "50", "--format", "raw"]
+    spy = subprocess.Popen(
+        [py_spy, "record", "--pid", str(pid), *options, "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(60)

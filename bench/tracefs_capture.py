@@ -19,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import Daemon, PeakRss, build_c
+from harness import Daemon, PeakRss, build_c, profiled
 from tracefs_drain import LOAD_C, run_trace_cmd, run_untraced
 
 
@@ -36,8 +36,8 @@ def events_bytes(path: Path) -> int:
     return int(row[0] or 0)
 
 
-def run_daemon(exe: str, n: int, buffer_kb: int) -> dict[str, float]:
-    with Daemon() as daemon, PeakRss(daemon.pid) as rss:
+def run_daemon(exe: str, n: int, buffer_kb: int, profile: Path | None) -> dict[str, float]:
+    with Daemon() as daemon, PeakRss(daemon.pid) as rss, profiled(daemon.pid, profile):
         started = time.monotonic()
         session = daemon.create(
             "tracefs",
@@ -69,13 +69,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("n", type=int, nargs="?", default=2_000_000)
     ap.add_argument("--buffer-kb", type=int, default=1408)
+    ap.add_argument("--profile", type=Path, help="py-spy's collapsed stacks of the daemon here")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root")
     with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp:
         exe = build_c(LOAD_C, f"tdload{uuid.uuid4().hex[:6]}", Path(tmp))
         base = run_untraced(exe, args.n)
-        ours = run_daemon(exe, args.n, args.buffer_kb)
+        ours = run_daemon(exe, args.n, args.buffer_kb, args.profile)
         peer = run_trace_cmd(exe, args.n, args.buffer_kb, tmp)
     print(f"untraced load: {base:.3f} s for {args.n} getppid()")
     for label, r in (("tracerd", ours), ("trace-cmd", peer)):

@@ -24,6 +24,7 @@ import errno as errno_mod
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 import orjson
@@ -279,7 +280,8 @@ class RollupBuilder:
         none with a duration, return value or errno. False (nothing done) otherwise."""
         kinds = self._kinds
         enters: list[str] = []
-        for name in {ev[5] for ev in events}:
+        present = {ev[5] for ev in events}
+        for name in present:
             kind = kinds.get(name)
             if kind is None:
                 kind = kinds[name] = classify(name)
@@ -294,13 +296,20 @@ class RollupBuilder:
         if enters:
             self._remember_enters(st, enters, ts, tids, names)
         times = st.time
-        for (bucket, name), count in Counter(
-            zip(map(ROLLUP_BUCKET_NS.__rfloordiv__, ts), names, strict=True)
-        ).items():
+        buckets = map(ROLLUP_BUCKET_NS.__rfloordiv__, ts)
+        if len(present) == 1:  # a flood of one event: no (bucket, name) tuple per event
+            only = next(iter(present))
+            time_counts = [((b, only), c) for b, c in Counter(buckets).items()]
+            per_task = Counter(zip(pids, comms, strict=True)).items()
+            task_counts = [((only, pid, comm), c) for (pid, comm), c in per_task]
+        else:
+            time_counts = list(Counter(zip(buckets, names, strict=True)).items())
+            task_counts = list(Counter(zip(names, pids, comms, strict=True)).items())
+        for (bucket, name), count in time_counts:
             per_name = times.setdefault(bucket, {})
             per_name[name] = per_name.get(name, 0) + count
         tasks = st.tasks
-        for (name, pid, comm), count in Counter(zip(names, pids, comms, strict=True)).items():
+        for (name, pid, comm), count in task_counts:
             key = (name, NO_NR, pid, comm)
             row = tasks.get(key)
             if row is None:
@@ -320,12 +329,11 @@ class RollupBuilder:
         """The pending enter of each thread after the batch: its last one (no exit in it)."""
         kinds = self._kinds
         if len(enter_names) == 1:
-            syscall = kinds[enter_names[0]][2]
-            latest = {
-                (tid, "s"): (syscall, t)
-                for tid, t, name in zip(tids, ts, names, strict=True)
-                if tid is not None and name == enter_names[0]
-            }
+            syscall, enter = kinds[enter_names[0]][2], enter_names[0]
+            # the last stamp of each thread, selected and kept in C (a dict keeps the last)
+            last = dict(compress(zip(tids, ts, strict=True), map(enter.__eq__, names)))
+            last.pop(None, None)
+            latest = {(tid, "s"): (syscall, t) for tid, t in last.items()}
         else:
             latest = {
                 (tid, "s"): (kinds[name][2], t)
