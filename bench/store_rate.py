@@ -11,7 +11,8 @@ secondary indexes the table had before schema 0003. Printed: events/s of each, t
 writer/bare, and the bytes per stored event (pages of the table and its indexes).
 
 Kinds: `getppid` (tracefs `syscalls:sys_enter_getppid`, as bench/tracefs_capture.py
-records), `raw` (raw_syscalls enter/exit pairs: pairing and latency rollups at work).
+records), `raw` (raw_syscalls enter/exit pairs: pairing and latency rollups at work),
+`opensnoop` (the bpf tool's events: promoted return value and errno, ~80 B of fields).
 """
 
 from __future__ import annotations
@@ -40,16 +41,23 @@ def wire_batches(kind: str, n: int, batch: int) -> Iterator[list[list[Any]]]:
     out: list[list[Any]] = []
     for i in range(n):
         ts = T0 + i * 350
+        ret: int | None = None
+        err: str | None = None
         if kind == "getppid":
             fields = dump_fields({"__syscall_nr": 110})
             name = "syscalls:sys_enter_getppid"
+        elif kind == "opensnoop":
+            fields = dump_fields(
+                {"ret": -2, "fd": -1, "err": 2, "flags": 0, "path": f"/nonexistent/{i % 97}"}
+            )
+            name, ret, err = "opensnoop", -2, "ENOENT"
         elif i % 2 == 0:
             fields = dump_fields({"id": 110, "args": [0, 0, 0, 0, 0, 0]})
             name = "raw_syscalls:sys_enter"
         else:
             fields = dump_fields({"id": 110, "ret": 4321})
             name = "raw_syscalls:sys_exit"
-        out.append([ts, i & 1, 4321, 4321, "tdload5e2f1a", name, fields, None, None, None])
+        out.append([ts, i & 1, 4321, 4321, "tdload5e2f1a", name, fields, None, ret, err])
         if len(out) == batch:
             yield out
             out = []
@@ -122,7 +130,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--batch", type=int, default=4096)
-    ap.add_argument("--kind", choices=("getppid", "raw"), default="getppid")
+    ap.add_argument("--kind", choices=("getppid", "raw", "opensnoop"), default="getppid")
     args = ap.parse_args()
     n = args.events
     with tempfile.TemporaryDirectory(prefix="tracerd-store-", dir="/var/tmp") as tmp:

@@ -24,7 +24,8 @@ import errno as errno_mod
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, repeat
+from operator import is_not
 from typing import Any
 
 import orjson
@@ -277,7 +278,8 @@ class RollupBuilder:
     def _ingest_counted(self, st: _State, events: Sequence[Sequence[Any]]) -> bool:
         """The common flood, aggregated per batch with C-level counting: every event plain
         or a `syscalls:sys_enter_*` (whose only state is the pending enter of its thread),
-        none with a duration, return value or errno. False (nothing done) otherwise."""
+        none with a duration; plain events may carry a return value and errno (a bpf tool's
+        promoted `ret`: counted per task as the loop does). False (nothing done) otherwise."""
         kinds = self._kinds
         enters: list[str] = []
         present = {ev[5] for ev in events}
@@ -291,7 +293,10 @@ class RollupBuilder:
                 return False
         ts, _cpu, pids, tids, comms, names, _f, durs, rets, errs = zip(*events, strict=True)
         n = len(events)
-        if durs.count(None) != n or rets.count(None) != n or errs.count(None) != n:
+        if durs.count(None) != n:
+            return False
+        results = rets.count(None) != n or errs.count(None) != n
+        if results and enters:
             return False
         if enters:
             self._remember_enters(st, enters, ts, tids, names)
@@ -316,6 +321,17 @@ class RollupBuilder:
                 tasks[key] = [count, 0, 0, 0, 0, 0, 0, 0]
             else:
                 row[0] += count
+        if results:  # the events with an errno, with a return value, per task (in C)
+            keys = zip(names, pids, comms, strict=True)
+            flags = zip(
+                map(is_not, errs, repeat(None)), map(is_not, rets, repeat(None)), strict=True
+            )
+            for ((name, pid, comm), (has_err, has_ret)), count in Counter(
+                zip(keys, flags, strict=True)
+            ).items():
+                key = (name, NO_NR, pid, comm)
+                tasks[key][1] += count if has_err else 0
+                tasks[key][2] += count if has_ret else 0
         return True
 
     def _remember_enters(

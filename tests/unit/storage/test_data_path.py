@@ -281,7 +281,7 @@ def test_loss_and_maps_records_are_neither_stored_events_nor_storage_loss(
     assert env.live.lost_inband["kernel"] == 40
 
 
-@pytest.mark.parametrize("mix", ["plain", "enters", "enters-then-exits"])
+@pytest.mark.parametrize("mix", ["plain", "enters", "enters-then-exits", "results", "result"])
 def test_per_batch_rollups_equal_the_per_event_loop(mix: str) -> None:
     """The counted fast path aggregates exactly what the per-event loop does."""
     fake = FakeEngine(batches=1, size=1)
@@ -289,6 +289,8 @@ def test_per_batch_rollups_equal_the_per_event_loop(mix: str) -> None:
         "plain": ["sched:sched_wakeup_new", "irq:irq_handler_entry"],
         "enters": ["syscalls:sys_enter_getppid", "syscalls:sys_enter_read", "x:y"],
         "enters-then-exits": ["syscalls:sys_enter_read", "syscalls:sys_exit_read"],
+        "results": ["opensnoop", "execsnoop", "sched:sched_wakeup"],  # promoted ret/errno
+        "result": ["opensnoop"],
     }[mix]
     batches = []
     for b in range(3):
@@ -299,6 +301,8 @@ def test_per_batch_rollups_equal_the_per_event_loop(mix: str) -> None:
             ev[5] = names[(i // 3) % len(names)]
             if ev[5].startswith("syscalls:sys_exit"):
                 ev[6] = wire.dump_fields({"ret": 5})
+            if ev[5].endswith("snoop") and i % 4:  # a result; every other one failed
+                ev[8], ev[9] = (-2, "ENOENT") if i % 2 else (3, None)
             batch.append(ev)
         batches.append(batch)
     fast, slow = RollupBuilder(sqlite.dialect()), RollupBuilder(sqlite.dialect())
@@ -310,3 +314,5 @@ def test_per_batch_rollups_equal_the_per_event_loop(mix: str) -> None:
             seq += len(batch)
     a, b = fast._states[1], slow._states[1]
     assert (a.time, a.tasks, a.latency, a.enters) == (b.time, b.tasks, b.latency, b.enters)
+    if mix.startswith("result"):
+        assert any(row[1] and row[2] for row in a.tasks.values())  # both were counted
