@@ -99,10 +99,7 @@ def classify(name: str) -> tuple[int, str, str]:
     return PLAIN, "", ""
 
 
-def needs_fields(name: str) -> bool:
-    """Whether rollups read this event's `fields` (raw syscall numbers, scheduling)."""
-    cls, family, _ = classify(name)
-    return family == "r" or cls in (SWITCH, WAKEUP)
+PAIRED_EXITS = (EXIT, FGRAPH_EXIT)
 
 
 @dataclass(slots=True)
@@ -366,7 +363,9 @@ class RollupBuilder:
         cls, family, syscall = kind
         ts, cpu, _pid, tid, _comm, name, fields, dur, ret, err = ev
         if isinstance(fields, str):  # JSON text, as the wire and the table carry it
-            wanted = needs_fields(name) or (pair and cls in (EXIT, FGRAPH_EXIT))
+            # rollups read the fields of raw syscalls (their number), scheduling events and
+            # the exits they pair
+            wanted = family == "r" or cls in (SWITCH, WAKEUP) or (pair and cls in PAIRED_EXITS)
             fields = orjson.loads(fields) if wanted else {}
         nr = NO_NR
         if family:
