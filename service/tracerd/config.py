@@ -32,7 +32,11 @@ class Settings(BaseSettings):
     max_sessions: int = Field(default=16, ge=1, description="concurrent running sessions")
     max_buffer_size_kb: int = Field(default=256 * 1024, ge=4)
     worker_raw_memory_mb: int = Field(default=64, ge=1, description="raw pages in memory/session")
-    worker_spool_mb: int = Field(default=512, ge=0, description="raw pages spooled to disk/session")
+    worker_spool_mb: int = Field(
+        default=512,
+        ge=0,
+        description="raw pages (tracefs) or batches waiting for the writer (bpf) on disk/session",
+    )
     daemon_pending_events: int = Field(
         default=100_000, ge=1000, description="events queued for the writer (all sessions)"
     )

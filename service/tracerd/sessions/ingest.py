@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 from ..storage.writer import EventWriter
@@ -22,6 +23,7 @@ from ..types import LOST_EVENT_NAME, LossSource, lost_event
 from ..workers import wire
 from .ledger import LedgerStore
 from .live import LiveSession
+from .spool import BatchSpool
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +32,28 @@ STREAM_FIRST_KINDS = frozenset({"bpf"})
 """kinds whose batches are streamed (and stored as a loss record) when the writer is behind,
 instead of holding their worker back"""
 StopRequest = Callable[[LiveSession, str], None]
+SpoolDir = Callable[[LiveSession], Path]
+DEFAULT_SPOOL_BYTES = 256 << 20
 
 
 class SessionIngest:
     def __init__(
-        self, writer: EventWriter, hub: StreamHub, ledger: LedgerStore, request_stop: StopRequest
+        self,
+        writer: EventWriter,
+        hub: StreamHub,
+        ledger: LedgerStore,
+        request_stop: StopRequest,
+        spool_dir: SpoolDir | None = None,
+        spool_bytes: int = DEFAULT_SPOOL_BYTES,
     ) -> None:
         self.writer = writer
         self.hub = hub
         self.ledger = ledger
         self.request_stop = request_stop
+        self.spool_dir = spool_dir
+        self.spool_bytes = spool_bytes
+        self.spools: dict[int, BatchSpool] = {}
+        """sessions of STREAM_FIRST_KINDS whose batches waited for the writer"""
 
     async def on_frame(self, live: LiveSession, frame: wire.Frame) -> None:
         kind = frame["t"]
@@ -73,31 +87,68 @@ class SessionIngest:
         events = self._apply_limits(live, events)
         if not events:
             return
-        if live.kind in STREAM_FIRST_KINDS and self.writer.pending >= self.writer.cap_events:
-            self._stream_only(live, events)
+        if live.kind in STREAM_FIRST_KINDS and (
+            self._spooling(live.id) or self.writer.pending >= self.writer.cap_events
+        ):
+            self._stream_first(live, events)
             return
         await self.writer.wait_for_space()
         self._append(live, events)
 
-    def _stream_only(self, live: LiveSession, events: list[list[Any]]) -> None:
-        """The writer is behind: stream the batch live, store a `storage` loss record in its
-        place (a BPF ring buffer cannot wait: holding its reader back would only move the
-        loss into the kernel, and the live view would lose it too)."""
+    def _stream_first(self, live: LiveSession, events: list[list[Any]]) -> None:
+        """The writer is behind: stream the batch live and spool it until the writer has
+        room (a BPF ring buffer cannot wait: holding its reader back would only move the
+        loss into the kernel, and the live view would lose it too). With the spool full (or
+        none), a `storage` loss record is stored in its place."""
         first = live.next_seq
         live.next_seq += len(events)
         self._count(live, events)
         self.hub.publish_events(live.id, first, events)
+        spool = self._spool(live)
+        if spool is not None and spool.put(first, events):
+            spool.drain_into(self.writer, live.id)
+            return
         dropped = sum(1 for ev in events if ev[5] != LOST_EVENT_NAME)
         record = wire.event_row(lost_event(LossSource.STORAGE.value, dropped, events[-1][0]))
         live.lost_inband[LossSource.STORAGE.value] += dropped
-        self.writer.submit(live.id, live.next_seq, [record])  # one row past the cap
+        self._submit(live.id, live.next_seq, [record])  # one row past the cap
         live.next_seq += 1
+
+    def _spooling(self, session_id: int) -> bool:
+        spool = self.spools.get(session_id)
+        return spool is not None and spool.pending
+
+    def _spool(self, live: LiveSession) -> BatchSpool | None:
+        spool = self.spools.get(live.id)
+        if spool is None and self.spool_dir is not None and self.spool_bytes > 0:
+            try:
+                spool = self.spools[live.id] = BatchSpool(
+                    str(self.spool_dir(live)), self.spool_bytes
+                )
+            except OSError:
+                log.exception("session %d: no ingest spool", live.id)
+        return spool
+
+    def _submit(self, session_id: int, first: int, events: list[list[Any]]) -> None:
+        """To the writer, behind what the session's spool holds (seq order)."""
+        spool = self.spools.get(session_id)
+        if spool is not None and spool.pending:
+            spool.put(first, events, force=True)
+            spool.drain_into(self.writer, session_id)
+        else:
+            self.writer.submit(session_id, first, events)
+
+    def release(self, session_id: int) -> None:
+        """The session's events are all committed: its spool goes."""
+        spool = self.spools.pop(session_id, None)
+        if spool is not None:
+            spool.close()
 
     def _append(self, live: LiveSession, events: list[list[Any]]) -> None:
         first = live.next_seq
         live.next_seq += len(events)
         self._count(live, events)
-        self.writer.submit(live.id, first, events)
+        self._submit(live.id, first, events)
         self.hub.publish_events(live.id, first, events)
 
     @staticmethod
@@ -164,7 +215,7 @@ class SessionIngest:
         await self.writer.wait_for_space()
         first = live.next_seq
         live.next_seq += 1
-        self.writer.submit(
+        self._submit(
             live.id,
             first,
             [

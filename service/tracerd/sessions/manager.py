@@ -68,7 +68,9 @@ class SessionManager:
         self.caps = caps
         self.caps_ready = caps_ready
         self.live: dict[int, LiveSession] = {}
-        self.ingest = SessionIngest(writer, hub, ledger, self.request_stop)
+        self.ingest = SessionIngest(
+            writer, hub, ledger, self.request_stop, self._spool, settings.worker_spool_mb << 20
+        )
         self.control = ControlWrites(settings.stop_timeout_s)
         self._unsaved: set[int] = set()
         """sessions whose last state could not be written yet (the persist loop retries)"""
@@ -440,6 +442,7 @@ class SessionManager:
                 failed = exc
             await self.writer.wait_committed(live.id, live.next_seq - 1)
             await worker.close()
+        self.ingest.release(live.id)
         leftovers = await self.control.run(self.ledger.reconcile, live.id)
         if leftovers:
             # routine: a worker that was closed at the end of its grace period leaves its

@@ -76,6 +76,7 @@ def wire_lost(source: str, count: int, ts: int) -> Any:
 
 class Env:
     def __init__(self, tmp_path: Path, kind: str = "tracefs", cap_events: int = 1_000_000) -> None:
+        self.dir = tmp_path
         self.url = f"sqlite:///{tmp_path / 'd.db'}"
         storage_db.upgrade(self.url)
         self.engine = storage_db.make_engine(self.url)
@@ -97,9 +98,16 @@ class Env:
         self.cap_events = cap_events
         self.stops: list[str] = []
 
-    def start(self) -> tuple[EventWriter, SessionIngest]:
+    def start(self, spool_bytes: int = 0) -> tuple[EventWriter, SessionIngest]:
         writer = EventWriter(self.engine, asyncio.get_running_loop(), self.cap_events)
-        ingest = SessionIngest(writer, StreamHub(64), cast(Any, None), self.request_stop)
+        ingest = SessionIngest(
+            writer,
+            StreamHub(64),
+            cast(Any, None),
+            self.request_stop,
+            (lambda live: self.dir) if spool_bytes else None,
+            spool_bytes,
+        )
         return writer, ingest
 
     def feed(self, frames: list[wire.Frame]) -> SessionProgress:
@@ -231,6 +239,50 @@ def test_a_bpf_session_behind_the_writer_records_storage_loss_exactly(tmp_path: 
     assert len(real) + storage_lost == fake.produced  # stored + lost = produced
     assert env.live.lost_inband["storage"] == storage_lost == 2 * 1200 + 0
     assert env.live.received == fake.produced
+
+
+@pytest.mark.parametrize("spool_kib", [64 * 1024, 300])
+def test_a_bpf_session_behind_the_writer_spools_its_batches_in_seq_order(
+    tmp_path: Path, spool_kib: int
+) -> None:
+    """Batches the writer cannot take wait in the ingest spool (bounded in bytes) and are
+    stored later, in seq order; what the bound refuses is storage loss, exactly."""
+    env = Env(tmp_path, kind="bpf", cap_events=1000)
+    fake = FakeEngine(batches=6, size=1200)
+    frames = list(fake.frames())
+
+    async def go() -> tuple[SessionProgress, int]:
+        writer, ingest = env.start(spool_bytes=spool_kib * 1024)
+        for frame in frames:  # the writer is not started: all but the first wait or drop
+            await ingest.on_frame(env.live, frame)
+        # a maps record waits for room, then queues behind what the spool holds
+        maps = asyncio.ensure_future(ingest.maps(env.live, T0 + 10**9, {"m": {"1": 2}}))
+        await asyncio.sleep(0.05)
+        assert not maps.done()
+        writer.start()
+        await asyncio.wait_for(maps, 30)
+        await writer.wait_committed(env.sid, env.live.next_seq - 1)
+        spooled = ingest.spools[env.sid].spooled_events
+        ingest.release(env.sid)
+        await _close(writer)
+        return writer.progress(env.sid), spooled
+
+    prog, spooled = asyncio.run(go())
+    stored = env.events()
+    seqs = [e["seq"] for e in stored]
+    assert seqs == sorted(set(seqs))
+    assert seqs[-1] == env.live.next_seq - 1
+    assert stored[-1]["name"] == "maps"
+    storage_lost = env.live.lost_inband["storage"]
+    assert prog.stored + storage_lost == fake.produced == env.live.received
+    if spool_kib > 1000:
+        assert storage_lost == 0
+        assert spooled >= 5 * 1200 + 1
+        assert seqs == list(range(env.live.next_seq))  # every batch, none dropped
+    else:
+        assert 0 < storage_lost < 5 * 1200
+        assert spooled > 1200
+    assert not list(tmp_path.glob("tracerd-ingest-*"))  # anonymous: never on disk by name
 
 
 def test_a_broken_batch_is_counted_as_storage_loss_and_the_next_one_stored(
