@@ -50,6 +50,8 @@ def run_daemon(binary: str, calls: int) -> dict[str, Any]:
         "flood_s": flood_s,
         "wall_s": max(stored_after, flood_s),
         "peak_rss_mib": rss.peak_kib / 1024,
+        "peak_daemon_mib": rss.peak_daemon_kib / 1024,
+        "peak_workers_mib": rss.peak_workers_kib / 1024,
     }
 
 
@@ -67,7 +69,8 @@ def main() -> None:
         f"tracerd  : flood {args.calls / ours['flood_s'] / 1e6:.3f} M calls/s  stored "
         f"{ours['events']:>8}  lost bpf {ours['lost_bpf']} storage {ours['lost_storage']}  "
         f"all stored after {ours['wall_s']:.2f} s = {ours_rate / 1e6:.3f} M ev/s stored  "
-        f"peak RSS daemon+workers {ours['peak_rss_mib']:.0f} MiB"
+        f"peak RSS daemon+workers {ours['peak_rss_mib']:.0f} MiB (daemon "
+        f"{ours['peak_daemon_mib']:.0f}, workers {ours['peak_workers_mib']:.0f})"
     )
     print(
         f"bpftrace : flood {args.calls / peer['flood_s'] / 1e6:.3f} M calls/s  printed "

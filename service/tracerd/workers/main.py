@@ -128,7 +128,7 @@ class WireSink:
 
     def emit(self, events: Sequence[WireEvent]) -> None:
         if events:
-            self._conn.send({"t": "events", "events": [wire.event_row(e) for e in events]})
+            self._conn.send({"t": "events", "events": wire.event_rows(events)})
 
     def maps(self, ts_ns: int, maps: Mapping[str, Any]) -> None:
         self._conn.send({"t": "maps", "ts_ns": ts_ns, "maps": dict(maps)})

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+from collections.abc import Sequence
 from typing import Any, cast
 
 import msgpack
@@ -55,6 +56,26 @@ def load_fields(text: str) -> dict[str, Any]:
 def event_row(ev: Any) -> list[Any]:
     """A WireEvent as the wire carries it."""
     return [ev[0], ev[1], ev[2], ev[3], ev[4], ev[5], dump_fields(ev[6]), ev[7], ev[8], ev[9]]
+
+
+def event_rows(events: Sequence[Any]) -> list[list[Any]]:
+    """event_row of each, inlined (this runs for every event a worker sends)."""
+    dumps, default = orjson.dumps, _json_default
+    return [
+        [
+            e[0],
+            e[1],
+            e[2],
+            e[3],
+            e[4],
+            e[5],
+            dumps(e[6], default=default).decode(),
+            e[7],
+            e[8],
+            e[9],
+        ]
+        for e in events
+    ]
 
 
 def pack(frame: Frame) -> bytes:

@@ -368,3 +368,14 @@ def test_per_batch_rollups_equal_the_per_event_loop(mix: str) -> None:
     assert (a.time, a.tasks, a.latency, a.enters) == (b.time, b.tasks, b.latency, b.enters)
     if mix.startswith("result"):
         assert any(row[1] and row[2] for row in a.tasks.values())  # both were counted
+
+
+def test_the_workers_batch_rows_equal_one_row_at_a_time() -> None:
+    from tracerd.types import WireEvent
+
+    events = [
+        WireEvent(T0, 0, 1, 2, "c", "x:y", {"a": 1, "b": b"\x01\xff", "s": "é"}, None, 3, None),
+        WireEvent(T0 + 1, None, None, None, None, "lost", {"count": 2}),
+    ]
+    assert wire.event_rows(events) == [wire.event_row(e) for e in events]
+    assert wire.event_rows(events)[0][6] == '{"a":1,"b":"01ff","s":"é"}'
