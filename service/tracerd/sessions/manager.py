@@ -497,6 +497,7 @@ class SessionManager:
                 await self.stop(session_id)
         else:
             await asyncio.to_thread(self.store.load, session_id)
+        self.ingest.release(session_id)  # (abandoned) batches still spooled are not stored
         await self.writer.delete_session(session_id)
         await asyncio.to_thread(self.store.delete, session_id)
         self.live.pop(session_id, None)
