@@ -1,11 +1,12 @@
 """End-to-end capture: a tracefs session of the real daemon vs `trace-cmd record`.
 
-Usage (root): PYTHONPATH=service python bench/tracefs_capture.py [N] [--buffer-kb KB]
+Usage (root): PYTHONPATH=service python bench/tracefs_capture.py [N] [--buffer-kb KB] [--profile F]
 The load makes N getppid() calls and prints its own loop time. Both tools trace
 `syscalls:sys_enter_getppid` of the launched load with the same per-CPU buffer. Printed:
 events stored (tracerd: in its database; trace-cmd: in its report), events lost, the
 load's slowdown against an untraced run, the time until everything is stored, and the
-peak RSS of the daemon plus its workers; then the ratios.
+peak RSS of the daemon plus its workers; then the ratios. `--profile F` samples the daemon
+and its workers with py-spy into F (collapsed stacks: where the time goes).
 """
 
 from __future__ import annotations
