@@ -191,7 +191,7 @@ def main() -> None:
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=1_000_000, help="live flood (getppid calls)")
-    ap.add_argument("--replay", type=int, default=300_000, help="stored events to replay")
+    ap.add_argument("--replay", type=int, default=1_000_000, help="stored events to replay")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp:
         binary = build_flood(Path(tmp))
