@@ -9,8 +9,8 @@ its `lost` messages cover are every seq. In the same run, the same flood into th
 alone (the engine in this process: the in-worker path) and bpftrace printing the same
 events (the peer).
 Replay: a tracefs session records `syscalls:sys_enter_getppid` of a launched loop (all
-stored); a client then reads it with `?from_seq=0` until `end`, beside paging through the
-same events with `GET /v1/sessions/{id}/events`.
+stored, 1 M by default); a client then reads it with `?from_seq=0` until `end` (ranges
+encoded by SQLite), beside paging through the same events with `GET /v1/sessions/{id}/events`.
 Printed: events, loss and events/s of each, and the ratios.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -191,17 +192,22 @@ def main() -> None:
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=1_000_000, help="live flood (getppid calls)")
-    ap.add_argument("--replay", type=int, default=300_000, help="stored events to replay")
+    ap.add_argument("--replay", type=int, default=1_000_000, help="stored events to replay")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp:
         binary = build_flood(Path(tmp))
         live = run_live(binary, args.calls)
+        live_load = os.getloadavg()[0]
         worker = run_engine(Path(tmp), PER_EVENT_SPEC, binary, args.calls, "g")
         peer = run_bpftrace(BPFTRACE_GETPPID, binary, args.calls, "g", True)
     replay, rest = run_replay(args.replay)
+    replay_load = os.getloadavg()[0]
     hub_one, hub_fifty = hub_capacity(1), hub_capacity(50)
 
-    print(f"live: getppid() flood of {args.calls:,} calls, one WebSocket client")
+    print(
+        f"live: getppid() flood of {args.calls:,} calls, one WebSocket client "
+        f"(load average {live_load:.1f} after it)"
+    )
     sub_lost = live["lost"].get("subscriber", 0)
     print(
         f"  tracerd ws       delivered {live['events']:>9,}  lost to the client "
@@ -219,7 +225,7 @@ def main() -> None:
     )
     print(
         f"  {check_coverage(live, 'live client')}; the session stored "
-        f"{live['storage_records']:,} `storage` loss records (seqs the ingest does not stream)"
+        f"{live['storage_records']:,} `storage` loss records (streamed as `lost` messages too)"
     )
     print(
         f"  ratios: ws / in-worker {ratio(rate(live), rate(worker))}, "
@@ -229,7 +235,10 @@ def main() -> None:
         f"  hub alone (encode once, queue, merge): {hub_one / 1e6:.2f} M events per CPU-second "
         f"to 1 subscriber, {hub_fifty / 1e6:.2f} M with 50 (each event to all 50)"
     )
-    print(f"replay: {replay['stored']:,} stored events read back")
+    print(
+        f"replay: {replay['stored']:,} stored events read back "
+        f"(load average {replay_load:.1f} after it)"
+    )
     print(
         f"  ws ?from_seq=0   {replay['events']:>9,} events  {rate(replay) / 1e6:.3f} M ev/s "
         f"(until `end`)"

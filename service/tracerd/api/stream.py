@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from collections import deque
+from itertools import islice
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import Connection, Engine
 
 from ..auth import Principal, Role
 from ..errors import NotFound, TracerdError, Unauthenticated
-from ..storage.queries import EventFilter, events_page
-from ..stream.hub import Subscriber, TooManySubscribers, lost_message
-from ..types import LOST_EVENT_NAME
+from ..storage.queries import EventFilter
+from ..storage.replay import Escaped, events_json, last_stored_seq, loss_records
+from ..stream.hub import (
+    EVENTS_PREFIX,
+    EVENTS_SUFFIX,
+    Subscriber,
+    TooManySubscribers,
+    lost_message,
+)
+from ..workers.wire import load_fields
 from .deps import bearer_token, resolve_principal, services, session_id
 
 router = APIRouter(tags=["stream"])
@@ -28,34 +37,41 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY = 4429
-STORED_PAGE = 10_000  # rows read per query
-STORED_MESSAGE_EVENTS = 2000  # events per replayed `events` message
+STORED_PAGE = 10_000  # seqs read (and sent as at most one `events` message) per query
+REPLAY_AHEAD = 2  # ranges read at once (SQLite formats them outside the GIL, in parallel)
 END = b'{"type":"end"}'
 
 
-def stored_messages(events: list[dict[str, Any]]) -> list[bytes]:
-    """Stored events (loss records included) -> encoded stream messages."""
+def stored_messages(
+    conn: Connection, sid: int, flt: EventFilter, first: int, last: int, escaped: Escaped
+) -> list[bytes]:
+    """Stored seqs `first..last` -> encoded stream messages: `events` runs (encoded by the
+    database, see storage/replay.py) split by `lost` messages where loss records fall.
+    Loss records are sent whatever the filter (as live)."""
     out: list[bytes] = []
-    run: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        for i in range(0, len(run), STORED_MESSAGE_EVENTS):
-            part = run[i : i + STORED_MESSAGE_EVENTS]
-            out.append(orjson.dumps({"type": "events", "events": part}))
-        run.clear()
-
-    for ev in events:
-        if ev["name"] == LOST_EVENT_NAME:
-            flush()
-            fields = ev["fields"]
-            lost = lost_message(
-                ev["seq"], fields.get("source"), fields.get("count"), ev["cpu"], ev["ts_ns"]
-            )
-            out.append(orjson.dumps(lost))
-        else:
-            run.append(ev)
-    flush()
+    start = first
+    for seq, ts_ns, cpu, fields in loss_records(conn, sid, first, last):
+        _events_message(out, conn, sid, flt, start, seq - 1, escaped)
+        lost = load_fields(fields)
+        message = lost_message(seq, lost.get("source"), lost.get("count"), cpu, ts_ns)
+        out.append(orjson.dumps(message))
+        start = seq + 1
+    _events_message(out, conn, sid, flt, start, last, escaped)
     return out
+
+
+def _events_message(
+    out: list[bytes],
+    conn: Connection,
+    sid: int,
+    flt: EventFilter,
+    first: int,
+    last: int,
+    escaped: Escaped,
+) -> None:
+    events = events_json(conn, sid, flt, first, last, escaped) if first <= last else None
+    if events is not None:
+        out.append(b"".join((EVENTS_PREFIX, events, EVENTS_SUFFIX)))
 
 
 async def _authorise(websocket: WebSocket) -> Principal | None:
@@ -152,35 +168,45 @@ async def _send_stored(
     live_seq: int | None,
     flt: EventFilter,
 ) -> bool:
-    """Replay stored events; False if the stream was closed meanwhile (a revoked token)."""
+    """Replay stored events; False if the stream was closed meanwhile (a revoked token).
+    The next ranges are read in threads while this one is sent."""
     svc = services(websocket)
-    until = live_seq - 1 if live_seq is not None else None
-    if until is not None:
-        await svc.writer.wait_committed(sid, until)
+    if live_seq is not None:
+        await svc.writer.wait_committed(sid, live_seq - 1)
+    until, escaped = await asyncio.to_thread(_replay_range, svc.engine, sid, live_seq)
+    if until is None:
+        return True
 
-    def load(after: int) -> list[dict[str, Any]]:
-        with svc.db() as db:
-            return events_page(db, sid, flt, after, STORED_PAGE, until)
+    def load(first: int) -> list[bytes]:
+        last = min(first + STORED_PAGE - 1, until)
+        with svc.engine.connect() as conn:
+            return stored_messages(conn, sid, flt, first, last, escaped)
 
-    page = await asyncio.to_thread(load, from_seq - 1)
-    while True:
-        ahead = (
-            asyncio.ensure_future(asyncio.to_thread(load, page[-1]["seq"]))
-            if len(page) >= STORED_PAGE
-            else None
-        )
-        try:
-            for data in stored_messages(page):
+    starts = iter(range(max(from_seq, 0), until + 1, STORED_PAGE))
+    ahead = deque(
+        asyncio.ensure_future(asyncio.to_thread(load, first))
+        for first in islice(starts, REPLAY_AHEAD)
+    )
+    try:
+        while ahead:
+            messages = await ahead.popleft()
+            for first in islice(starts, 1):
+                ahead.append(asyncio.ensure_future(asyncio.to_thread(load, first)))
+            for data in messages:
                 if sub.close_code is not None:
                     return False
                 await _send(websocket, data)
-        except BaseException:
-            if ahead is not None:
-                ahead.cancel()
-            raise
-        if ahead is None:
-            return True
-        page = await ahead
+    finally:
+        for task in ahead:
+            task.cancel()
+    return True
+
+
+def _replay_range(engine: Engine, sid: int, live_seq: int | None) -> tuple[int | None, Escaped]:
+    """The last seq to replay (before the live ones), and the names needing escapes."""
+    with engine.connect() as conn:
+        last = live_seq - 1 if live_seq is not None else last_stored_seq(conn, sid)
+        return last, Escaped.read(conn)
 
 
 async def _send(websocket: WebSocket, data: bytes) -> None:

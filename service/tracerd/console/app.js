@@ -16,7 +16,7 @@ const st = {
   ws: null,
   paused: false,
   lastSeq: -1,          // the last seq shown (for resuming)
-  pending: [],          // rendered lines waiting for the next frame
+  pending: [],          // events and {text, cls} lines waiting for the next frame
   rate: { n: 0, since: performance.now(), total: 0, repeated: 0, firstAt: 0, lastAt: 0 },
   gaps: {},             // events lost in this subscription, by source (from `lost` messages)
   tools: [],
@@ -377,7 +377,7 @@ function onMessage(msg) {
     for (const ev of msg.events) {
       if (ev.seq <= st.lastSeq) { st.rate.repeated++; continue; }  // already shown (a resume)
       st.lastSeq = ev.seq;
-      st.pending.push({ text: eventText(ev) });
+      st.pending.push(ev);  // formatted at render time, only if it is among the lines shown
       fresh++;
     }
     st.rate.n += fresh;
@@ -420,15 +420,18 @@ function render() {
   if (!st.pending.length) return;
   const atBottom = tail.scrollTop + tail.clientHeight >= tail.scrollHeight - 4;
   const batch = st.pending.splice(0).slice(-TAIL_LINES);
+  // a fixed pool of TAIL_LINES rows: once full, the oldest rows are reused (no node is
+  // created or removed per event); at most TAIL_LINES lines are formatted per frame
   const fragment = document.createDocumentFragment();
-  for (const line of batch) {
-    const div = document.createElement("div");
-    if (line.cls) div.className = line.cls;
-    div.textContent = line.text;
+  const reuse = Math.max(0, tail.childElementCount + batch.length - TAIL_LINES);
+  for (let i = 0; i < batch.length; i++) {
+    const line = batch[i];
+    const div = i < reuse ? tail.firstElementChild : document.createElement("div");
+    div.className = line.cls || "";
+    div.textContent = line.text === undefined ? eventText(line) : line.text;
     fragment.append(div);
   }
   tail.append(fragment);
-  while (tail.childElementCount > TAIL_LINES) tail.firstElementChild.remove();
   if (atBottom) tail.scrollTop = tail.scrollHeight;
 }
 

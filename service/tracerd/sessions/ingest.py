@@ -112,6 +112,7 @@ class SessionIngest:
         record = wire.event_row(lost_event(LossSource.STORAGE.value, dropped, events[-1][0]))
         live.lost_inband[LossSource.STORAGE.value] += dropped
         self._submit(live.id, live.next_seq, [record])  # one row past the cap
+        self.hub.publish_events(live.id, live.next_seq, [record])  # its seq reaches streams
         live.next_seq += 1
 
     def _spooling(self, session_id: int) -> bool:

@@ -1,0 +1,142 @@
+"""Stored events read back for a stream's `from_seq` replay, already encoded.
+
+A seq range's events come back as the JSON array of the stream's event objects (`seq,
+ts_ns, cpu, pid, tid, comm, name, fields`), with no Python object per event: on SQLite the
+database formats each row with printf() and joins them with group_concat() (in C, outside
+the GIL); other databases get raw rows encoded by orjson. Loss records are read apart
+(through the partial index of the special names): they become `lost` messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, case, func, literal, select
+
+from .queries import EventFilter
+from .tables import SPECIAL_NAMES, EventCommRow, EventNameRow, EventRow
+
+LOST_NAME_ID = SPECIAL_NAMES.index("lost") + 1
+EVENT_FORMAT = '{"seq":%d,"ts_ns":%d,"cpu":%s,"pid":%s,"tid":%s,"comm":%s,"name":%s,"fields":%s}'
+NULL = literal("null")
+NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f-\U0010ffff]')
+"""what JSON must escape (and, to be safe, anything not plain ASCII)"""
+
+
+def _range_query(session_id: int, flt: EventFilter, first_seq: int, last_seq: int) -> Any:
+    return flt.apply(
+        select()
+        .select_from(EventRow)
+        .join(EventNameRow, EventNameRow.id == EventRow.name_id)
+        .outerjoin(EventCommRow, EventCommRow.id == EventRow.comm_id)
+        .where(
+            EventRow.session_id == session_id,
+            EventRow.seq.between(first_seq, last_seq),
+            EventRow.name_id != LOST_NAME_ID,
+        )
+    ).order_by(EventRow.seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Escaped:
+    """The comm and name ids whose text JSON must escape (few: read once per replay)."""
+
+    comm_ids: tuple[int, ...]
+    name_ids: tuple[int, ...]
+
+    @classmethod
+    def read(cls, conn: Connection) -> Escaped:
+        def ids(id_column: Any, column: Any) -> tuple[int, ...]:
+            rows = conn.execute(select(id_column, column))
+            return tuple(i for i, text in rows if NEEDS_ESCAPE.search(text))
+
+        return cls(ids(EventCommRow.id, EventCommRow.comm), ids(EventNameRow.id, EventNameRow.name))
+
+
+def _quoted(column: Any, ref: Any, escaped: tuple[int, ...]) -> Any:
+    """SQL for `column` as a JSON string (null when NULL): quoted by concatenation, with
+    json_quote() (several times slower) only for the ids whose text needs escaping."""
+    plain = func.ifnull(literal('"') + column + literal('"'), NULL)
+    return case((ref.in_(escaped), func.json_quote(column)), else_=plain) if escaped else plain
+
+
+def events_json(
+    conn: Connection,
+    session_id: int,
+    flt: EventFilter,
+    first_seq: int,
+    last_seq: int,
+    escaped: Escaped,
+) -> bytes | None:
+    """The JSON array of the stored events (loss records left out) with `first_seq <= seq <=
+    last_seq` that match `flt` (names, pids), in seq order; None if there are none."""
+    query = _range_query(session_id, flt, first_seq, last_seq)
+    if conn.dialect.name == "sqlite":
+        row = func.printf(
+            EVENT_FORMAT,
+            EventRow.seq,
+            EventRow.ts_ns,
+            func.ifnull(EventRow.cpu, NULL),
+            func.ifnull(EventRow.pid, NULL),
+            func.ifnull(EventRow.tid, NULL),
+            _quoted(EventCommRow.comm, EventRow.comm_id, escaped.comm_ids),
+            _quoted(EventNameRow.name, EventRow.name_id, escaped.name_ids),
+            EventRow.fields,
+        ).label("o")
+        rows = query.add_columns(row).subquery()
+        text = conn.execute(select(func.group_concat(rows.c.o, ","))).scalar()
+        return b"[" + text.encode() + b"]" if text else None
+    cols = query.add_columns(
+        EventRow.seq,
+        EventRow.ts_ns,
+        EventRow.cpu,
+        EventRow.pid,
+        EventRow.tid,
+        EventCommRow.comm,
+        EventNameRow.name,
+        EventRow.fields,
+    )
+    frag = orjson.Fragment
+    events = [
+        {
+            "seq": s,
+            "ts_ns": t,
+            "cpu": c,
+            "pid": p,
+            "tid": i,
+            "comm": m,
+            "name": n,
+            "fields": frag(f),
+        }
+        for s, t, c, p, i, m, n, f in conn.execute(cols)
+    ]
+    return orjson.dumps(events) if events else None
+
+
+def loss_records(
+    conn: Connection, session_id: int, first_seq: int, last_seq: int
+) -> list[tuple[int, int, int | None, str]]:
+    """(seq, ts_ns, cpu, fields JSON) of the stored loss records in the seq range."""
+    query = (
+        select(EventRow.seq, EventRow.ts_ns, EventRow.cpu, EventRow.fields)
+        .where(
+            and_(
+                EventRow.session_id == session_id,
+                EventRow.name_id == LOST_NAME_ID,
+                EventRow.seq.between(first_seq, last_seq),
+            )
+        )
+        .order_by(EventRow.seq)
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in conn.execute(query)]
+
+
+def last_stored_seq(conn: Connection, session_id: int) -> int | None:
+    """The highest stored seq of the session (a primary-key lookup)."""
+    value = conn.execute(
+        select(func.max(EventRow.seq)).where(EventRow.session_id == session_id)
+    ).scalar()
+    return int(value) if value is not None else None
