@@ -365,3 +365,144 @@ case("err_eof", "BEGIN { exit() ", error=True)
 case("err_kprobe", "kprobe:do_nanosleep { @ = count(); }", error=True)
 case("err_hardware", "hardware:cache-misses:1000000 { @ = count(); }", error=True)
 case("err_undefined_var", 'BEGIN { printf("%d\\n", $undefined); }', error=True)
+
+# -- more: printf formats, builtins, map functions, tools, errors (grown to 180+) ----------
+begin("printf_char_codes", 'printf("%c%c%c|\\n", 72, 105, 33);')
+begin("printf_width_star_free", 'printf("[%-10s][%10s]\\n", "left", "right");')
+begin("printf_zero_pad_neg", 'printf("%05d %-5d|\\n", -42, -42);')
+begin("printf_hex_upper_width", 'printf("%#x %#X %#o\\n", 255, 255, 8);')
+begin("printf_many_args", 'printf("%d %d %d %d %d %d %d\\n", 1, 2, 3, 4, 5, 6, 7);')
+begin("printf_string_precision", 'printf("%.3s|\\n", "abcdef");')
+begin("print_negative_tuple", "print((-1, -2));")
+begin("print_bool_expr", "print(3 > 2);")
+begin("str_truncate_zero", 'printf("[%s]\\n", str("hello", 1));')
+begin("bitwise_ops", 'printf("%d %d %d %d\\n", 6 & 3, 6 | 3, 6 ^ 3, ~0 & 0xf);')
+begin("compare_ops", 'printf("%d %d %d %d\\n", 1 < 2, 2 <= 2, 3 > 4, 5 != 5);')
+begin("logical_ops", 'printf("%d %d %d\\n", 1 && 0, 1 || 0, !0);')
+begin("var_reassign", '$a = 1; $a += 4; $a *= 3; $a -= 1; printf("%d\\n", $a);')
+begin("map_increment", "@x++; @x++; @x += 5; @y--;")
+begin("map_avg_keyed", '@a["x"] = avg(1); @a["x"] = avg(5); @a["y"] = avg(100);')
+begin("map_min_max_keyed", "@mn[1] = min(9); @mn[1] = min(3); @mx[1] = max(3); @mx[1] = max(9);")
+begin(
+    "map_count_keyed_many",
+    "@c[1] = count(); @c[2] = count(); @c[2] = count(); @c[3] = count(); @c[3] = count(); @c[3] = count();",
+)
+begin("map_string_key_sorted_values", '@m["x"] = 30; @m["y"] = 10; @m["z"] = 20;')
+begin("map_tuple_multi", '@t[1] = (1, "a"); @t[2] = (2, "b");')
+begin("print_map_top_keyed_strings", '@m["a"] = 1; @m["b"] = 5; @m["c"] = 3; print(@m, 1);')
+begin(
+    "lhist_step_five",
+    "@l = lhist(12, 0, 50, 5); @l = lhist(13, 0, 50, 5); @l = lhist(47, 0, 50, 5);",
+)
+begin(
+    "hist_powers",
+    "@h = hist(1); @h = hist(2); @h = hist(4); @h = hist(8); @h = hist(16); @h = hist(32);",
+)
+begin("hist_and_count_same_script", "@h = hist(7); @c = count(); @s = sum(7);")
+begin("stats_negative", "@s = stats(-5); @s = stats(15);")
+begin("delete_all_keys", "@m[1] = 1; @m[2] = 2; delete(@m[1]); delete(@m[2]);")
+begin(
+    "if_nested",
+    '$x = 5; if ($x > 1) { if ($x > 4) { printf("big\\n"); } else { printf("mid\\n"); } }',
+)
+case(
+    "interval_counter", "interval:ms:100 { @ticks = count(); if ((uint64)@ticks == 3) { exit(); } }"
+)
+case(
+    "end_printf_maps",
+    f'{WRITE} {W_SH} {{ @[comm] = count(); }} END {{ printf("Summary:\\n"); }}',
+    *SH_LOOP,
+)
+case(
+    "end_clear_only",
+    f"{WRITE} {W_SH} {{ @n = count(); @m[args->fd] = count(); }} END {{ clear(@m); }}",
+    *SH_LOOP,
+)
+case(
+    "nanosleep_lhist",
+    'tracepoint:syscalls:sys_enter_nanosleep /comm == "fidprog"/ { @ms = lhist(args->rqtp->tv_nsec / 1000000, 0, 10, 1); }',
+    *PROG,
+)
+case(
+    "getppid_by_tid_count",
+    'tracepoint:syscalls:sys_exit_getppid /comm == "fidprog"/ { @ret = count(); @ok[args->ret > 0] = count(); }',
+    *PROG,
+)
+case(
+    "write_ret_errors",
+    f"tracepoint:syscalls:sys_exit_write {W_PROG} {{ @[args->ret] = count(); }}",
+    *PROG,
+)
+case(
+    "uprobe_args_hist",
+    "uprobe:./fidprog:fid_add { @a = hist(arg1); @b = lhist(arg0, 0, 5, 1); }",
+    *PROG,
+)
+case(
+    "uretprobe_fact_values",
+    "uretprobe:./fidprog:fid_fact { @[retval] = count(); }",
+    *PROG,
+)
+case(
+    "uprobe_greet_printf",
+    'uprobe:./fidprog:fid_greet { printf("greet %s\\n", str(arg0)); }',
+    "./fidprog",
+    "4",
+)
+case(
+    "uprobe_big_hex",
+    'uprobe:./fidprog:fid_big { printf("%lx\\n", arg0); }',
+    *PROG,
+)
+case(
+    "sched_process_exit_codes",
+    'tracepoint:sched:sched_process_exit /comm == "true" || comm == "echo"/ { @[comm] = count(); }',
+    *SH_EXEC,
+)
+case("err_bad_map_usage", "BEGIN { @x = count(); @x = 1; }", error=True)
+case("err_unknown_builtin_var", 'BEGIN { printf("%d\\n", nosuchvar); }', error=True)
+case("err_wrong_probe_type", "nosuchtype:foo { @ = count(); }", error=True)
+case("err_lhist_args", "BEGIN { @l = lhist(1, 0, 10); }", error=True)
+
+# -- the holdout: scripts written after the work above, measured separately (--holdout) ----
+HOLDOUT: list[Case] = []
+
+
+def holdout(name: str, script: str, *work: str, masks: tuple[str, ...] = (), **kw: object) -> None:
+    HOLDOUT.append(Case(name, script, tuple(work), masks, **kw))  # type: ignore[arg-type]
+
+
+def hbegin(name: str, body: str, **kw: object) -> None:
+    holdout(name, "BEGIN { " + body + " exit(); }", **kw)  # type: ignore[arg-type]
+
+
+hbegin("h_printf_table", 'printf("%-6s|%6s|\\n", "name", "value"); printf("%-6s|%6d|\\n", "a", 1);')
+hbegin("h_map_mixed", '@count = count(); @names["k"] = 3; @h = hist(100); @l = lhist(3, 0, 6, 2);')
+hbegin("h_tuple_nested_map", '@t["k"] = (1, (2, "s"));')
+hbegin("h_print_after_clear", "@m[1] = 1; clear(@m); print(@m); @m[2] = 2;")
+hbegin("h_loop_sum", '$s = 0; $i = 1; while ($i <= 10) { $s += $i; $i++; } printf("%d\\n", $s);')
+hbegin("h_zero_then_add", "@c = count(); zero(@c); @c = count();")
+hbegin("h_stats_avg_print", "@s = stats(2); @a = avg(7); print(@s); print(@a);")
+holdout("h_write_hist_by_fd", f"{WRITE} {W_SH} {{ @[args->fd] = hist(args->count); }}", *SH_LOOP)
+holdout(
+    "h_uprobe_pair_latency_count",
+    "uprobe:./fidprog:fid_neg { @in = count(); } uretprobe:./fidprog:fid_neg { @out = count(); }",
+    *PROG,
+)
+holdout(
+    "h_exec_args",
+    'tracepoint:syscalls:sys_enter_execve /comm == "fidsh"/ { printf("%s\\n", str(args->filename)); }',
+    *SH_EXEC,
+)
+holdout(
+    "h_interval_two_prints",
+    "BEGIN { @a = 1; } interval:ms:100 { print(@a); @a++; @n = count(); if ((uint64)@n == 2) { exit(); } }",
+)
+holdout(
+    "h_end_summary",
+    f'{WRITE} {W_SH} {{ @bytes = sum(args->count); }} END {{ printf("bytes: %d\\n", (uint64)@bytes); clear(@bytes); }}',
+    *SH_LOOP,
+)
+holdout("h_err_missing_semicolon", "BEGIN { $x = 1 $y = 2; }", error=True)
+holdout("h_err_undefined_map_read", 'BEGIN { printf("%d\\n", @nosuch); }', error=True)
+holdout("h_json_stats", "BEGIN { @s = stats(4); @c[1] = count(); exit(); }", opts=("-f", "json"))

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bpftrace_cases import CASES, Case
+from bpftrace_cases import CASES, HOLDOUT, Case
 from harness import Daemon
 
 HERE = Path(__file__).resolve().parent
@@ -195,8 +195,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="regex on case names")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument(
+        "--holdout", action="store_true", help="the holdout set (scripts written after the work)"
+    )
     args = ap.parse_args()
-    cases = [c for c in CASES if not args.only or re.search(args.only, c.name)]
+    pool = HOLDOUT if args.holdout else CASES
+    cases = [c for c in pool if not args.only or re.search(args.only, c.name)]
     if shutil.which("bpftrace") is None:
         raise SystemExit("bpftrace is not installed")
     work = prepare_workdir()

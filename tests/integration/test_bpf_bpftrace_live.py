@@ -202,3 +202,33 @@ def test_failure_after_attaching_is_a_compile_error(tmp_path: Path) -> None:
         run.__enter__()
     assert "Error attaching probe" in info.value.message
     assert run.ledger.live() == []
+
+
+def test_text_session_has_live_and_final_maps(tmp_path: Path) -> None:
+    """Without map_interval_s, a `text` session's maps are readable while it runs (the
+    snapshots are taken out of its text) and after it (parsed from bpftrace's exit print,
+    which stays in the text exactly as bpftrace prints it)."""
+    script = (
+        'tracepoint:syscalls:sys_enter_getppid /comm == "python3"/ { @calls = count(); '
+        "@by[comm] = count(); @h = hist(5); }"
+    )
+    spec = {"bpftrace": script, "bpftrace_options": {"format": "text"}}
+    with EngineRun(tmp_path, spec) as run:
+        subprocess.run(["python3", "-c", "import os\nfor _ in range(7): os.getppid()"], check=True)
+        assert wait_until(lambda: "@calls" in run.engine.read_maps(run.handle), timeout_s=5)
+        live = run.engine.read_maps(run.handle)
+        assert live["@calls"] == {"type": "value", "value": 7}
+        assert live["@by"]["entries"] == [{"key": "python3", "value": 7}]
+        assert live["@h"]["buckets"][0] == {"low": 4, "high": 7, "count": 7}
+        assert run.sink.map_snapshots == []  # kept for GET .../maps, not streamed
+        subprocess.run(["python3", "-c", "import os\nfor _ in range(3): os.getppid()"], check=True)
+        time.sleep(0.3)
+    text = "".join(e.fields["text"] for e in run.sink.named("text"))
+    assert "@@tracerd" not in text
+    assert text.startswith("Attaching 1 probe...\n")
+    assert "@calls: 10\n" in text
+    assert "@by[python3]: 10\n" in text
+    final = run.sink.map_snapshots[-1][1]
+    assert final == run.engine.read_maps(run.handle)
+    assert final["@calls"] == {"type": "value", "value": 10}
+    assert final["@h"]["buckets"] == [{"low": 4, "high": 7, "count": 10}]

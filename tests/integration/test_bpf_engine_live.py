@@ -174,7 +174,12 @@ TCP_CHILD = textwrap.dedent("""
 """)
 
 
-def _tcp_exchange(tmp_path: Path, tool: str) -> tuple[EngineRun, int, int, int]:
+def _tcp_exchange(
+    tmp_path: Path, tool: str, exclude_start_shift: int | None = None
+) -> tuple[EngineRun, int, int, int]:
+    """With `exclude_start_shift`, the child's (pid, start time + shift) is excluded."""
+    from tracerd.engines.launch import process_start_time
+
     with subprocess.Popen(
         [sys.executable, "-c", TCP_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     ) as proc:
@@ -182,12 +187,19 @@ def _tcp_exchange(tmp_path: Path, tool: str) -> tuple[EngineRun, int, int, int]:
             assert proc.stdout is not None
             assert proc.stdin is not None
             port = int(proc.stdout.readline())
-            with EngineRun(tmp_path, {"tool": tool, "pid": proc.pid}) as run:
+            exclude: tuple[tuple[int, int], ...] = ()
+            if exclude_start_shift is not None:
+                start = process_start_time(proc.pid)
+                assert start is not None
+                exclude = ((proc.pid, start + exclude_start_shift),)
+            spec = {"tool": tool, "pid": proc.pid}
+            with EngineRun(tmp_path, spec, exclude_procs=exclude) as run:
                 proc.stdin.write("go\n")
                 proc.stdin.flush()
                 cport = int(proc.stdout.readline())
                 proc.wait(timeout=30)
-                want = 2 if tool == "tcplife" else 4
+                want = 2 if tool == "tcplife" and exclude_start_shift != 0 else 0
+                want = 4 if tool == "tcpstates" else want
                 _settle(run, lambda: len(run.sink.named(tool)) >= want)
                 time.sleep(SETTLE_S)
         finally:
@@ -215,6 +227,20 @@ def test_tcplife_loopback_bytes_and_owner(tmp_path: Path) -> None:
     assert client["pid"] == server["pid"] == pid == events[cport].pid
     assert client["ms"] >= 0
     assert events[cport].dur_ns is not None
+
+
+@pytest.mark.parametrize("same_process", [True, False])
+def test_tcplife_owner_exclusion_is_by_pid_and_start_time(
+    tmp_path: Path, same_process: bool
+) -> None:
+    """The socket's owner, remembered at connect/close and checked at CLOSE, is excluded as
+    (pid, start time): a process with an excluded pid but another start time is traced."""
+    run, pid, _port, cport = _tcp_exchange(tmp_path, "tcplife", 0 if same_process else -1)
+    owned = [e for e in run.sink.named("tcplife") if e.fields["pid"] == pid]
+    if same_process:
+        assert owned == []
+    else:
+        assert cport in {e.fields["lport"] for e in owned}
 
 
 def test_tcpstates_transitions(tmp_path: Path) -> None:

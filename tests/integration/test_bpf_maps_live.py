@@ -107,6 +107,31 @@ def test_runqlat_histogram_of_a_sleeper(tmp_path: Path) -> None:
     assert _total(dist["buckets"]) >= 200
 
 
+@pytest.mark.parametrize("same_process", [True, False])
+def test_runqlat_wakee_exclusion_is_by_pid_and_start_time(
+    tmp_path: Path, same_process: bool
+) -> None:
+    """The wakee (a task other than current) is excluded as (pid, start time): a process
+    that reuses an excluded pid, with another start time, is measured."""
+    from tracerd.engines.launch import process_start_time
+
+    with Gated([sys.executable, "-c", SLEEPER]) as child:
+        start = process_start_time(child.pid)
+        assert start is not None
+        key = (child.pid, start if same_process else start - 1)
+        with EngineRun(
+            tmp_path, {"tool": "runqlat", "pid": child.pid}, exclude_procs=(key,)
+        ) as run:
+            child.go()
+            time.sleep(0.2)
+    final = run.sink.map_snapshots[-1][1] if run.sink.map_snapshots else {}
+    dist = final.get("dist") or {"buckets": []}
+    if same_process:
+        assert _total(dist["buckets"]) == 0
+    else:
+        assert _total(dist["buckets"]) >= 200
+
+
 def test_runqlat_per_process_milliseconds(tmp_path: Path) -> None:
     with (
         Gated([sys.executable, "-c", SLEEPER]) as child,

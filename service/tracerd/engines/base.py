@@ -26,6 +26,8 @@ class Limits:
     """largest batch handed to the sink"""
     batch_interval_s: float = 0.05
     """longest time an event waits in a batch"""
+    stop_timeout_s: float = 30.0
+    """the daemon's `stop_timeout_s`: how long `stop` may go without a sign of progress"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,9 @@ total row.
 - tracefs: exits of `syscalls:sys_exit_*` or `raw_syscalls:sys_exit` (by `id`) that the
   writer paired with their enter (per tid: they have a `dur_ns`), as strace -c counts calls
   it saw enter and return: a forked child's return from clone, or the return of a call a
-  task was blocked in when the session began, has no enter and is not a call. (From the
-  rollups, a call is an exit with a duration; their error count also holds the rare
-  unpaired exit that failed.) When both are recorded, raw_syscalls (every syscall) wins.
+  task was blocked in when the session began, has no enter and is not a call, nor an
+  error if it failed (from the rollups: a call is an exit with a duration, and their error
+  count leaves unpaired exits out). When both are recorded, raw_syscalls wins.
 - bpf: the `syscount` tool's map in the final snapshot (or the difference between the
   snapshots bounding a time range); no errors unless it counted failures only.
 
@@ -106,7 +106,7 @@ def tracefs_tallies(db: Session, sid: int, flt: EventFilter, fast: bool) -> list
         if (name == RAW_EXIT) != raw or not calls:
             continue
         syscall = syscall_name(int(nr)) if raw else name[len(EXIT_PREFIX) :]
-        out.append(Tally(syscall, int(calls), min(int(errors), int(calls)), _int(ns), _int(max_ns)))
+        out.append(Tally(syscall, int(calls), int(errors), _int(ns), _int(max_ns)))
     return out
 
 

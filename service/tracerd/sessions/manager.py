@@ -314,6 +314,7 @@ class SessionManager:
         limits = Limits(
             raw_memory_bytes=self.settings.worker_raw_memory_mb << 20,
             spool_bytes=self.settings.worker_spool_mb << 20,
+            stop_timeout_s=self.settings.stop_timeout_s,
         )
         ctx = {
             "session_id": live.id,

@@ -14,7 +14,8 @@ wake-up, or preemption, to the switch-in). `write()` upserts them in the batch's
 
 Requirements: events of a session arrive in `seq` order (one writer). Caveats: a `lost`
 record clears pending syscall enters (a pair across a gap would be wrong); an exit without
-its enter has `ret` but no duration; pruning the oldest events of a session invalidates its
+its enter has `ret` (and `errno`) but no duration, and is not counted in `errors` (as
+strace -c counts only calls it saw enter); pruning the oldest events of a session invalidates its
 rollups until `rebuild_chunk` has re-read what is left (reports use the events meanwhile).
 """
 
@@ -378,6 +379,8 @@ class RollupBuilder:
                     err = errno_of(ret)
                     dur = dur_pair if dur is None else dur
                     ev = (*ev[:7], dur, ret, err)
+                    if dur is None:  # no enter: not a call, so not a failed one (strace -c)
+                        err = None
         elif cls == FGRAPH_EXIT and dur is None and pair:
             calltime, rettime = fields.get("calltime"), fields.get("rettime")
             if isinstance(calltime, int) and isinstance(rettime, int):

@@ -28,14 +28,27 @@ class Expected:
             row[3] = max(row[3], dur)
 
 
-def tracefs_syscalls(n: int, seed: int = 1, raw: bool = False) -> tuple[list[WireEvent], Expected]:
+def tracefs_syscalls(
+    n: int, seed: int = 1, raw: bool = False, unpaired: bool = False
+) -> tuple[list[WireEvent], Expected]:
     """Enter/exit pairs of openat/read/close over 3 threads on 2 CPUs, interleaved in time;
-    every 7th openat fails with ENOENT. `raw`: raw_syscalls events with `id`."""
+    every 7th openat fails with ENOENT. `raw`: raw_syscalls events with `id`. `unpaired`:
+    first come exits without an enter, which strace -c does not count (neither as calls nor as
+    errors): a read a thread was blocked in when the session began, interrupted (EINTR),
+    and a forked child's return from clone."""
     rng = random.Random(seed)
-    nrs = {"openat": 257, "read": 0, "close": 3}
+    nrs = {"openat": 257, "read": 0, "close": 3, "clone": 56}
     events: list[WireEvent] = []
     expected = Expected()
     t = 0
+    for tid, syscall, ret in ((40, "read", -4), (41, "clone", 0), (42, "read", -4))[
+        : 3 if unpaired else 0
+    ]:
+        t += US
+        name = "raw_syscalls:sys_exit" if raw else f"syscalls:sys_exit_{syscall}"
+        key = "id" if raw else "__syscall_nr"
+        fields = {key: nrs[syscall], "ret": ret}
+        events.append(ev(t, name, fields, cpu=0, pid=tid, tid=tid, comm=f"t{tid}"))
     open_calls: dict[int, tuple[str, int]] = {}
     for i in range(n):
         tid = 10 + i % 3
@@ -53,7 +66,7 @@ def tracefs_syscalls(n: int, seed: int = 1, raw: bool = False) -> tuple[list[Wir
             events.append(ev(t, name, fields, cpu=tid % 2, pid=10, tid=tid, comm=f"t{tid}"))
             expected.add(syscall_name(nrs[syscall]) if raw else syscall, t - start, failed)
         else:
-            syscall = rng.choice(list(nrs))
+            syscall = rng.choice(["openat", "read", "close"])
             open_calls[tid] = (syscall, t)
             name = "raw_syscalls:sys_enter" if raw else f"syscalls:sys_enter_{syscall}"
             fields = (

@@ -99,6 +99,7 @@ class BpfEngine:
                 comm=spec.comm,
                 map_interval_s=spec.map_interval_s,
                 options=_bpftrace_options(spec),
+                stop_timeout_s=self._ctx.limits.stop_timeout_s,
             )
             session.launch()
         else:

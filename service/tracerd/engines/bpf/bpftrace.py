@@ -17,7 +17,9 @@ line as bpftrace printed it; a line 0.17 printed as invalid JSON is kept as `raw
 records are map snapshots too. stderr lines (run-time warnings, helper errors) are events
 `stderr`; bpftrace's error is the reason when it fails.
 Stop: SIGINT (bpftrace detaches, prints its maps and exits); SIGKILL only after a grace
-that grows with the number of probes (detaching hundreds takes seconds), with a warning.
+that grows with the number of probes (detaching hundreds takes seconds; at least the
+daemon's stop timeout), with a warning; while it detaches the worker sends an `info`
+frame every second, so the daemon sees progress and does not kill the worker first.
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ import fcntl
 import json
 import logging
 import os
+import re
+import secrets
 import select
 import shutil
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,10 +45,13 @@ from ...errors import CapabilityMissing, CompileError
 from ...types import WireEvent, lost_event
 from ..base import EventSink, Ledger
 from .bpftrace_text import (
+    Snapshots,
+    added_probes,
     classify,
     guard,
     is_noise,
     original_message,
+    parse_text_maps,
     rewrite,
     stderr_message,
 )
@@ -55,14 +63,20 @@ STARTUP_TIMEOUT_S = 120.0
 STOP_GRACE_S = 20.0
 STOP_GRACE_PER_PROBE_S = 0.1
 SIGINT_REPEAT_S = 1.0
-STOP_GRACE_MAX_S = 25.0
-"""below the daemon's stop_timeout_s (30 s without progress)"""
+STOP_GRACE_MAX_FACTOR = 4.0
+"""the grace is at most this many times the daemon's stop timeout (the worker tells the
+daemon every SIGINT_REPEAT_S that bpftrace is still detaching, so the daemon's idle
+timeout does not run out first)"""
+DEFAULT_MAP_INTERVAL_S = 1.0
+"""map snapshots of a session without `map_interval_s` (kept for GET .../maps, not streamed)"""
 READY_POLL_S = 0.01
 IDLE_FLUSH_S = 0.05
 READ_CHUNK_BYTES = 1 << 16
 PIPE_BYTES = 1 << 20
 F_SETPIPE_SZ = 1031
 CHILD_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+NO_PROBES = b"No probes to attach\n"
+"""what bpftrace prints (exit status 1) when the script's probes match nothing"""
 _GATE = 'read -r _ && exec "$0" "$@" </dev/null'
 _ATTACHED = {"json": b'"attached_probes"', "text": b"Attaching "}
 
@@ -118,12 +132,22 @@ class BpftraceSession:
         comm: str | None,
         map_interval_s: float | None,
         options: Options | None = None,
+        stop_timeout_s: float = 30.0,
     ) -> None:
         self._id, self._script, self._ledger = session_id, script, ledger
         self._cond = ""
         self._spool, self._exclude, self._pid, self._comm = spool_dir, exclude, pid, comm
-        self._interval = map_interval_s
+        self._snap = Snapshots(
+            secrets.token_hex(6), max(1, round((map_interval_s or DEFAULT_MAP_INTERVAL_S) * 1000))
+        )
+        self._stream_snapshots = map_interval_s is not None
+        self._region: str | None = None
+        """None, `snap` (inside a periodic snapshot) or `final` (after the exit marker)"""
+        self._region_text = b""
+        self._final_text: bytes | None = None
+        self._snapshot: dict[str, Any] = {}
         self._opts = options or Options()
+        self._stop_timeout = stop_timeout_s
         self._proc: subprocess.Popen[bytes] | None = None
         self._out_fd = self._err_fd = -1
         self._key: str | None = None
@@ -189,7 +213,7 @@ class BpftraceSession:
         self._cond = cond
         fd = os.open(script_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(rewrite(self._script, cond, self._interval))
+            f.write(rewrite(self._script, cond, self._snap))
         with contextlib.suppress(OSError):  # else the default pipe size
             fcntl.fcntl(self._out_fd, F_SETPIPE_SZ, PIPE_BYTES)
         stdin.write(b"go\n")
@@ -222,11 +246,18 @@ class BpftraceSession:
             raise RuntimeError("bpftrace was not spawned")
         marker = _ATTACHED[self._opts.format]
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        no_probes = False
         while time.monotonic() < deadline:
             _read, eof = self._read_some(0.2)
             at = self._buf.find(marker)
             if at >= 0 and b"\n" in self._buf[at:]:
                 self.probes = _probe_count(self._buf[at:])
+                added = added_probes(self._script, self._snap)
+                if added and self.probes <= added:  # the user's probes matched nothing
+                    proc.kill()
+                    no_probes = True
+                    break
+                self._buf = _announced(self._buf, added)
                 self._wait_polling(proc, deadline)
                 if proc.poll() in (None, 0):
                     return
@@ -238,12 +269,12 @@ class BpftraceSession:
         while self._err_fd >= 0 and self._read_some(0.5)[0]:
             pass
         text = self._err.decode("utf-8", "replace")
-        out = self._buf.decode("utf-8", "replace")
+        out = (NO_PROBES if no_probes else self._buf).decode("utf-8", "replace")
         message = stderr_message(text) or out.strip() or "bpftrace did not attach its probes"
-        message = original_message(message, self._script, self._cond)
+        message = original_message(message, self._script, self._cond, self._snap)
         # as `bpftrace -e` shows it, not our spool file's path
         message = message.replace(os.path.join(self._spool, f"bpftrace-{self._id}.bt"), "stdin")
-        detail: dict[str, Any] = {"exit_status": proc.poll()}
+        detail: dict[str, Any] = {"exit_status": 1 if no_probes else proc.poll()}
         if self._opts.format == "text" and out:
             detail["stdout"] = out  # `Attaching N probes...`, `No probes to attach`
         raise CompileError(message, detail)
@@ -315,12 +346,11 @@ class BpftraceSession:
                     events.append(_event("stderr", {"text": text}))
         if self._buf:
             data = self._buf
-            cut = len(data) if final else data.rfind(b"\n") + 1
-            self._buf = data[cut:]
             if self._opts.format == "text":
-                for line in data[:cut].splitlines(keepends=True):
-                    events.append(_event("text", {"text": line.decode("utf-8", "replace")}))
+                self._buf = self._text(data, final, events)
             else:
+                cut = len(data) if final else data.rfind(b"\n") + 1
+                self._buf = data[cut:]
                 for raw in data[:cut].splitlines():
                     if raw.strip():
                         self._json_record(raw, events, maps)
@@ -336,6 +366,53 @@ class BpftraceSession:
             if not self._stopping:
                 sink.maps(_now_ns(), maps)
 
+    def _text(self, data: bytes, final: bool, events: list[WireEvent]) -> bytes:
+        """Hand out `data` as text events, up to its last newline (all of it when `final`,
+        but for the start of a marker), taking the marked map snapshots out; the rest."""
+        begin, end, exit_ = (
+            m.encode() for m in (self._snap.begin, self._snap.end, self._snap.final)
+        )
+        while data:
+            if self._region == "snap":
+                at = data.find(end)
+                if at < 0:
+                    return data
+                self._take_snapshot(parse_text_maps((self._region_text + data[:at]).decode()))
+                self._region, self._region_text = None, b""
+                data = data[at + len(end) :]
+                continue
+            hits = [
+                (at, m)
+                for m in (begin, exit_)
+                if self._region is None and (at := data.find(m)) >= 0
+            ]
+            if hits:
+                at, marker = min(hits)
+                self._text_events(data[:at], events)
+                data = data[at + len(marker) :]
+                self._region = "snap" if marker == begin else "final"
+                if marker == exit_:
+                    self._final_text = b""
+                continue
+            cut = len(data) if final else data.rfind(b"\n") + 1
+            if final and self._region is None:
+                cut -= _marker_prefix(data, (begin, exit_))
+            self._text_events(data[:cut], events)
+            return data[cut:]
+        return b""
+
+    def _text_events(self, data: bytes, events: list[WireEvent]) -> None:
+        if self._final_text is not None:
+            self._final_text += data
+        for line in data.splitlines(keepends=True):
+            events.append(_event("text", {"text": line.decode("utf-8", "replace")}))
+
+    def _take_snapshot(self, maps: dict[str, Any]) -> None:
+        """A periodic snapshot: the current maps (streamed when `map_interval_s` was set)."""
+        self._maps = maps
+        if self._stream_snapshots and self._sink is not None and not self._stopping:
+            self._sink.maps(_now_ns(), maps)
+
     def _json_record(self, raw: bytes, events: list[WireEvent], maps: dict[str, Any]) -> None:
         line = raw.decode("utf-8", "replace")
         try:
@@ -344,6 +421,11 @@ class BpftraceSession:
             events.append(_event("raw", {"json": line}))
             return
         rec = classify(obj)
+        if rec.name == "printf" and self._marker(rec.data):
+            return
+        if self._region == "snap" and rec.kind == "maps":
+            self._snapshot.update(rec.data)
+            return
         if rec.kind == "lost" and rec.data:
             self.lost_total += rec.data
             events.append(lost_event("bpf", rec.data, _now_ns()))
@@ -356,6 +438,20 @@ class BpftraceSession:
             fields["text"] = rec.data
         events.append(_event(rec.name or "record", fields))
 
+    def _marker(self, text: str) -> bool:
+        """A snapshot marker printf of `-f json` (handled here, not an event)."""
+        if text == self._snap.begin:
+            self._region, self._snapshot = "snap", {}
+        elif text == self._snap.end:
+            self._region = None
+            self._take_snapshot(self._snapshot)
+        elif text == self._snap.final:
+            self._region = "final"
+            self._maps = {}  # what bpftrace prints at exit is all there is
+        else:
+            return False
+        return True
+
     def read_maps(self) -> dict[str, Any]:
         return dict(self._maps)
 
@@ -366,8 +462,8 @@ class BpftraceSession:
         self._stopping = True
         proc = self._proc
         if proc is not None and proc.poll() is None:
-            grace = min(STOP_GRACE_MAX_S, max(STOP_GRACE_S, self.probes * STOP_GRACE_PER_PROBE_S))
-            if not _interrupt(proc, grace):
+            grace = self.stop_grace()
+            if not _interrupt(proc, grace, self._detaching):
                 log.warning("bpftrace %d still detaching after %.0f s; killing it", proc.pid, grace)
                 if self._sink is not None:
                     note = f"tracerd: bpftrace did not end {grace:.0f} s after SIGINT; killed"
@@ -375,11 +471,25 @@ class BpftraceSession:
         self._terminate()
         if self._thread is not None:
             self._thread.join(STOP_GRACE_S)
+        if self._final_text is not None:  # text: the maps bpftrace printed at exit
+            self._maps = parse_text_maps(self._final_text.decode("utf-8", "replace"))
         if self._sink is not None:
             if self._maps:
                 self._sink.maps(_now_ns(), dict(self._maps))
             self._sink.lost_total("bpf", self.lost_total)
         self._release()
+
+    def stop_grace(self) -> float:
+        """How long bpftrace gets after SIGINT to detach and print its maps: 0.1 s per probe
+        (360 probes take ~30 s here), at least STOP_GRACE_S and the daemon's stop timeout,
+        at most STOP_GRACE_MAX_FACTOR times that timeout."""
+        wanted = max(STOP_GRACE_S, self._stop_timeout, self.probes * STOP_GRACE_PER_PROBE_S)
+        return min(wanted, STOP_GRACE_MAX_FACTOR * self._stop_timeout)
+
+    def _detaching(self, waited_s: float) -> None:
+        """A sign of progress for the daemon while bpftrace detaches (an `info` frame)."""
+        if self._sink is not None:
+            self._sink.info({"bpftrace_stopping_s": round(waited_s)})
 
     def _kill(self) -> None:
         self._terminate()
@@ -405,11 +515,15 @@ class BpftraceSession:
         self._closed = True
 
 
-def _interrupt(proc: subprocess.Popen[bytes], grace: float) -> bool:
+def _interrupt(
+    proc: subprocess.Popen[bytes], grace: float, waiting: Callable[[float], None]
+) -> bool:
     """SIGINT, again every SIGINT_REPEAT_S until bpftrace exits or `grace` ends (whether it
     exited): it inherits the worker's ignored SIGINT until it installs its own handler,
-    so a SIGINT sent just before that would be lost (a hang, then SIGKILL, no maps)."""
-    deadline = time.monotonic() + grace
+    so a SIGINT sent just before that would be lost (a hang, then SIGKILL, no maps).
+    `waiting(seconds so far)` is called after each repeat."""
+    began = time.monotonic()
+    deadline = began + grace
     while True:
         proc.send_signal(signal.SIGINT)
         try:
@@ -418,6 +532,7 @@ def _interrupt(proc: subprocess.Popen[bytes], grace: float) -> bool:
         except subprocess.TimeoutExpired:
             if time.monotonic() >= deadline:
                 return False
+            waiting(time.monotonic() - began)
 
 
 def _event(name: str, fields: dict[str, Any]) -> WireEvent:
@@ -429,6 +544,32 @@ def _probe_count(text: bytes) -> int:
     digits = "".join(c if c.isdigit() else " " for c in text.split(b"\n")[0].decode())
     parts = digits.split()
     return int(parts[0]) if parts else 0
+
+
+_ANNOUNCED = re.compile(
+    rb'^Attaching (\d+) probes?\.\.\.$|"attached_probes", "data": \{"probes": (\d+)\}', re.M
+)
+
+
+def _announced(out: bytes, added: int) -> bytes:
+    """`Attaching N probes...` (-f json: the attached_probes record) without the probes
+    the map snapshots added."""
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        n = int(m[1] or m[2]) - added
+        if m[1] is not None:
+            return b"Attaching %d probe%s..." % (n, b"" if n == 1 else b"s")
+        return b'"attached_probes", "data": {"probes": %d}' % n
+
+    return _ANNOUNCED.sub(fix, out, count=1) if added else out
+
+
+def _marker_prefix(data: bytes, markers: tuple[bytes, ...]) -> int:
+    """Length of the longest end of `data` that could be a marker's start."""
+    for size in range(min(len(data), max(len(m) for m in markers)), 0, -1):
+        if any(m.startswith(data[-size:]) for m in markers):
+            return size
+    return 0
 
 
 def _tick_ns() -> int | None:

@@ -8,8 +8,13 @@ probe block tied to the current task gets `if (pid == <bpftrace> || pid == <work
 of the script is scanned for blocks (strings, comments and nesting skipped); blocks of
 BEGIN, END, interval and iter probes are left alone (they do not run in a traced task),
 as are struct definitions and preprocessor lines. `pid` in bpftrace is the tgid.
-With `map_interval_s`, an `interval` probe printing every map of the script is appended:
-that is how periodic snapshots get out of a running bpftrace.
+Map snapshots (`Snapshots`): an `interval` probe printing every map of the script between
+two marker lines is appended, and the END block (added if the script has none) prints a
+third marker as its last statement, after which comes bpftrace's own print of all maps at
+exit. The session takes the marked snapshots out of the output (text: parse_text_maps) and
+reads the final maps after the third marker; the probe count bpftrace announces is
+corrected (`added_probes`), error positions stay the user's (the additions come after the
+user's code on their line, or after the script).
 """
 
 from __future__ import annotations
@@ -41,6 +46,28 @@ class Block:
     header: str
     open_at: int
     """index of the block's `{`"""
+    close_at: int = -1
+    """index of its `}` (-1: not closed)"""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshots:
+    """Marker lines around periodic map prints and before the maps printed at exit."""
+
+    nonce: str
+    interval_ms: int
+
+    @property
+    def begin(self) -> str:
+        return f"@@tracerd:{self.nonce}:maps@@\n"
+
+    @property
+    def end(self) -> str:
+        return f"@@tracerd:{self.nonce}:done@@\n"
+
+    @property
+    def final(self) -> str:
+        return f"@@tracerd:{self.nonce}:exit@@\n"
 
 
 def _scan(script: str) -> Iterator[tuple[int, str]]:
@@ -82,6 +109,7 @@ def blocks(script: str) -> list[Block]:
             depth -= 1
             if depth == 0:
                 header = []
+                out[-1] = Block(out[-1].header, out[-1].open_at, i)
         elif depth == 0:
             if c == "#" and (i == 0 or script[i - 1] == "\n"):
                 end = script.find("\n", i)
@@ -128,49 +156,89 @@ def guard(
     return " || ".join(conds)
 
 
-def guard_insertions(script: str, cond: str) -> list[tuple[int, str]]:
-    """(offset in `script`, text) of each guard `rewrite` inserts."""
-    if not cond:
-        return []
-    text = f" if ({cond}) {{ return; }} "
-    return [(b.open_at + 1, text) for b in blocks(script) if _filtered(b.header)]
+def _printf(line: str) -> str:
+    return 'printf("' + line.replace("\n", "\\n") + '");'
 
 
-def rewrite(script: str, cond: str, map_interval_s: float | None = None) -> str:
-    """The script with `if (cond) { return; }` opening every task-bound probe block."""
+def _snapshot_plan(
+    script: str, found: list[Block], snap: Snapshots | None
+) -> tuple[list[tuple[int, str]], str, int]:
+    """(insertions, appended text, probes added) for map snapshots: none for a script
+    without maps or with an unclosed block (bpftrace refuses it; its error stays as is)."""
+    names = map_names(script)
+    if snap is None or not names or any(b.close_at < 0 for b in found):
+        return [], "", 0
+    prints = " ".join(f"print({m});" for m in names)
+    body = f"{_printf(snap.begin)} {prints} {_printf(snap.end)}"
+    appended = f"\ninterval:ms:{snap.interval_ms} {{ {body} }}\n"
+    ends = [b for b in found if b.header == "END"]
+    if not ends:
+        return [], appended + f"END {{ {_printf(snap.final)} }}\n", 2
+    close = ends[0].close_at
+    # after the block's last code character (a comment before the `}` stays a comment)
+    at = 1 + max(i for i, c in _scan(script[:close]) if not c.isspace())
+    sep = " " if script[at - 1] in ("{", ";", "}") else "; "
+    return [(at, f"{sep}{_printf(snap.final)}")], appended, 1
+
+
+def insertions(
+    script: str, cond: str, snap: Snapshots | None = None
+) -> tuple[list[tuple[int, str]], str, int]:
+    """(offset in `script`, text) of each insertion `rewrite` makes, in order, the text it
+    appends and the number of probes that adds."""
+    found = blocks(script)
+    inserted: list[tuple[int, str]] = []
+    if cond:
+        text = f" if ({cond}) {{ return; }} "
+        inserted = [(b.open_at + 1, text) for b in found if _filtered(b.header)]
+    more, appended, added = _snapshot_plan(script, found, snap)
+    return sorted(inserted + more, key=lambda x: x[0]), appended, added
+
+
+def rewrite(script: str, cond: str, snap: Snapshots | None = None) -> str:
+    """The script with `if (cond) { return; }` opening every task-bound probe block (and
+    the map snapshot probes of `snap`)."""
+    inserted, appended, _added = insertions(script, cond, snap)
     out = script
-    for at, text in reversed(guard_insertions(script, cond)):
+    for at, text in reversed(inserted):
         out = out[:at] + text + out[at:]
-    if map_interval_s:
-        names = map_names(script)
-        if names:
-            ms = max(1, round(map_interval_s * 1000))
-            prints = " ".join(f"print({m});" for m in names)
-            out += f"\ninterval:ms:{ms} {{ {prints} }}\n"
-    return out
+    return out + appended
+
+
+def added_probes(script: str, snap: Snapshots | None) -> int:
+    return insertions(script, "", snap)[2]
 
 
 _POSITION = re.compile(r"^(?P<file>[^\s:]+):(?P<line>\d+):(?P<a>\d+)-(?P<b>\d+)(?P<rest>:.*)$")
 _UNDERLINE = re.compile(r"^ *~+$")
 
 
-def original_message(message: str, script: str, cond: str) -> str:
+def original_message(message: str, script: str, cond: str, snap: Snapshots | None = None) -> str:
     """bpftrace's error about the rewritten script as it would be about the user's: the
     quoted source line without the guards, `file:L:A-B` columns and the `~~~` underline
-    moved back by the guards inserted before them on that line (guards add no lines)."""
+    moved back by the guards inserted before them on that line (guards add no lines);
+    an error about the appended snapshot probes (a consequence of the user's) left out."""
     mine = script.split("\n")
-    theirs = rewrite(script, cond).split("\n")
+    theirs = rewrite(script, cond, snap).split("\n")
     starts = [0]
     for ln in mine:
         starts.append(starts[-1] + len(ln) + 1)
     shifts: dict[int, list[tuple[int, int]]] = {}
-    for at, text in guard_insertions(script, cond):
+    for at, text in insertions(script, cond, snap)[0]:
         idx = max(i for i in range(len(mine)) if starts[i] <= at)
         shifts.setdefault(idx, []).append((at - starts[idx], len(text)))
     out: list[str] = []
     at_line: tuple[int, int, int] | None = None
+    skipping = False
     for line in message.split("\n"):
         m = _POSITION.match(line)
+        if skipping and (m or not line or not (line in theirs or _UNDERLINE.match(line))):
+            skipping = False
+        if skipping:
+            continue
+        if m and int(m["line"]) > len(mine):
+            skipping = True  # its quoted line and underline follow
+            continue
         if m and 0 < int(m["line"]) <= len(mine):
             idx = int(m["line"]) - 1
             a = _column(shifts.get(idx, []), int(m["a"]))
@@ -256,3 +324,107 @@ def stderr_message(text: str) -> str:
     """bpftrace's stderr without the RLIMIT_MEMLOCK noise."""
     lines = [ln for ln in text.splitlines() if not is_noise(ln)]
     return "\n".join(lines).strip()
+
+
+_ENTRY = re.compile(r"^(?P<name>@[A-Za-z0-9_]*)(?:\[(?P<key>.*)\])?: ?(?P<value>.*)$")
+_STACK_KEY = re.compile(r"^(?P<name>@[A-Za-z0-9_]*)\[$")
+_STACK_END = re.compile(r"^\]: (?P<value>.*)$")
+_BUCKET = re.compile(r"^(?P<label>[\[(][^\])]*[\])]) +(?P<count>\d+) \|")
+_STATS = re.compile(r"^count (-?\d+), average (-?\d+), total (-?\d+)$")
+_SUFFIX = {
+    "": 1,
+    "K": 1 << 10,
+    "M": 1 << 20,
+    "G": 1 << 30,
+    "T": 1 << 40,
+    "P": 1 << 50,
+    "E": 1 << 60,
+}
+
+
+def _scalar(text: str) -> Any:
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    stats = _STATS.match(text)
+    if stats:
+        count, average, total = (int(g) for g in stats.groups())
+        return {"count": count, "average": average, "total": total}
+    return text
+
+
+def _bound(text: str) -> int | None:
+    m = re.fullmatch(r"(-?\d+)([KMGTPE]?)", text.strip())
+    return int(m[1]) * _SUFFIX[m[2]] if m else None
+
+
+def _text_bucket(label: str, count: int) -> dict[str, Any]:
+    """`[4, 8)`, `[1K, 2K)`, `[5]`, `(..., 0)`, `[100, ...)` as {low, high, count}."""
+    inner = label[1:-1]
+    if "," not in inner:
+        low = high = _bound(inner)
+    else:
+        a, b = (p.strip() for p in inner.split(",", 1))
+        low = None if a == "..." else _bound(a)
+        top = None if b == "..." else _bound(b)
+        high = top - 1 if top is not None and label.endswith(")") else top
+    return {"low": low, "high": high, "count": count}
+
+
+def _key(text: str | None) -> Any:
+    return None if text is None else _scalar(text)
+
+
+def parse_text_maps(text: str) -> dict[str, Any]:
+    """bpftrace's text print of maps (`print(@m)`, the maps at exit) in the engine's map
+    shape (map_contents): scalars, keyed values, stats, hist/lhist buckets, stack keys.
+    Tuples and other values stay as bpftrace printed them; lines that are not map output
+    are skipped."""
+    entries: dict[str, list[tuple[Any, Any]]] = {}
+    hists: dict[str, list[tuple[Any, list[dict[str, Any]]]]] = {}
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        stack = _STACK_KEY.match(line)
+        if stack:
+            key_lines: list[str] = []
+            while i < len(lines) and not _STACK_END.match(lines[i]):
+                key_lines.append(lines[i])
+                i += 1
+            if i < len(lines):
+                closing = _STACK_END.match(lines[i])
+                i += 1
+                if closing is not None:
+                    key = "\n".join(key_lines)
+                    row = (key, _scalar(closing["value"]))
+                    entries.setdefault(stack["name"], []).append(row)
+            continue
+        entry = _ENTRY.match(line)
+        if entry is None:
+            continue
+        name, value = entry["name"], entry["value"]
+        if value.strip() == "" and i < len(lines) and _BUCKET.match(lines[i]):
+            buckets = []
+            while i < len(lines) and (b := _BUCKET.match(lines[i])):
+                buckets.append(_text_bucket(b["label"], int(b["count"])))
+                i += 1
+            hists.setdefault(name, []).append((_key(entry["key"]), buckets))
+            continue
+        entries.setdefault(name, []).append((_key(entry["key"]), _scalar(value)))
+    out: dict[str, Any] = {}
+    for name, rows in entries.items():
+        if len(rows) == 1 and rows[0][0] is None:
+            out[name] = {"type": "value", "value": rows[0][1]}
+        else:
+            out[name] = {"type": "map", "entries": [{"key": k, "value": v} for k, v in rows]}
+    for name, hrows in hists.items():
+        if len(hrows) == 1 and hrows[0][0] is None:
+            out[name] = {"type": "hist", "unit": "", "buckets": hrows[0][1]}
+        else:
+            out[name] = {
+                "type": "hist",
+                "unit": "",
+                "entries": [{"key": k, "buckets": b} for k, b in hrows],
+            }
+    return dict(sorted(out.items()))

@@ -53,8 +53,85 @@ def test_guard_and_map_prints() -> None:
         "pid == 1 || (pid == 3 && curtask->group_leader->start_boottime / 10000000 == 5)"
     )
     assert bt.map_names(SCRIPT) == ["@n", "@w"]
-    out = bt.rewrite("k:f { @x = count(); @ = hist(1); }", "", map_interval_s=0.25)
-    assert out.endswith("interval:ms:250 { print(@); print(@x); }\n")
+
+
+SNAP = bt.Snapshots("n0", 250)
+BEGIN_P, END_P, EXIT_P = (
+    'printf("@@tracerd:n0:maps@@\\n");',
+    'printf("@@tracerd:n0:done@@\\n");',
+    'printf("@@tracerd:n0:exit@@\\n");',
+)
+
+
+def test_snapshot_probes_print_every_map_between_markers() -> None:
+    script = "k:f { @x = count(); @ = hist(1); }"
+    out = bt.rewrite(script, "", SNAP)
+    assert out == (
+        script
+        + f"\ninterval:ms:250 {{ {BEGIN_P} print(@); print(@x); {END_P} }}\n"
+        + f"END {{ {EXIT_P} }}\n"
+    )
+    assert bt.added_probes(script, SNAP) == 2
+    # a script's own END block prints the exit marker last (bpftrace allows one END)
+    for end, inside in [
+        ("END { clear(@x) }", "END { clear(@x); " + EXIT_P + " }"),
+        ("END { if (1) { } }", "END { if (1) { } " + EXIT_P + " }"),
+        ("END { }", "END { " + EXIT_P + " }"),
+        ('END { printf("}") // c }\n}', 'END { printf("}"); ' + EXIT_P + " // c }\n}"),
+    ]:
+        out = bt.rewrite(script + " " + end, "", SNAP)
+        assert inside in out
+        assert out.count("END") == 1
+        assert bt.added_probes(script + " " + end, SNAP) == 1
+    # nothing to snapshot, or a script bpftrace will refuse: nothing added
+    assert bt.rewrite('BEGIN { printf("x"); }', "", SNAP) == 'BEGIN { printf("x"); }'
+    assert bt.rewrite("BEGIN { @x = 1; ", "", SNAP) == "BEGIN { @x = 1; "
+    assert bt.added_probes("BEGIN { @x = 1; ", SNAP) == 0
+
+
+def test_text_maps_parse_as_bpftrace_prints_them() -> None:
+    text = (
+        "\n\n@: 5\n@c: 1\n@h: \n"
+        "[4, 8)                 1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"
+        "[2K, 4K)               2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"
+        "\n@k[q]: \n(..., 0)               1 |@@@@@@|\n[100, ...)             3 |@@@@|\n"
+        "\n@l: \n[5]                    1 |@@@|\n\n"
+        "@m[1, x]: 2\n@m[2, y]: -3\n@s: count 1, average 3, total 3\n"
+        "@st[\n    foo+1\n    bar+2\n]: 3\n\n@t: (1, a)\nnot a map line\n"
+    )
+    assert bt.parse_text_maps(text) == {
+        "@": {"type": "value", "value": 5},
+        "@c": {"type": "value", "value": 1},
+        "@h": {
+            "type": "hist",
+            "unit": "",
+            "buckets": [
+                {"low": 4, "high": 7, "count": 1},
+                {"low": 2048, "high": 4095, "count": 2},
+            ],
+        },
+        "@k": {
+            "type": "hist",
+            "unit": "",
+            "entries": [
+                {
+                    "key": "q",
+                    "buckets": [
+                        {"low": None, "high": -1, "count": 1},
+                        {"low": 100, "high": None, "count": 3},
+                    ],
+                }
+            ],
+        },
+        "@l": {"type": "hist", "unit": "", "buckets": [{"low": 5, "high": 5, "count": 1}]},
+        "@m": {
+            "type": "map",
+            "entries": [{"key": "1, x", "value": 2}, {"key": "2, y", "value": -3}],
+        },
+        "@s": {"type": "value", "value": {"count": 1, "average": 3, "total": 3}},
+        "@st": {"type": "map", "entries": [{"key": "    foo+1\n    bar+2", "value": 3}]},
+        "@t": {"type": "value", "value": "(1, a)"},
+    }
 
 
 def test_classify_json_records() -> None:
@@ -116,3 +193,19 @@ def test_error_positions_are_the_users_columns() -> None:
         + "~~~\n"
     )
     assert bt.original_message("stdin:1:1-6: ERROR: x", script, "") == "stdin:1:1-6: ERROR: x"
+
+
+def test_errors_about_the_snapshot_probes_are_left_out() -> None:
+    script = 'BEGIN { @x[1] = 1; @x["a"] = 2; }'
+    theirs = bt.rewrite(script, "", SNAP).split("\n")
+    message = (
+        f"stdin:1:20-32: ERROR: Argument mismatch for @x\n{theirs[0]}\n"
+        + " " * 19
+        + "~~~~~~~~~~~~\n"
+        + f"stdin:2:30-38: ERROR: something about @x\n{theirs[1]}\n"
+        + " " * 29
+        + "~~~~~~~~\n"
+    )
+    assert bt.original_message(message, script, "", SNAP) == (
+        f"stdin:1:20-32: ERROR: Argument mismatch for @x\n{script}\n" + " " * 19 + "~" * 12 + "\n"
+    )

@@ -62,11 +62,10 @@ static __always_inline int tracerd_comm_differs(const char *comm)
 }
 
 #ifdef TRACERD_START_OFF
-/* The current process's start time in /proc clock ticks (group_leader->start_boottime):
- * with the tgid, an id no later process reuses. */
-static __always_inline u64 tracerd_current_start_ticks(void)
+/* A task's process start time in /proc clock ticks (group_leader->start_boottime): with
+ * the tgid, an id no later process reuses. */
+static __always_inline u64 tracerd_start_ticks(const char *task)
 {
-    const char *task = (const char *)bpf_get_current_task();
     const char *leader = 0;
     u64 start = 0;
     bpf_probe_read_kernel(&leader, sizeof(leader), task + TRACERD_LEADER_OFF);
@@ -75,21 +74,37 @@ static __always_inline u64 tracerd_current_start_ticks(void)
 }
 #endif
 
-static __always_inline int tracerd_skip_current(void)
+/* Skip process `tgid` (started at `start` ticks: checked only for an excluded pid, so
+ * that a process reusing a gone worker's pid is traced), or one the pid filter leaves out. */
+static __always_inline int tracerd_skip_process(u32 tgid, u64 start)
 {
-    u32 tgid = bpf_get_current_pid_tgid() >> 32;
 #ifdef TRACERD_START_OFF
-    /* an excluded pid is skipped only while it is still the excluded process */
-    if (TRACERD_EXCLUDED(tgid) && TRACERD_EXCLUDED_AT(tgid, tracerd_current_start_ticks()))
+    if (TRACERD_EXCLUDED(tgid) && TRACERD_EXCLUDED_AT(tgid, start))
         return 1;
 #ifdef TRACERD_PID
     if (tgid != TRACERD_PID)
         return 1;
 #endif
+    return 0;
 #else
-    if (tracerd_skip_tgid(tgid))
-        return 1;
+    return tracerd_skip_tgid(tgid);
 #endif
+}
+
+#ifdef TRACERD_START_OFF
+#define TRACERD_TASK_START(task) tracerd_start_ticks(task)
+#else
+#define TRACERD_TASK_START(task) 0
+#endif
+
+static __always_inline int tracerd_skip_current(void)
+{
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    /* the start time is read only for an excluded pid */
+    if (TRACERD_EXCLUDED(tgid)
+            ? tracerd_skip_process(tgid, TRACERD_TASK_START((const char *)bpf_get_current_task()))
+            : tracerd_skip_process(tgid, 0))
+        return 1;
 #ifdef TRACERD_COMM_BYTES
     char comm[TRACERD_TASK_COMM_LEN] = {};
     bpf_get_current_comm(comm, sizeof(comm));
@@ -100,12 +115,13 @@ static __always_inline int tracerd_skip_current(void)
 }
 
 #ifdef TRACERD_OFF_task_struct__tgid
-/* A task other than current (runqlat's wakee): tgid and comm through BTF offsets. */
+/* A task other than current (runqlat's wakee): tgid, start time and comm through BTF
+ * offsets. */
 static __always_inline int tracerd_skip_task(const char *task)
 {
     u32 tgid = 0;
     bpf_probe_read_kernel(&tgid, sizeof(tgid), task + TRACERD_OFF_task_struct__tgid);
-    if (tracerd_skip_tgid(tgid))
+    if (tracerd_skip_process(tgid, TRACERD_EXCLUDED(tgid) ? TRACERD_TASK_START(task) : 0))
         return 1;
 #if defined(TRACERD_COMM_BYTES) && defined(TRACERD_OFF_task_struct__comm)
     char comm[TRACERD_TASK_COMM_LEN] = {};

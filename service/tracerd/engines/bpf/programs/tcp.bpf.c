@@ -53,6 +53,7 @@
 struct tl_owner {
     u32 pid;
     char comm[TRACERD_TASK_COMM_LEN];
+    u64 start; /* its start time in clock ticks: with the pid, the process */
 };
 
 BPF_HASH(tl_birth, u64, u64, 10240);
@@ -72,6 +73,9 @@ int trd_tcp_life(struct tracepoint__sock__inet_sock_set_state *args)
         struct tl_owner me = {};
         me.pid = bpf_get_current_pid_tgid() >> 32;
         bpf_get_current_comm(me.comm, sizeof(me.comm));
+        me.start = TRACERD_EXCLUDED(me.pid)
+                       ? TRACERD_TASK_START((const char *)bpf_get_current_task())
+                       : 0;
         tl_owner.update(&sk, &me);
     }
     if (state != TRD_TCP_CLOSE)
@@ -87,7 +91,8 @@ int trd_tcp_life(struct tracepoint__sock__inet_sock_set_state *args)
         return 0;
     u64 span = bpf_ktime_get_ns() - *birth;
     tl_birth.delete(&sk);
-    if (owner.pid ? (tracerd_skip_tgid(owner.pid) || tracerd_comm_differs(owner.comm))
+    if (owner.pid ? (tracerd_skip_process(owner.pid, owner.start) ||
+                     tracerd_comm_differs(owner.comm))
                   : TRACERD_FILTERED)
         return 0;
 
