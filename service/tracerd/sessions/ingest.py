@@ -160,6 +160,7 @@ class SessionIngest:
         await self.writer.wait_for_space()
         first = live.next_seq
         live.next_seq += 1
+        live.received += 1  # a stored event like any other: `events` counts what `stored` does
         self.writer.submit(
             live.id,
             first,

@@ -162,6 +162,22 @@ def test_fed_batches_are_stored_in_order_and_accounted(tmp_path: Path) -> None:
     assert set(exits) == {(1000, -11, "EAGAIN")}
 
 
+def test_map_snapshots_count_in_events_as_in_stored(tmp_path: Path) -> None:
+    env = Env(tmp_path, kind="bpf")
+    fake = FakeEngine(batches=2, size=100)
+    frames = list(fake.frames())
+    snapshots: list[wire.Frame] = [
+        {"t": "maps", "ts_ns": T0 + i, "maps": {"@c": {"k": i}}} for i in range(3)
+    ]
+
+    prog = env.feed([frames[0], snapshots[0], frames[1], *snapshots[1:]])
+    real = [e for e in env.events() if e["name"] != "lost"]
+    assert sum(e["name"] == "maps" for e in real) == 3
+    assert env.live.received == len(real) == fake.produced + 3
+    counters = env.live.counters(prog.stored, prog.lost, 0)
+    assert counters["events"] == prog.stored - 1  # all but the one kernel loss record
+
+
 def test_time_and_name_filters_read_through_blocks(tmp_path: Path) -> None:
     env = Env(tmp_path)
     frames = list(FakeEngine(batches=4, size=5000).frames())
