@@ -1,0 +1,68 @@
+"""The long fuzz run: ≥ 10,000 schemathesis requests against a real daemon, counted.
+
+Usage (root, under the kernel-test lock): PYTHONPATH=service python bench/fuzz_api.py
+[--scale S]
+
+A `tracerd serve` on a temp state dir listening on 127.0.0.1 (a free port), with
+TRACERD_MAX_SESSIONS=4 and a 10 s stop timeout as the suite's fuzz test; a viewer token
+and four known sessions; then every operation of the served OpenAPI schema gets
+8×S valid and 5×S schema-breaking requests (tests/fuzzing.py), each with the admin or the
+viewer token and a 30 s timeout. Printed: requests, status counts, 500s, hangs, the
+slowest answer, the first failures; then every session is stopped and what is left is
+checked (sessions not final, worker processes, this daemon's tracefs instances). Exit
+status 1 if anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness import REPO, Daemon
+
+sys.path.insert(0, str(REPO))
+from tests.fuzzing import children, fuzz, prepare, stop_all
+
+
+def instances(daemon_id: str) -> list[str]:
+    root = Path("/sys/kernel/tracing/instances")
+    return sorted(p.name for p in root.iterdir() if p.name.startswith(f"tracerd_{daemon_id}_"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=30.0, help="30: about 10,500 requests")
+    args = parser.parse_args()
+    env = {"TRACERD_MAX_SESSIONS": "4", "TRACERD_STOP_TIMEOUT_S": "10"}
+    sleeper = subprocess.Popen(["sleep", "100000"])
+    try:
+        with Daemon(listen="127.0.0.1:0", env=env) as daemon:
+            daemon_id = daemon.api.get("/v1/health").json()["daemon_id"]
+            viewer, known_ids = prepare(daemon.api)
+            tokens = {"admin": daemon.admin, "viewer": viewer}
+            report = fuzz(daemon.url, tokens, known_ids, sleeper.pid, args.scale, progress=print)
+            print(report.summary())
+            for failure in report.failures[:20]:
+                print(f"  {failure}")
+            states = stop_all(daemon.api)
+            deadline = time.monotonic() + 30
+            while children(daemon.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            left = {
+                "active sessions": sorted(states & {"starting", "running", "stopping"}),
+                "worker processes": children(daemon.pid),
+                "tracefs instances": instances(daemon_id),
+            }
+            print(f"left after stopping every session: {left}")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    if report.failures or any(left.values()) or report.requests < 10_000 * args.scale / 30:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
