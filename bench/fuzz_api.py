@@ -1,7 +1,10 @@
 """The long fuzz run: ≥ 10,000 schemathesis requests against a real daemon, counted.
 
-Usage (root, under the kernel-test lock): PYTHONPATH=service python bench/fuzz_api.py
-[--scale S]
+Usage (root): PYTHONPATH=service python bench/fuzz_api.py [--scale S] [--lock FILE]
+
+With --lock (the shared kernel-test lock) the run takes the lock for each operation's
+batch and, before giving it back, stops every session the batch started, so it holds the
+lock a few seconds at a time over a long run; without it, run it under the lock.
 
 A `tracerd serve` on a temp state dir listening on 127.0.0.1 (a free port), with
 TRACERD_MAX_SESSIONS=4 and a 10 s stop timeout as the suite's fuzz test; a viewer token
@@ -16,14 +19,19 @@ status 1 if anything failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from harness import REPO, Daemon
 
 sys.path.insert(0, str(REPO))
+import httpx
+
 from tests.fuzzing import children, fuzz, prepare, stop_all
 
 
@@ -32,21 +40,62 @@ def instances(daemon_id: str) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.name.startswith(f"tracerd_{daemon_id}_"))
 
 
+@contextlib.contextmanager
+def held(path: str | None) -> Iterator[None]:
+    """The lock at `path` held (nothing without a path)."""
+    if path is None:
+        yield
+        return
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def locked(path: str, api: httpx.Client) -> Iterator[None]:
+    """The lock held for one batch; the sessions it started stopped before it goes."""
+    with held(path):
+        try:
+            yield
+        finally:
+            stop_all(api)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=30.0, help="30: about 10,500 requests")
+    parser.add_argument("--lock", help="take this lock for each batch (the kernel-test lock)")
     args = parser.parse_args()
     env = {"TRACERD_MAX_SESSIONS": "4", "TRACERD_STOP_TIMEOUT_S": "10"}
+    daemon = Daemon(listen="127.0.0.1:0", env=env)
     sleeper = subprocess.Popen(["sleep", "100000"])
+    with held(args.lock):  # the daemon probes the kernel at start
+        daemon.__enter__()
     try:
-        with Daemon(listen="127.0.0.1:0", env=env) as daemon:
-            daemon_id = daemon.api.get("/v1/health").json()["daemon_id"]
+
+        def each_batch() -> contextlib.AbstractContextManager[object]:
+            return locked(args.lock, daemon.api) if args.lock else contextlib.nullcontext()
+
+        daemon_id = daemon.api.get("/v1/health").json()["daemon_id"]
+        with each_batch():
             viewer, known_ids = prepare(daemon.api)
-            tokens = {"admin": daemon.admin, "viewer": viewer}
-            report = fuzz(daemon.url, tokens, known_ids, sleeper.pid, args.scale, progress=print)
-            print(report.summary())
-            for failure in report.failures[:20]:
-                print(f"  {failure}")
+        tokens = {"admin": daemon.admin, "viewer": viewer}
+        report = fuzz(
+            daemon.url,
+            tokens,
+            known_ids,
+            sleeper.pid,
+            args.scale,
+            progress=print,
+            each_batch=each_batch,
+        )
+        print(report.summary())
+        for failure in report.failures[:20]:
+            print(f"  {failure}")
+        with held(args.lock):
             states = stop_all(daemon.api)
             deadline = time.monotonic() + 30
             while children(daemon.pid) and time.monotonic() < deadline:
@@ -57,9 +106,12 @@ def main() -> None:
                 "tracefs instances": instances(daemon_id),
             }
             print(f"left after stopping every session: {left}")
+            daemon.__exit__(None, None, None)
     finally:
         sleeper.kill()
         sleeper.wait()
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.__exit__(None, None, None)
     if report.failures or any(left.values()) or report.requests < 10_000 * args.scale / 30:
         raise SystemExit(1)
 

@@ -17,6 +17,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,8 +95,10 @@ def fuzz(
     sleeper: int,
     scale: float = 1.0,
     progress: Callable[[str], None] | None = None,
+    each_batch: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
 ) -> FuzzReport:
-    """Every operation of the schema served at `url`, positive and negative requests."""
+    """Every operation of the schema served at `url`, positive and negative requests; each
+    operation's batch of one mode runs inside `each_batch()` (e.g. a lock held for it)."""
     schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
     http = requests.Session()
     report = FuzzReport()
@@ -142,8 +145,8 @@ def fuzz(
                 )
 
         began_op = time.monotonic()
-        with contextlib.suppress(Unsatisfiable):  # nothing in it can break the schema
-            run()
+        with each_batch(), contextlib.suppress(Unsatisfiable):  # Unsatisfiable: nothing in
+            run()  # the operation can break the schema
         if progress is not None:
             progress(
                 f"  {operation.method} {operation.path} {mode.value}: "
