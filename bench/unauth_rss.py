@@ -154,8 +154,12 @@ def holding(url: str, n: int, head: bytes) -> tuple[Counter[str], bool]:
         closed = 0
         for sock in socks:
             sock.setblocking(False)
-            with contextlib.suppress(BlockingIOError):
+            try:
                 closed += sock.recv(1) == b""
+            except BlockingIOError:
+                pass  # still open, nothing said
+            except OSError:
+                closed += 1  # reset by the daemon
     finally:
         for sock in socks:
             sock.close()

@@ -95,10 +95,11 @@ def fuzz(
     sleeper: int,
     scale: float = 1.0,
     progress: Callable[[str], None] | None = None,
-    each_batch: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
+    each_batch: Callable[[str], AbstractContextManager[object]] = contextlib.nullcontext,
 ) -> FuzzReport:
     """Every operation of the schema served at `url`, positive and negative requests; each
-    operation's batch of one mode runs inside `each_batch()` (e.g. a lock held for it)."""
+    operation's batch of one mode runs inside `each_batch(method)` (e.g. a lock held for
+    the batches that may create kernel objects)."""
     schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
     http = requests.Session()
     report = FuzzReport()
@@ -145,7 +146,10 @@ def fuzz(
                 )
 
         began_op = time.monotonic()
-        with each_batch(), contextlib.suppress(Unsatisfiable):  # Unsatisfiable: nothing in
+        with (
+            each_batch(operation.method.upper()),
+            contextlib.suppress(Unsatisfiable),
+        ):  # Unsatisfiable: nothing in
             run()  # the operation can break the schema
         if progress is not None:
             progress(
