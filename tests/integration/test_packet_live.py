@@ -356,8 +356,15 @@ def len_pad(epb: bytes) -> int:
     return caplen + (-caplen % 4)
 
 
+@pytest.fixture
+def small_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon started after this gives its workers a 1 MiB backlog: a flood then fills
+    it within a fraction of a second and the kernel has to drop."""
+    monkeypatch.setenv("TRACERD_WORKER_RAW_MEMORY_MB", "1")
+
+
 def test_kernel_drops_under_a_flood_are_counted(
-    pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path
+    small_backlog: None, pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path
 ) -> None:
     with netns_daemon.unix() as api:
         spec = {"interface": pair.veth_a, "filter": "udp port 9", "buffer_size_kb": 64}
