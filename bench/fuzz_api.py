@@ -2,10 +2,10 @@
 
 Usage (root): PYTHONPATH=service python bench/fuzz_api.py [--scale S] [--lock FILE]
 
-With --lock (the shared kernel-test lock) the run takes the lock for each batch of an
-operation that may create kernel objects (every method but GET) and, before giving it
-back, stops every session the batch started, so it holds the lock seconds at a time over
-a long run; without it, run it under the lock.
+With --lock (the shared kernel-test lock) the reads (GETs: the database, /proc, tracefs
+files) run first without it; the lock is taken for the operations that may create kernel
+objects (every other method), each of whose batches ends by stopping every session, and
+kept to the end; without --lock, run it under the lock.
 
 A `tracerd serve` on a temp state dir listening on 127.0.0.1 (a free port), with
 TRACERD_MAX_SESSIONS=4 and a 10 s stop timeout as the suite's fuzz test; a viewer token
@@ -56,13 +56,12 @@ def held(path: str | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def locked(path: str, api: httpx.Client) -> Iterator[None]:
-    """The lock held for one batch; the sessions it started stopped before it goes."""
-    with held(path):
-        try:
-            yield
-        finally:
-            stop_all(api)
+def stopping_all(api: httpx.Client) -> Iterator[None]:
+    """One batch; the sessions it started stopped after it."""
+    try:
+        yield
+    finally:
+        stop_all(api)
 
 
 def main() -> None:
@@ -73,18 +72,24 @@ def main() -> None:
     env = {"TRACERD_MAX_SESSIONS": "4", "TRACERD_STOP_TIMEOUT_S": "10"}
     daemon = Daemon(listen="127.0.0.1:0", env=env)
     sleeper = subprocess.Popen(["sleep", "100000"])
-    with held(args.lock):  # the daemon probes the kernel at start
+    with held(args.lock):  # the daemon probes the kernel at start; known sessions, stopped
         daemon.__enter__()
-    try:
-
-        def each_batch(method: str = "POST") -> contextlib.AbstractContextManager[object]:
-            if args.lock and method != "GET":  # GETs read the database, /proc, tracefs
-                return locked(args.lock, daemon.api)
-            return contextlib.nullcontext()
-
         daemon_id = daemon.api.get("/v1/health").json()["daemon_id"]
-        with each_batch():
-            viewer, known_ids = prepare(daemon.api)
+        viewer, known_ids = prepare(daemon.api)
+        stop_all(daemon.api)
+    try:
+        writing = contextlib.ExitStack()  # the lock, once taken for the writes, kept
+        locked_for_writes = False
+
+        def each_batch(method: str) -> contextlib.AbstractContextManager[object]:
+            nonlocal locked_for_writes
+            if method == "GET":  # reads: the database, /proc, tracefs files
+                return contextlib.nullcontext()
+            if args.lock and not locked_for_writes:
+                writing.enter_context(held(args.lock))
+                locked_for_writes = True
+            return stopping_all(daemon.api)
+
         tokens = {"admin": daemon.admin, "viewer": viewer}
         report = fuzz(
             daemon.url,
@@ -98,7 +103,7 @@ def main() -> None:
         print(report.summary())
         for failure in report.failures[:20]:
             print(f"  {failure}")
-        with held(args.lock):
+        with writing, held(None if locked_for_writes else args.lock):
             states = stop_all(daemon.api)
             deadline = time.monotonic() + 30
             while children(daemon.pid) and time.monotonic() < deadline:

@@ -105,6 +105,7 @@ def fuzz(
     report = FuzzReport()
     began = time.monotonic()
     operations = [result.ok() for result in schema.get_all_operations()]
+    operations.sort(key=lambda op: op.method.upper() != "GET")  # reads first, then writes
     for operation, mode in itertools.product(operations, EXAMPLES):
 
         @settings(
