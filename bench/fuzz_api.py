@@ -12,7 +12,7 @@ TRACERD_MAX_SESSIONS=4 and a 10 s stop timeout as the suite's fuzz test; a viewe
 and four known sessions; then every operation of the served OpenAPI schema gets
 8×S valid and 5×S schema-breaking requests (tests/fuzzing.py), each with the admin or the
 viewer token and a 30 s timeout (operations whose inputs cannot break the schema get no
-negative requests: scale 30 made 8,000-odd requests, 40 about 11,000). Printed: requests,
+negative requests: scale 30 made 7,910 requests, 40 about 10,500). Printed: requests,
 status counts, 500s, hangs, the slowest answer, the first failures; then every session is
 stopped and what is left is checked (sessions not final, worker processes, this daemon's
 tracefs instances). Exit status 1 if anything failed.
@@ -67,7 +67,7 @@ def stopping_all(api: httpx.Client) -> Iterator[None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", type=float, default=40.0, help="40: about 11,000 requests")
+    parser.add_argument("--scale", type=float, default=40.0, help="40: about 10,500 requests")
     parser.add_argument("--lock", help="take this lock for each batch (the kernel-test lock)")
     args = parser.parse_args()
     env = {"TRACERD_MAX_SESSIONS": "4", "TRACERD_STOP_TIMEOUT_S": "10"}
