@@ -85,9 +85,17 @@ def _cmdline(pid: int) -> str:
 class Daemon:
     """`tracerd serve` with its own state dir and socket; `api` talks over the socket."""
 
-    def __init__(self, prefix: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        prefix: list[str] | None = None,
+        listen: str = "",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.prefix = prefix or []
         """a command prefix, e.g. nsenter into a test network namespace"""
+        self.listen = listen
+        """a TCP address as well (`127.0.0.1:0`: a free port, see `url`)"""
+        self.env = env or {}
         self.dir = Path(tempfile.mkdtemp(prefix="tdb", dir="/tmp"))
         self.socket = str(self.dir / "s.sock")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -96,7 +104,7 @@ class Daemon:
         )
 
     def __enter__(self) -> Daemon:
-        env = {**os.environ, "PYTHONPATH": str(REPO / "service")}
+        env = {**os.environ, "PYTHONPATH": str(REPO / "service"), **self.env}
         with open(self.dir / "daemon.log", "wb") as log:
             self.proc = subprocess.Popen(
                 [
@@ -106,7 +114,7 @@ class Daemon:
                     "tracerd",
                     "serve",
                     "--listen",
-                    "",
+                    self.listen,
                     "--socket",
                     self.socket,
                     "--state-dir",
@@ -133,6 +141,16 @@ class Daemon:
             self.proc.wait(120)
         self.api.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def url(self) -> str:
+        """The TCP address (`listen` given), as the daemon wrote it in its state dir."""
+        lines = (self.dir / "state" / "address").read_text().split()
+        return next(x for x in lines if x.startswith("http"))
+
+    @property
+    def admin(self) -> str:
+        return (self.dir / "state" / "admin.token").read_text().strip()
 
     @property
     def pid(self) -> int:

@@ -84,6 +84,19 @@ class VethPair:
             self.exec(ns, ["ip", "-6", "addr", "add", f"{ip6}/64", "dev", dev, "nodad"])
             self.exec(ns, ["ip", "link", "set", dev, "up"])
 
+    def send_frames(self, frames: Sequence[bytes]) -> None:
+        """Raw Ethernet frames sent from b's veth (an AF_PACKET socket in namespace b)."""
+        script = (
+            "import socket, sys\n"
+            "s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\n"
+            "s.bind((sys.argv[1], 0))\n"
+            "for hexed in sys.argv[2:]:\n"
+            "    s.send(bytes.fromhex(hexed))\n"
+        )
+        self.exec(
+            self.ns_b, [sys.executable, "-c", script, self.veth_b, *(f.hex() for f in frames)]
+        )
+
     @staticmethod
     def run(argv: Sequence[str], **kw: object) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

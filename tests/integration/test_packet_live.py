@@ -15,7 +15,7 @@ import signal
 import struct
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +196,7 @@ def side_by_side(
     peer_files: list[Path],
     specs: list[dict[str, Any]] | None = None,
     flags: list[list[str]] | None = None,
+    traffic: Callable[[], object] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A session and a tcpdump per filter on `interface` (with more of the spec and the
     matching tcpdump flags) while the pair's traffic runs; the sessions start before and
@@ -212,7 +213,7 @@ def side_by_side(
     ]
     try:
         wait_capturing(peer_files)
-        pair.traffic()
+        (traffic or pair.traffic)()
         time.sleep(0.5)
     finally:
         for peer in peers:
@@ -256,6 +257,57 @@ def test_filters_and_summaries_equal_tcpdumps(
         kinds = " | ".join(everything)
         for seen in ("ARP, Request", "ICMP echo request", "Flags [S]", "UDP, length", "IP6"):
             assert seen in kinds
+    assert packet_sockets(pair) == []
+
+
+def tagged_frames(pair: VethPair) -> list[bytes]:
+    """Frames with 802.1Q (and 802.1ad + 802.1Q) tags from b to a: UDP datagrams and an
+    ARP request. The receiving veth takes the outer tag off into the packet's metadata."""
+    import socket as sockets
+
+    src, dst = bytes.fromhex("02aabbccdd02"), bytes.fromhex("02aabbccdd01")
+    a, b = sockets.inet_aton(pair.ip_a), sockets.inet_aton(pair.ip_b)
+    out = []
+    for i in range(3):
+        payload = b"tag" * (i + 1)
+        udp = struct.pack(">HHHH", 40000 + i, 9, 8 + len(payload), 0) + payload
+        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0, 64, 17, 0, b, a) + udp
+        out.append(dst + src + struct.pack(">HHH", 0x8100, 100 + i, 0x0800) + ip)
+    arp = struct.pack(">HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, src, b, bytes(6), a)
+    out.append(b"\xff" * 6 + src + struct.pack(">HHH", 0x8100, 0x6000 | 7, 0x0806) + arp)
+    out.append(dst + src + struct.pack(">HHHHH", 0x88A8, 10, 0x8100, 20, 0x0800) + ip)
+    return out
+
+
+def send_and_wait(pair: VethPair) -> None:
+    """The tagged frames, then more than tcpdump's 1 s block timeout: a burst this short
+    sits in its ring's open block until then, and a SIGINT before it loses them."""
+    pair.send_frames(tagged_frames(pair))
+    time.sleep(1.5)
+
+
+def test_vlan_tags_as_tcpdumps(
+    pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path
+) -> None:
+    """Tagged frames captured on the veth that took their tag off: the session puts the
+    tag back as libpcap does, so the lines (default and -e) and the pcap equal tcpdump's."""
+    with netns_daemon.unix() as api:
+        peer = short_tmp / "vlan.pcap"
+        sessions, finals = side_by_side(
+            api, pair, pair.veth_a, [QUIET], [peer],
+            traffic=lambda: send_and_wait(pair),
+        )  # fmt: skip
+        assert finals[0]["state"] == "stopped", finals[0]
+        packets = events(api, sessions[0]["id"], name="packet")
+        want = read_back(peer)
+        assert_same_window([e["fields"]["text"] for e in packets], want, "vlan")
+        want_e = read_back(peer, "-e")
+        assert sum(": vlan " in line for line in want_e) == 5, want_e  # tcpdump saw the tags
+        ours = export(api, sessions[0]["id"], "pcap", short_tmp / "ours.pcap")
+        assert_same_window(read_back(ours, "-e"), want_e, "vlan -e")
+        tags = [e["fields"]["vlan"] for e in packets if e["fields"].get("vlan")]
+        assert [t[0]["id"] for t in tags] == [100, 101, 102, 7, 10]
+        assert tags[-1][1]["id"] == 20
     assert packet_sockets(pair) == []
 
 
@@ -304,8 +356,15 @@ def len_pad(epb: bytes) -> int:
     return caplen + (-caplen % 4)
 
 
+@pytest.fixture
+def small_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon started after this gives its workers a 1 MiB backlog: a flood then fills
+    it within a fraction of a second and the kernel has to drop."""
+    monkeypatch.setenv("TRACERD_WORKER_RAW_MEMORY_MB", "1")
+
+
 def test_kernel_drops_under_a_flood_are_counted(
-    pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path
+    small_backlog: None, pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path
 ) -> None:
     with netns_daemon.unix() as api:
         spec = {"interface": pair.veth_a, "filter": "udp port 9", "buffer_size_kb": 64}
@@ -390,8 +449,8 @@ def test_any_interface_equals_tcpdump_any(
 
 
 def test_cli_tcpdump(pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path) -> None:
-    """`tracerd tcpdump`: -d/-dd/-ddd as tcpdump prints them; -c N lines equal to tcpdump's
-    (timestamps aside: two sockets); -w FILE read back by tcpdump -r."""
+    """`tracerd tcpdump`: -d/-dd/-ddd as tcpdump prints them; -c N lines with -e equal to
+    tcpdump's (timestamps aside: two sockets); -w FILE read back by tcpdump -r; -v refused."""
     import sys
 
     base = [sys.executable, "-m", "tracerd", "tcpdump", "--socket", netns_daemon.socket]
@@ -418,7 +477,7 @@ def test_cli_tcpdump(pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Pat
         text=True,
     )
     lines = subprocess.Popen(
-        [*base, "-i", pair.veth_a, "-p", "-c", "6", "icmp or arp"],
+        [*base, "-i", pair.veth_a, "-p", "-e", "-c", "6", "icmp or arp"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -447,9 +506,12 @@ def test_cli_tcpdump(pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Pat
     want = read_back(peer_file)[:6]
     if not want:
         pytest.skip("tcpdump captured nothing: nothing to compare with")
-    assert [line.split(" ", 1)[1] for line in out.splitlines()] == want
+    assert [line.split(" ", 1)[1] for line in out.splitlines()] == read_back(peer_file, "-e")[:6]
     assert "6 packets captured" in err
     assert read_back(written) == want
+    verbose = subprocess.run([*base, "-v", "-i", pair.veth_a], capture_output=True, text=True)
+    assert verbose.returncode == 2
+    assert "-v is not supported" in verbose.stderr
     assert packet_sockets(pair) == []
 
 

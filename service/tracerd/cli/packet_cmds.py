@@ -1,14 +1,16 @@
 """CLI: `tracerd tcpdump` — a packet session with tcpdump's habits.
 
-`tracerd tcpdump [-i IF] [-p] [-n] [-c N] [-s SNAPLEN] [-Q in|out|inout] [-B KiB]
+`tracerd tcpdump [-i IF] [-p] [-n] [-e] [-c N] [-s SNAPLEN] [-Q in|out|inout] [-B KiB]
 [-d|-dd|-ddd] [-w FILE] [-y LINKTYPE] EXPRESSION...`: lines on stdout as `tcpdump -n`
-prints them (local time of day, then the summary), "listening on ..." and the closing
+prints them (local time of day, then the summary; with -e the link-level header first, on
+Ethernet interfaces), "listening on ..." and the closing
 counts ("N packets captured / received by filter / dropped by kernel") on stderr; Ctrl-C
 stops. As with tcpdump the interface is promiscuous unless -p is given; the default
 interface is `any` (the daemon's host may not be this one). -d/-dd/-ddd print the program
 the daemon's libpcap compiles for the expression and exit without capturing; -w writes the
 capture as a pcap file (tcpdump -r, Wireshark) when it ends, instead of printing lines.
-Names are never resolved (-n is implied).
+Names are never resolved (-n is implied). -v is refused: the lines are tcpdump's default
+one-line summaries (write a file with -w and read it with `tcpdump -v -r`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .client import Client
 from .live import follow
 
 LINK_NAMES = {"EN10MB": "Ethernet", "LINUX_SLL2": "Linux cooked v2"}
+ETHERNET_ONLY = "-e is shown for Ethernet interfaces only (link-type {linktype} here)"
 
 
 def register(sub: Any) -> None:
@@ -30,6 +33,8 @@ def register(sub: Any) -> None:
     p.add_argument("-i", "--interface", default="any", help="interface (default: any)")
     p.add_argument("-p", "--no-promiscuous-mode", action="store_true", dest="no_promisc")
     p.add_argument("-n", action="count", default=0, help="numeric output (always)")
+    p.add_argument("-e", action="store_true", dest="link", help="print the link-level header")
+    p.add_argument("-v", action="count", default=0, dest="verbose", help="refused (see -w)")
     p.add_argument("-c", type=int, dest="count", help="exit after N packets")
     p.add_argument("-s", "--snapshot-length", type=int, dest="snaplen", default=262144)
     p.add_argument("-Q", "--direction", choices=["in", "out", "inout"], default="inout")
@@ -47,6 +52,13 @@ def cmd_tcpdump(args: argparse.Namespace) -> None:
     api = client(args)
     expression = " ".join(args.expression)
     snaplen = args.snaplen if args.snaplen > 0 else 262144
+    if args.verbose:
+        _refuse(
+            "-v is not supported: lines are tcpdump's default one-line summaries; "
+            "write the capture with -w FILE and read it with tcpdump -v -r FILE"
+        )
+    if args.link and args.interface == "any":
+        _refuse(ETHERNET_ONLY.format(linktype="LINUX_SLL2"))
     if args.dump:
         linktype = args.linktype or ("LINUX_SLL2" if args.interface == "any" else "EN10MB")
         program = api.get(
@@ -70,6 +82,9 @@ def cmd_tcpdump(args: argparse.Namespace) -> None:
     session = api.post("/v1/sessions", json=body, params={"wait": "true"})
     info = session.get("info") or {}
     linktype = str(info.get("linktype", "EN10MB"))
+    if args.link and linktype != "EN10MB":
+        api.post(f"/v1/sessions/{session['id']}/stop", params={"wait": "true"})
+        _refuse(ETHERNET_ONLY.format(linktype=linktype))
     sys.stderr.write(
         "tracerd tcpdump: verbose output suppressed, decoded as tcpdump -n\n"
         f"listening on {info.get('interface', args.interface)}, link-type {linktype}"
@@ -77,15 +92,25 @@ def cmd_tcpdump(args: argparse.Namespace) -> None:
     )
     sys.stderr.flush()
     captured: list[int] = []
-    printer = _line_printer(int(session["wall_offset_ns"]), args.write is not None, captured)
+    printer = _line_printer(
+        int(session["wall_offset_ns"]), args.write is not None, captured, link=args.link
+    )
     follow(api, session["id"], printer)
     if args.write:
         _write_pcap(api, session["id"], args.write)
     _closing_counts(api, session["id"], len(captured))
 
 
-def _line_printer(wall_offset_ns: int, quiet: bool, captured: list[int]) -> Any:
+def _refuse(message: str) -> None:
+    sys.stderr.write(f"tracerd tcpdump: {message}\n")
+    raise SystemExit(2)
+
+
+def _line_printer(wall_offset_ns: int, quiet: bool, captured: list[int], link: bool) -> Any:
+    from ..engines.packet.decode import link_line  # dpkt: only when capturing
+
     out = sys.stdout
+    line = link_line if link else _summary
 
     def printer(message: dict[str, Any]) -> None:
         if message.get("type") == "events":
@@ -97,12 +122,16 @@ def _line_printer(wall_offset_ns: int, quiet: bool, captured: list[int]) -> Any:
                     continue
                 wall = int(event["ts_ns"]) + wall_offset_ns
                 clock = time.strftime("%H:%M:%S", time.localtime(wall // 1_000_000_000))
-                out.write(f"{clock}.{wall % 1_000_000_000 // 1000:06d} {event['fields']['text']}\n")
+                out.write(f"{clock}.{wall % 1_000_000_000 // 1000:06d} {line(event['fields'])}\n")
             out.flush()
         elif message.get("type") == "flush":
             out.flush()
 
     return printer
+
+
+def _summary(fields: dict[str, Any]) -> str:
+    return str(fields["text"])
 
 
 def _write_pcap(api: Client, session_id: str, path: str) -> None:

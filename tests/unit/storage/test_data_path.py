@@ -172,6 +172,24 @@ def test_fed_batches_are_stored_in_order_and_accounted(tmp_path: Path) -> None:
     assert set(exits) == {(1000, -11, "EAGAIN")}
 
 
+def test_map_snapshots_count_in_neither_events_nor_stored(tmp_path: Path) -> None:
+    """Map snapshots are records about the session, stored beside its events: `events` and
+    `stored` both leave them out, so the two counters agree (issue 16 item 15)."""
+    env = Env(tmp_path, kind="bpf")
+    fake = FakeEngine(batches=2, size=100)
+    frames = list(fake.frames())
+    snapshots: list[wire.Frame] = [
+        {"t": "maps", "ts_ns": T0 + i, "maps": {"@c": {"k": i}}} for i in range(3)
+    ]
+
+    prog = env.feed([frames[0], snapshots[0], frames[1], *snapshots[1:]])
+    real = [e for e in env.events() if e["name"] != "lost"]
+    assert sum(e["name"] == "maps" for e in real) == 3
+    assert env.live.received == len(real) - 3 == fake.produced
+    counters = env.live.counters(prog.stored, prog.lost, 0)
+    assert counters["events"] == prog.stored == fake.produced
+
+
 def test_time_and_name_filters_read_through_blocks(tmp_path: Path) -> None:
     env = Env(tmp_path)
     frames = list(FakeEngine(batches=4, size=5000).frames())

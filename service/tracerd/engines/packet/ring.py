@@ -9,10 +9,13 @@ closes, so a SIGKILL leaves the interface as it was), and only then is the socke
 the interface with ETH_P_ALL.
 
 Reading: the kernel fills blocks of packets and hands a block over when it is full or its
-retire timer (`RETIRE_MS`) fires. `blocks()` yields each block the kernel handed over
-(status TP_STATUS_USER) and gives it back after the caller is done with it: one poll(2)
-per block at most, none per packet. `statistics()` reads PACKET_STATISTICS (packets seen,
-packets dropped for want of a free block), which the kernel resets on each read.
+retire timer (`RETIRE_MS`) fires. `take()` copies each block the kernel handed over
+(status TP_STATUS_USER; the bytes it used) and gives it back at once: one poll(2) and one
+copy per block at most, nothing per packet; `packets()` parses a copied block later.
+`statistics()` reads PACKET_STATISTICS (packets seen, packets dropped for want of a free
+block), which the kernel resets on each read. A VLAN tag the kernel took off a frame (its
+tpacket3_hdr's hv1, TP_STATUS_VLAN_VALID) is put back in an Ethernet frame as libpcap
+puts it back, so summaries and exports show the frame as tcpdump does.
 
 Everything this holds is a file descriptor and its mapping: closing (or dying) releases it.
 """
@@ -53,8 +56,14 @@ BLOCK_SIZE = 1 << 17
 """one block holds at least one 64 KiB (GSO) packet with its headers"""
 FRAME_SIZE = 2048
 BLOCK_HEADER = struct.Struct("=II I I I I Q")  # version, offset_to_priv, status, num, first...
-PACKET_HEADER = struct.Struct("=IIIIIIHH")
-"""tp_next_offset, tp_sec, tp_nsec, tp_snaplen, tp_len, tp_status, tp_mac, tp_net"""
+PACKET_HEADER = struct.Struct("=IIIIIIHHxxxxIH")
+"""tp_next_offset, tp_sec, tp_nsec, tp_snaplen, tp_len, tp_status, tp_mac, tp_net,
+hv1.tp_vlan_tci, hv1.tp_vlan_tpid (the tag the kernel took off the frame)"""
+TP_STATUS_VLAN_VALID = 0x10
+TP_STATUS_VLAN_TPID_VALID = 0x40
+ETH_P_8021Q = 0x8100
+VLAN_OFFSET = 12
+"""where an Ethernet frame's tag goes back: after the two addresses, before the type"""
 SOCKADDR_LL = struct.Struct("=HHiHBB8s")
 """family, protocol (big-endian), ifindex, hatype, pkttype, halen, addr"""
 SOCKADDR_LL_OFFSET = 48  # TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
@@ -118,6 +127,36 @@ def _sock_fprog(
     return struct.pack("=H6xQ", len(insns), ctypes.addressof(buf)), buf
 
 
+def parse_block(block: bytes, *, cooked: bool, snaplen: int) -> list[Packet]:
+    """The packets of one TPACKET_V3 block: a cooked socket's with the SLL2 header made
+    from the socket address; a raw socket's with the VLAN tag the kernel stripped (into
+    the packet header's hv1) put back after the two addresses, as libpcap does."""
+    _v, _p, _s, count, offset, _len, _seq = BLOCK_HEADER.unpack_from(block)
+    out: list[Packet] = []
+    pos = offset
+    unpack, unpack_ll = PACKET_HEADER.unpack_from, SOCKADDR_LL.unpack_from
+    sll2 = SLL2_HEADER.pack
+    for _ in range(count):
+        nxt, sec, nsec, caplen, wirelen, status, mac, _net, tci, tpid = unpack(block, pos)
+        _f, proto, ifindex, hatype, pkttype, halen, addr = unpack_ll(
+            block, pos + SOCKADDR_LL_OFFSET
+        )
+        data = block[pos + mac : pos + mac + caplen]
+        if cooked:
+            head = sll2(socket.ntohs(proto), 0, ifindex, hatype, pkttype, halen, addr)
+            data, wirelen = head + data, wirelen + SLL2_HEADER.size
+        elif (tci or status & TP_STATUS_VLAN_VALID) and caplen >= VLAN_OFFSET:
+            # the tag the kernel took off goes back in, as libpcap puts it back
+            if not (tpid or status & TP_STATUS_VLAN_TPID_VALID):
+                tpid = ETH_P_8021Q
+            tag = struct.pack(">HH", tpid, tci & 0xFFFF)
+            data = (data[:VLAN_OFFSET] + tag + data[VLAN_OFFSET:])[:snaplen]
+            wirelen += len(tag)
+        out.append((sec * 1_000_000_000 + nsec, wirelen, ifindex, pkttype, data))
+        pos += nxt
+    return out
+
+
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -133,6 +172,7 @@ class PacketRing:
         buffer_bytes: int,
         promiscuous: bool,
         ignore_outgoing: bool,
+        snaplen: int = 262144,
     ) -> None:
         kind = socket.SOCK_DGRAM if cooked else socket.SOCK_RAW
         try:
@@ -141,6 +181,7 @@ class PacketRing:
             raise PermissionDenied("AF_PACKET sockets need CAP_NET_RAW") from e
         self.interface = interface
         self.cooked = cooked
+        self.snaplen = snaplen
         self.map: mmap.mmap | None = None
         try:
             fprog, _keep = _sock_fprog(program)
@@ -186,39 +227,30 @@ class PacketRing:
         self._poll.poll(timeout_ms)
         return self._ready()
 
+    def ready(self) -> bool:
+        """A block is waiting to be taken."""
+        return self._ready()
+
     def _ready(self) -> bool:
         assert self.map is not None
         return bool(BLOCK_HEADER.unpack_from(self.map, self._next * BLOCK_SIZE)[2] & TP_STATUS_USER)
 
-    def blocks(self) -> Iterator[list[Packet]]:
-        """The blocks the kernel handed over, in order, each given back once consumed."""
-        while self._ready():
-            base = self._next * BLOCK_SIZE
-            yield self._packets(base)
-            assert self.map is not None
-            struct.pack_into("=I", self.map, base + 8, TP_STATUS_KERNEL)
-            self._next = (self._next + 1) % self.block_nr
-
-    def _packets(self, base: int) -> list[Packet]:
+    def take(self) -> Iterator[bytes]:
+        """The blocks the kernel handed over, in order: each copied out (its used bytes, one
+        memcpy) and given back to the kernel at once, to be parsed by `packets` later."""
         view = self.map
         assert view is not None
-        _v, _p, _s, count, offset, _len, _seq = BLOCK_HEADER.unpack_from(view, base)
-        out: list[Packet] = []
-        pos = base + offset
-        unpack, unpack_ll = PACKET_HEADER.unpack_from, SOCKADDR_LL.unpack_from
-        sll2, cooked = SLL2_HEADER.pack, self.cooked
-        for _ in range(count):
-            nxt, sec, nsec, caplen, wirelen, _st, mac, _net = unpack(view, pos)
-            _f, proto, ifindex, hatype, pkttype, halen, addr = unpack_ll(
-                view, pos + SOCKADDR_LL_OFFSET
-            )
-            data = view[pos + mac : pos + mac + caplen]
-            if cooked:
-                head = sll2(socket.ntohs(proto), 0, ifindex, hatype, pkttype, halen, addr)
-                data, wirelen = head + data, wirelen + SLL2_HEADER.size
-            out.append((sec * 1_000_000_000 + nsec, wirelen, ifindex, pkttype, data))
-            pos += nxt
-        return out
+        while self._ready():
+            base = self._next * BLOCK_SIZE
+            used = BLOCK_HEADER.unpack_from(view, base)[5]
+            block = view[base : base + min(max(used, BLOCK_HEADER.size), BLOCK_SIZE)]
+            struct.pack_into("=I", view, base + 8, TP_STATUS_KERNEL)
+            self._next = (self._next + 1) % self.block_nr
+            yield block
+
+    def packets(self, block: bytes) -> list[Packet]:
+        """The packets of one block `take` copied out."""
+        return parse_block(block, cooked=self.cooked, snaplen=self.snaplen)
 
     def statistics(self) -> tuple[int, int]:
         """(packets, drops) since the last call (the kernel resets them on read)."""
