@@ -31,8 +31,8 @@ from .api.deps import resolve_principal
 from .api.errors import envelope, error_response
 from .auth import Role, TokenStore
 from .config import Settings
-from .engines.tracefs.fs import Tracefs
 from .errors import TracerdError
+from .kernel.tracefs import Tracefs
 from .metrics import Metrics, SessionSample
 from .sessions.ledger import LedgerStore, Owner
 from .sessions.manager import SessionManager

@@ -12,8 +12,8 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from ..engines.ptrace.syscalls import kernel_table
-from ..engines.tracefs.format import FormatError, parse_format
-from ..engines.tracefs.fs import EventRef
+from ..kernel.formats import FormatError, parse_format
+from ..kernel.tracefs import EventRef
 from ..reports.export import (
     Format,
     encoder_for,

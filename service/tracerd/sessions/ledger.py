@@ -24,8 +24,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..engines.launch import process_start_time
-from ..engines.tracefs.fs import Tracefs
 from ..engines.tracefs.toplevel import restore_setting
+from ..kernel.tracefs import Tracefs
 from ..storage.tables import LedgerRow
 
 log = logging.getLogger(__name__)

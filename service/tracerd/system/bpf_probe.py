@@ -1,7 +1,7 @@
 """Probe which BPF program types load *and attach* on the running kernel, with raw syscalls.
 
 Mechanism: for each type, BPF_PROG_LOAD a two-instruction program (`r0 = 0; exit`) named
-`tracerd_probe` (system/bpf_syscall.py), attach it to a harmless target, then detach and
+`tracerd_probe` (kernel/bpf.py), attach it to a harmless target, then detach and
 close every fd (an ExitStack, in reverse order):
   tracepoint      perf_event_open(PERF_TYPE_TRACEPOINT, id of syscalls:sys_enter_getppid or
                   sched:sched_process_exec from tracefs) + PERF_EVENT_IOC_SET_BPF + ENABLE
@@ -12,7 +12,7 @@ close every fd (an ExitStack, in reverse order):
                   hardware PMU needed)
   kprobe          the perf `kprobe` PMU (config1 = function name) on do_nanosleep
   fentry          BPF_PROG_TYPE_TRACING + BPF_TRACE_FENTRY + attach_btf_id of bpf_fentry_test1
-                  (or do_nanosleep) from /sys/kernel/btf/vmlinux (system/btf.py), attached
+                  (or do_nanosleep) from /sys/kernel/btf/vmlinux (kernel/btf.py), attached
                   with BPF_RAW_TRACEPOINT_OPEN(name NULL)
 Perf-attached programs go away when the perf fd closes, raw tracepoint and fentry programs
 when the link fd closes: nothing outlives a probe, nor the process should it die meanwhile.
@@ -41,8 +41,8 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TypedDict
 
-from . import btf
-from .bpf_syscall import (
+from ..kernel import btf
+from ..kernel.bpf import (
     BPF_PROG_TYPE_KPROBE,
     BPF_PROG_TYPE_PERF_EVENT,
     BPF_PROG_TYPE_RAW_TRACEPOINT,

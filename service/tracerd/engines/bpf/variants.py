@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...system import btf
+from ...kernel import btf
 from .tools.spec import ToolDef
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Numbers, names and strace classes come from `sysent.TABLE_X86_64`; argument names and C
 types from the kernel's own `events/syscalls/sys_enter_<name>/format` files (parsed with
-engines/tracefs/format.py), so syscalls newer than python-ptrace's Linux 5.8 tables (clone3,
+kernel/formats.py), so syscalls newer than python-ptrace's Linux 5.8 tables (clone3,
 openat2, close_range, ...) decode with their real prototypes. Without tracefs the table still
 works with anonymous arguments (`arg0`..). A few kernel event names differ from the syscall
 names (`newstat` is `stat`, `sendfile64` is `sendfile`).
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import BadRequest
-from ..tracefs.format import FormatError, parse_format
+from ...kernel.formats import FormatError, parse_format
 from .sysent import TABLE_X86_64
 
 log = logging.getLogger(__name__)

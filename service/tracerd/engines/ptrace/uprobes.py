@@ -22,9 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...errors import BadRequest, KernelRejected, ResourceBusy
+from ...kernel.elf import check_uprobe_target
 from ...types import WireEvent
 from ..base import EngineContext, Ledger
-from ..elf import check_uprobe_target
 from . import tracer as pt
 from .breakpoints import breakpoint_event
 from .elfsyms import Location

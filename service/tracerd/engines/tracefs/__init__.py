@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ...errors import CapabilityMissing, KernelRejected, NotFound, TracerdError
+from ...kernel.proc import thread_ids
+from ...kernel.tracefs import EventRef, Instance, Tracefs, read_file
 from ...specs import TracefsSpec
-from ...system.procs import thread_ids
 from ...types import WireEvent
 from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
 from ..launch import LaunchedCommand
 from .decode import PageDecoder
 from .dynamic import DynamicEvents
-from .fs import EventRef, Instance, Tracefs, read_file
 from .kallsyms import SymbolizingSink, boot_id
 from .parse import dynamic_event_kinds
 from .reader import TracefsReader, load_registry, read_kernel_loss

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...kernel.tracefs import check_text, read_file, write_file
 from ..base import Ledger
-from .fs import check_text, read_file, write_file
 
 log = logging.getLogger(__name__)
 

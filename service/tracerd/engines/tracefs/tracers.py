@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import BadRequest, KernelRejected, ResourceBusy
+from ...kernel.tracefs import Instance, Tracefs, read_file, write_file
 from ...specs import TracefsSpec
 from ...system.caps import os_error_text
 from ..base import Ledger
-from .fs import Instance, Tracefs, read_file, write_file
 from .toplevel import TopLevel, write_setting
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import KernelRejected, NotFound, TracefsUnavailable, UnknownEvent
-from ...system.caps import os_error_text
+from ..errors import KernelRejected, NotFound, TracefsUnavailable, UnknownEvent
+from ..system.caps import os_error_text
 
 log = logging.getLogger(__name__)
 
