@@ -49,10 +49,10 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from ...errors import CapabilityMissing, TracerdError
+from ...kernel.btf import offsets
 from ...specs import BpfSpec
 from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
 from ..launch import process_start_time
-from .btf import offsets
 from .codegen import Filters, plan_for_spec
 from .plan import SESSION_CLOCK, ProgramPlan
 from .tools.meta import get_tool

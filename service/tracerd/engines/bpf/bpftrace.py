@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import CapabilityMissing, CompileError
+from ...kernel.btf import VMLINUX_BTF_PATH as VMLINUX_BTF
 from ...types import WireEvent, lost_event
 from ..base import EventSink, Ledger
 from .bpftrace_text import (
@@ -47,7 +48,6 @@ from .bpftrace_text import (
     rewrite,
     stderr_message,
 )
-from .btf import VMLINUX_BTF
 from .kernel import process_prog_ids
 
 log = logging.getLogger(__name__)

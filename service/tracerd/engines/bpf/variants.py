@@ -29,14 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...kernel import btf
+from ...kernel.tracefs import MOUNT_POINTS
 from .tools.spec import ToolDef
 
 log = logging.getLogger(__name__)
 KALLSYMS = "/proc/kallsyms"
-FILTER_FUNCTIONS = (
-    "/sys/kernel/tracing/available_filter_functions",
-    "/sys/kernel/debug/tracing/available_filter_functions",
-)
+FILTER_FUNCTIONS = tuple(str(root / "available_filter_functions") for root in MOUNT_POINTS)
 KPROBE_BLACKLIST = "/sys/kernel/debug/kprobes/blacklist"
 
 FunctionCheck = Callable[[str, str], "str | None"]

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...errors import AlreadyTraced, NotFound, PermissionDenied, TracerdError
+from ...kernel.proc import thread_ids
 from ...types import WireEvent
 from ..base import EngineContext, EventSink, Ledger
 from ..launch import LaunchedCommand, process_start_time
@@ -85,7 +86,7 @@ class PtraceSession:
             )
         )
         seen: set[int] = set()
-        while new := [t for t in pt.thread_ids(tgid) if t not in seen]:
+        while new := [t for t in thread_ids(tgid) if t not in seen]:
             for tid in new:
                 seen.add(tid)
                 try:

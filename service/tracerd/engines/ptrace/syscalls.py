@@ -20,11 +20,11 @@ from pathlib import Path
 
 from ...errors import BadRequest
 from ...kernel.formats import FormatError, parse_format
+from ...kernel.tracefs import DEFAULT_ROOT, Tracefs
 from .sysent import TABLE_X86_64
 
 log = logging.getLogger(__name__)
 
-TRACEFS_SYSCALLS = Path("/sys/kernel/tracing/events/syscalls")
 # kernel trace-event name -> syscall name, where they differ
 _EVENT_ALIASES = {
     "newstat": "stat",
@@ -143,18 +143,14 @@ def parse_sysent(text: str) -> list[tuple[int, str, int, str]]:
     return out
 
 
-def read_prototypes(root: Path = TRACEFS_SYSCALLS) -> dict[str, tuple[tuple[str, str], ...]]:
+def read_prototypes(root: Path = DEFAULT_ROOT) -> dict[str, tuple[tuple[str, str], ...]]:
     """{syscall name: ((arg name, C type), ...)} from the kernel's sys_enter formats."""
     out: dict[str, tuple[tuple[str, str], ...]] = {}
-    try:
-        entries = list(root.glob("sys_enter_*"))
-    except OSError:
-        return out
-    for directory in entries:
+    for name, text in Tracefs(root).system_formats("syscalls", "sys_enter_"):
         try:
-            fmt = parse_format((directory / "format").read_text(), "syscalls")
-        except (OSError, FormatError) as exc:
-            log.debug("cannot read %s: %s", directory, exc)
+            fmt = parse_format(text, "syscalls")
+        except FormatError as exc:
+            log.debug("cannot parse the format of %s: %s", name, exc)
             continue
         event = fmt.name.removeprefix("sys_enter_")
         args = tuple(

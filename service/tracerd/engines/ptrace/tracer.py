@@ -262,13 +262,6 @@ def proc_status(pid: int) -> dict[str, str]:
     return out
 
 
-def thread_ids(pid: int) -> list[int]:
-    try:
-        return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
-    except OSError:
-        return []
-
-
 def comm(tid: int) -> str | None:
     try:
         return Path(f"/proc/{tid}/comm").read_text().rstrip("\n")

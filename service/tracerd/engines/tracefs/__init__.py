@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from ...errors import CapabilityMissing, KernelRejected, NotFound, TracerdError
 from ...kernel.proc import thread_ids
-from ...kernel.tracefs import EventRef, Instance, Tracefs, read_file
+from ...kernel.tracefs import CLOCK_IDS, EventRef, Instance, Tracefs, read_file, read_kernel_loss
 from ...specs import TracefsSpec
 from ...types import WireEvent
 from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
@@ -35,7 +35,7 @@ from .decode import PageDecoder
 from .dynamic import DynamicEvents
 from .kallsyms import SymbolizingSink, boot_id
 from .parse import dynamic_event_kinds
-from .reader import TracefsReader, load_registry, read_kernel_loss
+from .reader import TracefsReader, load_registry
 from .tasks import TaskResolver
 from .tracers import TracerSetup
 
@@ -44,12 +44,6 @@ log = logging.getLogger(__name__)
 BUFFER_PERCENT = 25
 READER_DRAIN_TIMEOUT_S = 10.0
 READER_IDLE_TIMEOUT_S = 20.0
-CLOCK_IDS = {
-    "mono": time.CLOCK_MONOTONIC,
-    "mono_raw": time.CLOCK_MONOTONIC_RAW,
-    "boot": time.CLOCK_BOOTTIME,
-    "tai": time.CLOCK_TAI,
-}
 
 
 @dataclass(eq=False)
@@ -80,9 +74,7 @@ class TracefsEngine:
         self.ledger: Ledger | None = None
 
     def _root(self) -> Any:
-        from pathlib import Path
-
-        return Path(self.ctx.caps.get("tracefs", {}).get("path") or "/sys/kernel/tracing")
+        return self.ctx.tracefs_root
 
     # -- prepare ------------------------------------------------------------------------
 
