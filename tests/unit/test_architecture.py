@@ -93,3 +93,82 @@ def test_the_tracefs_check_sees_what_it_forbids() -> None:
         "os.open(f'{tracefs}/trace_pipe', 0)\nopen('/proc/self/stat')\n"
     )
     assert len(tracefs_file_calls(tree)) == 4
+
+
+# Imports point down this list (a package may import its own modules, those of any lower
+# layer, never a higher layer's or a sibling's in its layer): docs/architecture.md.
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"__main__"}),
+    frozenset({"cli"}),  # `tracerd daemon` runs serve
+    frozenset({"serve"}),
+    frozenset({"app"}),
+    frozenset({"api"}),
+    frozenset({"services"}),
+    frozenset({"sessions", "reports", "auth"}),
+    frozenset({"workers", "render"}),
+    frozenset({"engines", "storage", "stream", "system"}),
+    frozenset({"config"}),
+    frozenset({"kernel"}),
+    frozenset({"errors", "types", "fields", "specs", "guard", "metrics", "console", "__init__"}),
+)
+SKIPS_ALLOWED = {
+    ("api.catalog", "kernel"),  # the event catalogue lists tracefs' formats
+    ("api.system", "kernel"),  # GET /v1/processes lists /proc
+}
+"""(module, package) pairs allowed past `NO_SKIP`"""
+NO_SKIP = {("api", "kernel")}
+"""the API reaches the kernel only through the sessions layer"""
+
+
+def package_of(module: str) -> str:
+    """`tracerd.engines.bpf.loader` -> `engines`; `tracerd` (its __init__) -> `__init__`."""
+    parts = module.split(".")
+    if len(parts) > 1 and ((PACKAGE / parts[1]).is_dir() or (PACKAGE / f"{parts[1]}.py").exists()):
+        return parts[1]
+    return "__init__"  # the package itself, or a name it defines (`from . import __version__`)
+
+
+def layer_of(package: str) -> int:
+    return next(i for i, layer in enumerate(LAYERS) if package in layer)
+
+
+def imports() -> Iterator[tuple[str, str, int]]:
+    """(importing module, imported tracerd module, line) for every import in the package."""
+    for name, tree in modules():
+        parts = ["tracerd", *Path(name).with_suffix("").parts]
+        is_init = parts[-1] == "__init__"
+        module = ".".join(parts[:-1] if is_init else parts)
+        package = module if is_init else module.rsplit(".", 1)[0]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*up, *([node.module] if node.module else [])])
+                targets = [base] if node.module else [f"{base}.{a.name}" for a in node.names]
+            else:
+                continue
+            for target in targets:
+                if target == "tracerd" or target.startswith("tracerd."):
+                    yield module, target, node.lineno
+
+
+def test_every_package_has_a_layer() -> None:
+    packages = {package_of(module) for module, _target, _line in imports()}
+    packages |= {p.stem for p in PACKAGE.iterdir() if p.suffix == ".py" or p.is_dir()}
+    packages -= {"__pycache__"}
+    assert sorted(p for p in packages if not any(p in layer for layer in LAYERS)) == []
+
+
+def test_imports_point_down() -> None:
+    wrong = []
+    for module, target, line in imports():
+        src, dst = package_of(module), package_of(target)
+        if src == dst:
+            continue
+        allowed = any(module.startswith(f"tracerd.{m}") and dst == d for m, d in SKIPS_ALLOWED)
+        if layer_of(dst) <= layer_of(src) or ((src, dst) in NO_SKIP and not allowed):
+            wrong.append(f"{module}:{line} -> {target}")
+    assert not wrong, "\n".join(wrong)

@@ -18,8 +18,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from ..auth import Principal, Role
 from ..errors import NotFound, TracerdError, Unauthenticated
 from ..storage.queries import EventFilter, events_page
-from ..stream.hub import Subscriber, TooManySubscribers, lost_message
-from ..types import LOST_EVENT_NAME
+from ..stream.hub import Subscriber, TooManySubscribers, lost_message, split_at_losses
 from .deps import bearer_token, resolve_principal, services, session_id
 
 router = APIRouter(tags=["stream"])
@@ -36,25 +35,17 @@ END = b'{"type":"end"}'
 def stored_messages(events: list[dict[str, Any]]) -> list[bytes]:
     """Stored events (loss records included) -> encoded stream messages."""
     out: list[bytes] = []
-    run: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        for i in range(0, len(run), STORED_MESSAGE_EVENTS):
-            part = run[i : i + STORED_MESSAGE_EVENTS]
+    for start, stop, loss in split_at_losses([ev["name"] for ev in events]):
+        for i in range(start, stop, STORED_MESSAGE_EVENTS):
+            part = events[i : min(i + STORED_MESSAGE_EVENTS, stop)]
             out.append(orjson.dumps({"type": "events", "events": part}))
-        run.clear()
-
-    for ev in events:
-        if ev["name"] == LOST_EVENT_NAME:
-            flush()
+        if loss is not None:
+            ev = events[loss]
             fields = ev["fields"]
             lost = lost_message(
                 ev["seq"], fields.get("source"), fields.get("count"), ev["cpu"], ev["ts_ns"]
             )
             out.append(orjson.dumps(lost))
-        else:
-            run.append(ev)
-    flush()
     return out
 
 
@@ -105,15 +96,15 @@ async def stream_session(websocket: WebSocket) -> None:
         return
     watcher = asyncio.create_task(_watch_disconnect(websocket))
     try:
-        live = svc.manager.live.get(sid)
-        live_seq = live.next_seq if live is not None else None
-        state = live.state.value if live is not None else (await svc.manager.get(sid))["state"]
+        position = svc.manager.live_position(sid)
+        live_seq = position[0] if position is not None else None
+        state = position[1] if position is not None else (await svc.manager.get(sid))["state"]
         await _send(websocket, orjson.dumps({"type": "state", "state": state}))
         if from_seq is not None and from_seq.lstrip("-").isdigit():
             flt = EventFilter(names or (), pids or ())
             if not await _send_stored(websocket, sub, sid, int(from_seq), live_seq, flt):
                 return
-        if live is None or live.is_final:
+        if not svc.manager.is_streaming(sid):
             await _send(websocket, END)
             return
         await _send_live(websocket, sub, watcher)
@@ -156,7 +147,7 @@ async def _send_stored(
     svc = services(websocket)
     until = live_seq - 1 if live_seq is not None else None
     if until is not None:
-        await svc.writer.wait_committed(sid, until)
+        await svc.manager.wait_committed(sid, until)
 
     def load(after: int) -> list[dict[str, Any]]:
         with svc.db() as db:

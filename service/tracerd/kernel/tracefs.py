@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import KernelRejected, NotFound, TracefsUnavailable, UnknownEvent
+from .formats import FormatError, parse_format
 
 log = logging.getLogger(__name__)
 
+EVENT_PART_RE = re.compile(r"^[A-Za-z0-9_]{1,128}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 RMDIR_RETRIES = 50
 RMDIR_RETRY_S = 0.02
@@ -149,6 +151,23 @@ class Tracefs:
 
     def format_text(self, ref: EventRef) -> str:
         return read_file(self.event_dir(ref) / "format")
+
+    def print_formats(self, names: Iterable[str]) -> dict[str, str]:
+        """The `print fmt` of each tracefs event name (for ftrace-like text); names that are not
+        `system:event` identifiers, or whose format is gone, are left out."""
+        out = {}
+        for name in names:
+            system, _, event = name.partition(":")
+            if not (EVENT_PART_RE.match(system) and EVENT_PART_RE.match(event)):
+                continue
+            try:
+                text = self.format_text(EventRef(system, event))
+                fmt = parse_format(text, system).print_fmt
+            except (OSError, FormatError, ValueError):
+                continue
+            if fmt:
+                out[name] = fmt
+        return out
 
     def header_page(self) -> str:
         return read_file(self.root / "events" / "header_page")

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import NotFound
+from ..fields import load_fields
 from ..storage.queries import name_condition
 from ..storage.tables import EventRow, SessionRow
 from ..types import SessionState
-from ..workers.wire import load_fields
 from .ingest import MAPS_EVENT_NAME
 from .ledger import Owner
 from .live import LiveSession, session_view

@@ -24,7 +24,9 @@ import struct
 from typing import Any, cast
 
 import msgpack
-import orjson
+
+from ..fields import dump_fields as dump_fields
+from ..fields import load_fields as load_fields
 
 HEADER = struct.Struct("!I")
 MAX_FRAME_BYTES = 256 << 20
@@ -34,22 +36,6 @@ Frame = dict[str, Any]
 
 class WireError(Exception):
     pass
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, bytes | bytearray):
-        return obj.hex()
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
-
-
-def dump_fields(fields: Any) -> str:
-    """An event's fields as JSON text (bytes values as hex)."""
-    return orjson.dumps(fields, default=_json_default).decode()
-
-
-def load_fields(text: str) -> dict[str, Any]:
-    value = orjson.loads(text)
-    return value if isinstance(value, dict) else {"value": value}
 
 
 def event_row(ev: Any) -> list[Any]:
