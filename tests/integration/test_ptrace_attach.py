@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tracerd.engines.ptrace import PtraceEngine
 from tracerd.engines.ptrace import tracer as pt
+from tracerd.engines.ptrace.engine import PtraceEngine
 from tracerd.errors import AlreadyTraced, BadRequest, NotFound, PermissionDenied
 from tracerd.kernel.proc import thread_ids
 from tracerd.specs import PtraceSpec
@@ -134,7 +134,7 @@ _WORKER = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {tests!r})
     from ptrace_fakes import ListLedger, ListSink, context
-    from tracerd.engines.ptrace import PtraceEngine
+    from tracerd.engines.ptrace.engine import PtraceEngine
     from tracerd.specs import PtraceSpec
     engine = PtraceEngine(context())
     a = engine.prepare(PtraceSpec(pid={pid}, syscalls=["openat"]), ListLedger())

@@ -52,7 +52,7 @@ from ...types import WireEvent
 from ..base import EventSink, Limits
 from .decode import PageDecoder
 from .merge import EventPump, SessionClock
-from .parse import EventRegistry
+from .registry import EventRegistry
 from .spool import RawBudget, RawStore
 
 log = logging.getLogger(__name__)

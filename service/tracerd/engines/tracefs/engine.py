@@ -34,8 +34,8 @@ from ..launch import LaunchedCommand
 from .decode import PageDecoder
 from .dynamic import DynamicEvents
 from .kallsyms import SymbolizingSink, boot_id
-from .parse import dynamic_event_kinds
 from .reader import TracefsReader, load_registry
+from .registry import dynamic_event_kinds
 from .tasks import TaskResolver
 from .tracers import TracerSetup
 

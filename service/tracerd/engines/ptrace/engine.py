@@ -36,8 +36,8 @@ from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_n
 from ..launch import LaunchedCommand
 from . import seccomp as bpf
 from . import tracer as pt
-from .events import EventBuilder
-from .parse import build_plans
+from .decode import EventBuilder
+from .plans import build_plans
 from .reader import TraceLoop
 from .session import PtraceSession
 from .syscalls import kernel_table

@@ -38,7 +38,6 @@ from ...errors import KernelRejected, PermissionDenied
 from ...specs import PacketSpec
 from ...types import LossSource
 from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
-from .capture import Capture
 from .cbpf import (
     DLT_EN10MB,
     DLT_LINUX_SLL2,
@@ -48,6 +47,7 @@ from .cbpf import (
     linktype_name,
 )
 from .decode import Decoder
+from .reader import Capture
 from .ring import (
     ARPHRD_ETHER,
     ARPHRD_LOOPBACK,
