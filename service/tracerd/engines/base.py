@@ -143,6 +143,11 @@ class Engine(Protocol):
         """Current map contents (bpf); {} for other kinds."""
         ...
 
+    def exclude(self, handle: EngineHandle, pids: Sequence[int]) -> None:
+        """The daemon's and workers' pids changed: stop tracing their threads (tracefs
+        filters by thread id in the kernel; the other kinds never see them and ignore it)."""
+        ...
+
 
 def wall_offset_ns(clock_id: int) -> int:
     """Wall-clock minus `clock_id` time, in ns, sampled now."""

@@ -248,9 +248,7 @@ class Worker:
         if op == "maps":
             return dict(engine.read_maps(handle))
         if op == "exclude":
-            exclude = getattr(engine, "exclude", None)
-            if exclude is not None:
-                exclude(handle, [int(p) for p in args["pids"]])
+            engine.exclude(handle, [int(p) for p in args["pids"]])
             return None
         raise WorkerFailed(f"unknown operation {op}")
 

@@ -143,6 +143,12 @@ class BpftraceSession:
     def child_pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    def info(self) -> dict[str, Any]:
+        return {"prog_ids": self.prog_ids, "bpftrace_pid": self.child_pid}
+
+    def resources(self) -> list[dict[str, Any]]:
+        return [{"type": "bpftrace_child", "name": str(self.child_pid)}]
+
     def launch(self) -> None:
         """Spawn, record, release and wait until attached (CompileError if not)."""
         try:

@@ -44,9 +44,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ...errors import CapabilityMissing, TracerdError
 from ...kernel.btf import offsets
@@ -59,7 +59,23 @@ from .tools.meta import get_tool
 from .variants import bpf_capability, choose_attach
 
 log = logging.getLogger(__name__)
-Session = Any  # BccSession | BpftraceSession (imported lazily: bcc stays out of the daemon)
+
+
+class Session(Protocol):
+    """What the engine asks of its session: a BccSession (session.py) or a BpftraceSession
+    (bpftrace.py), each imported only when used (bcc stays out of the daemon)."""
+
+    def start(self, sink: EventSink) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def read_maps(self) -> Mapping[str, Any]: ...
+
+    def info(self) -> dict[str, Any]: ...
+
+    def resources(self) -> list[dict[str, Any]]: ...
+
+
 PROBED_AS = {"kretprobe": "kprobe", "uretprobe": "uprobe"}
 """attach types the capability probe answers for through another"""
 
@@ -107,8 +123,8 @@ class BpfEngine:
         return EngineHandle(
             clock=SESSION_CLOCK,
             wall_offset_ns=wall_offset_ns(time.CLOCK_MONOTONIC),
-            info=self._info(session),
-            resources=self._resources(session),
+            info=session.info(),
+            resources=session.resources(),
             state=session,
         )
 
@@ -168,20 +184,6 @@ class BpfEngine:
                 skipped.append((plan.attach_mode or "?", f"failed to load: {e.message}"))
         raise AssertionError("no plan to load")
 
-    @staticmethod
-    def _info(session: Session) -> dict[str, Any]:
-        if hasattr(session, "child_pid"):
-            return {"prog_ids": session.prog_ids, "bpftrace_pid": session.child_pid}
-        info: dict[str, Any] = session.info()
-        return info
-
-    @staticmethod
-    def _resources(session: Session) -> list[dict[str, Any]]:
-        if hasattr(session, "child_pid"):
-            return [{"type": "bpftrace_child", "name": str(session.child_pid)}]
-        resources: list[dict[str, Any]] = session.resources()
-        return resources
-
     def start(self, handle: EngineHandle, sink: EventSink) -> None:
         """Start the poller (or the bpftrace reader) and publish the program ids."""
         handle.state.start(sink)
@@ -191,6 +193,9 @@ class BpfEngine:
         """Detach, drain, final maps and loss total, unload. Idempotent, bounded."""
         if handle.state is not None:
             handle.state.stop()
+
+    def exclude(self, handle: EngineHandle, pids: Sequence[int]) -> None:
+        """Nothing to do: this kind never sees the daemon's or the workers' threads."""
 
     def marker(self, handle: EngineHandle, text: str) -> bool:
         return False

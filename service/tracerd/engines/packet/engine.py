@@ -3,9 +3,10 @@
 Mechanism: `prepare` compiles the filter with libpcap (cbpf.py: the program tcpdump would
 attach, shown in `info.program` as -d/-dd/-ddd print it), opens an AF_PACKET socket with
 that program attached and locked and a TPACKET_V3 ring (ring.py), promiscuous membership
-if asked, bound to the interface; `start` runs the capture thread (capture.py): blocks
-decoded into one `packet` event per packet (decode.py, dpkt; `text` as tcpdump -n prints
-it, `data` the captured bytes in base64 for the pcap/pcapng exports); kernel drops become
+if asked, bound to the interface (session.py holds it); `start` runs the capture thread
+(reader.py): blocks decoded into one `packet` event per packet (decode.py, dpkt; `text` as
+tcpdump -n prints it, `data` the captured bytes in base64 for the pcap/pcapng exports);
+kernel drops become
 `lost` records in place. `stop` lets the open block retire, drains, reports the kernel's
 totals (info `kernel_packets`/`kernel_drops`, loss total `kernel`) and closes the socket.
 
@@ -30,8 +31,7 @@ about half), which bounds a session at about half of tcpdump's drop-free rate
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from ...errors import KernelRejected, PermissionDenied
@@ -41,7 +41,6 @@ from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_n
 from .cbpf import (
     DLT_EN10MB,
     DLT_LINUX_SLL2,
-    Program,
     compile_filter,
     cooked_kernel_program,
     linktype_name,
@@ -57,20 +56,9 @@ from .ring import (
     host_interface,
     loopback_indexes,
 )
+from .session import PacketState
 
 ACCEPT_ALL = ((0x06, 0, 0, 0xFFFFFFFF),)
-
-
-@dataclass
-class PacketState:
-    spec: PacketSpec
-    program: Program
-    ring: PacketRing
-    ledger: Ledger
-    key: str
-    user_filter: bool
-    capture: Capture | None = None
-    closed: bool = False
 
 
 class PacketEngine:
@@ -170,6 +158,9 @@ class PacketEngine:
         finally:
             state.ring.close()
             state.ledger.cross_off(state.key)
+
+    def exclude(self, handle: EngineHandle, pids: Sequence[int]) -> None:
+        """Nothing to do: this kind never sees the daemon's or the workers' threads."""
 
     def marker(self, handle: EngineHandle, text: str) -> bool:
         return False

@@ -28,7 +28,7 @@ with `ret` null and text `= ?`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from ...errors import BadRequest
@@ -137,6 +137,9 @@ class PtraceEngine:
         session: PtraceSession | None = handle.state
         if session is not None:
             session.stop()
+
+    def exclude(self, handle: EngineHandle, pids: Sequence[int]) -> None:
+        """Nothing to do: this kind never sees the daemon's or the workers' threads."""
 
     def marker(self, handle: EngineHandle, text: str) -> bool:
         return False

@@ -5,8 +5,9 @@ buffer; its events, filters, pid filters, clock and buffer size are set there, n
 the top level. Dynamic events (uprobes, kprobes) are defined globally in the session's
 own group (`tracerd_<daemon>_<session>`) and enabled only in its instance. A launched
 command is held back until the instance is armed, then traced (with its descendants
-under `follow_forks`). The daemon's and workers' threads are excluded with
-`set_event_notrace_pid` so a system-wide syscall session never feeds on its own reads.
+under `follow_forks`); session.py holds one session's state. The daemon's and workers'
+threads are excluded with `set_event_notrace_pid` so a system-wide syscall session never
+feeds on its own reads.
 The `function`/`function_graph` tracers (tracers.py) run in the instance, or at the
 exclusive top level where the kernel allows them only there; a second reader then reads
 the top-level buffer, and kallsyms.py names the addresses of tracer and kprobe records.
@@ -21,21 +22,20 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ...errors import CapabilityMissing, KernelRejected, NotFound, TracerdError
 from ...kernel.proc import thread_ids
-from ...kernel.tracefs import CLOCK_IDS, EventRef, Instance, Tracefs, read_file, read_kernel_loss
+from ...kernel.tracefs import CLOCK_IDS, Instance, Tracefs, read_file, read_kernel_loss
 from ...specs import TracefsSpec
-from ...types import WireEvent
 from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
-from ..launch import LaunchedCommand
+from ..launch import LaunchedCommand, output_event
 from .decode import PageDecoder
 from .dynamic import DynamicEvents
 from .kallsyms import SymbolizingSink, boot_id
 from .reader import TracefsReader, load_registry
 from .registry import dynamic_event_kinds
+from .session import TracefsState
 from .tasks import TaskResolver
 from .tracers import TracerSetup
 
@@ -44,25 +44,6 @@ log = logging.getLogger(__name__)
 BUFFER_PERCENT = 25
 READER_DRAIN_TIMEOUT_S = 10.0
 READER_IDLE_TIMEOUT_S = 20.0
-
-
-@dataclass(eq=False)
-class TracefsState:
-    instance: Instance
-    events: list[EventRef]
-    display: dict[str, str] = field(default_factory=dict)
-    """`sys/event` path -> name shown in events (dynamic events: uprobes:<name>)"""
-    instance_key: str | None = None
-    dynamic: DynamicEvents | None = None
-    command: LaunchedCommand | None = None
-    command_key: str | None = None
-    decoder: PageDecoder | None = None
-    reader: TracefsReader | None = None
-    tracer: TracerSetup | None = None
-    top_reader: TracefsReader | None = None
-    """reads the top-level buffer, where a top-level tracer's records land"""
-    sink: EventSink | None = None
-    stopped: bool = False
 
 
 class TracefsEngine:
@@ -217,14 +198,9 @@ class TracefsEngine:
     def _launch(self, spec: TracefsSpec, state: TracefsState, ledger: Ledger) -> None:
         assert spec.command is not None
         command = LaunchedCommand(spec.command, cwd=spec.cwd, env=spec.env, user=spec.user)
-        state.command_key = ledger.record("launched_command", spec.command[0])
         state.command = command
-        pid = command.spawn()
-        ledger.cross_off(state.command_key)
-        state.command_key = ledger.record(
-            "launched_command", spec.command[0], {"pid": pid, "start_time": command.start_time}
-        )
-        self._set_pid_filter(state.instance, [pid], spec.follow_forks, state.tracer)
+        state.command_key = command.spawn_recorded(ledger)
+        self._set_pid_filter(state.instance, [command.pid], spec.follow_forks, state.tracer)
 
     # -- start / stop -------------------------------------------------------------------
 
@@ -283,7 +259,7 @@ class TracefsEngine:
             # stamped on the session clock and merged with the records in time order
             if reader is not None and reader.clock.name != "mono":
                 ts_ns += reader.clock.now_ns() - time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-            event = WireEvent(ts_ns, None, pid, pid, None, stream, {"text": text})
+            event = output_event(stream, text, ts_ns, pid)
             if reader is None or not reader.inject([event]):
                 sink.emit([event])
 
