@@ -172,3 +172,23 @@ def test_imports_point_down() -> None:
         if layer_of(dst) <= layer_of(src) or ((src, dst) in NO_SKIP and not allowed):
             wrong.append(f"{module}:{line} -> {target}")
     assert not wrong, "\n".join(wrong)
+
+
+STATE_WRITERS = {
+    ("sessions/manager.py", "_transition"),  # a live session, after check_transition
+    ("sessions/store.py", "interrupt_orphans"),  # a row left active, after check_transition
+    ("sessions/live.py", "apply_to_row"),  # copies the live state into its row
+}
+
+
+def test_session_states_change_only_through_the_transition_table() -> None:
+    writers = set()
+    for name, tree in modules():
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(func):
+                targets = node.targets if isinstance(node, ast.Assign) else []
+                if any(isinstance(t, ast.Attribute) and t.attr == "state" for t in targets):
+                    writers.add((name, func.name))
+    assert {w for w in writers if w[0].startswith("sessions/")} == STATE_WRITERS

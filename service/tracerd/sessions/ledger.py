@@ -135,7 +135,7 @@ class LedgerStore:
             )
         elif row.type == "top_level_setting":
             restore_top_level(self.tracefs.root, row.data)
-        elif row.type == "bpf_tracefs_probe" or row.type == "bpf_tracefs_probe":
+        elif row.type == "bpf_tracefs_probe":
             # BCC's fallback probes (kprobe_events/uprobe_events) outlive a killed worker
             suffix = str(row.data.get("suffix") or "")
             for file, group, event in self.tracefs.dynamic_events():

@@ -432,7 +432,8 @@ class SessionManager:
         else:
             live.resources = {}
         live.reason = live.reason or reason
-        live.state = S.FAILED
+        if not live.is_final:  # the stop flow may have ended it while the ledger was read
+            self._transition(live, S.FAILED)
         live.stopped_at = datetime.now(UTC)
         self.hub.end(live.id)
         live.final.set()

@@ -16,6 +16,7 @@ from ..types import SessionState
 from .ingest import MAPS_EVENT_NAME
 from .ledger import Owner
 from .live import LiveSession, session_view
+from .state import check_transition
 
 S = SessionState
 ACTIVE = (S.STARTING.value, S.RUNNING.value, S.STOPPING.value)
@@ -99,6 +100,7 @@ class SessionStore:
                 ).scalar()
                 row.counters = {**(row.counters or {}), "stored": int(stored or 0)}
                 row.reason = f"the daemon stopped while the session was {row.state}"
+                check_transition(S(row.state), S.INTERRUPTED)
                 row.state = S.INTERRUPTED.value
                 row.resources = []
                 row.stopped_at = datetime.now(UTC)

@@ -98,10 +98,6 @@ def interrupt(tid: int) -> None:
     _check(_ptrace(PTRACE_INTERRUPT, tid, None, None), "PTRACE_INTERRUPT", tid)
 
 
-def set_options(tid: int, options: int) -> None:
-    _check(_ptrace(PTRACE_SETOPTIONS, tid, None, options), "PTRACE_SETOPTIONS", tid)
-
-
 def restart(request: int, tid: int, sig: int = 0) -> bool:
     """PTRACE_SYSCALL/CONT/LISTEN/DETACH; False if the tracee is gone (ESRCH)."""
     if _ptrace(request, tid, None, sig) == -1:
