@@ -3,11 +3,15 @@
 - Only `tracerd.kernel` touches tracefs: no other module spells its mount point, and no
   other module opens, lists, creates or removes a path that names a tracefs file
   (existence checks are not counted).
+- The doc's package table names every package of service/tracerd and only those, and
+  imports point down it (the table is read from the doc: the doc is the rule).
+- Session states change only through the transition table.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,22 +99,20 @@ def test_the_tracefs_check_sees_what_it_forbids() -> None:
     assert len(tracefs_file_calls(tree)) == 4
 
 
-# Imports point down this list (a package may import its own modules, those of any lower
-# layer, never a higher layer's or a sibling's in its layer): docs/architecture.md.
-LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"__main__"}),
-    frozenset({"cli"}),  # `tracerd daemon` runs serve
-    frozenset({"serve"}),
-    frozenset({"app"}),
-    frozenset({"api"}),
-    frozenset({"services"}),
-    frozenset({"sessions", "reports", "auth"}),
-    frozenset({"workers", "render"}),
-    frozenset({"engines", "storage", "stream", "system"}),
-    frozenset({"config"}),
-    frozenset({"kernel"}),
-    frozenset({"errors", "types", "fields", "specs", "guard", "metrics", "console", "__init__"}),
-)
+DOC = PACKAGE.parents[1] / "docs" / "architecture.md"
+ROW_RE = re.compile(r"^\| (\d+) \| `([a-z_]+)` \|", re.MULTILINE)
+
+
+def doc_layers() -> tuple[frozenset[str], ...]:
+    """The package table of docs/architecture.md as layers, top first: a package may import
+    its own modules and those of lower layers, never a higher layer's or a sibling's."""
+    rows: dict[int, set[str]] = {}
+    for number, package in ROW_RE.findall(DOC.read_text()):
+        rows.setdefault(int(number), set()).add(package)
+    return tuple(frozenset(rows[n]) for n in sorted(rows))
+
+
+LAYERS = doc_layers()
 SKIPS_ALLOWED = {
     ("api.catalog", "kernel"),  # the event catalogue lists tracefs' formats
     ("api.system", "kernel"),  # GET /v1/processes lists /proc
@@ -155,11 +157,11 @@ def imports() -> Iterator[tuple[str, str, int]]:
                     yield module, target, node.lineno
 
 
-def test_every_package_has_a_layer() -> None:
-    packages = {package_of(module) for module, _target, _line in imports()}
-    packages |= {p.stem for p in PACKAGE.iterdir() if p.suffix == ".py" or p.is_dir()}
-    packages -= {"__pycache__"}
-    assert sorted(p for p in packages if not any(p in layer for layer in LAYERS)) == []
+def test_the_doc_names_every_package_and_only_those() -> None:
+    on_disk = {p.stem for p in PACKAGE.iterdir() if p.suffix == ".py" or p.is_dir()}
+    in_doc = set().union(*LAYERS)
+    assert sorted(on_disk - in_doc - {"__pycache__"}) == []
+    assert sorted(in_doc - on_disk) == []
 
 
 def test_imports_point_down() -> None:
