@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...kernel import btf
+from ...kernel.proc import lists
 from ...kernel.tracefs import MOUNT_POINTS
 from .tools.spec import ToolDef
 
@@ -123,14 +124,3 @@ def _kprobe_unavailable(function: str) -> str | None:
     if lists(KPROBE_BLACKLIST, rf"\s{name}$"):
         return f"{function} is on the kprobe blacklist ({KPROBE_BLACKLIST})"
     return None
-
-
-def lists(path: str, pattern: str) -> bool | None:
-    """Whether a line of file `path` matches `pattern` (multiline); None if unreadable."""
-    try:
-        with open(path, "rb") as f:
-            text = f.read()
-    except OSError as e:
-        log.debug("cannot read %s: %s", path, e)
-        return None
-    return re.search(pattern.encode(), text, re.MULTILINE) is not None
