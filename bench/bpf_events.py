@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tracerd.engines.base import EngineContext
-from tracerd.engines.bpf import BpfEngine
+from tracerd.engines.bpf.engine import BpfEngine
 from tracerd.types import LOST_EVENT_NAME, WireEvent
 
 FLOOD_C = r"""

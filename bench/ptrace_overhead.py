@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 
 from tracerd.engines.base import EngineContext
-from tracerd.engines.ptrace import PtraceEngine
+from tracerd.engines.ptrace.engine import PtraceEngine
 from tracerd.specs import PtraceSpec
 from tracerd.types import WireEvent
 

@@ -36,8 +36,8 @@ from tracerd.engines.base import Limits
 from tracerd.engines.tracefs.decode import PageDecoder
 from tracerd.engines.tracefs.kallsyms import symbol_lookup
 from tracerd.engines.tracefs.merge import EventPump, SessionClock
-from tracerd.engines.tracefs.parse import EventRegistry, dynamic_event_kinds
 from tracerd.engines.tracefs.reader import load_registry
+from tracerd.engines.tracefs.registry import EventRegistry, dynamic_event_kinds
 from tracerd.engines.tracefs.sinks import ListSink
 from tracerd.engines.tracefs.spool import RawBudget, RawStore
 from tracerd.engines.tracefs.tasks import TaskResolver

@@ -10,16 +10,11 @@ import gc
 import json
 import logging
 import os
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,18 +26,17 @@ from .api.deps import resolve_principal
 from .api.errors import envelope, error_response
 from .auth import Role, TokenStore
 from .config import Settings
-from .engines.tracefs.fs import Tracefs
 from .errors import TracerdError
+from .kernel.tracefs import Tracefs
 from .metrics import Metrics, SessionSample
+from .services import Services
 from .sessions.ledger import LedgerStore, Owner
 from .sessions.manager import SessionManager
 from .sessions.retention import Retention
 from .storage import db as storage_db
-from .storage.tables import AuditRow
 from .storage.writer import EventWriter
 from .stream.hub import HubLimits, StreamHub
 from .stream.metrics import StreamCollector
-from .system import caps as caps_probe
 from .system.host import StateDir, boot_id, host_id
 
 log = logging.getLogger(__name__)
@@ -50,49 +44,6 @@ log = logging.getLogger(__name__)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_BODY_BYTES = 4 << 20
 GC_GEN0_OBJECTS = 50_000  # a spec with a big BPF program is about 1 MiB
-
-
-@dataclass(eq=False)
-class Services:
-    """Everything a request may need; built by the lifespan."""
-
-    settings: Settings
-    state: StateDir
-    engine: Engine
-    db: sessionmaker[Session]
-    writer: EventWriter
-    hub: StreamHub
-    tokens: TokenStore
-    ledger: LedgerStore
-    tracefs: Tracefs
-    manager: SessionManager
-    metrics: Metrics
-    caps: dict[str, Any] = field(default_factory=dict)
-    caps_ready: asyncio.Event = field(default_factory=asyncio.Event)
-    started_monotonic: float = field(default_factory=time.monotonic)
-    retention: Retention | None = None
-
-    async def probe_capabilities(self) -> dict[str, Any]:
-        scratch = f"tracerd_{self.state.daemon_id}_probe"
-        result = await asyncio.to_thread(caps_probe.probe_all, self.settings.tracefs, scratch)
-        self.caps.clear()
-        self.caps.update(result)
-        self.caps_ready.set()
-        return self.caps
-
-    def audit(self, principal: str, role: str, method: str, path: str, status: int) -> None:
-        with self.db.begin() as db:
-            db.add(
-                AuditRow(
-                    ts=datetime.now(UTC),
-                    principal=principal,
-                    role=role,
-                    method=method,
-                    path=path,
-                    status=status,
-                    detail=None,
-                )
-            )
 
 
 def ensure_admin_token(settings: Settings, tokens: TokenStore) -> None:

@@ -134,10 +134,3 @@ class TokenStore:
             if row.revoked_at is None:
                 row.revoked_at = datetime.now(UTC)
             return row
-
-    def has_admin(self) -> bool:
-        with self._sessions() as db:
-            row = db.scalars(
-                select(TokenRow).where(TokenRow.role == "admin", TokenRow.revoked_at.is_(None))
-            ).first()
-            return row is not None

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .kernel.tracefs import DEFAULT_ROOT
+
 DEFAULT_STATE_DIR = "/var/lib/tracerd"
 DEFAULT_SOCKET = "/run/tracerd/tracerd.sock"
 DEFAULT_LISTEN = "127.0.0.1:7433"
@@ -25,7 +27,7 @@ class Settings(BaseSettings):
     )
     state_dir: Path = Path(DEFAULT_STATE_DIR)
     db_url: str | None = Field(default=None, description="default: SQLite in the state dir")
-    tracefs: Path = Path("/sys/kernel/tracing")
+    tracefs: Path = DEFAULT_ROOT
     log_level: str = "info"
 
     # quotas and limits (design.md "Security": configurable, enforced)

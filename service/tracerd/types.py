@@ -21,13 +21,6 @@ class SessionState(StrEnum):
 FINAL_STATES = frozenset({SessionState.STOPPED, SessionState.FAILED, SessionState.INTERRUPTED})
 
 
-class SessionKind(StrEnum):
-    TRACEFS = "tracefs"
-    PTRACE = "ptrace"
-    BPF = "bpf"
-    PACKET = "packet"
-
-
 class LossSource(StrEnum):
     KERNEL = "kernel"
     BPF = "bpf"

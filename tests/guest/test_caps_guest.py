@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tracerd.kernel.bpf import PROGRAM_NAME, loaded_programs
 from tracerd.system.bpf_probe import PROGRAM_TYPES, probe_program_types
-from tracerd.system.bpf_syscall import PROGRAM_NAME, loaded_programs
 from tracerd.system.caps import probe_tracefs
 
 from .conftest import TRACEFS, InProcess

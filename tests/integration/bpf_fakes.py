@@ -154,7 +154,7 @@ class EngineRun:
         caps: Mapping[str, Any] | None = None,
         exclude_procs: tuple[tuple[int, int], ...] = (),
     ) -> None:
-        from tracerd.engines.bpf import BpfEngine
+        from tracerd.engines.bpf.engine import BpfEngine
 
         ctx = make_ctx(tmp_path, caps=caps)
         if exclude_procs:

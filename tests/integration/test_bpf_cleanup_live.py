@@ -28,7 +28,7 @@ WORKER = textwrap.dedent("""
     import json, os, sys, time
     sys.path[:0] = [{service!r}, {repo!r}]
     from tests.integration.bpf_fakes import FakeLedger, ListSink, make_ctx
-    from tracerd.engines.bpf import BpfEngine
+    from tracerd.engines.bpf.engine import BpfEngine
 
     engine = BpfEngine(make_ctx({tmp!r}))
     ledger = FakeLedger()

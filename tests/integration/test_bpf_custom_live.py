@@ -230,7 +230,7 @@ def test_kprobe_refused_here_with_the_kernels_reason(tmp_path: Path) -> None:
         pytest.skip("kprobes work on this kernel (see test_kprobe_and_kretprobe)")
     attach = [{"type": "kprobe", "target": "__x64_sys_getppid", "fn": "trd_kp_enter"}]
     caps = {"bpf": {"kprobe": {"usable": False, "reason": "probed: no kprobe PMU"}}}
-    from tracerd.engines.bpf import BpfEngine
+    from tracerd.engines.bpf.engine import BpfEngine
 
     from .bpf_fakes import FakeLedger, make_ctx
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tracerd.system import btf
+from tracerd.kernel import btf
+from tracerd.kernel.bpf import PROGRAM_NAME, loaded_programs
 from tracerd.system.bpf_probe import PROGRAM_TYPES, probe_program_type, probe_program_types
-from tracerd.system.bpf_syscall import PROGRAM_NAME, loaded_programs
 
 pytestmark = [
     pytest.mark.root,

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tracerd.engines.ptrace import PtraceEngine
 from tracerd.engines.ptrace import tracer as pt
+from tracerd.engines.ptrace.engine import PtraceEngine
 from tracerd.errors import AlreadyTraced, BadRequest, NotFound, PermissionDenied
+from tracerd.kernel.proc import thread_ids
 from tracerd.specs import PtraceSpec
 
 from .ptrace_fakes import ListLedger, ListSink, context
@@ -133,7 +134,7 @@ _WORKER = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {tests!r})
     from ptrace_fakes import ListLedger, ListSink, context
-    from tracerd.engines.ptrace import PtraceEngine
+    from tracerd.engines.ptrace.engine import PtraceEngine
     from tracerd.specs import PtraceSpec
     engine = PtraceEngine(context())
     a = engine.prepare(PtraceSpec(pid={pid}, syscalls=["openat"]), ListLedger())
@@ -230,7 +231,7 @@ def test_stop_before_start(looper: subprocess.Popen[str]) -> None:
 def child_processes() -> list[tuple[int, str | None]]:
     """This process's child processes with their state letters."""
     out = []
-    for tid in pt.thread_ids(os.getpid()):
+    for tid in thread_ids(os.getpid()):
         try:  # a thread may end meanwhile
             children = Path(f"/proc/self/task/{tid}/children").read_text().split()
         except FileNotFoundError:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tracerd.engines.ptrace import PtraceEngine
 from tracerd.engines.ptrace import tracer as pt
+from tracerd.engines.ptrace.engine import PtraceEngine
 from tracerd.specs import PtraceSpec
 
 from .ptrace_fakes import ListLedger, ListSink, context

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tracerd.engines.ptrace import PtraceEngine
+from tracerd.engines.ptrace.engine import PtraceEngine
 from tracerd.render.strace import format_summary, render_events, summary_rows
 from tracerd.specs import PtraceSpec
 

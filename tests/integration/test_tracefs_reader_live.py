@@ -22,10 +22,11 @@ import pytest
 
 from tracerd.engines.base import Limits
 from tracerd.engines.tracefs.decode import PageDecoder
-from tracerd.engines.tracefs.parse import dynamic_event_kinds
-from tracerd.engines.tracefs.reader import TracefsReader, load_registry, read_kernel_loss
+from tracerd.engines.tracefs.reader import TracefsReader, load_registry
+from tracerd.engines.tracefs.registry import dynamic_event_kinds
 from tracerd.engines.tracefs.sinks import ListSink
 from tracerd.engines.tracefs.tasks import TaskResolver
+from tracerd.kernel.tracefs import read_kernel_loss
 
 TRACEFS = "/sys/kernel/tracing"
 pytestmark = [

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from ..engines.bpf.tools.meta import list_tools
-from ..engines.tracefs.format import parse_format
-from ..engines.tracefs.fs import EventRef
+from ..kernel.formats import parse_format
+from ..kernel.tracefs import EventRef
 from .deps import ServicesDep, Viewer
 from .schemas import BpfToolList, ErrorOut, TracepointDetail, TracepointList
 

@@ -15,7 +15,7 @@ from ..errors import Forbidden, NotFound, Unauthenticated
 from ..specs import INT64_MAX, PID_MAX
 
 if TYPE_CHECKING:
-    from ..app import Services
+    from ..services import Services
 
 
 def services(conn: HTTPConnection) -> Services:

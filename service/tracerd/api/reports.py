@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -12,8 +11,6 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from ..engines.ptrace.syscalls import kernel_table
-from ..engines.tracefs.format import FormatError, parse_format
-from ..engines.tracefs.fs import EventRef
 from ..reports.export import (
     Format,
     encoder_for,
@@ -43,7 +40,7 @@ from .deps import NsQuery, PidsQuery, ServicesDep, Viewer, session_id
 from .schemas import ErrorOut
 
 if TYPE_CHECKING:
-    from ..app import Services
+    from ..services import Services
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 401, 403, 404, 422)
@@ -51,7 +48,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/v1/sessions", tags=["reports"], responses=ERRORS)
 T = TypeVar("T")
 ACTIVE_STATES = frozenset({"starting", "running", "stopping"})
-EVENT_PART = re.compile(r"^[A-Za-z0-9_]{1,128}$")
 MAX_BUCKETS = 10_000
 FIELD = Annotated[
     str, Query(max_length=200, description="a column (dur_ns, comm, ...) or a path in fields")
@@ -168,24 +164,6 @@ def accepts_gzip(request: Request) -> bool:
     return False
 
 
-def print_fmts(svc: Services, names: list[str]) -> dict[str, str]:
-    """The `print fmt` of each tracefs event name (for ftrace-like text); names that are not
-    `system:event` identifiers, or whose format is gone, are left out."""
-    out = {}
-    for name in names:
-        system, _, event = name.partition(":")
-        if not (EVENT_PART.match(system) and EVENT_PART.match(event)):
-            continue
-        try:
-            text = svc.tracefs.format_text(EventRef(system, event))
-            fmt = parse_format(text, system).print_fmt
-        except (OSError, FormatError, ValueError):
-            continue
-        if fmt:
-            out[name] = fmt
-    return out
-
-
 def syscall_arg_names(name: str) -> Sequence[str] | None:
     """A syscall's argument names, from the running kernel's syscall formats."""
     sc = kernel_table().by_name.get(name)
@@ -231,7 +209,7 @@ async def export_session(
     fmts: dict[str, str] = {}
     if format == "text" and info.kind == "tracefs" and stored_formats(info) is None:
         names = await compute(svc, lambda db: session_names(db, info.id))
-        fmts = await asyncio.to_thread(print_fmts, svc, names)
+        fmts = await asyncio.to_thread(svc.manager.print_formats, names)
     arg_names = None
     if format == "perfetto" and info.kind == "ptrace":
         await asyncio.to_thread(kernel_table)  # format files read once, off the loop

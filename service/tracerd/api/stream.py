@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from ..auth import Principal, Role
 from ..errors import NotFound, TracerdError, Unauthenticated
+from ..fields import load_fields
 from ..storage.queries import EventFilter
 from ..storage.replay import Escaped, events_json, last_stored_seq, loss_records
 from ..stream.hub import (
@@ -28,7 +29,6 @@ from ..stream.hub import (
     TooManySubscribers,
     lost_message,
 )
-from ..workers.wire import load_fields
 from .deps import bearer_token, resolve_principal, services, session_id
 
 router = APIRouter(tags=["stream"])
@@ -121,15 +121,15 @@ async def stream_session(websocket: WebSocket) -> None:
         return
     watcher = asyncio.create_task(_watch_disconnect(websocket))
     try:
-        live = svc.manager.live.get(sid)
-        live_seq = live.next_seq if live is not None else None
-        state = live.state.value if live is not None else (await svc.manager.get(sid))["state"]
+        position = svc.manager.live_position(sid)
+        live_seq = position[0] if position is not None else None
+        state = position[1] if position is not None else (await svc.manager.get(sid))["state"]
         await _send(websocket, orjson.dumps({"type": "state", "state": state}))
         if from_seq is not None and from_seq.lstrip("-").isdigit():
             flt = EventFilter(names or (), pids or ())
             if not await _send_stored(websocket, sub, sid, int(from_seq), live_seq, flt):
                 return
-        if live is None or live.is_final:
+        if not svc.manager.is_streaming(sid):
             await _send(websocket, END)
             return
         await _send_live(websocket, sub, watcher)
@@ -172,7 +172,7 @@ async def _send_stored(
     The next ranges are read in threads while this one is sent."""
     svc = services(websocket)
     if live_seq is not None:
-        await svc.writer.wait_committed(sid, live_seq - 1)
+        await svc.manager.wait_committed(sid, live_seq - 1)
     until, escaped = await asyncio.to_thread(_replay_range, svc.engine, sid, live_seq)
     if until is None:
         return True

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from .. import __version__
 from ..auth import Role
 from ..errors import Forbidden
-from ..system.procs import list_processes
+from ..kernel.proc import list_processes
 from .deps import ServicesDep, Viewer
 from .schemas import ErrorOut, Health, ProcessList
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from ..kernel.tracefs import DEFAULT_ROOT
 from ..types import WireEvent
 
 
@@ -53,6 +55,11 @@ class EngineContext:
     @property
     def resource_name(self) -> str:
         return f"tracerd_{self.daemon_id}_{self.session_id}"
+
+    @property
+    def tracefs_root(self) -> Path:
+        """Where the capability probe found tracefs (the default mount point if unprobed)."""
+        return Path(self.caps.get("tracefs", {}).get("path") or DEFAULT_ROOT)
 
 
 class Ledger(Protocol):
@@ -136,6 +143,11 @@ class Engine(Protocol):
 
     def read_maps(self, handle: EngineHandle) -> Mapping[str, Any]:
         """Current map contents (bpf); {} for other kinds."""
+        ...
+
+    def exclude(self, handle: EngineHandle, pids: Sequence[int]) -> None:
+        """The daemon's and workers' pids changed: stop tracing their threads (tracefs
+        filters by thread id in the kernel; the other kinds never see them and ignore it)."""
         ...
 
 

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadRequest
+from ..types import WireEvent
+from .base import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,11 @@ def exit_status_from_wait(status: int) -> dict[str, Any]:
     if os.WIFSIGNALED(status):
         return {"code": None, "signal": signal.Signals(os.WTERMSIG(status)).name}
     return {"code": os.WEXITSTATUS(status), "signal": None}
+
+
+def output_event(stream: str, text: str, ts_ns: int, pid: int | None) -> WireEvent:
+    """A line the launched command wrote: a `stdout` or `stderr` event of its pid."""
+    return WireEvent(ts_ns, None, pid, pid, None, stream, {"text": text})
 
 
 def process_start_time(pid: int) -> int | None:
@@ -209,6 +216,18 @@ class LaunchedCommand:
         os.close(self._result_r)
         self._result_r = -1
         return data.decode(errors="replace").strip() or None
+
+    def spawn_recorded(self, ledger: Ledger) -> str:
+        """`spawn`, recorded in the ledger before the process exists and again with its
+        identity (pid + start time) after; returns the key of that second record."""
+        key = ledger.record("launched_command", self.argv[0])
+        try:
+            pid = self.spawn()
+        finally:
+            ledger.cross_off(key)
+        return ledger.record(
+            "launched_command", self.argv[0], {"pid": pid, "start_time": self.start_time}
+        )
 
     def watch_output(self, callback: OutputCallback) -> None:
         """Start threads that pass stdout/stderr chunks (split at newlines) to callback."""

@@ -140,10 +140,6 @@ def task_scope(session_id: int, flt: EventFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
-def is_column(name: str) -> bool:
-    return name in PROMOTED
-
-
 def field_expr(db: Session, name: str, numeric: bool = False) -> Any:
     """A promoted column, or the JSON value at a path of `fields` (`filename`, `fields.a.b`)."""
     if name in PROMOTED:

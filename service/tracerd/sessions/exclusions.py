@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..engines.launch import process_start_time
 from ..errors import TracerdError
-from ..system.procs import thread_ids
+from ..kernel.proc import thread_ids
 from ..types import SessionState
 
 if TYPE_CHECKING:

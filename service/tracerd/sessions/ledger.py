@@ -24,8 +24,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..engines.launch import process_start_time
-from ..engines.tracefs.fs import Tracefs
 from ..engines.tracefs.toplevel import restore_setting
+from ..kernel.tracefs import Tracefs
 from ..storage.tables import LedgerRow
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ class LedgerStore:
             )
         elif row.type == "top_level_setting":
             restore_top_level(self.tracefs.root, row.data)
-        elif row.type == "bpf_tracefs_probe" or row.type == "bpf_tracefs_probe":
+        elif row.type == "bpf_tracefs_probe":
             # BCC's fallback probes (kprobe_events/uprobe_events) outlive a killed worker
             suffix = str(row.data.get("suffix") or "")
             for file, group, event in self.tracefs.dynamic_events():

@@ -27,6 +27,7 @@ from ..config import Settings
 from ..engines.base import Limits
 from ..engines.tracefs.tracers import needs_top_level
 from ..errors import InvalidTransition, QuotaExceeded, ResourceBusy, TracerdError, WorkerFailed
+from ..kernel.tracefs import Tracefs
 from ..storage.writer import EventWriter
 from ..stream.hub import StreamHub
 from ..types import SessionState
@@ -140,6 +141,24 @@ class SessionManager:
             return self.view(live)
         row = await asyncio.to_thread(self.store.load, session_id)
         return row_view(row)
+
+    def live_position(self, session_id: int) -> tuple[int, str] | None:
+        """(next seq, state) of a session this daemon runs or ran; None for one it never ran."""
+        live = self.live.get(session_id)
+        return None if live is None else (live.next_seq, live.state.value)
+
+    def is_streaming(self, session_id: int) -> bool:
+        """May the session still produce events (this daemon's, not in a final state)?"""
+        live = self.live.get(session_id)
+        return live is not None and not live.is_final
+
+    async def wait_committed(self, session_id: int, seq: int) -> None:
+        """Until the writer committed the session's events up to `seq`."""
+        await self.writer.wait_committed(session_id, seq)
+
+    def print_formats(self, names: list[str]) -> dict[str, str]:
+        """The `print fmt` of tracefs event names as the running kernel has them."""
+        return Tracefs(self.settings.tracefs).print_formats(names)
 
     async def list_sessions(
         self, kind: str | None = None, state: str | None = None
@@ -416,7 +435,8 @@ class SessionManager:
         else:
             live.resources = {}
         live.reason = live.reason or reason
-        live.state = S.FAILED
+        if not live.is_final:  # the stop flow may have ended it while the ledger was read
+            self._transition(live, S.FAILED)
         live.stopped_at = datetime.now(UTC)
         self.hub.end(live.id)
         live.final.set()

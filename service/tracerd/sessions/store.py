@@ -9,13 +9,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import NotFound
+from ..fields import load_fields
 from ..storage.queries import name_condition
 from ..storage.tables import SPECIAL_NAME_MAX, EventRow, SessionRow
 from ..types import SessionState
-from ..workers.wire import load_fields
 from .ingest import MAPS_EVENT_NAME
 from .ledger import Owner
 from .live import LiveSession, session_view
+from .state import check_transition
 
 S = SessionState
 ACTIVE = (S.STARTING.value, S.RUNNING.value, S.STOPPING.value)
@@ -101,6 +102,7 @@ class SessionStore:
                 ).scalar()
                 row.counters = {**(row.counters or {}), "stored": int(stored or 0)}
                 row.reason = f"the daemon stopped while the session was {row.state}"
+                check_transition(S(row.state), S.INTERRUPTED)
                 row.state = S.INTERRUPTED.value
                 row.resources = []
                 row.stopped_at = datetime.now(UTC)

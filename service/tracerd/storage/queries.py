@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -96,21 +96,3 @@ def events_page(
         query = query.where(EventRow.seq <= until_seq)
     query = flt.apply(query, session_id).order_by(EventRow.seq).limit(min(limit, MAX_PAGE))
     return [row_to_event(row) for row in db.execute(query)]
-
-
-def iter_events(
-    db: Session,
-    session_id: int,
-    flt: EventFilter,
-    after_seq: int | None = None,
-    until_seq: int | None = None,
-    chunk: int = 5000,
-) -> Iterator[dict[str, Any]]:
-    """Every matching event in seq order, fetched in chunks (never all in memory)."""
-    cursor = after_seq
-    while True:
-        page = events_page(db, session_id, flt, cursor, chunk, until_seq)
-        yield from page
-        if len(page) < chunk:
-            return
-        cursor = page[-1]["seq"]

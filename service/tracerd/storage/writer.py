@@ -128,11 +128,6 @@ class EventWriter:
     def progress(self, session_id: int) -> SessionProgress:
         return self._progress.setdefault(session_id, SessionProgress())
 
-    def resume(self, session_id: int, last_seq: int, stored: int, stored_bytes: int) -> None:
-        """Known state of a session already in the database (daemon restart)."""
-        prog = self.progress(session_id)
-        prog.committed_seq, prog.stored, prog.stored_bytes = last_seq, stored, stored_bytes
-
     def submit(self, session_id: int, first_seq: int, events: Sequence[Sequence[Any]]) -> None:
         if not events:
             return

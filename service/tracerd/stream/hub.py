@@ -20,15 +20,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from ..errors import QuotaExceeded
+from ..fields import load_fields
 from ..types import LOST_EVENT_NAME
-from ..workers.wire import load_fields
 
 Message = dict[str, Any]
 FilterKey = tuple[frozenset[str] | None, frozenset[int] | None]
@@ -375,13 +375,22 @@ def batch_frames(
     in-band loss records (each a `lost` frame with its own seq). Without `encode`, `events`
     frames carry only their seqs and counts (to be dropped)."""
     out: list[Frame] = []
-    start = 0
-    for i in [i for i, ev in enumerate(events) if ev[5] == LOST_EVENT_NAME]:
-        _add_run(out, first_seq, events, start, i, sub, encode)
-        out.append(loss_frame(first_seq + i, events[i]))
-        start = i + 1
-    _add_run(out, first_seq, events, start, len(events), sub, encode)
+    for start, stop, loss in split_at_losses([ev[5] for ev in events]):
+        _add_run(out, first_seq, events, start, stop, sub, encode)
+        if loss is not None:
+            out.append(loss_frame(first_seq + loss, events[loss]))
     return out
+
+
+def split_at_losses(names: Sequence[str]) -> Iterator[tuple[int, int, int | None]]:
+    """Events (by name) -> (start, stop, index of the in-band loss record after the run or
+    None at the end): the runs of ordinary events between loss records, in order."""
+    start = 0
+    for i, name in enumerate(names):
+        if name == LOST_EVENT_NAME:
+            yield start, i, i
+            start = i + 1
+    yield start, len(names), None
 
 
 def loss_frame(seq: int, ev: Sequence[Any]) -> Frame:

@@ -1,7 +1,7 @@
 """Probe which BPF program types load *and attach* on the running kernel, with raw syscalls.
 
 Mechanism: for each type, BPF_PROG_LOAD a two-instruction program (`r0 = 0; exit`) named
-`tracerd_probe` (system/bpf_syscall.py), attach it to a harmless target, then detach and
+`tracerd_probe` (kernel/bpf.py), attach it to a harmless target, then detach and
 close every fd (an ExitStack, in reverse order):
   tracepoint      perf_event_open(PERF_TYPE_TRACEPOINT, id of syscalls:sys_enter_getppid or
                   sched:sched_process_exec from tracefs) + PERF_EVENT_IOC_SET_BPF + ENABLE
@@ -12,7 +12,7 @@ close every fd (an ExitStack, in reverse order):
                   hardware PMU needed)
   kprobe          the perf `kprobe` PMU (config1 = function name) on do_nanosleep
   fentry          BPF_PROG_TYPE_TRACING + BPF_TRACE_FENTRY + attach_btf_id of bpf_fentry_test1
-                  (or do_nanosleep) from /sys/kernel/btf/vmlinux (system/btf.py), attached
+                  (or do_nanosleep) from /sys/kernel/btf/vmlinux (kernel/btf.py), attached
                   with BPF_RAW_TRACEPOINT_OPEN(name NULL)
 Perf-attached programs go away when the perf fd closes, raw tracepoint and fentry programs
 when the link fd closes: nothing outlives a probe, nor the process should it die meanwhile.
@@ -39,10 +39,11 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from typing import TypedDict
 
-from . import btf
-from .bpf_syscall import (
+from ..kernel import btf
+from ..kernel.bpf import (
     BPF_PROG_TYPE_KPROBE,
     BPF_PROG_TYPE_PERF_EVENT,
     BPF_PROG_TYPE_RAW_TRACEPOINT,
@@ -58,13 +59,13 @@ from .bpf_syscall import (
     perf_event_open,
     raw_tracepoint_open,
 )
+from ..kernel.tracefs import EventRef, Tracefs, find_mount, mount_missing_reason
 
 log = logging.getLogger(__name__)
 
 PROGRAM_TYPES = ("tracepoint", "raw_tracepoint", "uprobe", "perf_event", "kprobe", "fentry")
 PERF_SAMPLE_PERIOD_NS = 10_000_000
 """cpu-clock counts nanoseconds: one sample per 10 ms of CPU time"""
-TRACEFS_ROOTS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 PMU_DIR = "/sys/bus/event_source/devices"
 TRACEPOINT_TARGETS = (("syscalls", "sys_enter_getppid"), ("sched", "sched_process_exec"))
 RAW_TRACEPOINT_TARGETS = ("sched_process_exec", "sys_enter")
@@ -96,25 +97,6 @@ def pmu_type(name: str) -> int | None:
         return None
 
 
-def tracefs_root() -> str | None:
-    """Where tracefs is mounted (with its `events` directory), None if nowhere."""
-    return next(
-        (root for root in TRACEFS_ROOTS if os.path.isdir(os.path.join(root, "events"))), None
-    )
-
-
-def _tracefs_missing_reason() -> str:
-    """Why `tracefs_root()` found nothing: unreadable (not root?) or not mounted."""
-    for root in TRACEFS_ROOTS:
-        try:
-            os.listdir(root)
-        except PermissionError:
-            return f"EACCES (Permission denied) reading tracefs at {root}"
-        except OSError:
-            continue
-    return f"tracefs is not mounted at {' or '.join(TRACEFS_ROOTS)}"
-
-
 def _load(
     stack: ExitStack, prog_type: int, attach_type: int = 0, attach_btf_id: int = 0, what: str = ""
 ) -> int:
@@ -134,11 +116,10 @@ def _first_success(open_one: Callable[[str], int], targets: tuple[str, ...]) -> 
     raise ProbeError("; ".join(errors))
 
 
-def _tracepoint_id(root: str) -> tuple[str, int]:
+def _tracepoint_id(root: Path) -> tuple[str, int]:
     for system, event in TRACEPOINT_TARGETS:
         try:
-            with open(os.path.join(root, "events", system, event, "id")) as f:
-                return f"{system}:{event}", int(f.read())
+            return f"{system}:{event}", Tracefs(root).event_id(EventRef(system, event))
         except (OSError, ValueError):
             continue
     names = ", ".join(f"{s}:{e}" for s, e in TRACEPOINT_TARGETS)
@@ -146,9 +127,9 @@ def _tracepoint_id(root: str) -> tuple[str, int]:
 
 
 def _probe_tracepoint(stack: ExitStack) -> None:
-    root = tracefs_root()
+    root = find_mount()
     if root is None:
-        raise ProbeError(f"no tracepoint ids: {_tracefs_missing_reason()}")
+        raise ProbeError(f"no tracepoint ids: {mount_missing_reason()}")
     name, tp_id = _tracepoint_id(root)
     prog = _load(stack, BPF_PROG_TYPE_TRACEPOINT)
     event_fd = perf_event_open(PERF_TYPE_TRACEPOINT, tp_id, what=f"tracepoint {name}")
@@ -179,10 +160,10 @@ def _require_pmu(name: str) -> int:
     if pmu is not None:
         return pmu
     reason = f"no {name} PMU ({PMU_DIR}/{name} absent); "
-    root, events_file = tracefs_root(), f"{name}_events"
+    root, events_file = find_mount(), f"{name}_events"
     if root is None:
-        reason += f"cannot look for {events_file}: {_tracefs_missing_reason()}"
-    elif os.path.exists(os.path.join(root, events_file)):
+        reason += f"cannot look for {events_file}: {mount_missing_reason()}"
+    elif Tracefs(root).exists(events_file):
         reason += f"{events_file} exists in tracefs, but only the PMU (Linux 4.17+) is probed"
     else:
         reason += f"no {events_file} in tracefs either: kernel built without {_PMU_CONFIG[name]}"

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..kernel.tracefs import Instance, Tracefs, os_error_text, read_or_empty
+
 log = logging.getLogger(__name__)
 
 Feature = dict[str, Any]
@@ -38,68 +40,47 @@ def feature(
     return {"usable": usable, "where": where if usable else None, "reason": reason, **extra}
 
 
-def os_error_text(exc: OSError) -> str:
-    name = errno.errorcode.get(exc.errno or 0, "E?")
-    return f"{name} ({os.strerror(exc.errno or 0)})"
-
-
-def _write(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
-
-
 def tracefs_mounted(root: Path) -> bool:
     return (root / "available_events").exists() or (root / "events").is_dir()
 
 
 def _pick_filter_function(root: Path) -> str | None:
     """A harmless function the function tracer may filter on."""
+    first = None
+    wanted = set(PROBE_FUNCTIONS)
     try:
-        with open(root / "available_filter_functions") as fh:
-            first = None
-            wanted = set(PROBE_FUNCTIONS)
-            for line in fh:
-                name = line.split()[0] if line.strip() else ""
-                if first is None and name:
-                    first = name
-                if name in wanted:
-                    return name
-            return first
+        for line in Tracefs(root).lines("available_filter_functions"):
+            name = line.split()[0] if line.strip() else ""
+            if first is None and name:
+                first = name
+            if name in wanted:
+                return name
     except OSError:
         return None
+    return first
 
 
-def _try_tracer(inst: Path, tracer: str, function: str | None) -> str | None:
+def _try_tracer(inst: Instance, tracer: str, function: str | None) -> str | None:
     """None when `tracer` runs in the instance, else the reason."""
     try:
-        if function is not None and (inst / "set_ftrace_filter").exists():
-            _write(inst / "set_ftrace_filter", function)
-        _write(inst / "current_tracer", tracer)
+        if function is not None and inst.has("set_ftrace_filter"):
+            inst.write("set_ftrace_filter", function)
+        inst.write("current_tracer", tracer)
     except OSError as exc:
         return f"{os_error_text(exc)} writing {tracer} in a tracefs instance"
     finally:
         with contextlib.suppress(OSError):
-            _write(inst / "current_tracer", "nop")
+            inst.write("current_tracer", "nop")
         with contextlib.suppress(OSError):
-            if (inst / "set_ftrace_filter").exists():
-                _write(inst / "set_ftrace_filter", "")
+            if inst.has("set_ftrace_filter"):
+                inst.write("set_ftrace_filter", "")
     return None
 
 
 def probe_tracers(root: Path, scratch_name: str) -> dict[str, Feature]:
-    available = _read(root / "available_tracers").split()
+    available = read_or_empty(root / "available_tracers").split()
     out: dict[str, Feature] = {}
-    inst = root / "instances" / scratch_name
+    inst = Tracefs(root).instance(scratch_name)
     try:
         inst.mkdir()
     except OSError as exc:
@@ -120,12 +101,10 @@ def probe_tracers(root: Path, scratch_name: str) -> dict[str, Feature]:
             else:
                 out[tracer] = feature(False, reason)
     finally:
-        for _ in range(20):
-            try:
-                inst.rmdir()
-                break
-            except OSError:
-                time.sleep(0.05)
+        try:
+            inst.remove()
+        except OSError as exc:
+            log.warning("cannot remove the scratch instance %s: %s", inst.name, exc)
     return out
 
 
@@ -142,7 +121,7 @@ def probe_tracefs(root: Path, scratch_name: str) -> dict[str, Any]:
             "kprobes": missing,
             "uprobes": missing,
         }
-    events = sum(1 for line in _read(root / "available_events").splitlines() if line)
+    events = sum(1 for line in read_or_empty(root / "available_events").splitlines() if line)
     out: dict[str, Any] = {
         "mounted": feature(True, where="instance"),
         "path": str(root),
@@ -159,7 +138,7 @@ def probe_tracefs(root: Path, scratch_name: str) -> dict[str, Any]:
         if (root / "uprobe_events").exists()
         else feature(False, "no uprobe_events (kernel without CONFIG_UPROBE_EVENTS)")
     )
-    out["clocks"] = _read(root / "trace_clock").replace("[", "").replace("]", "").split()
+    out["clocks"] = read_or_empty(root / "trace_clock").replace("[", "").replace("]", "").split()
     out["subbuf_size"] = (root / "buffer_subbuf_size_kb").exists()
     return out
 
@@ -168,8 +147,10 @@ def headers_release(tree: Path) -> str:
     """The `uname -r` a header tree was built for: UTS_RELEASE (Debian's
     include/config/kernel.release holds the upstream version, e.g. 6.1.192 for
     6.1.0-56-amd64), else kernel.release."""
-    match = re.search(r'UTS_RELEASE\s+"([^"]+)"', _read(tree / "include/generated/utsrelease.h"))
-    return match[1] if match else _read(tree / "include/config/kernel.release").strip()
+    match = re.search(
+        r'UTS_RELEASE\s+"([^"]+)"', read_or_empty(tree / "include/generated/utsrelease.h")
+    )
+    return match[1] if match else read_or_empty(tree / "include/config/kernel.release").strip()
 
 
 def kernel_headers() -> Feature:
@@ -181,7 +162,7 @@ def kernel_headers() -> Feature:
     version = headers_release(target)
     if version == release or (not version and release in target.name):
         return feature(True, where=None, status="exact", path=str(target), version=release)
-    recorded: str | None = _read(build.parent / HEADERS_RECORD).strip() or None
+    recorded: str | None = read_or_empty(build.parent / HEADERS_RECORD).strip() or None
     reason = (
         f"headers of {version or target.name} for kernel {release}: tools must not "
         "read kernel structs through header layouts"
@@ -233,11 +214,11 @@ def _try_seize() -> str | None:
 
 
 def probe_ptrace() -> dict[str, Any]:
-    scope_text = _read(Path("/proc/sys/kernel/yama/ptrace_scope")).strip()
+    scope_text = read_or_empty(Path("/proc/sys/kernel/yama/ptrace_scope")).strip()
     scope = int(scope_text) if scope_text.isdigit() else 0  # absent Yama = 0
     reason = _try_seize()
     usable = feature(True) if reason is None else feature(False, reason)
-    actions = _read(Path("/proc/sys/kernel/seccomp/actions_avail")).split()
+    actions = read_or_empty(Path("/proc/sys/kernel/seccomp/actions_avail")).split()
     seccomp = (
         feature(True) if "trace" in actions else feature(False, "seccomp RET_TRACE not available")
     )

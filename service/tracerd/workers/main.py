@@ -34,10 +34,10 @@ log = logging.getLogger("tracerd.worker")
 PR_SET_PDEATHSIG = 1
 LEDGER_TIMEOUT_S = 30.0
 ENGINES = {
-    "tracefs": "tracerd.engines.tracefs:TracefsEngine",
-    "ptrace": "tracerd.engines.ptrace:PtraceEngine",
-    "bpf": "tracerd.engines.bpf:BpfEngine",
-    "packet": "tracerd.engines.packet:PacketEngine",
+    "tracefs": "tracerd.engines.tracefs.engine:TracefsEngine",
+    "ptrace": "tracerd.engines.ptrace.engine:PtraceEngine",
+    "bpf": "tracerd.engines.bpf.engine:BpfEngine",
+    "packet": "tracerd.engines.packet.engine:PacketEngine",
 }
 
 
@@ -248,9 +248,7 @@ class Worker:
         if op == "maps":
             return dict(engine.read_maps(handle))
         if op == "exclude":
-            exclude = getattr(engine, "exclude", None)
-            if exclude is not None:
-                exclude(handle, [int(p) for p in args["pids"]])
+            engine.exclude(handle, [int(p) for p in args["pids"]])
             return None
         raise WorkerFailed(f"unknown operation {op}")
 

@@ -27,6 +27,10 @@ from typing import Any, cast
 import msgpack
 import orjson
 
+from ..fields import dump_fields as dump_fields
+from ..fields import json_default
+from ..fields import load_fields as load_fields
+
 HEADER = struct.Struct("!I")
 MAX_FRAME_BYTES = 256 << 20
 
@@ -37,22 +41,6 @@ class WireError(Exception):
     pass
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, bytes | bytearray):
-        return obj.hex()
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
-
-
-def dump_fields(fields: Any) -> str:
-    """An event's fields as JSON text (bytes values as hex)."""
-    return orjson.dumps(fields, default=_json_default).decode()
-
-
-def load_fields(text: str) -> dict[str, Any]:
-    value = orjson.loads(text)
-    return value if isinstance(value, dict) else {"value": value}
-
-
 def event_row(ev: Any) -> list[Any]:
     """A WireEvent as the wire carries it."""
     return [ev[0], ev[1], ev[2], ev[3], ev[4], ev[5], dump_fields(ev[6]), ev[7], ev[8], ev[9]]
@@ -60,7 +48,7 @@ def event_row(ev: Any) -> list[Any]:
 
 def event_rows(events: Sequence[Any]) -> list[list[Any]]:
     """event_row of each, inlined (this runs for every event a worker sends)."""
-    dumps, default = orjson.dumps, _json_default
+    dumps, default = orjson.dumps, json_default
     return [
         [
             e[0],

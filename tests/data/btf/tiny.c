@@ -1,4 +1,4 @@
-/* A tiny object whose BTF is the unit-test fixture of tracerd.system.btf. */
+/* A tiny object whose BTF is the unit-test fixture of tracerd.kernel.btf. */
 enum probe_color { PROBE_RED = 1, PROBE_BLUE = 2 };
 typedef unsigned long long probe_u64;
 struct probe_point {

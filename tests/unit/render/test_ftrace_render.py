@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tracerd.engines.tracefs.format import parse_format
+from tracerd.kernel.formats import parse_format
 from tracerd.render.ftrace import FtraceRenderer, compile_print_fmt, render_line, timestamp
 
 EVENTS = Path(__file__).resolve().parents[2] / "data" / "ftrace" / "events"

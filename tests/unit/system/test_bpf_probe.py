@@ -1,4 +1,4 @@
-"""The kernel-free parts of tracerd.system.bpf_probe and bpf_syscall: ABI layouts, error
+"""The kernel-free parts of tracerd.system.bpf_probe and tracerd.kernel.bpf: ABI layouts, error
 text, version codes, the uprobe target's entry offset."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tracerd.system import bpf_syscall
+from tracerd.kernel import bpf as bpf_syscall
+from tracerd.kernel.bpf import KernelCallError, kernel_version_code
 from tracerd.system.bpf_probe import ProbeError, elf_entry_offset
-from tracerd.system.bpf_syscall import KernelCallError, kernel_version_code
 
 
 def test_attr_layouts_match_the_uapi_headers() -> None:

@@ -1,4 +1,4 @@
-"""tracerd.system.btf against a real BTF blob (tests/data/btf, read independently by bpftool)
+"""tracerd.kernel.btf against a real BTF blob (tests/data/btf, read independently by bpftool)
 and against small blobs built here by the format spec (Documentation/bpf/btf.rst)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tracerd.system import btf
-from tracerd.system.btf import BtfError, BtfKind
+from tracerd.kernel import btf
+from tracerd.kernel.btf import BtfError, BtfKind
 
 DATA = Path(__file__).parents[2] / "data" / "btf"
 TINY = (DATA / "tiny.btf").read_bytes()

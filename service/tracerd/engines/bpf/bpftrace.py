@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import CapabilityMissing, CompileError
+from ...kernel.btf import VMLINUX_BTF_PATH as VMLINUX_BTF
 from ...types import WireEvent, lost_event
 from ..base import EventSink, Ledger
 from .bpftrace_text import (
@@ -55,7 +56,6 @@ from .bpftrace_text import (
     rewrite,
     stderr_message,
 )
-from .btf import VMLINUX_BTF
 from .kernel import process_prog_ids
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,12 @@ class BpftraceSession:
     @property
     def child_pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    def info(self) -> dict[str, Any]:
+        return {"prog_ids": self.prog_ids, "bpftrace_pid": self.child_pid}
+
+    def resources(self) -> list[dict[str, Any]]:
+        return [{"type": "bpftrace_child", "name": str(self.child_pid)}]
 
     def launch(self) -> None:
         """Spawn, record, release and wait until attached (CompileError if not)."""

@@ -22,9 +22,9 @@ from importlib import resources
 from typing import Any
 
 from ...errors import SpecError
+from ...kernel.btf import Member, offset_macro
 from ...specs import BpfSpec
-from .btf import Member, offset_macro
-from .parse import c_struct
+from .decode import c_struct
 from .plan import HEADER_FIELDS, AttachSpec, FieldSpec, MapSpec, ProgramPlan
 from .tools.meta import get_tool, resolve_args
 from .tools.spec import ToolDef, ToolVariant

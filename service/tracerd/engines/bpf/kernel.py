@@ -9,14 +9,15 @@ holds (how we list a bpftrace child's programs).
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import re
+from pathlib import Path
+
+from ...kernel.tracefs import DEFAULT_ROOT, PROBE_FILES, Tracefs
 
 log = logging.getLogger(__name__)
-TRACEFS = "/sys/kernel/tracing"
-TRACEFS_PROBE_FILES = ("uprobe_events", "kprobe_events")
+TRACEFS_PROBE_FILES = PROBE_FILES
 # perf_event_open(2) types and configs (include/uapi/linux/perf_event.h).
 PERF_TYPE_HARDWARE, PERF_TYPE_SOFTWARE = 0, 1
 PERF_EVENTS: dict[str, tuple[int, int]] = {
@@ -81,35 +82,10 @@ def perf_event_spec(target: str) -> tuple[int, int, dict[str, int]]:
     return ev_type, ev_config, {f"sample_{key}": int(value)}
 
 
-def remove_tracefs_probes(suffix: str, tracefs: str = TRACEFS) -> list[str]:
+def remove_tracefs_probes(suffix: str, tracefs: str = str(DEFAULT_ROOT)) -> list[str]:
     """Delete uprobe/kprobe definitions whose name ends with `suffix` (BCC's fallback
     probes, `..._bcc_<pid>`); returns the names removed."""
-    removed = []
-    for name in TRACEFS_PROBE_FILES:
-        path = os.path.join(tracefs, name)
-        try:
-            with open(path) as f:
-                lines = f.read().splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            event = line.split()[0].split(":", 1)[-1] if line.strip() else ""
-            if not event.endswith(suffix):
-                continue
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-            try:
-                os.write(fd, f"-:{event}\n".encode())
-                removed.append(event)
-            except OSError as e:
-                log.warning(
-                    "could not remove %s from %s: %s",
-                    event,
-                    name,
-                    errno.errorcode.get(e.errno or 0, e),
-                )
-            finally:
-                os.close(fd)
-    return removed
+    return Tracefs(Path(tracefs)).remove_probes_ending(suffix)
 
 
 def clang_errors(stderr: str) -> str:

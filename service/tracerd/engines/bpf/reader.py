@@ -25,7 +25,7 @@ from typing import Any
 
 from ...types import WireEvent, lost_event
 from ..base import EventSink, Limits
-from .parse import Decoder
+from .decode import Decoder
 from .ringbuf import RingBufferConsumer, SlowPath
 from .tools.hooks import EventHook
 

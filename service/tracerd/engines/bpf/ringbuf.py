@@ -26,7 +26,7 @@ import struct
 from collections.abc import Callable
 
 from ...types import WireEvent
-from .parse import BUSY_BIT, DISCARD_BIT, RINGBUF_HDR_BYTES, Decoder
+from .decode import BUSY_BIT, DISCARD_BIT, RINGBUF_HDR_BYTES, Decoder
 
 _POS = struct.Struct("Q")  # native: aligned single load/store
 _HDR = struct.Struct("=I")

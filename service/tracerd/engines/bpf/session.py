@@ -19,9 +19,9 @@ from typing import Any
 from ...errors import SpecError
 from ...types import WireEvent
 from ..base import EventSink, Ledger, Limits
+from .decode import Decoder, Layout, compile_decoder, decode_map, generic_contents, record_stride
 from .kernel import fdinfo
 from .loader import BpfLoader
-from .parse import Decoder, Layout, compile_decoder, decode_map, generic_contents, record_stride
 from .plan import ProgramPlan
 from .reader import BpfReader, PerfSource, RingSource
 from .ringbuf import RingBufferConsumer, supported

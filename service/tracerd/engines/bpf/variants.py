@@ -28,15 +28,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...system import btf
+from ...kernel import btf
+from ...kernel.proc import lists
+from ...kernel.tracefs import MOUNT_POINTS
 from .tools.spec import ToolDef
 
 log = logging.getLogger(__name__)
 KALLSYMS = "/proc/kallsyms"
-FILTER_FUNCTIONS = (
-    "/sys/kernel/tracing/available_filter_functions",
-    "/sys/kernel/debug/tracing/available_filter_functions",
-)
+FILTER_FUNCTIONS = tuple(str(root / "available_filter_functions") for root in MOUNT_POINTS)
 KPROBE_BLACKLIST = "/sys/kernel/debug/kprobes/blacklist"
 
 FunctionCheck = Callable[[str, str], "str | None"]
@@ -125,14 +124,3 @@ def _kprobe_unavailable(function: str) -> str | None:
     if lists(KPROBE_BLACKLIST, rf"\s{name}$"):
         return f"{function} is on the kprobe blacklist ({KPROBE_BLACKLIST})"
     return None
-
-
-def lists(path: str, pattern: str) -> bool | None:
-    """Whether a line of file `path` matches `pattern` (multiline); None if unreadable."""
-    try:
-        with open(path, "rb") as f:
-            text = f.read()
-    except OSError as e:
-        log.debug("cannot read %s: %s", path, e)
-        return None
-    return re.search(pattern.encode(), text, re.MULTILINE) is not None

@@ -24,9 +24,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ...errors import BadRequest
+from ...kernel import elf
 from ...types import WireEvent
 from ..base import EngineContext, EngineHandle, Ledger
-from . import elfsyms
 from . import tracer as pt
 
 if TYPE_CHECKING:
@@ -85,13 +85,13 @@ class Int3Breakpoints:
             exe = os.readlink(f"/proc/{t.tid}/exe")
         except OSError:
             return
-        found = elfsyms.resolve(t.tid, self.symbols, [exe])
+        found = elf.resolve(t.tid, self.symbols, [exe])
         for loc in found:
             if loc.address is not None:
                 self._insert(t, loc.symbol, loc.address)
         done = {loc.symbol for loc in found if loc.address is not None}
         self.missing[tgid] = [s for s in self.symbols if s not in done]
-        entry = elfsyms.entry_point(t.tid)
+        entry = elf.entry_point(t.tid)
         if self.missing[tgid] and entry is not None:
             self._insert(t, ENTRY, entry)
 
@@ -135,7 +135,7 @@ class Int3Breakpoints:
 
     def _insert_libraries(self, t: Tracee) -> None:
         tgid = t.pid or t.tid
-        for loc in elfsyms.resolve(t.tid, self.missing.pop(tgid, [])):
+        for loc in elf.resolve(t.tid, self.missing.pop(tgid, [])):
             if loc.address is not None:
                 self._insert(t, loc.symbol, loc.address)
 
@@ -193,7 +193,7 @@ class Breakpoints:
             return
         from .uprobes import UprobeBreakpoints
 
-        locations = elfsyms.resolve(self.attached, self.symbols)
+        locations = elf.resolve(self.attached, self.symbols)
         missing = sorted(set(self.symbols) - {loc.symbol for loc in locations})
         if missing:
             raise BadRequest(

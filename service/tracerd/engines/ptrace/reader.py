@@ -31,10 +31,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ...types import WireEvent
-from . import parse
+from . import plans as parse
 from . import tracer as pt
-from .events import EventBuilder
-from .parse import Plan
+from .decode import EventBuilder
+from .plans import Plan
 from .waker import Waker
 
 log = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ...errors import AlreadyTraced, NotFound, PermissionDenied, TracerdError
-from ...types import WireEvent
+from ...kernel.proc import thread_ids
 from ..base import EngineContext, EventSink, Ledger
-from ..launch import LaunchedCommand, process_start_time
+from ..launch import LaunchedCommand, output_event, process_start_time
 from . import tracer as pt
 from .reader import STOP_GRACE_S, Tracee, TraceLoop
 
@@ -85,7 +85,7 @@ class PtraceSession:
             )
         )
         seen: set[int] = set()
-        while new := [t for t in pt.thread_ids(tgid) if t not in seen]:
+        while new := [t for t in thread_ids(tgid) if t not in seen]:
             for tid in new:
                 seen.add(tid)
                 try:
@@ -107,26 +107,17 @@ class PtraceSession:
         return PermissionDenied(f"cannot trace pid {pid}: {exc.strerror}", {"pid": pid})
 
     def launch(self, command: LaunchedCommand, ledger: Ledger) -> None:
-        # recorded before it exists, then again with its identity (pid + start time)
-        key = ledger.record("launched_command", command.argv[0])
-        try:
-            pid = command.spawn()
-        finally:
-            ledger.cross_off(key)
+        self.ledger_keys.append(command.spawn_recorded(ledger))
+        pid = command.pid
         self.launched = command
         self.loop.launched = command
-        self.ledger_keys.append(
-            ledger.record(
-                "launched_command", command.argv[0], {"pid": pid, "start_time": command.start_time}
-            )
-        )
         pt.seize(pid, self.options | pt.O_EXITKILL)
         self.loop.tracees[pid] = Tracee(pid, pid, prelude=True)
         command.watch_output(self._on_output)
 
     def _on_output(self, stream: str, text: str, ts_ns: int) -> None:
         pid = self.launched.pid if self.launched else None
-        self.loop.add_side_event(WireEvent(ts_ns, None, pid, pid, None, stream, {"text": text}))
+        self.loop.add_side_event(output_event(stream, text, ts_ns, pid))
 
     def _main(self) -> None:
         try:

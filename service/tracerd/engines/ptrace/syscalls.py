@@ -2,7 +2,7 @@
 
 Numbers, names and strace classes come from `sysent.TABLE_X86_64`; argument names and C
 types from the kernel's own `events/syscalls/sys_enter_<name>/format` files (parsed with
-engines/tracefs/format.py), so syscalls newer than python-ptrace's Linux 5.8 tables (clone3,
+kernel/formats.py), so syscalls newer than python-ptrace's Linux 5.8 tables (clone3,
 openat2, close_range, ...) decode with their real prototypes. Without tracefs the table still
 works with anonymous arguments (`arg0`..). A few kernel event names differ from the syscall
 names (`newstat` is `stat`, `sendfile64` is `sendfile`).
@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import BadRequest
-from ..tracefs.format import FormatError, parse_format
+from ...kernel.formats import FormatError, parse_format
+from ...kernel.tracefs import DEFAULT_ROOT, Tracefs
 from .sysent import TABLE_X86_64
 
 log = logging.getLogger(__name__)
 
-TRACEFS_SYSCALLS = Path("/sys/kernel/tracing/events/syscalls")
 # kernel trace-event name -> syscall name, where they differ
 _EVENT_ALIASES = {
     "newstat": "stat",
@@ -143,18 +143,14 @@ def parse_sysent(text: str) -> list[tuple[int, str, int, str]]:
     return out
 
 
-def read_prototypes(root: Path = TRACEFS_SYSCALLS) -> dict[str, tuple[tuple[str, str], ...]]:
+def read_prototypes(root: Path = DEFAULT_ROOT) -> dict[str, tuple[tuple[str, str], ...]]:
     """{syscall name: ((arg name, C type), ...)} from the kernel's sys_enter formats."""
     out: dict[str, tuple[tuple[str, str], ...]] = {}
-    try:
-        entries = list(root.glob("sys_enter_*"))
-    except OSError:
-        return out
-    for directory in entries:
+    for name, text in Tracefs(root).system_formats("syscalls", "sys_enter_"):
         try:
-            fmt = parse_format((directory / "format").read_text(), "syscalls")
-        except (OSError, FormatError) as exc:
-            log.debug("cannot read %s: %s", directory, exc)
+            fmt = parse_format(text, "syscalls")
+        except FormatError as exc:
+            log.debug("cannot parse the format of %s: %s", name, exc)
             continue
         event = fmt.name.removeprefix("sys_enter_")
         args = tuple(

@@ -98,10 +98,6 @@ def interrupt(tid: int) -> None:
     _check(_ptrace(PTRACE_INTERRUPT, tid, None, None), "PTRACE_INTERRUPT", tid)
 
 
-def set_options(tid: int, options: int) -> None:
-    _check(_ptrace(PTRACE_SETOPTIONS, tid, None, options), "PTRACE_SETOPTIONS", tid)
-
-
 def restart(request: int, tid: int, sig: int = 0) -> bool:
     """PTRACE_SYSCALL/CONT/LISTEN/DETACH; False if the tracee is gone (ESRCH)."""
     if _ptrace(request, tid, None, sig) == -1:
@@ -260,13 +256,6 @@ def proc_status(pid: int) -> dict[str, str]:
         key, _, value = line.partition(":")
         out[key] = value.strip()
     return out
-
-
-def thread_ids(pid: int) -> list[int]:
-    try:
-        return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
-    except OSError:
-        return []
 
 
 def comm(tid: int) -> str | None:

@@ -19,19 +19,18 @@ import re
 import select
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from ...errors import BadRequest, KernelRejected, ResourceBusy
+from ...kernel.elf import Location, check_uprobe_target
+from ...kernel.proc import thread_ids
+from ...kernel.tracefs import Instance, Tracefs
 from ...types import WireEvent
 from ..base import EngineContext, Ledger
-from ..elf import check_uprobe_target
 from . import tracer as pt
 from .breakpoints import breakpoint_event
-from .elfsyms import Location
 
 log = logging.getLogger(__name__)
 
-TRACEFS = Path("/sys/kernel/tracing")
 BUFFER_SIZE_KB = 64
 POLL_TIMEOUT_MS = 200
 _LINE = re.compile(
@@ -41,18 +40,9 @@ _LINE = re.compile(
 _SAFE_PATH = re.compile(r"^/[^\s:\x00-\x1f]+$")
 
 
-def _write(path: Path, text: str, append: bool = False) -> None:
-    flags = os.O_WRONLY | (os.O_APPEND if append else os.O_TRUNC)
-    fd = os.open(path, flags)
+def _last_error(fs: Tracefs) -> str:
     try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-
-
-def _error_log() -> str:
-    try:
-        return (TRACEFS / "error_log").read_text().strip().splitlines()[-3:][0]
+        return fs.error_log().strip().splitlines()[-3:][0]
     except (OSError, IndexError):
         return ""
 
@@ -73,10 +63,11 @@ class UprobeBreakpoints:
         """(ledger key, what) in creation order"""
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self.fs = Tracefs(ctx.tracefs_root)
 
     @property
-    def root(self) -> Path:
-        return TRACEFS / "instances" / self.instance
+    def root(self) -> Instance:
+        return self.fs.instance(self.instance)
 
     def create(self) -> None:
         """Instance, definitions, pid filter, enable; everything recorded first."""
@@ -88,18 +79,20 @@ class UprobeBreakpoints:
             raise ResourceBusy(f"tracefs instance {self.instance} already exists") from None
         self._keys.append((key, "instance"))
         try:
-            _write(self.root / "buffer_size_kb", str(BUFFER_SIZE_KB))
-            _write(self.root / "trace_clock", "mono")
+            self.root.write("buffer_size_kb", str(BUFFER_SIZE_KB))
+            self.root.write("trace_clock", "mono")
             for i, loc in enumerate(self.locations):
                 self._define(i, loc)
-            _write(self.root / "set_event_pid", " ".join(map(str, pt.thread_ids(self.pid))))
+            self.root.write("set_event_pid", " ".join(map(str, thread_ids(self.pid))))
             with contextlib.suppress(OSError):
-                _write(self.root / "options" / "event-fork", "1")
+                self.root.write("options/event-fork", "1")
             for event in self.events:
-                _write(self.root / "events" / self.group / event / "enable", "1")
+                self.root.write(f"events/{self.group}/{event}/enable", "1")
         except OSError as exc:
             self.remove()
-            raise KernelRejected(f"uprobe set-up failed: {exc.strerror} {_error_log()}") from exc
+            raise KernelRejected(
+                f"uprobe set-up failed: {exc.strerror} {_last_error(self.fs)}"
+            ) from exc
 
     def _define(self, index: int, loc: Location) -> None:
         if not _SAFE_PATH.match(loc.path):
@@ -115,9 +108,9 @@ class UprobeBreakpoints:
             {"file": "uprobe_events", "group": self.group, "event": event},
         )
         self._keys.append((key, event))
-        _write(
-            TRACEFS / "uprobe_events",
-            f"p:{self.group}/{event} {loc.path}:{loc.file_offset:#x} {fetch}\n",
+        self.fs.write(
+            "uprobe_events",
+            f"p:{self.group}/{event} {loc.path}:{loc.file_offset:#x} {fetch}",
             append=True,
         )
         self.events[event] = loc.symbol
@@ -129,7 +122,7 @@ class UprobeBreakpoints:
         self._thread.start()
 
     def _read(self, emit: Callable[[WireEvent], None]) -> None:
-        fd = os.open(self.root / "trace_pipe", os.O_RDONLY | os.O_NONBLOCK)
+        fd = self.root.open_pipe()
         poller = select.poll()
         poller.register(fd, select.POLLIN)
         pending = ""
@@ -171,14 +164,13 @@ class UprobeBreakpoints:
         """Disable, remove the instance, delete the definitions; cross each off after."""
         for event in self.events:
             with contextlib.suppress(OSError):
-                _write(self.root / "events" / self.group / event / "enable", "0")
+                self.root.write(f"events/{self.group}/{event}/enable", "0")
         for key, what in reversed(self._keys):
             try:
                 if what == "instance":
-                    if self.root.exists():
-                        self.root.rmdir()
+                    self.root.remove()
                 else:
-                    _write(TRACEFS / "uprobe_events", f"-:{self.group}/{what}\n", append=True)
+                    self.fs.write("uprobe_events", f"-:{self.group}/{what}", append=True)
             except FileNotFoundError:
                 pass
             except OSError as exc:

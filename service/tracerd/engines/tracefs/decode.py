@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ...types import WireEvent, lost_event
-from .parse import (
+from .registry import (
     COMMIT_LEN_MASK,
     RB_MISSED_EVENTS,
     RB_MISSED_STORED,

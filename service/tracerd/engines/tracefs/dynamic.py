@@ -18,10 +18,10 @@ import os
 from collections.abc import Sequence
 
 from ...errors import BadProbe, KernelRejected
+from ...kernel.elf import check_uprobe_target, resolve_symbol
+from ...kernel.tracefs import EventRef, Tracefs
 from ...specs import ProbeSpec
 from ..base import Ledger
-from ..elf import check_uprobe_target, resolve_symbol
-from .fs import EventRef, Tracefs
 
 log = logging.getLogger(__name__)
 

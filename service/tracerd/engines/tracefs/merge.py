@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from operator import itemgetter
 from typing import Protocol
 
+from ...kernel.tracefs import CLOCK_IDS
 from ...types import WireEvent
 from ..base import EventSink, Limits
 from .decode import PageDecoder
@@ -45,12 +46,6 @@ HOT_NAP_S = 0.001
 RATE_WINDOW_S = 0.01
 DECODE_NICE = 5
 """the decode thread's nice increment: the readers and the traced load come first"""
-CLOCK_IDS = {
-    "mono": time.CLOCK_MONOTONIC,
-    "mono_raw": time.CLOCK_MONOTONIC_RAW,
-    "boot": time.CLOCK_BOOTTIME,
-    "tai": time.CLOCK_TAI,
-}
 _TS = itemgetter(0)
 _NEVER = -(1 << 63)
 _ALWAYS = 1 << 63

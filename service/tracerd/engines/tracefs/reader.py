@@ -45,17 +45,18 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from ...kernel.tracefs import EventRef, Tracefs, online_cpus, subbuf_size
 from ...types import WireEvent
 from ..base import EventSink, Limits
 from .decode import PageDecoder
 from .merge import EventPump, SessionClock
-from .parse import EventRegistry
+from .registry import EventRegistry
 from .spool import RawBudget, RawStore
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PAGE_SIZE = 4096
 PIPE_BYTES = 1 << 20
 LIVE_INTERVAL_S = 0.1
 """longest time a quiet CPU's partial page waits in the kernel"""
@@ -380,45 +381,6 @@ class TracefsReader:
         )
 
 
-def online_cpus(instance_dir: str) -> tuple[int, ...]:
-    """The CPUs that have a per_cpu directory in the instance."""
-    names = os.listdir(f"{instance_dir}/per_cpu")
-    return tuple(sorted(int(n[3:]) for n in names if n.startswith("cpu") and n[3:].isdigit()))
-
-
-def subbuf_size(instance_dir: str) -> int:
-    """Sub-buffer size in bytes: `buffer_subbuf_size_kb` where the kernel has it, else 4096."""
-    try:
-        with open(f"{instance_dir}/buffer_subbuf_size_kb") as fh:
-            return int(fh.read().split()[0]) * 1024
-    except (OSError, ValueError, IndexError):
-        return DEFAULT_PAGE_SIZE
-
-
-def read_cpu_stats(instance_dir: str, cpu: int) -> dict[str, float]:
-    """`per_cpu/cpuN/stats` as {"entries": ..., "overrun": ..., "dropped events": ...}."""
-    out: dict[str, float] = {}
-    with open(f"{instance_dir}/per_cpu/cpu{cpu}/stats") as fh:
-        for line in fh:
-            key, _, value = line.partition(":")
-            try:
-                out[key.strip()] = float(value) if "." in value else int(value)
-            except ValueError:
-                continue
-    return out
-
-
-def read_kernel_loss(instance_dir: str, cpus: Iterable[int] | None = None) -> int:
-    """The authoritative kernel loss: overrun + dropped events + commit overrun, all CPUs."""
-    total = 0
-    for cpu in cpus if cpus is not None else online_cpus(instance_dir):
-        st = read_cpu_stats(instance_dir, cpu)
-        total += int(
-            st.get("overrun", 0) + st.get("dropped events", 0) + st.get("commit overrun", 0)
-        )
-    return total
-
-
 def load_registry(
     tracefs_root: str,
     events: Iterable[str],
@@ -426,13 +388,12 @@ def load_registry(
 ) -> EventRegistry:
     """Registry of `events` ("system:event" names, no globs) plus ftrace:print (markers),
     from the global format files. `dynamic_kinds` as `parse.dynamic_event_kinds` returns."""
-    with open(f"{tracefs_root}/events/header_page") as fh:
-        reg = EventRegistry.build(fh.read(), ())
+    fs = Tracefs(Path(tracefs_root))
+    reg = EventRegistry.build(fs.header_page(), ())
     kinds = dynamic_kinds or {}
     for name in {*events, "ftrace:print"}:
         system, _, event = name.partition(":")
-        with open(f"{tracefs_root}/events/{system}/{event}/format") as fh:
-            reg.add_text(fh.read(), system, kinds.get((system, event)))
+        reg.add_text(fs.format_text(EventRef(system, event)), system, kinds.get((system, event)))
     return reg
 
 

@@ -28,8 +28,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+from ...kernel.tracefs import DEFAULT_ROOT, Tracefs
 from ...types import WireEvent
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,7 @@ class TaskResolver:
 
     def __init__(
         self,
-        tracefs_root: str = "/sys/kernel/tracing",
+        tracefs_root: str = str(DEFAULT_ROOT),
         proc_root: str = "/proc",
         max_entries: int = MAX_ENTRIES,
     ) -> None:
@@ -199,8 +201,8 @@ class TaskResolver:
         now = time.monotonic()
         if value is None and now - self._saved_at >= SAVED_REFRESH_S:
             self._saved_at = now
-            self._saved_comm = _read_pairs(f"{self._tracefs}/saved_cmdlines", str)
-            self._saved_tgid = _read_pairs(f"{self._tracefs}/saved_tgids", int)
+            self._saved_comm = _read_pairs(self._tracefs, "saved_cmdlines", str)
+            self._saved_tgid = _read_pairs(self._tracefs, "saved_tgids", int)
             table = self._saved_comm if kind == "comm" else self._saved_tgid
             value = table.get(tid)
         return value if value not in ("<...>", 0) else None
@@ -235,15 +237,14 @@ def _comm_at(timeline: list[tuple[int, str | None, str]], ts: int) -> str | None
     return comm
 
 
-def _read_pairs(path: str, conv: Callable[[str], Any]) -> dict[int, Any]:
+def _read_pairs(root: str, file: str, conv: Callable[[str], Any]) -> dict[int, Any]:
     """`saved_cmdlines` ("pid comm") or `saved_tgids` ("pid tgid") as a dict."""
     out: dict[int, Any] = {}
     try:
-        with open(path, encoding="utf-8", errors="backslashreplace") as fh:
-            for line in fh:
-                pid, _, rest = line.rstrip("\n").partition(" ")
-                if pid.isdigit() and rest:
-                    out[int(pid)] = conv(rest)
+        for line in Tracefs(Path(root)).lines(file):
+            pid, _, rest = line.rstrip("\n").partition(" ")
+            if pid.isdigit() and rest:
+                out[int(pid)] = conv(rest)
     except (OSError, ValueError) as exc:
-        log.debug("cannot read %s: %s", path, exc)
+        log.debug("cannot read %s/%s: %s", root, file, exc)
     return out

@@ -25,15 +25,14 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import logging
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...kernel.tracefs import read_file, write_file, write_tokens
 from ..base import Ledger
-from .fs import check_text, read_file, write_file
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +99,7 @@ def write_setting(root: Path, file: str, value: str) -> None:
     if Path(file).name not in LIST_FILES:
         write_file(path, value)
         return
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
-    try:
-        for token in value.split():
-            data = (check_text(token) + " ").encode()
-            while data:
-                data = data[os.write(fd, data) :]
-    finally:
-        os.close(fd)
+    write_tokens(path, value.split())
 
 
 def restore_setting(root: Path, data: Mapping[str, Any]) -> bool:

@@ -35,10 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import BadRequest, KernelRejected, ResourceBusy
+from ...kernel.tracefs import Instance, Tracefs, os_error_text, read_file, write_file
 from ...specs import TracefsSpec
-from ...system.caps import os_error_text
 from ..base import Ledger
-from .fs import Instance, Tracefs, read_file, write_file
 from .toplevel import TopLevel, write_setting
 
 log = logging.getLogger(__name__)
@@ -69,8 +68,8 @@ def filter_hints(root: Path, names: Sequence[str]) -> list[str]:
     """Functions of `available_filter_functions` containing the core of a refused name."""
     cores = {_ALIAS_PREFIX_RE.sub("", n.strip("*?")) for n in names} - {""}
     hints: list[str] = []
-    with contextlib.suppress(OSError), open(root / "available_filter_functions") as fh:
-        for line in fh:
+    with contextlib.suppress(OSError):
+        for line in Tracefs(root).lines("available_filter_functions"):
             name = line.split(" ", 1)[0].strip()
             if any(core in name for core in cores) and name not in hints:
                 hints.append(name)

@@ -362,7 +362,7 @@ def _number(value: Any) -> float | int | None:
 
 def _map_series(name: str, value: Any) -> list[tuple[str, float | int]]:
     """A map snapshot's values as (counter name, number) pairs, at most MAX_SERIES a map
-    (engines/bpf/__init__.py describes the shapes)."""
+    (engines/bpf/engine.py describes the shapes)."""
     if not isinstance(value, dict):
         num = _number(value)
         return [(name, num)] if num is not None else []

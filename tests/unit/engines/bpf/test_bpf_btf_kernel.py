@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tracerd.engines.bpf import btf, kernel
+from tracerd.engines.bpf import kernel
 from tracerd.errors import CapabilityMissing
+from tracerd.kernel import btf
 
 
 def _blob() -> bytes:

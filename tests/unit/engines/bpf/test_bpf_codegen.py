@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tracerd.engines.bpf import codegen
-from tracerd.engines.bpf.btf import Member, offset_macro
 from tracerd.engines.bpf.tools import meta
 from tracerd.errors import NotFound, SpecError
+from tracerd.kernel.btf import Member, offset_macro
 from tracerd.specs import BpfSpec
 
 FILTERS = codegen.Filters((300, 100, 200), pid=4242, comm='a"b')

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from tracerd.engines.bpf import parse
+from tracerd.engines.bpf import decode as parse
 from tracerd.engines.bpf.plan import FieldSpec as F
 from tracerd.engines.bpf.plan import MapSpec
 

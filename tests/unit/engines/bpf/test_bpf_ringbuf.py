@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tracerd.engines.bpf import parse
+from tracerd.engines.bpf import decode as parse
 from tracerd.engines.bpf.plan import FieldSpec as F
 from tracerd.engines.bpf.ringbuf import RingBufferConsumer
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tracerd.engines.ptrace import argtypes, calls, structs
-from tracerd.engines.ptrace.parse import (
+from tracerd.engines.ptrace.plans import (
     AGAIN_KEY,
     build_plan,
     render_args,

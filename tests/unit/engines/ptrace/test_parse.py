@@ -5,8 +5,9 @@ import struct
 
 import pytest
 
-from tracerd.engines.ptrace import flags, parse, structs
-from tracerd.engines.ptrace.parse import build_plan, errno_of, render_args, render_return
+from tracerd.engines.ptrace import flags, structs
+from tracerd.engines.ptrace import plans as parse
+from tracerd.engines.ptrace.plans import build_plan, errno_of, render_args, render_return
 from tracerd.engines.ptrace.syscalls import SyscallTable
 
 
@@ -118,7 +119,7 @@ def test_open_flags_in_strace_order() -> None:
 
 
 def test_getdents64_counts_entries_like_strace(table: SyscallTable) -> None:
-    from tracerd.engines.ptrace.events import dirent_count
+    from tracerd.engines.ptrace.decode import dirent_count
 
     def dirent(name: bytes) -> bytes:
         reclen = (19 + len(name) + 1 + 7) // 8 * 8
@@ -210,7 +211,7 @@ def test_signal_names_and_sets() -> None:
 
 
 def test_siginfo_text() -> None:
-    from tracerd.engines.ptrace.events import siginfo_text
+    from tracerd.engines.ptrace.decode import siginfo_text
 
     chld = struct.pack("=iii4xiIiqq", 17, 0, 1, 1234, 0, 3, 0, 0).ljust(128, b"\0")
     assert siginfo_text(17, chld) == (

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tracerd.engines.tracefs.decode import PageDecoder
-from tracerd.engines.tracefs.parse import EventRegistry, PageLayout, dynamic_event_kinds
+from tracerd.engines.tracefs.registry import EventRegistry, PageLayout, dynamic_event_kinds
 from tracerd.types import WireEvent
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "ftrace"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 from tracerd.engines.tracefs.decode import PageDecoder
-from tracerd.engines.tracefs.parse import UNKNOWN_LOST, EventRegistry
+from tracerd.engines.tracefs.registry import UNKNOWN_LOST, EventRegistry
 from tracerd.types import WireEvent
 
 COMMON = """\

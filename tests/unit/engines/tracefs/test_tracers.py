@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from tracerd.engines.tracefs.fs import Tracefs
 from tracerd.engines.tracefs.tracers import (
     TracerSetup,
     filter_hints,
@@ -16,6 +15,7 @@ from tracerd.engines.tracefs.tracers import (
     tracer_where,
 )
 from tracerd.errors import BadRequest, KernelRejected, ResourceBusy
+from tracerd.kernel.tracefs import Tracefs
 from tracerd.specs import TracefsSpec
 
 from .test_toplevel import FakeLedger

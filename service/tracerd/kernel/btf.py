@@ -11,6 +11,10 @@ an id means walking the type section from the start.
 Requirements: none (pure parsing); `/sys/kernel/btf/vmlinux` needs CONFIG_DEBUG_INFO_BTF.
 Cost: vmlinux BTF of 6.18 is 5.5 MB, 126,699 types; one lookup walks them as a `u32`
 memoryview in ~0.1 s on the development VM, so `vmlinux_type_id` caches each answer.
+`Btf` indexes a blob once to answer struct member offsets (`offsets`): BCC compiles against
+whatever kernel headers it finds, and on our machines those are another kernel's (6.12
+headers, 6.18 kernel), so the BPF catalogue's programs read `base + offset` with
+bpf_probe_read_kernel(), with offsets from here passed in as `#define`s.
 Caveats: only blobs in the machine's byte order are read (the kernel exports its own);
 split BTF (kernel modules, `/sys/kernel/btf/<module>`) numbers its types after vmlinux's
 and is not handled; a kind newer than ENUM64 (19) stops the walk with `BtfError`.
@@ -24,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
+
+from ..errors import CapabilityMissing
 
 BTF_MAGIC = 0xEB9F
 VMLINUX_BTF_PATH = "/sys/kernel/btf/vmlinux"
@@ -119,7 +125,7 @@ def parse_header(blob: bytes) -> BtfHeader:
         raise BtfError(
             "BTF in the other byte order is not supported"
             if swapped
-            else f"bad BTF magic {magic:#06x}"
+            else f"not a BTF blob: bad BTF magic {magic:#06x}"
         )
     header = BtfHeader(version, flags, hdr_len, *offsets)
     for start, length in (
@@ -226,3 +232,135 @@ def _cached_type_id(path: str, size: int, mtime_ns: int, name: str, kind: BtfKin
     with open(path, "rb") as f:
         blob = f.read()
     return find_type_id(blob, name, kind)
+
+
+KIND_INT, KIND_PTR, KIND_ARRAY = BtfKind.INT, BtfKind.PTR, BtfKind.ARRAY
+KIND_STRUCT, KIND_UNION, KIND_ENUM, KIND_ENUM64 = (
+    BtfKind.STRUCT,
+    BtfKind.UNION,
+    BtfKind.ENUM,
+    BtfKind.ENUM64,
+)
+KIND_TYPEDEF, KIND_VOLATILE, KIND_CONST = BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST
+KIND_RESTRICT, KIND_TYPE_TAG = BtfKind.RESTRICT, BtfKind.TYPE_TAG
+_MODIFIERS = (KIND_TYPEDEF, KIND_VOLATILE, KIND_CONST, KIND_RESTRICT, KIND_TYPE_TAG)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    offset: int
+    """bytes from the start of the outer struct"""
+    size: int
+    """bytes (0 when unknown)"""
+
+
+class Btf:
+    """A parsed BTF blob: type records indexed by id, names resolved lazily."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._header = parse_header(data)
+        self._words = _type_words(data, self._header)
+        self._index = [0, *(index for _type_id, index in _walk(self._words))]
+        self._by_name: dict[tuple[str, int], int] | None = None
+
+    def _name(self, off: int) -> str:
+        return string_at(self._data, self._header, off)
+
+    def _type(self, type_id: int) -> tuple[int, int, int, int, int]:
+        """(kind, vlen, kind_flag, size_or_type, word index of the record)"""
+        index = self._index[type_id]
+        _name, info, size = self._words[index : index + TYPE_HEADER_WORDS]
+        return (info >> 24) & 0x1F, info & 0xFFFF, info >> 31, int(size), index
+
+    def _words_after(self, index: int, skip: int) -> tuple[int, int, int]:
+        """The three u32 words `skip` words after a record's btf_type."""
+        start = index + TYPE_HEADER_WORDS + skip
+        first, second, third = self._words[start : start + 3]
+        return int(first), int(second), int(third)
+
+    def find(self, name: str, kind: int) -> int | None:
+        if self._by_name is None:
+            index: dict[tuple[str, int], int] = {}
+            for type_id in range(1, len(self._index)):
+                name_off, info = self._words[self._index[type_id] : self._index[type_id] + 2]
+                if name_off and (info >> 24) & 0x1F in (KIND_STRUCT, KIND_UNION, KIND_TYPEDEF):
+                    index.setdefault((self._name(name_off), (info >> 24) & 0x1F), type_id)
+            self._by_name = index
+        return self._by_name.get((name, kind))
+
+    def size_of(self, type_id: int) -> int:
+        for _ in range(32):
+            kind, _vlen, _kf, size, index = self._type(type_id)
+            if kind in _MODIFIERS:
+                type_id = size
+                continue
+            if kind == KIND_PTR:
+                return 8
+            if kind == KIND_ARRAY:
+                elem, _index, nelems = self._words_after(index, 0)
+                return self.size_of(elem) * nelems
+            sized = (KIND_INT, KIND_STRUCT, KIND_UNION, KIND_ENUM, KIND_ENUM64)
+            return size if kind in sized else 0
+        return 0
+
+    def member(self, struct_name: str, member: str) -> Member | None:
+        """Offset and size of `member` in `struct struct_name`, looking through anonymous
+        structs and unions as C does."""
+        type_id = self.find(struct_name, KIND_STRUCT)
+        return None if type_id is None else self._member_in(type_id, member, 0)
+
+    def _member_in(self, type_id: int, member: str, base: int) -> Member | None:
+        kind, vlen, kind_flag, _size, index = self._type(type_id)
+        if kind not in (KIND_STRUCT, KIND_UNION):
+            return None
+        for i in range(vlen):
+            name_off, mtype, moff = self._words_after(index, 3 * i)
+            bits = moff & 0xFFFFFF if kind_flag else moff
+            if name_off and self._name(name_off) == member:
+                return Member(base + bits // 8, self.size_of(mtype))
+            if not name_off:
+                found = self._member_in(self._strip(mtype), member, base + bits // 8)
+                if found is not None:
+                    return found
+        return None
+
+    def _strip(self, type_id: int) -> int:
+        for _ in range(32):
+            kind, _vlen, _kf, size, _index = self._type(type_id)
+            if kind not in _MODIFIERS:
+                return type_id
+            type_id = size
+        return type_id
+
+
+@lru_cache(maxsize=1)
+def kernel_btf() -> Btf:
+    try:
+        with open(VMLINUX_BTF_PATH, "rb") as f:
+            return Btf(f.read())
+    except OSError as e:
+        raise CapabilityMissing("bpf.btf", f"{VMLINUX_BTF_PATH}: {e.strerror}") from e
+
+
+def offsets(wanted: tuple[str, ...], btf: Btf | None = None) -> dict[str, Member]:
+    """Resolve `struct.member` names (alternatives joined by `|`, first found wins, e.g.
+    `task_struct.__state|task_struct.state`) to members; the key is the first alternative."""
+    btf = btf or kernel_btf()
+    out: dict[str, Member] = {}
+    for spec in wanted:
+        for alt in spec.split("|"):
+            struct_name, _, member = alt.partition(".")
+            found = btf.member(struct_name, member)
+            if found is not None:
+                out[spec.split("|")[0]] = found
+                break
+        else:
+            raise CapabilityMissing("bpf.btf", f"{spec} not found in the kernel's BTF")
+    return out
+
+
+def offset_macro(name: str) -> str:
+    """`task_struct.real_parent` -> `TRACERD_OFF_task_struct__real_parent`."""
+    struct_name, _, member = name.partition(".")
+    return f"TRACERD_OFF_{struct_name}__{member.lstrip('_')}"

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...types import WireEvent
-from . import argtypes, calls, flags, parse, sockets, structs
+from . import argtypes, calls, flags, sockets, structs
+from . import plans as parse
 from . import tracer as pt
-from .parse import Fetch, Plan
+from .plans import Fetch, Plan
 
 if TYPE_CHECKING:
     from .reader import Tracee, TraceLoop

@@ -31,8 +31,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ...kernel.formats import EventFormat, FieldFormat, parse_format, parse_header
 from ...types import WireEvent
-from .format import EventFormat, FieldFormat, parse_format, parse_header
 
 RB_MISSED_EVENTS = 1 << 31
 RB_MISSED_STORED = 1 << 30

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pwd
+import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 PROC = Path("/proc")
 
@@ -79,3 +83,16 @@ def thread_ids(pid: int) -> list[int]:
         return sorted(int(t) for t in os.listdir(PROC / str(pid) / "task") if t.isdigit())
     except OSError:
         return []
+
+
+def lists(path: str, pattern: str) -> bool | None:
+    """Whether a line of a kernel-exported list (/proc/kallsyms, tracefs'
+    available_filter_functions, the kprobes blacklist) matches `pattern` (multiline); None
+    if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read()
+    except OSError as e:
+        log.debug("cannot read %s: %s", path, e)
+        return None
+    return re.search(pattern.encode(), text, re.MULTILINE) is not None

@@ -1,4 +1,5 @@
-"""Kernel I/O of the tracefs engine: control files of one instance, the catalogue, errors.
+"""tracefs: the one module that opens its files (control files of an instance, the
+catalogue, dynamic-event definitions, error_log, formats' text, top-level settings).
 
 Requirements: tracefs mounted (default /sys/kernel/tracing); instances (`instances/`).
 Caveats (kernel-interfaces.md 1.2, 1.6): writes go through os.open + os.write so every
@@ -11,24 +12,42 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
 import fnmatch
 import logging
 import os
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import KernelRejected, NotFound, TracefsUnavailable, UnknownEvent
-from ...system.caps import os_error_text
+from ..errors import KernelRejected, NotFound, TracefsUnavailable, UnknownEvent
+from .formats import FormatError, parse_format
 
 log = logging.getLogger(__name__)
 
+EVENT_PART_RE = re.compile(r"^[A-Za-z0-9_]{1,128}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 RMDIR_RETRIES = 50
 RMDIR_RETRY_S = 0.02
 CLOSE_MATCHES = 5
+DEFAULT_PAGE_SIZE = 4096
+DEFAULT_ROOT = Path("/sys/kernel/tracing")
+MOUNT_POINTS = (DEFAULT_ROOT, Path("/sys/kernel/debug/tracing"))
+PROBE_FILES = ("uprobe_events", "kprobe_events")
+CLOCK_IDS = {
+    "mono": time.CLOCK_MONOTONIC,
+    "mono_raw": time.CLOCK_MONOTONIC_RAW,
+    "boot": time.CLOCK_BOOTTIME,
+    "tai": time.CLOCK_TAI,
+}
+"""trace_clock names -> the clock_gettime(2) clock reading the same time"""
+
+
+def os_error_text(exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "E?")
+    return f"{name} ({os.strerror(exc.errno or 0)})"
 
 
 def check_text(text: str) -> str:
@@ -50,9 +69,46 @@ def write_file(path: Path, text: str, append: bool = False) -> None:
         os.close(fd)
 
 
+def write_tokens(path: Path, tokens: Iterable[str]) -> None:
+    """O_TRUNC, then one write(2) per token, looping on short writes (the ftrace filter
+    parser takes one token per call); raises OSError as the kernel answered."""
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+    try:
+        for token in tokens:
+            data = (check_text(token) + " ").encode()
+            while data:
+                data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
+
+
 def read_file(path: Path) -> str:
     with open(path, encoding="utf-8", errors="replace") as fh:
         return fh.read()
+
+
+def read_or_empty(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def find_mount() -> Path | None:
+    """Where tracefs is mounted (with its `events` directory), None if nowhere."""
+    return next((root for root in MOUNT_POINTS if os.path.isdir(root / "events")), None)
+
+
+def mount_missing_reason() -> str:
+    """Why `find_mount()` found nothing: unreadable (not root?) or not mounted."""
+    for root in MOUNT_POINTS:
+        try:
+            os.listdir(root)
+        except PermissionError:
+            return f"EACCES (Permission denied) reading tracefs at {root}"
+        except OSError:
+            continue
+    return f"tracefs is not mounted at {' or '.join(map(str, MOUNT_POINTS))}"
 
 
 def check_name(name: str, what: str = "name") -> str:
@@ -96,6 +152,79 @@ class Tracefs:
     def format_text(self, ref: EventRef) -> str:
         return read_file(self.event_dir(ref) / "format")
 
+    def print_formats(self, names: Iterable[str]) -> dict[str, str]:
+        """The `print fmt` of each tracefs event name (for ftrace-like text); names that are not
+        `system:event` identifiers, or whose format is gone, are left out."""
+        out = {}
+        for name in names:
+            system, _, event = name.partition(":")
+            if not (EVENT_PART_RE.match(system) and EVENT_PART_RE.match(event)):
+                continue
+            try:
+                text = self.format_text(EventRef(system, event))
+                fmt = parse_format(text, system).print_fmt
+            except (OSError, FormatError, ValueError):
+                continue
+            if fmt:
+                out[name] = fmt
+        return out
+
+    def header_page(self) -> str:
+        return read_file(self.root / "events" / "header_page")
+
+    def event_id(self, ref: EventRef) -> int:
+        """The tracepoint's id (perf_event_open's config); OSError/ValueError if none."""
+        return int(read_file(self.root / "events" / ref.system / ref.event / "id"))
+
+    def system_formats(self, system: str, prefix: str = "") -> Iterator[tuple[str, str]]:
+        """(event, format text) of the events of `system` whose name starts with `prefix`;
+        unreadable ones are skipped."""
+        try:
+            entries = sorted((self.root / "events" / system).glob(f"{prefix}*"))
+        except OSError:
+            return
+        for directory in entries:
+            try:
+                yield directory.name, read_file(directory / "format")
+            except OSError as exc:
+                log.debug("cannot read %s: %s", directory, exc)
+
+    def lines(self, file: str) -> Iterator[str]:
+        """The lines of a top-level file read as a stream (available_filter_functions)."""
+        with open(self.root / file, encoding="utf-8", errors="backslashreplace") as fh:
+            yield from fh
+
+    def exists(self, file: str) -> bool:
+        return (self.root / file).exists()
+
+    def remove_probes_ending(self, suffix: str) -> list[str]:
+        """Delete uprobe/kprobe definitions whose name ends with `suffix` (BCC's fallback
+        probes, `..._bcc_<pid>`); returns the names removed."""
+        removed = []
+        for name in PROBE_FILES:
+            try:
+                lines = read_file(self.root / name).splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                event = line.split()[0].split(":", 1)[-1] if line.strip() else ""
+                if not event.endswith(suffix):
+                    continue
+                fd = os.open(self.root / name, os.O_WRONLY | os.O_APPEND)
+                try:
+                    os.write(fd, f"-:{event}\n".encode())
+                    removed.append(event)
+                except OSError as e:
+                    log.warning(
+                        "could not remove %s from %s: %s",
+                        event,
+                        name,
+                        errno.errorcode.get(e.errno or 0, e),
+                    )
+                finally:
+                    os.close(fd)
+        return removed
+
     def all_events(self) -> list[EventRef]:
         """Every event of the catalogue (systems' directories under events/)."""
         out = []
@@ -128,6 +257,10 @@ class Tracefs:
             for name in matched:
                 out.setdefault(name, by_name[name])
         return list(out.values())
+
+    def write(self, file: str, text: str, append: bool = False) -> None:
+        """One write(2) to a top-level file; OSError as the kernel answered."""
+        write_file(self.root / file, text, append)
 
     def error_log(self) -> str:
         return read_file(self.root / "error_log")
@@ -200,9 +333,13 @@ class Instance:
     def exists(self) -> bool:
         return self.path.is_dir()
 
+    def mkdir(self) -> None:
+        """Create the instance; OSError as the kernel answered (FileExistsError: taken)."""
+        self.path.mkdir()
+
     def create(self) -> None:
         try:
-            self.path.mkdir()
+            self.mkdir()
         except OSError as exc:
             raise KernelRejected(
                 f"cannot create instance {self.name}: {os_error_text(exc)}"
@@ -221,6 +358,9 @@ class Instance:
                     raise
                 time.sleep(RMDIR_RETRY_S)
         self.path.rmdir()
+
+    def has(self, rel: str) -> bool:
+        return (self.path / rel).exists()
 
     def write(self, rel: str, text: str, append: bool = False) -> None:
         write_file(self.path / rel, text, append)
@@ -281,6 +421,10 @@ class Instance:
             if p.name.startswith("cpu") and p.name[3:].isdigit()
         )
 
+    def open_pipe(self, rel: str = "trace_pipe") -> int:
+        """A non-blocking read fd of one of the instance's pipes (the caller closes it)."""
+        return os.open(self.path / rel, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+
     def marker(self, text: str) -> None:
         data = text.encode()
         fd = os.open(self.path / "trace_marker", os.O_WRONLY | os.O_CLOEXEC)
@@ -290,3 +434,42 @@ class Instance:
                 data = data[written:]
         finally:
             os.close(fd)
+
+
+def online_cpus(instance_dir: str) -> tuple[int, ...]:
+    """The CPUs that have a per_cpu directory in the instance."""
+    names = os.listdir(f"{instance_dir}/per_cpu")
+    return tuple(sorted(int(n[3:]) for n in names if n.startswith("cpu") and n[3:].isdigit()))
+
+
+def subbuf_size(instance_dir: str) -> int:
+    """Sub-buffer size in bytes: `buffer_subbuf_size_kb` where the kernel has it, else 4096."""
+    try:
+        with open(f"{instance_dir}/buffer_subbuf_size_kb") as fh:
+            return int(fh.read().split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        return DEFAULT_PAGE_SIZE
+
+
+def read_cpu_stats(instance_dir: str, cpu: int) -> dict[str, float]:
+    """`per_cpu/cpuN/stats` as {"entries": ..., "overrun": ..., "dropped events": ...}."""
+    out: dict[str, float] = {}
+    with open(f"{instance_dir}/per_cpu/cpu{cpu}/stats") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            try:
+                out[key.strip()] = float(value) if "." in value else int(value)
+            except ValueError:
+                continue
+    return out
+
+
+def read_kernel_loss(instance_dir: str, cpus: Iterable[int] | None = None) -> int:
+    """The authoritative kernel loss: overrun + dropped events + commit overrun, all CPUs."""
+    total = 0
+    for cpu in cpus if cpus is not None else online_cpus(instance_dir):
+        st = read_cpu_stats(instance_dir, cpu)
+        total += int(
+            st.get("overrun", 0) + st.get("dropped events", 0) + st.get("commit overrun", 0)
+        )
+    return total
