@@ -5,8 +5,11 @@ the workload is tests/guest/progs/tracee.c, traced by pid."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +30,12 @@ pytestmark = [pytest.mark.root, pytest.mark.tracefs]
 WRITES = 23
 GETPIDS = 7
 DURATION_LINE = re.compile(r"^ \d\) [ +!#*@$] +\d+\.\d+ us +\|  ")
+
+
+def record_key(event: dict[str, Any]) -> tuple[object, ...]:
+    """What identifies one kernel record: name, task, cpu, time and decoded fields."""
+    fields = json.dumps(event["fields"], sort_keys=True)
+    return (event["name"], event["tid"], event["cpu"], event["ts_ns"], fields)
 
 
 def kernel_addr(name: str) -> int:
@@ -93,10 +102,16 @@ def test_function_graph_on_getpid_nests_with_depth_and_duration(
         e for e in events_of(daemon, str(session["id"])) if e["name"].startswith("ftrace:funcgraph")
     ]
     mine = [e for e in events if e["tid"] == pid]
+    # a kernel record delivered twice (a page read twice) is the engine's bug, not the
+    # workload's: it would show here as an identical event (same cpu, time and fields)
+    seen = Counter(record_key(e) for e in mine)
+    assert [k for k, n in seen.items() if n > 1] == [], "a record was delivered twice"
     roots = [e for e in mine if e["fields"]["depth"] == 0]
     entries = [e for e in roots if e["name"] == "ftrace:funcgraph_entry"]
     exits = [e for e in roots if e["name"] == "ftrace:funcgraph_exit"]
-    assert len(entries) == len(exits) == GETPIDS
+    # once in about ten runs (run 12 of docs/guest.md) 8 entries for 7 calls: the roots,
+    # with cpu and times, say whether that was an 8th call of the tracee's pid or not
+    assert len(entries) == len(exits) == GETPIDS, [record_key(e) for e in roots]
     assert {e["fields"]["func_sym"] for e in roots} == {"__do_sys_getpid"}
     children = [e for e in mine if e["fields"]["depth"] == 1]
     assert children, "__do_sys_getpid calls __task_pid_nr_ns on 6.1"
