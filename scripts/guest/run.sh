@@ -25,11 +25,17 @@
 # `user` (a hang in user space: a bug in a test or the daemon, never rerun by the tier).
 # The image comes from image.sh (built on first
 # use, then cached). The guest always has TRACERD_GUEST=1. QEMU uses TCG (software
-# emulation, about 20x slower than the host for CPU-bound work): our machines' /dev/kvm
-# runs only PVM guests; TRACERD_GUEST_ACCEL=kvm uses KVM where it works. A soft lockup or
+# emulation, about 20x slower than the host for CPU-bound work): our machines (CI's too)
+# are themselves KVM guests whose /dev/kvm is the kvm_pvm module, which runs only PVM
+# (paravirtualised, ring-3) guest kernels. Tried with Debian's stock 6.1: `-cpu host` makes
+# QEMU abort (KVM refuses MSR 0x10a, IA32_ARCH_CAPABILITIES), `-cpu host,-arch-capabilities`
+# and `-cpu qemu64` boot no further than the real-mode setup ("Probing EDD") and hang
+# silently. So "KVM when available, else TCG" would need a boot probe that can only fail
+# here; TRACERD_GUEST_ACCEL=kvm uses KVM on machines where it works. A soft lockup or
 # an RCU stall in the guest panics it (softlockup_panic=1, panic_on_rcu_stall=1): the run
-# ends at once with 126 and the console instead of hanging until the timeout (TCG now and
-# then starves a guest CPU's timer while ftrace patches the kernel text). An RCU Tasks grace
+# ends at once with 126 and the console instead of hanging until the timeout. (A hang no
+# detector reports: TCG re-running a stale translation of an int3 that ftrace removed from
+# a function every CPU keeps calling; the vCPU samples of the dump show it, docs/guest.md.) An RCU Tasks grace
 # period (ftrace waits for one when it frees a dynamic ops: an instance's function tracer,
 # a BPF trampoline) that takes over 60 s prints its holdout tasks on the console (the
 # default is 10 minutes; it only warns: the watchdog decides).

@@ -5,8 +5,11 @@ the workload is tests/guest/progs/tracee.c, traced by pid."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +30,12 @@ pytestmark = [pytest.mark.root, pytest.mark.tracefs]
 WRITES = 23
 GETPIDS = 7
 DURATION_LINE = re.compile(r"^ \d\) [ +!#*@$] +\d+\.\d+ us +\|  ")
+
+
+def record_key(event: dict[str, Any]) -> tuple[object, ...]:
+    """What identifies one kernel record: name, task, cpu, time and decoded fields."""
+    fields = json.dumps(event["fields"], sort_keys=True)
+    return (event["name"], event["tid"], event["cpu"], event["ts_ns"], fields)
 
 
 def kernel_addr(name: str) -> int:
@@ -64,11 +73,14 @@ def test_function_tracer_in_the_instance_with_a_filter(
     assert top("current_tracer").strip() == "nop"  # the instance, never the top level
 
 
-# set_graph_function alone still patches every function (about 40,000): 5-10 s each way
-# under TCG, and twice in about ten runs both guest CPUs soft-locked doing it for good. So
-# set_ftrace_filter narrows the patching to what a getpid() call runs (the same code path
-# in tracerd: only the kernel's patching work differs).
-GETPID_PATH = ["__do_sys_getpid", "__task_pid_nr_ns", "__rcu_read_lock", "__rcu_read_unlock"]
+# The functions patched: only ones nothing in the guest runs while ftrace patches them (the
+# tracee is held back until the tracer is on and has exited before it goes off). Under QEMU
+# TCG a vCPU can keep executing a stale translation of an int3 that ftrace already removed
+# from a function; the kernel (kprobes' handler) then re-runs the instruction, which traps
+# again: both vCPUs loop there for good, silent (issue 11; docs/guest.md). Patching every
+# function (set_graph_function alone) or hot ones (__rcu_read_lock/unlock, which this list
+# had) made that likely; getpid's own two functions keep the nesting (a depth-1 leaf).
+GETPID_PATH = ["__do_sys_getpid", "__task_pid_nr_ns"]
 
 
 def graph_session(daemon: InProcess, tracee: Path, **extra: object) -> dict[str, object]:
@@ -93,10 +105,16 @@ def test_function_graph_on_getpid_nests_with_depth_and_duration(
         e for e in events_of(daemon, str(session["id"])) if e["name"].startswith("ftrace:funcgraph")
     ]
     mine = [e for e in events if e["tid"] == pid]
+    # a kernel record delivered twice (a page read twice) is the engine's bug, not the
+    # workload's: it would show here as an identical event (same cpu, time and fields)
+    seen = Counter(record_key(e) for e in mine)
+    assert [k for k, n in seen.items() if n > 1] == [], "a record was delivered twice"
     roots = [e for e in mine if e["fields"]["depth"] == 0]
     entries = [e for e in roots if e["name"] == "ftrace:funcgraph_entry"]
     exits = [e for e in roots if e["name"] == "ftrace:funcgraph_exit"]
-    assert len(entries) == len(exits) == GETPIDS
+    # once in about ten runs (run 12 of docs/guest.md) 8 entries for 7 calls: the roots,
+    # with cpu and times, say whether that was an 8th call of the tracee's pid or not
+    assert len(entries) == len(exits) == GETPIDS, [record_key(e) for e in roots]
     assert {e["fields"]["func_sym"] for e in roots} == {"__do_sys_getpid"}
     children = [e for e in mine if e["fields"]["depth"] == 1]
     assert children, "__do_sys_getpid calls __task_pid_nr_ns on 6.1"
