@@ -43,7 +43,12 @@ OPTION_SETS: dict[str, list[str]] = {
     "file": ["-f", "-e", "trace=%file,%desc"],
     "filters": ["-f", "-qq", "-e", "trace=!%memory,/^rt_sig", "-e", "signal=none", "-a", "32"],
     "T": ["-f", "-T", "-e", "trace=?nosuch,%process,%signal,%ipc"],
+    "y": ["-f", "-y"],
+    "yy": ["-f", "-yy"],
 }
+_OWN_SETS = re.compile(r"^/\* bench sets: (.*) \*/$", re.M)
+"""a program's own option sets, run besides the chosen ones: `/* bench sets: y yy */`, or
+`/* bench sets: P=-f -P pf */` for options of its own (set name P)"""
 DEFAULT_SETS = ("f", "plain")
 TIMEOUT_S = 60
 
@@ -66,6 +71,11 @@ _TIMED_RETURN = re.compile(r"^((?:\[pid\s+PID\] )?(?:times|time)\(.*\) += )\d+( 
 _DURATION = re.compile(r"<\d+\.\d{6}>$")
 _PORT = re.compile(r"htons\((\d{5})\)")
 _RANDOM = re.compile(r'(getrandom\()"[^"]*"(\.\.\.)?')
+_INODE = re.compile(r"(\[|->|<)(\d{4,})(?=[\],>]|->)")
+"""-y/-yy: inode numbers of pipes and sockets (`pipe:[1234567]`, `[11->12]`)"""
+_FD_PORT = re.compile(r"(\d+\.\d+\.\d+\.\d+|\])(:)(\d{5})\b")
+"""-yy: ephemeral ports in socket details (`TCP:[127.0.0.1:50403]`)"""
+_RESOLVED = re.compile(r"^(?:tracerd )?strace: (Requested path)")
 
 
 def _mask_text(text: str, id_rx: re.Pattern[str] | None) -> str:
@@ -76,6 +86,9 @@ def _mask_text(text: str, id_rx: re.Pattern[str] | None) -> str:
     text = _TIMES.sub(lambda m: m.group(1) + "=N", text)
     text = _PORT.sub("htons(PORT)", text)
     text = _DURATION.sub("<T>", text)
+    text = _INODE.sub(r"\1INO", text)
+    text = _FD_PORT.sub(r"\1:PORT", text)
+    text = _RESOLVED.sub(r"strace: \1", text)
     return _RANDOM.sub(r'\1"RANDOM"', text)
 
 
@@ -199,8 +212,18 @@ class Result:
         return self.ours == self.theirs
 
 
+def own_sets(program: str) -> dict[str, list[str]]:
+    """The option sets a program names in its `/* bench sets: ... */` line."""
+    m = _OWN_SETS.search((CORPUS / f"{program}.c").read_text())
+    out: dict[str, list[str]] = {}
+    for item in m.group(1).split(";" if "=" in m.group(1) else None) if m else ():
+        name, _, opts = item.strip().partition("=")
+        out[name] = opts.split() if opts else OPTION_SETS[name]
+    return out
+
+
 def compare(program: str, set_name: str, exe: Path, work: Path, socket: str) -> Result:
-    opts = OPTION_SETS[set_name]
+    opts = OPTION_SETS.get(set_name) or own_sets(program)[set_name]
     cwd = work / "run" / f"{program}.{set_name}"  # the same path for all three runs
     code1, first = run_strace(exe, opts, cwd)
     _code2, second = run_strace(exe, opts, cwd)
@@ -265,7 +288,7 @@ def main() -> None:
             jobs = [
                 pool.submit(compare, n, s, bindir / n, work, daemon.socket)
                 for n in names
-                for s in sets
+                for s in dict.fromkeys([*sets, *own_sets(n)])
             ]
             results = [j.result() for j in jobs]
         if args.keep:

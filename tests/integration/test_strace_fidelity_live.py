@@ -53,6 +53,11 @@ CASES = [
     # (a parent's call racing its new child's first stop is printed with or without the
     # `[pid N]` prefix by strace itself, from run to run: such programs are left to the bench)
     ("sig_segv", ["-f"]),
+    ("fd_y_files", ["-f", "-y"]),
+    ("fd_y_files", ["-f", "-yy"]),
+    ("net_y_sockets", ["-f", "-yy"]),
+    ("fd_P_filter", ["-f", "-P", "pf"]),
+    ("fd_P_filter", ["-f", "-P", "/dev/null", "-P", "nothing"]),
     ("file_open_read", ["-f", "-qq", "-e", "trace=!%memory,/^rt_sig", "-e", "signal=none"]),
 ]
 

@@ -28,6 +28,8 @@ with `ret` null and text `= ?`.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -37,7 +39,7 @@ from ..launch import LaunchedCommand
 from . import seccomp as bpf
 from . import tracer as pt
 from .events import EventBuilder
-from .parse import build_plans
+from .parse import FdOptions, build_plans
 from .reader import TraceLoop
 from .session import PtraceSession
 from .syscalls import kernel_table
@@ -59,6 +61,18 @@ def wants_seccomp(spec: Any) -> bool:
     return bool(spec.syscalls) and bool(spec.follow_forks)
 
 
+def traced_paths(given: list[str]) -> frozenset[str]:
+    """strace -P: each path as given, plus the realpath of an absolute one that exists
+    where that differs (strace adds it too; the CLI resolves relative ones in the caller's
+    directory and sends both)."""
+    out = set(given)
+    for path in given:
+        if os.path.isabs(path):
+            with contextlib.suppress(OSError):
+                out.add(os.path.realpath(path, strict=True))
+    return frozenset(out)
+
+
 class PtraceEngine:
     kind: ClassVar[str] = "ptrace"
 
@@ -76,11 +90,12 @@ class PtraceEngine:
             insns = bpf.build(selected if selected is not None else table.by_nr)
             program = bpf.assemble(insns)
             handle.info["seccomp_program"] = bpf.disassemble(insns)
-        plans = build_plans(table, spec.string_limit)
+        paths = traced_paths(spec.paths)
+        plans = build_plans(table, spec.string_limit, FdOptions(spec.fd_paths, paths))
         loop = TraceLoop(
             plans,
             selected,
-            EventBuilder(plans, spec.string_limit),
+            EventBuilder(plans, spec.string_limit, paths),
             seccomp=use_seccomp,
             batch_events=self.ctx.limits.batch_events,
             follow_forks=spec.follow_forks,

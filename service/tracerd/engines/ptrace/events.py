@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...types import WireEvent
-from . import argtypes, calls, flags, parse, sockets, structs
+from . import argtypes, calls, fdpaths, flags, parse, sockets, structs
 from . import tracer as pt
 from .parse import Fetch, Plan
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .reader import Tracee, TraceLoop
 
 _EMPTY: dict[int, object] = {}
+_FD_FETCHES = frozenset({"fdpath", "fdret", "fdpair"})
 
 
 def _u32(data: bytes) -> int | None:
@@ -48,9 +49,32 @@ siginfo_text = structs.siginfo_text
 class EventBuilder:
     """Fetches tracee data for plans and builds the session's events."""
 
-    def __init__(self, plans: dict[int, Plan], string_limit: int) -> None:
+    def __init__(
+        self, plans: dict[int, Plan], string_limit: int, paths: frozenset[str] = frozenset()
+    ) -> None:
         self.plans = plans
         self.string_limit = string_limit
+        self.paths = paths
+        """-P: the paths a shown call must touch (empty: all calls are shown)"""
+        self.sockets: dict[int, str] = {}
+        """-yy: socket details by inode (fdpaths.fd_name)"""
+
+    def touches(self, tid: int, plan: Plan | None, fetched: dict[int, object] | None) -> bool:
+        """-P at a call's entry: does it name one of the traced paths (strace's rules)?"""
+        if plan is None:
+            return False
+        fetched = fetched or _EMPTY
+        if plan.name in fdpaths.POLL_CALLS:
+            raw = fetched.get(0)
+            fds = (
+                [fd for (fd,) in struct.iter_unpack("=i4x", raw)] if isinstance(raw, bytes) else []
+            )
+            return fdpaths.fds_match(tid, fds, self.paths)
+        if plan.name in fdpaths.SELECT_CALLS:
+            sets = [v for k in (1, 2, 3) if isinstance(v := fetched.get(k), bytes)]
+            bits = {i for raw in sets for i in range(len(raw) * 8) if raw[i // 8] >> (i % 8) & 1}
+            return fdpaths.fds_match(tid, sorted(bits), self.paths)
+        return fdpaths.path_matches(plan.touches, fetched, self.paths)
 
     # -- stop path --------------------------------------------------------------------------
 
@@ -60,6 +84,9 @@ class EventBuilder:
         out: dict[int, object] = {}
         for index, what, param in fetches:
             addr = args[index]
+            if what in _FD_FETCHES:
+                self._fetch_fd(tid, index, what, param, args, ret, out)
+                continue
             if not addr:
                 continue
             if what == "str":
@@ -93,6 +120,35 @@ class EventBuilder:
             else:
                 self._fetch_more(tid, index, what, param, args, ret, out)
         return out
+
+    def _fetch_fd(
+        self,
+        tid: int,
+        index: int,
+        what: str,
+        level: int,
+        args: Sequence[int],
+        ret: int,
+        out: dict[int, object],
+    ) -> None:
+        """Descriptor names: an argument's at entry, a returned one or a pair at exit."""
+        if what == "fdpath":
+            name = fdpaths.fd_name(tid, argtypes.s32(args[index]), level, self.sockets)
+            if name is not None:
+                out[(fdpaths.FD_KEY if level else fdpaths.FD_QUIET_KEY) + index] = name
+        elif what == "fdret":
+            if index == 1 and args[1] & 0xFFFFFFFF not in fdpaths.FCNTL_DUPFD:
+                return  # fcntl: only F_DUPFD/F_DUPFD_CLOEXEC return a descriptor
+            name = fdpaths.fd_name(tid, ret, level, self.sockets)
+            if name is not None:
+                out[fdpaths.FD_RET_KEY] = name
+        elif what == "fdpair":
+            raw = pt.read_memory(tid, args[index], 8)
+            if len(raw) == 8:
+                out[index] = raw
+                fds = struct.unpack("=ii", raw)
+                names = tuple(fdpaths.fd_name(tid, fd, level, self.sockets) for fd in fds)
+                out[fdpaths.FD_KEY + index] = names
 
     def _fetch_more(
         self,
@@ -246,6 +302,7 @@ class EventBuilder:
         op = args[1] if name == "fcntl" else args[0] if name == "membarrier" else -1
         ret_text = parse.render_return(name, rval, is_error, op)
         if ok and rval is not None:
+            ret_text += fdpaths.suffix(fetched, fdpaths.FD_RET_KEY)
             ret_text += calls.return_note(name, args, fetched, rval)
         errno_name = parse.errno_of(rval, is_error) if is_error else None
         text = f"{name}({', '.join(shown)}) = {ret_text}"

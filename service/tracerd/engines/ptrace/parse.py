@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from . import argtypes, calls, flags, sockets, structs
+from . import argtypes, calls, fdpaths, flags, sockets, structs
 from .syscalls import Syscall, SyscallTable
 
 PATH_LIMIT = 4096
@@ -314,6 +314,8 @@ class Plan:
     exit: tuple[Fetch, ...]
     ops: tuple[tuple[str, str, Callable[[int], str] | None], ...] = ()
     """per argument: (kind, parameter, formatter of the plain kinds): kinds pre-split"""
+    touches: tuple[tuple[str, int], ...] = ()
+    """-P: the (path|fd, argument) pairs that name what the call touches (fdpaths.py)"""
 
 
 def _spec_kinds(sc: Syscall) -> tuple[str, ...]:
@@ -323,8 +325,26 @@ def _spec_kinds(sc: Syscall) -> tuple[str, ...]:
     return tuple(argtypes.default_kind(name, ctype) for name, ctype in sc.args)
 
 
-def build_plan(sc: Syscall, string_limit: int) -> Plan:
+@dataclass(frozen=True, slots=True)
+class FdOptions:
+    """What the plans fetch about descriptors: `level` 1 for -y, 2 for -yy (0: none);
+    `paths` for -P (empty: every call)."""
+
+    level: int = 0
+    paths: frozenset[str] = frozenset()
+
+
+def _fd_fetches(sc: Syscall, kinds: Sequence[str], fds: FdOptions) -> tuple[Fetch, ...]:
+    """Entry fetches of descriptor names (-y shows them, -P matches them)."""
+    wanted = {i for i, k in enumerate(kinds) if k in ("fd", "dirfd")} if fds.level else set()
+    if fds.paths:
+        wanted |= {i for what, i in fdpaths.path_args(sc.name, sc.classes) if what == "fd"}
+    return tuple((i, "fdpath", fds.level) for i in sorted(wanted))
+
+
+def build_plan(sc: Syscall, string_limit: int, fds: FdOptions | None = None) -> Plan:
     kinds = _spec_kinds(sc)
+    fds = fds or FdOptions()
     entry: list[Fetch] = []
     exit_: list[Fetch] = []
     for i, kind in enumerate(kinds):
@@ -387,11 +407,19 @@ def build_plan(sc: Syscall, string_limit: int) -> Plan:
         ops.append((what, param, _SIMPLE.get(what)))
     if sc.name == "clone3":
         exit_.append((0, "ptid", 0))  # strace's ` => {parent_tid=[N]}`
-    return Plan(sc.name, kinds, tuple(entry), tuple(exit_), tuple(ops))
+    entry += _fd_fetches(sc, kinds, fds)
+    if fds.level and (sc.name in fdpaths.FD_RETURNS or sc.name == "fcntl"):
+        exit_.append((1 if sc.name == "fcntl" else 0, "fdret", fds.level))
+    if fds.level and "out:pipe" in kinds:
+        exit_.append((kinds.index("out:pipe"), "fdpair", fds.level))
+    touches = fdpaths.path_args(sc.name, sc.classes) if fds.paths else ()
+    return Plan(sc.name, kinds, tuple(entry), tuple(exit_), tuple(ops), touches)
 
 
-def build_plans(table: SyscallTable, string_limit: int) -> dict[int, Plan]:
-    return {nr: build_plan(sc, string_limit) for nr, sc in table.by_nr.items()}
+def build_plans(
+    table: SyscallTable, string_limit: int, fds: FdOptions | None = None
+) -> dict[int, Plan]:
+    return {nr: build_plan(sc, string_limit, fds) for nr, sc in table.by_nr.items()}
 
 
 def _signed32(value: int) -> int:
@@ -481,7 +509,9 @@ def render_args(
     out: list[str] = []
     for i, (what, param, simple) in enumerate(plan.ops):
         if simple is not None:
-            out.append(simple(args[i]))
+            out.append(simple(args[i]) + fdpaths.suffix(fetched, fdpaths.FD_KEY + i))
+        elif what == "out" and param == "pipe" and ok and fdpaths.FD_KEY + i in fetched:
+            out.append(fdpaths.pair(fetched.get(i), fetched[fdpaths.FD_KEY + i]))
         elif what == "-":
             continue
         elif what in calls.ARG_KINDS:

@@ -235,14 +235,7 @@ class TraceLoop:
             if call is not None and op == 3 and call[0] == nr:
                 pass  # the seccomp stop right after the entry stop of the same call
             elif arch == _ARCH and (selected is None or nr in selected):
-                args = vals[1:]
-                plan = self.plans.get(nr)
-                t.call = [nr, args, now, self._entry_fetch(tid, nr, plan, args)]
-                t.mark = self.emitted
-                if nr in _NO_RETURN_NRS:
-                    self._no_return(t, now)
-                else:
-                    self.unannounced[tid] = t
+                self._enter(t, nr, vals[1:], now)
                 _ptrace(_PTRACE_SYSCALL, tid, None, 0)
                 return True
             else:
@@ -256,6 +249,22 @@ class TraceLoop:
             0,
         )
         return True
+
+    def _enter(self, t: Tracee, nr: int, args: Any, now: int) -> None:
+        """A selected call's entry: fetch what it reads, then track it until its exit
+        (under -P only if it touches a traced path)."""
+        plan = self.plans.get(nr)
+        fetched = self._entry_fetch(t.tid, nr, plan, args)
+        renderer = self.renderer
+        if renderer.paths and not renderer.touches(t.tid, plan, fetched):
+            t.call = None
+            return
+        t.call = [nr, args, now, fetched]
+        t.mark = self.emitted
+        if nr in _NO_RETURN_NRS:
+            self._no_return(t, now)
+        else:
+            self.unannounced[t.tid] = t
 
     def _no_return(self, t: Tracee, now: int) -> None:
         """exit/exit_group: printed at entry with `= ?`, as strace prints them."""
@@ -402,14 +411,7 @@ class TraceLoop:
                 and (selected is None or nr in selected)
                 and (not t.prelude or nr in _EXECVE_NRS)
             ):
-                args = vals[1:]
-                plan = self.plans.get(nr)
-                t.call = [nr, args, now, self._entry_fetch(t.tid, nr, plan, args)]
-                t.mark = self.emitted
-                if nr in _NO_RETURN_NRS:
-                    self._no_return(t, now)
-                else:
-                    self.unannounced[t.tid] = t
+                self._enter(t, nr, vals[1:], now)
             else:
                 t.call = None
         pt.restart(self._restart_request(t), t.tid)
