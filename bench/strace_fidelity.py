@@ -65,9 +65,14 @@ _ADDR = re.compile(r"\b0x[0-9a-f]{9,16}\b")
 _TIMES = re.compile(
     r"\b(tv_sec|tv_nsec|tv_usec|si_utime|si_stime|uptime|freeram|sharedram|bufferram|"
     r"totalswap|freeswap|procs|freehigh|f_bfree|f_bavail|f_ffree|ru_maxrss|ru_minflt|ru_majflt|"
-    r"ru_nvcsw|ru_nivcsw|tms_utime|tms_stime|tms_cutime|tms_cstime|loads|stx_ino)=(\[[^\]]*\]|\d+)"
+    r"ru_nvcsw|ru_nivcsw|tms_utime|tms_stime|tms_cutime|tms_cstime|loads|stx_ino|"
+    r"shm_atime|shm_dtime|shm_ctime|used_ids|shm_tot|shm_rss|shm_swp)=(\[[^\]]*\]|\d+)"
 )
-_TIMED_RETURN = re.compile(r"^((?:\[pid\s+PID\] )?(?:times|time)\(.*\) += )\d+( \(\S+\))?")
+_TIMED_RETURN = re.compile(
+    r"^((?:\[pid\s+PID\] )?(?:times|time|\w+ctl\(\w+, (?:IPC|SHM|SEM|MSG)_INFO)\(?.*\) += )"
+    r"\d+( \(\S+\))?"
+)
+"""returns that vary between runs: times, and the highest index of the system's IPC tables"""
 _DURATION = re.compile(r"<\d+\.\d{6}>$")
 _PORT = re.compile(r"htons\((\d{5})\)")
 _RANDOM = re.compile(r'(getrandom\()"[^"]*"(\.\.\.)?')
@@ -273,13 +278,16 @@ def report(results: list[Result], worst: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--only", default="*", help="programs matching this glob")
+    ap.add_argument("--only", default="*", help="programs matching these globs (a,b,...)")
     ap.add_argument("--sets", default=",".join(DEFAULT_SETS), help=f"of {', '.join(OPTION_SETS)}")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--worst", type=int, default=8)
     ap.add_argument("--keep", help="write every masked trace pair under this directory")
     args = ap.parse_args()
-    names = sorted(p.stem for p in CORPUS.glob("*.c") if fnmatch.fnmatch(p.stem, args.only))
+    globs = args.only.split(",")
+    names = sorted(
+        p.stem for p in CORPUS.glob("*.c") if any(fnmatch.fnmatch(p.stem, g) for g in globs)
+    )
     sets = [s for s in args.sets.split(",") if s]
     work = Path(tempfile.mkdtemp(prefix="sfid", dir="/tmp"))
     try:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...types import WireEvent
-from . import argtypes, calls, fdpaths, flags, parse, sockets, structs
+from . import argtypes, calls, fdpaths, flags, opstructs, parse, sockets, structs
 from . import tracer as pt
 from .parse import Fetch, Plan
 
@@ -201,9 +201,39 @@ class EventBuilder:
                 out[key] = pt.read_string(tid, addr, 16)
             elif option == calls.PR_GET_PDEATHSIG and param & parse.AGAIN:
                 out[key] = pt.read_memory(tid, addr, 4)
+        elif what == "shmctl":
+            cmd = opstructs.shm_cmd(args[1])
+            sizes = opstructs.SHM_EXIT_SIZES if param & parse.AGAIN else opstructs.SHM_ENTRY_SIZES
+            if cmd in sizes:
+                out[key] = pt.read_memory(tid, addr, sizes[cmd])
+        elif what == "keyctl":
+            self._keyctl(tid, args, ret, bool(param & parse.AGAIN), out)
+        elif what == "mincore":
+            pages = opstructs.mincore_pages(args[1])
+            out[index] = (pt.read_memory(tid, addr, min(pages, self.string_limit)), pages)
         elif what == "msgbuf":
             size = min(args[param], self.string_limit)
             out[index] = pt.read_memory(tid, addr, 8 + size)
+
+    def _keyctl(
+        self, tid: int, args: Sequence[int], ret: int, at_exit: bool, out: dict[int, object]
+    ) -> None:
+        """keyctl's op-dependent strings and buffers (opstructs.keyctl_args shows them)."""
+        op, limit = args[0] & 0xFFFFFFFF, self.string_limit
+        if at_exit and op in opstructs.KEYCTL_OUT_BUF and args[2] and ret > 0:
+            size = min(ret, args[3] & 0xFFFFFFFF, limit)
+            out[parse.AGAIN_KEY + 2] = pt.read_memory(tid, args[2], size)
+        elif at_exit:
+            return
+        elif op == 1 and args[1]:
+            out[1] = pt.read_string(tid, args[1], limit)
+        elif op == 2 and args[2]:
+            total = args[3] & 0xFFFFFFFF
+            out[2] = (pt.read_memory(tid, args[2], min(total, limit)), total)
+        elif op == 10:
+            for i in (2, 3):
+                if args[i]:
+                    out[i] = pt.read_string(tid, args[i], limit)
 
     @staticmethod
     def _mmsg_lengths(tid: int, addr: int, count: int) -> list[tuple[int, int]]:

@@ -55,7 +55,9 @@ SPECS: dict[str, str] = {
     "munmap": "p u",
     "brk": "p",
     "mremap": "p u u mremap p",
-    "mincore": "p u p",
+    "mincore": "p u mincore_vec",
+    "capget": "in:cap_header out:cap_data",
+    "capset": "in:cap_header in:cap_data",
     "times": "out:tms",
     "madvise": "p u madvise",
     "rt_sigaction": "signal in:sigaction out:sigaction u",
@@ -180,8 +182,8 @@ SPECS: dict[str, str] = {
     "msync": "p u msync",
     "membarrier": "membarrier x",
     "keyctl": "keyctl keyring d u u",
-    "add_key": "path path ibuf:3 u keyring",
-    "request_key": "path path path keyring",
+    "add_key": "str str ibuf:3 u keyring",
+    "request_key": "str str str keyring",
     "kcmp": "d d kcmp u u",
     "prctl": "prctl u u u u",
     "getrusage": "rusage_who out:rusage",
@@ -291,12 +293,17 @@ CALL_FETCHES: dict[str, tuple[tuple[int, str, int], ...]] = {
     "ioctl": ((2, "ioctl_int", 0),),
     "prctl": ((1, "prctl", 0),),
     "msgsnd": ((1, "msgbuf", 2),),
+    "shmctl": ((2, "shmctl", 0),),
+    "keyctl": ((0, "keyctl", 0),),
 }
 CALL_EXIT_FETCHES: dict[str, tuple[tuple[int, str, int], ...]] = {
     "fcntl": ((2, "flock", AGAIN),),
     "ioctl": ((2, "ioctl_int", AGAIN),),
     "prctl": ((1, "prctl", AGAIN),),
     "msgrcv": ((1, "msgbuf", 2),),
+    "shmctl": ((2, "shmctl", AGAIN),),
+    "keyctl": ((0, "keyctl", AGAIN),),
+    "mincore": ((2, "mincore", 0),),
 }
 """fetches of a call whose argument's type depends on another argument (fcntl's cmd,
 ioctl's request, prctl's option): the reader checks the op before reading"""
@@ -351,6 +358,8 @@ def build_plan(sc: Syscall, string_limit: int, fds: FdOptions | None = None) -> 
         what, _, param = kind.partition(":")
         if what == "path":
             entry.append((i, "str", PATH_LIMIT))
+        elif what == "str":  # a string strace cuts at -s (add_key's type, description)
+            entry.append((i, "str", string_limit))
         elif what == "ibuf":
             entry.append((i, "buf", int(param)))
         elif what == "in":
@@ -477,7 +486,7 @@ def _render_fetched(kind: str, param: str, value: object, arg: int, ok: bool, re
         return structs.pointer(arg)
     if kind in calls.FETCHED_KINDS:
         return calls.FETCHED_KINDS[kind](value, arg, ok, ret)
-    if kind in ("path", "ostr"):
+    if kind in ("path", "ostr", "str"):
         text, complete = cast(tuple[bytes, bool], value)
         return structs.quote(text, cut=not complete)
     if kind == "ibuf":
