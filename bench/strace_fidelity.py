@@ -34,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import REPO, Daemon
 
 CORPUS = REPO / "bench" / "corpus" / "strace"
+CORPORA = {"main": CORPUS, "holdout": REPO / "bench" / "corpus" / "strace_holdout"}
+"""holdout: programs written without tuning against them, reported apart"""
 CALLER_ENV = ("PATH", "LANG", "LC_ALL", "TERM")
 """what `tracerd strace` hands a launched command (cli/trace_cmds.py): strace gets the same"""
 OPTION_SETS: dict[str, list[str]] = {
@@ -280,10 +282,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--only", default="*", help="programs matching these globs (a,b,...)")
     ap.add_argument("--sets", default=",".join(DEFAULT_SETS), help=f"of {', '.join(OPTION_SETS)}")
+    ap.add_argument("--corpus", choices=sorted(CORPORA), default="main")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--worst", type=int, default=8)
     ap.add_argument("--keep", help="write every masked trace pair under this directory")
     args = ap.parse_args()
+    global CORPUS
+    CORPUS = CORPORA[args.corpus]
     globs = args.only.split(",")
     names = sorted(
         p.stem for p in CORPUS.glob("*.c") if any(fnmatch.fnmatch(p.stem, g) for g in globs)

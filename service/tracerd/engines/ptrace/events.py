@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ...types import WireEvent
 from . import argtypes, calls, fdpaths, flags, opstructs, parse, sockets, structs
@@ -98,8 +98,11 @@ class EventBuilder:
                 data = pt.read_memory(tid, addr, min(total, self.string_limit))
                 if data or not total:  # nothing readable: strace shows the address
                     out[index] = (data, total)
-            elif what == "obuf":
-                out[index] = pt.read_memory(tid, addr, min(max(ret, 0), self.string_limit))
+            elif what == "obuf":  # what the call wrote: never more than the buffer's size
+                wrote = min(max(ret, 0), self.string_limit)
+                if index + 1 < len(args):
+                    wrote = min(wrote, args[index + 1])
+                out[index] = pt.read_memory(tid, addr, wrote)
             elif what == "struct":
                 out[index] = pt.read_memory(tid, addr, param) or None
             elif what == "sockaddr":
@@ -325,7 +328,10 @@ class EventBuilder:
         else:
             fetched = entry_fetched or _EMPTY
         ok = rval is not None and not is_error
-        if plan is not None:
+        if parse.RESUMED_NR_KEY in fetched:  # restart_syscall
+            prev = self.plans.get(cast(int, fetched[parse.RESUMED_NR_KEY]))
+            shown = [f"<... resuming interrupted {prev.name if prev else 'system call'} ...>"]
+        elif plan is not None:
             shown = parse.render_args(plan, args, fetched, ok, rval or 0)
         else:  # a number this table does not know: strace shows `syscall_0x1d5(0x1, ...)`
             shown = [hex(a) if a else "0" for a in args]
@@ -367,8 +373,12 @@ class EventBuilder:
         outputs = [f[0] for f in plan.exit if f[1] != "ptid" and f[0] < count]
         return min(outputs, default=count)
 
-    def unfinished(self, t: Tracee, call: list[Any]) -> WireEvent:
-        """The entry half of a call another tracee's event interrupts: `read(3, `."""
+    def unfinished(
+        self, t: Tracee, call: list[Any], tail: str | None = None, resumed: bool = False
+    ) -> WireEvent:
+        """The entry half of a call another tracee's event interrupts: `read(3, ` (ended
+        by `<unfinished ...>`, or by `tail`: `<detached ...>`, `<pid changed to N ...>`);
+        `resumed`: its entry went out already, this is `<... read resumed> TAIL`."""
         nr, args, ts, entry_fetched = call[:4]
         plan = self.plans.get(nr)
         name = plan.name if plan is not None else f"syscall_{nr:#x}"
@@ -378,8 +388,18 @@ class EventBuilder:
             shown = [hex(a) if a else "0" for a in args]
         split = self._split(plan, len(shown))
         head = ", ".join(shown[:split]) + (", " if split < len(shown) else "")
-        fields = {"unfinished": True, "text": f"{name}({head}"}
+        fields: dict[str, Any] = {"unfinished": True, "text": f"{name}({head}"}
+        if resumed:
+            fields["text"] = f"<... {name} resumed>"
+        if tail is not None:
+            fields["tail"] = tail
         return WireEvent(ts, None, t.pid, t.tid, self._comm(t), name, fields)
+
+    def superseded(self, t: Tracee, former: int, loop: TraceLoop) -> None:
+        """`+++ superseded by execve in pid FORMER +++`: the exec'ing thread `former` is now
+        the process's leader `t` (its own tid ends here)."""
+        text = f"+++ superseded by execve in pid {former} +++"
+        self._simple(t, "superseded", {"former": former, "text": text}, loop)
 
     def _comm(self, t: Tracee) -> str | None:
         if t.comm is None:

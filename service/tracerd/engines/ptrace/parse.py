@@ -23,6 +23,8 @@ PTID_KEY = -1
 """fetched key of clone3's parent_tid value, read at exit"""
 SIGRETURN_MASK_KEY = -2
 """fetched key of the signal mask rt_sigreturn restores, read at entry"""
+RESUMED_NR_KEY = -5
+"""fetched key of the syscall a restart_syscall resumes (the tracee's previous entry)"""
 SIGRETURN_MASK_OFFSET = 296
 """x86-64: from the stack pointer at rt_sigreturn's entry to uc.uc_sigmask of the signal
 frame (the frame starts 8 bytes below it: pretcode; then uc_flags, uc_link, a 24-byte
@@ -528,6 +530,9 @@ def render_args(
         elif what == "mode_creat":
             if args[i - 1] & 0o20100000 or args[i - 1] & 0o100:
                 out.append(flags.mode(args[i]))
+        elif what in ("obuf", "obufx") and i + 1 < len(args):  # no more than the buffer holds
+            shown_ret = min(ret, args[i + 1] & 0xFFFFFFFFFFFFFFFF)
+            out.append(_render_fetched(what, param, fetched.get(i), args[i], ok, shown_ret))
         else:
             out.append(_render_fetched(what, param, fetched.get(i), args[i], ok, ret))
     if plan.name == "clone":
