@@ -13,11 +13,11 @@ int main(void)
         close(p[1]);
         _exit(0);
     }
+    wait4(pid, NULL, 0, NULL); /* the child's lines first: no race to print */
     close(p[1]);
     char b[8];
     read(p[0], b, sizeof b);
     read(p[0], b, sizeof b);
     close(p[0]);
-    wait4(pid, NULL, 0, NULL);
     return 0;
 }

@@ -4,6 +4,8 @@ static void *run(void *arg)
 {
     char *argv[] = {"/bin/true", NULL};
     char *envp[] = {NULL};
+    struct timespec t = {0, 200000000}; /* the leader is blocked in pthread_join by then */
+    nanosleep(&t, NULL);
     execve(argv[0], argv, envp);
     return arg;
 }

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .reader import Tracee, TraceLoop
 
 _EMPTY: dict[int, object] = {}
-_FD_FETCHES = frozenset({"fdpath", "fdret", "fdpair"})
+_FD_FETCHES = frozenset({"fdpath", "fdret", "fdpair", "fdpoll"})
 
 
 def _u32(data: bytes) -> int | None:
@@ -145,6 +145,13 @@ class EventBuilder:
             name = fdpaths.fd_name(tid, ret, level, self.sockets)
             if name is not None:
                 out[fdpaths.FD_RET_KEY] = name
+        elif what == "fdpoll":  # poll's pollfd array: each fd's name, as -y shows it
+            count = min(args[1] & 0xFFFFFFFF, 1024)
+            raw = pt.read_memory(tid, args[0], 8 * count) if args[0] else b""
+            polled = [fd for (fd,) in struct.iter_unpack("=i4x", raw[: len(raw) // 8 * 8])]
+            out[fdpaths.FD_KEY] = tuple(
+                fdpaths.fd_name(tid, fd, level, self.sockets) for fd in polled
+            )
         elif what == "fdpair":
             raw = pt.read_memory(tid, args[index], 8)
             if len(raw) == 8:

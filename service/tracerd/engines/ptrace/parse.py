@@ -348,7 +348,10 @@ def _fd_fetches(sc: Syscall, kinds: Sequence[str], fds: FdOptions) -> tuple[Fetc
     wanted = {i for i, k in enumerate(kinds) if k in ("fd", "dirfd")} if fds.level else set()
     if fds.paths:
         wanted |= {i for what, i in fdpaths.path_args(sc.name, sc.classes) if what == "fd"}
-    return tuple((i, "fdpath", fds.level) for i in sorted(wanted))
+    fetches = [(i, "fdpath", fds.level) for i in sorted(wanted)]
+    if fds.level and sc.name in fdpaths.POLL_CALLS:
+        fetches.append((0, "fdpoll", fds.level))
+    return tuple(fetches)
 
 
 def build_plan(sc: Syscall, string_limit: int, fds: FdOptions | None = None) -> Plan:
@@ -535,6 +538,12 @@ def render_args(
             out.append(_render_fetched(what, param, fetched.get(i), args[i], ok, shown_ret))
         else:
             out.append(_render_fetched(what, param, fetched.get(i), args[i], ok, ret))
+    if plan.name in fdpaths.POLL_CALLS and fdpaths.FD_KEY in fetched and out:
+        names = cast(tuple[str | None, ...], fetched[fdpaths.FD_KEY])
+        data = fetched.get(0)
+        if isinstance(data, bytes):
+            suffixes = [fdpaths.bracketed(n) if n else "" for n in names]
+            out[0] = structs.pollfds(data, names=suffixes)
     if plan.name == "clone":
         return _clone_args(args)
     if plan.name == "futex":

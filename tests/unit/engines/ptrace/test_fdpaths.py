@@ -79,3 +79,13 @@ def test_plans_fetch_and_render_descriptor_names(table: SyscallTable) -> None:
     plain = build_plan(table.by_name["read"], 32)
     assert not any(f[1].startswith("fdp") for f in plain.entry)
     assert plain.touches == ()
+
+
+def test_poll_names_and_ignored_entries() -> None:
+    from tracerd.engines.ptrace import structs
+
+    data = struct.pack("=ihh", 3, 1, 0) + struct.pack("=ihh", -1, 1, 0)
+    assert structs.pollfds(data, names=["<pipe:[9]>"]) == (
+        "[{fd=3<pipe:[9]>, events=POLLIN}, {fd=-1}]"
+    )
+    assert structs.pollfds(data) == "[{fd=3, events=POLLIN}, {fd=-1}]"
