@@ -230,7 +230,7 @@ def own_sets(program: str) -> dict[str, list[str]]:
 
 
 def compare(program: str, set_name: str, exe: Path, work: Path, socket: str) -> Result:
-    opts = OPTION_SETS.get(set_name) or own_sets(program)[set_name]
+    opts = OPTION_SETS[set_name] if set_name in OPTION_SETS else own_sets(program)[set_name]
     cwd = work / "run" / f"{program}.{set_name}"  # the same path for all three runs
     code1, first = run_strace(exe, opts, cwd)
     _code2, second = run_strace(exe, opts, cwd)
