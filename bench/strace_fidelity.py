@@ -34,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import REPO, Daemon
 
 CORPUS = REPO / "bench" / "corpus" / "strace"
+CORPORA = {"main": CORPUS, "holdout": REPO / "bench" / "corpus" / "strace_holdout"}
+"""holdout: programs written without tuning against them, reported apart"""
 CALLER_ENV = ("PATH", "LANG", "LC_ALL", "TERM")
 """what `tracerd strace` hands a launched command (cli/trace_cmds.py): strace gets the same"""
 OPTION_SETS: dict[str, list[str]] = {
@@ -43,7 +45,12 @@ OPTION_SETS: dict[str, list[str]] = {
     "file": ["-f", "-e", "trace=%file,%desc"],
     "filters": ["-f", "-qq", "-e", "trace=!%memory,/^rt_sig", "-e", "signal=none", "-a", "32"],
     "T": ["-f", "-T", "-e", "trace=?nosuch,%process,%signal,%ipc"],
+    "y": ["-f", "-y"],
+    "yy": ["-f", "-yy"],
 }
+_OWN_SETS = re.compile(r"^/\* bench sets: (.*) \*/$", re.M)
+"""a program's own option sets, run besides the chosen ones: `/* bench sets: y yy */`, or
+`/* bench sets: P=-f -P pf */` for options of its own (set name P)"""
 DEFAULT_SETS = ("f", "plain")
 TIMEOUT_S = 60
 
@@ -60,12 +67,22 @@ _ADDR = re.compile(r"\b0x[0-9a-f]{9,16}\b")
 _TIMES = re.compile(
     r"\b(tv_sec|tv_nsec|tv_usec|si_utime|si_stime|uptime|freeram|sharedram|bufferram|"
     r"totalswap|freeswap|procs|freehigh|f_bfree|f_bavail|f_ffree|ru_maxrss|ru_minflt|ru_majflt|"
-    r"ru_nvcsw|ru_nivcsw|tms_utime|tms_stime|tms_cutime|tms_cstime|loads|stx_ino)=(\[[^\]]*\]|\d+)"
+    r"ru_nvcsw|ru_nivcsw|tms_utime|tms_stime|tms_cutime|tms_cstime|loads|stx_ino|"
+    r"shm_atime|shm_dtime|shm_ctime|used_ids|shm_tot|shm_rss|shm_swp)=(\[[^\]]*\]|\d+)"
 )
-_TIMED_RETURN = re.compile(r"^((?:\[pid\s+PID\] )?(?:times|time)\(.*\) += )\d+( \(\S+\))?")
+_TIMED_RETURN = re.compile(
+    r"^((?:\[pid\s+PID\] )?(?:times|time|\w+ctl\(\w+, (?:IPC|SHM|SEM|MSG)_INFO)\(?.*\) += )"
+    r"\d+( \(\S+\))?"
+)
+"""returns that vary between runs: times, and the highest index of the system's IPC tables"""
 _DURATION = re.compile(r"<\d+\.\d{6}>$")
 _PORT = re.compile(r"htons\((\d{5})\)")
 _RANDOM = re.compile(r'(getrandom\()"[^"]*"(\.\.\.)?')
+_INODE = re.compile(r"(\[|->|<)(\d{4,})(?=[\],>]|->)")
+"""-y/-yy: inode numbers of pipes and sockets (`pipe:[1234567]`, `[11->12]`)"""
+_FD_PORT = re.compile(r"(\d+\.\d+\.\d+\.\d+|\])(:)(\d{5})\b")
+"""-yy: ephemeral ports in socket details (`TCP:[127.0.0.1:50403]`)"""
+_RESOLVED = re.compile(r"^(?:tracerd )?strace: (Requested path)")
 
 
 def _mask_text(text: str, id_rx: re.Pattern[str] | None) -> str:
@@ -76,6 +93,9 @@ def _mask_text(text: str, id_rx: re.Pattern[str] | None) -> str:
     text = _TIMES.sub(lambda m: m.group(1) + "=N", text)
     text = _PORT.sub("htons(PORT)", text)
     text = _DURATION.sub("<T>", text)
+    text = _INODE.sub(r"\1INO", text)
+    text = _FD_PORT.sub(r"\1:PORT", text)
+    text = _RESOLVED.sub(r"strace: \1", text)
     return _RANDOM.sub(r'\1"RANDOM"', text)
 
 
@@ -199,8 +219,18 @@ class Result:
         return self.ours == self.theirs
 
 
+def own_sets(program: str) -> dict[str, list[str]]:
+    """The option sets a program names in its `/* bench sets: ... */` line."""
+    m = _OWN_SETS.search((CORPUS / f"{program}.c").read_text())
+    out: dict[str, list[str]] = {}
+    for item in m.group(1).split(";" if "=" in m.group(1) else None) if m else ():
+        name, _, opts = item.strip().partition("=")
+        out[name] = opts.split() if opts else OPTION_SETS[name]
+    return out
+
+
 def compare(program: str, set_name: str, exe: Path, work: Path, socket: str) -> Result:
-    opts = OPTION_SETS[set_name]
+    opts = OPTION_SETS[set_name] if set_name in OPTION_SETS else own_sets(program)[set_name]
     cwd = work / "run" / f"{program}.{set_name}"  # the same path for all three runs
     code1, first = run_strace(exe, opts, cwd)
     _code2, second = run_strace(exe, opts, cwd)
@@ -250,13 +280,19 @@ def report(results: list[Result], worst: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--only", default="*", help="programs matching this glob")
+    ap.add_argument("--only", default="*", help="programs matching these globs (a,b,...)")
     ap.add_argument("--sets", default=",".join(DEFAULT_SETS), help=f"of {', '.join(OPTION_SETS)}")
+    ap.add_argument("--corpus", choices=sorted(CORPORA), default="main")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--worst", type=int, default=8)
     ap.add_argument("--keep", help="write every masked trace pair under this directory")
     args = ap.parse_args()
-    names = sorted(p.stem for p in CORPUS.glob("*.c") if fnmatch.fnmatch(p.stem, args.only))
+    global CORPUS
+    CORPUS = CORPORA[args.corpus]
+    globs = args.only.split(",")
+    names = sorted(
+        p.stem for p in CORPUS.glob("*.c") if any(fnmatch.fnmatch(p.stem, g) for g in globs)
+    )
     sets = [s for s in args.sets.split(",") if s]
     work = Path(tempfile.mkdtemp(prefix="sfid", dir="/tmp"))
     try:
@@ -265,7 +301,7 @@ def main() -> None:
             jobs = [
                 pool.submit(compare, n, s, bindir / n, work, daemon.socket)
                 for n in names
-                for s in sets
+                for s in dict.fromkeys([*sets, *own_sets(n)])
             ]
             results = [j.result() for j in jobs]
         if args.keep:

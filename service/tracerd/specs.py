@@ -153,6 +153,12 @@ class PtraceSpec(CommonSpec, LaunchSpec):
     )
     follow_forks: bool = False
     string_limit: int = Field(default=32, ge=1, le=65536)
+    fd_paths: int = Field(
+        default=0, ge=0, le=2, description="strace -y (1: descriptor paths) / -yy (2: details)"
+    )
+    paths: list[Annotated[str, Field(min_length=1, pattern=r"^[^\x00]*$", max_length=4096)]] = (
+        Field(default_factory=list, max_length=256, description="strace -P: only calls on these")
+    )
     seccomp: Literal["auto", "on", "off"] = "auto"
     breakpoints: list[Annotated[str, Field(pattern=r"^[A-Za-z_.$][A-Za-z0-9_.$@]{0,255}$")]] = (
         Field(default_factory=list)

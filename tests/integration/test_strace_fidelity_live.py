@@ -53,6 +53,16 @@ CASES = [
     # (a parent's call racing its new child's first stop is printed with or without the
     # `[pid N]` prefix by strace itself, from run to run: such programs are left to the bench)
     ("sig_segv", ["-f"]),
+    ("fd_y_files", ["-f", "-y"]),
+    ("fd_y_files", ["-f", "-yy"]),
+    ("net_y_sockets", ["-f", "-yy"]),
+    ("fd_y_poll", ["-y"]),
+    ("ipc_shmctl_ops", []),
+    ("proc_capset", []),
+    ("mem_mincore", []),
+    ("misc_add_key_long", ["-s", "8"]),
+    ("fd_P_filter", ["-f", "-P", "pf"]),
+    ("fd_P_filter", ["-f", "-P", "/dev/null", "-P", "nothing"]),
     ("file_open_read", ["-f", "-qq", "-e", "trace=!%memory,/^rt_sig", "-e", "signal=none"]),
 ]
 
@@ -85,3 +95,22 @@ def test_lines_equal_strace(
     ours_code, ours = fidelity.run_tracerd(exe, options, cwd, daemon.socket)
     assert fidelity.mask(ours) == fidelity.mask(theirs)
     assert ours_code == theirs_code  # 128 + signal for a killed command, as strace
+
+
+def test_exec_from_a_thread_lines_equal_strace(daemon: DaemonProcess, tmp_path: Path) -> None:
+    """A thread execs while its leader waits in pthread_join: from the execve on (the
+    threads' first calls race in strace's own output), the lines are strace's:
+    `<unfinished ...>`, `<... futex resumed>) = ?`, `+++ superseded by execve in pid N +++`,
+    `<... execve resumed>) = 0` and the new program under the leader's pid."""
+    exe = fidelity.build(tmp_path / "bin", ["proc_thread_exec"]) / "proc_thread_exec"
+    cwd = tmp_path / "cwd"
+    _code, theirs = fidelity.run_strace(exe, ["-f"], cwd)
+    _code, ours = fidelity.run_tracerd(exe, ["-f"], cwd, daemon.socket)
+
+    def tail(lines: list[str]) -> list[str]:
+        masked = fidelity.mask(lines)
+        start = next(i for i, ln in enumerate(masked) if 'execve("/bin/true"' in ln)
+        return masked[start:]
+
+    assert tail(ours) == tail(theirs)
+    assert any(ln.startswith("+++ superseded by execve in pid ") for ln in tail(ours))

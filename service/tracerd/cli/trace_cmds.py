@@ -96,6 +96,8 @@ def _strace_parser(sub: Any) -> None:
     p.add_argument("-T", dest="durations", action="store_true", help="time spent in calls")
     p.add_argument("-a", dest="column", type=int, default=40, help="column of ` = ret`")
     p.add_argument("-q", dest="quiet_level", action="count", default=0, help="-qq: no exits")
+    p.add_argument("-y", dest="fd_paths", action="count", default=0, help="-y/-yy: fd paths")
+    p.add_argument("-P", dest="paths", action="append", default=[], help="calls on PATH only")
     for flag in UNSUPPORTED_FLAGS:
         p.add_argument(flag, dest=f"unsupported_{flag[1:]}", action="count", default=0)
     for flag in UNSUPPORTED_VALUED:
@@ -260,8 +262,8 @@ def cmd_stream(args: argparse.Namespace) -> None:
     summary(api, args.id, result)
 
 
-UNSUPPORTED_FLAGS = ("-y", "-v", "-k", "-i", "-n", "-x", "-C", "-D", "-w", "-Z", "-z")
-UNSUPPORTED_VALUED = ("-P", "-X", "-I", "-E", "-S", "-O", "-U", "-b")
+UNSUPPORTED_FLAGS = ("-v", "-k", "-i", "-n", "-x", "-C", "-D", "-w", "-Z", "-z")
+UNSUPPORTED_VALUED = ("-X", "-I", "-E", "-S", "-O", "-U", "-b")
 """strace options tracerd does not honour: refused with a clear message, never ignored"""
 
 
@@ -312,6 +314,21 @@ def _signal_set(value: str) -> frozenset[str] | None:
     return frozenset(everything - names) if negate else frozenset(names)
 
 
+def _traced_paths(given: list[str], local: bool) -> list[str]:
+    """-P PATH as strace takes it: the path as given, and its realpath (here, where the
+    command runs) when it exists and differs, with strace's notice."""
+    out = list(given)
+    for path in given if local else ():
+        try:
+            real = os.path.realpath(path, strict=True)
+        except OSError:
+            continue
+        if real != path and real not in out:
+            sys.stderr.write(f'tracerd strace: Requested path "{path}" resolved into "{real}"\n')
+            out.append(real)
+    return out
+
+
 def _line_options(args: argparse.Namespace, signals: frozenset[str] | None) -> Any:
     for flag in (*UNSUPPORTED_FLAGS, *UNSUPPORTED_VALUED):
         if getattr(args, f"unsupported_{flag[1:]}"):
@@ -334,6 +351,10 @@ def cmd_strace(args: argparse.Namespace) -> None:
         "string_limit": args.string_limit,
         "seccomp": args.seccomp,
     }
+    if args.fd_paths:
+        spec["fd_paths"] = min(args.fd_paths, 2)
+    if args.paths:
+        spec["paths"] = _traced_paths(args.paths, local=not getattr(args, "url", None))
     if args.pid:
         spec["pid"] = args.pid
     syscalls, signals = _strace_syscalls(args.expressions)

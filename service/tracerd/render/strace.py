@@ -17,7 +17,9 @@ CALL_COLUMN = 39
 """strace pads `name(args)` to 39 characters before ` = ret`"""
 FORKS = frozenset({"clone", "clone3", "fork", "vfork"})
 """calls whose return value is a new tracee: strace counts it from then on (`[pid N]`)"""
-LIFECYCLE = frozenset({"signal", "exit", "exec", "breakpoint", "stdout", "stderr", "marker"})
+LIFECYCLE = frozenset(
+    {"signal", "exit", "exec", "breakpoint", "stdout", "stderr", "marker", "superseded"}
+)
 
 
 def _get(event: Any, key: str) -> Any:
@@ -103,6 +105,10 @@ class StraceRenderer:
         tid = _get(event, "tid")
         name = _get(event, "name")
         fields = _get(event, "fields") or {}
+        former = fields.get("former") if name == "superseded" else None
+        if isinstance(former, int):  # the exec'ing thread's tid ended: it is the leader now
+            live.discard(former)
+            self._gone.add(former)
         if tid is not None:
             live.add(tid)
         if self.follow and self.pid_column and tid is not None:
@@ -152,7 +158,7 @@ class StraceRenderer:
         if text is None:
             return []
         if fields.get("unfinished"):  # the entry half, printed when another line came first
-            return [f"{prefix}{text} <unfinished ...>"]
+            return [f"{prefix}{text} {fields.get('tail') or '<unfinished ...>'}"]
         if "raw_args" in fields and fields.get("resumed"):
             entry, rest = resumed_halves(fields, prefix)
             if self.options is not None:

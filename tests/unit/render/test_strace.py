@@ -98,3 +98,40 @@ def test_line_options_stamps_durations_quiet_signals() -> None:
     assert r.feed(gone) == []
     sig = WireEvent(3, None, 100, 100, "p", "signal", {"signal": "SIGCHLD", "text": "--- x ---"})
     assert r.feed(sig) == []
+
+
+def test_exec_from_a_thread_supersedes_the_leader() -> None:
+    # strace -f on a thread that execs while its leader waits in futex
+    r = StraceRenderer(follow=True)
+    r.feed(call(100, 1, "getpid", "getpid() = 100", 100))
+    r.feed(call(100, 2, "clone3", "clone3({...}, 88) = 101", 101))
+    execve = {"unfinished": True, "text": 'execve("/bin/true", ["/bin/true"], 0x1 /* 0 vars */'}
+    assert r.feed(WireEvent(3, None, 100, 101, "p", "execve", execve)) == [
+        '[pid   101] execve("/bin/true", ["/bin/true"], 0x1 /* 0 vars */ <unfinished ...>'
+    ]
+    futex = call(
+        100, 1, "futex", "futex(0x1, FUTEX_WAIT, 101, NULL) = ?", None, resumed=True,
+        entry_text="futex(0x1, FUTEX_WAIT, 101, NULL", resumed_text="<... futex resumed>) = ?",
+        announced=True,
+    )  # fmt: skip
+    assert r.feed(futex) == ["[pid   100] <... futex resumed>)".ljust(39) + " = ?"]
+    gone = WireEvent(4, None, 100, 100, "p", "superseded", {"former": 101, "text": (
+        "+++ superseded by execve in pid 101 +++")})  # fmt: skip
+    assert r.feed(gone) == ["+++ superseded by execve in pid 101 +++"]
+    resumed = call(
+        100, 3, "execve", "execve(...) = 0", 0, resumed=True, entry_text="execve(",
+        resumed_text="<... execve resumed>) = 0", announced=True,
+    )  # fmt: skip
+    assert r.feed(resumed) == ["<... execve resumed>)".ljust(39) + " = 0"]
+
+
+def test_entry_tails_detached_and_pid_changed() -> None:
+    r = StraceRenderer(follow=True)
+    detached = {"unfinished": True, "text": "read(0, ", "tail": "<detached ...>"}
+    assert r.feed(WireEvent(1, None, 100, 100, "p", "read", detached)) == [
+        "read(0,  <detached ...>"
+    ]
+    changed = {"unfinished": True, "text": "execve(", "tail": "<pid changed to 100 ...>"}
+    assert r.feed(WireEvent(2, None, 100, 100, "p", "execve", changed)) == [
+        "execve( <pid changed to 100 ...>"
+    ]

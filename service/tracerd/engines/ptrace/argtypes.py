@@ -213,10 +213,10 @@ FLAGS: dict[str, tuple[Table, str]] = {
     ),
     "msgrcv_flags": (
         (
-            (0o4000, "IPC_NOWAIT"),
             (0o10000, "MSG_NOERROR"),
             (0o20000, "MSG_EXCEPT"),
             (0o40000, "MSG_COPY"),
+            (0o4000, "IPC_NOWAIT"),
         ),
         "0",
     ),

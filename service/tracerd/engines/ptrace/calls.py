@@ -14,7 +14,7 @@ import struct
 from collections.abc import Callable, Mapping, Sequence
 from typing import cast
 
-from . import argtypes, flags, structs
+from . import argtypes, flags, opstructs, structs
 
 AGAIN_KEY = 100
 """fetched key offset of a value read again at exit (parse.AGAIN_KEY)"""
@@ -193,6 +193,7 @@ FETCHED_KINDS: dict[str, Callable[[object, int, bool, int], str]] = {
     "pselect_sig": _pselect_sig,
     "iov": lambda v, a, ok, r: _iov(v, a, ok, r, False),
     "oiov": lambda v, a, ok, r: _iov(v, a, ok, r, True) if ok else structs.pointer(a),
+    "mincore_vec": opstructs.mincore_vec,
 }
 
 
@@ -335,8 +336,16 @@ ARG_HOOKS: dict[
     "msgsnd": _msgbuf,
     "msgrcv": _msgrcv,
     "mremap": _mremap,
-    "keyctl": lambda args, out, fetched, ok, ret: out[:3] if args[0] & 0xFFFFFFFF == 0 else out,
+    "keyctl": opstructs.keyctl_args,
+    "shmctl": opstructs.shmctl_args,
+    "capget": opstructs.cap_args(CAPS),
+    "capset": opstructs.cap_args(CAPS),
 }
+structs.STRUCT_SIZES.update(cap_header=8, cap_data=24)
+structs.RENDERERS.update(
+    cap_header=opstructs.cap_header,
+    cap_data=lambda data: opstructs.cap_data(data, 0x20080522, CAPS),
+)
 
 
 def _poll_note(args: Sequence[int], fetched: Mapping[int, object], rval: int) -> str:

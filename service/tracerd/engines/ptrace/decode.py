@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ...types import WireEvent
-from . import argtypes, calls, flags, sockets, structs
+from . import argtypes, calls, fdpaths, flags, opstructs, sockets, structs
 from . import plans as parse
 from . import tracer as pt
 from .plans import Fetch, Plan
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .reader import Tracee, TraceLoop
 
 _EMPTY: dict[int, object] = {}
+_FD_FETCHES = frozenset({"fdpath", "fdret", "fdpair", "fdpoll"})
 
 
 def _u32(data: bytes) -> int | None:
@@ -49,9 +50,32 @@ siginfo_text = structs.siginfo_text
 class EventBuilder:
     """Fetches tracee data for plans and builds the session's events."""
 
-    def __init__(self, plans: dict[int, Plan], string_limit: int) -> None:
+    def __init__(
+        self, plans: dict[int, Plan], string_limit: int, paths: frozenset[str] = frozenset()
+    ) -> None:
         self.plans = plans
         self.string_limit = string_limit
+        self.paths = paths
+        """-P: the paths a shown call must touch (empty: all calls are shown)"""
+        self.sockets: dict[int, str] = {}
+        """-yy: socket details by inode (fdpaths.fd_name)"""
+
+    def touches(self, tid: int, plan: Plan | None, fetched: dict[int, object] | None) -> bool:
+        """-P at a call's entry: does it name one of the traced paths (strace's rules)?"""
+        if plan is None:
+            return False
+        fetched = fetched or _EMPTY
+        if plan.name in fdpaths.POLL_CALLS:
+            raw = fetched.get(0)
+            fds = (
+                [fd for (fd,) in struct.iter_unpack("=i4x", raw)] if isinstance(raw, bytes) else []
+            )
+            return fdpaths.fds_match(tid, fds, self.paths)
+        if plan.name in fdpaths.SELECT_CALLS:
+            sets = [v for k in (1, 2, 3) if isinstance(v := fetched.get(k), bytes)]
+            bits = {i for raw in sets for i in range(len(raw) * 8) if raw[i // 8] >> (i % 8) & 1}
+            return fdpaths.fds_match(tid, sorted(bits), self.paths)
+        return fdpaths.path_matches(plan.touches, fetched, self.paths)
 
     # -- stop path --------------------------------------------------------------------------
 
@@ -61,6 +85,9 @@ class EventBuilder:
         out: dict[int, object] = {}
         for index, what, param in fetches:
             addr = args[index]
+            if what in _FD_FETCHES:
+                self._fetch_fd(tid, index, what, param, args, ret, out)
+                continue
             if not addr:
                 continue
             if what == "str":
@@ -72,8 +99,11 @@ class EventBuilder:
                 data = pt.read_memory(tid, addr, min(total, self.string_limit))
                 if data or not total:  # nothing readable: strace shows the address
                     out[index] = (data, total)
-            elif what == "obuf":
-                out[index] = pt.read_memory(tid, addr, min(max(ret, 0), self.string_limit))
+            elif what == "obuf":  # what the call wrote: never more than the buffer's size
+                wrote = min(max(ret, 0), self.string_limit)
+                if index + 1 < len(args):
+                    wrote = min(wrote, args[index + 1])
+                out[index] = pt.read_memory(tid, addr, wrote)
             elif what == "struct":
                 out[index] = pt.read_memory(tid, addr, param) or None
             elif what == "sockaddr":
@@ -94,6 +124,42 @@ class EventBuilder:
             else:
                 self._fetch_more(tid, index, what, param, args, ret, out)
         return out
+
+    def _fetch_fd(
+        self,
+        tid: int,
+        index: int,
+        what: str,
+        level: int,
+        args: Sequence[int],
+        ret: int,
+        out: dict[int, object],
+    ) -> None:
+        """Descriptor names: an argument's at entry, a returned one or a pair at exit."""
+        if what == "fdpath":
+            name = fdpaths.fd_name(tid, argtypes.s32(args[index]), level, self.sockets)
+            if name is not None:
+                out[(fdpaths.FD_KEY if level else fdpaths.FD_QUIET_KEY) + index] = name
+        elif what == "fdret":
+            if index == 1 and args[1] & 0xFFFFFFFF not in fdpaths.FCNTL_DUPFD:
+                return  # fcntl: only F_DUPFD/F_DUPFD_CLOEXEC return a descriptor
+            name = fdpaths.fd_name(tid, ret, level, self.sockets)
+            if name is not None:
+                out[fdpaths.FD_RET_KEY] = name
+        elif what == "fdpoll":  # poll's pollfd array: each fd's name, as -y shows it
+            count = min(args[1] & 0xFFFFFFFF, 1024)
+            raw = pt.read_memory(tid, args[0], 8 * count) if args[0] else b""
+            polled = [fd for (fd,) in struct.iter_unpack("=i4x", raw[: len(raw) // 8 * 8])]
+            out[fdpaths.FD_KEY] = tuple(
+                fdpaths.fd_name(tid, fd, level, self.sockets) for fd in polled
+            )
+        elif what == "fdpair":
+            raw = pt.read_memory(tid, args[index], 8)
+            if len(raw) == 8:
+                out[index] = raw
+                fds = struct.unpack("=ii", raw)
+                names = tuple(fdpaths.fd_name(tid, fd, level, self.sockets) for fd in fds)
+                out[fdpaths.FD_KEY + index] = names
 
     def _fetch_more(
         self,
@@ -146,9 +212,39 @@ class EventBuilder:
                 out[key] = pt.read_string(tid, addr, 16)
             elif option == calls.PR_GET_PDEATHSIG and param & parse.AGAIN:
                 out[key] = pt.read_memory(tid, addr, 4)
+        elif what == "shmctl":
+            cmd = opstructs.shm_cmd(args[1])
+            sizes = opstructs.SHM_EXIT_SIZES if param & parse.AGAIN else opstructs.SHM_ENTRY_SIZES
+            if cmd in sizes:
+                out[key] = pt.read_memory(tid, addr, sizes[cmd])
+        elif what == "keyctl":
+            self._keyctl(tid, args, ret, bool(param & parse.AGAIN), out)
+        elif what == "mincore":
+            pages = opstructs.mincore_pages(args[1])
+            out[index] = (pt.read_memory(tid, addr, min(pages, self.string_limit)), pages)
         elif what == "msgbuf":
             size = min(args[param], self.string_limit)
             out[index] = pt.read_memory(tid, addr, 8 + size)
+
+    def _keyctl(
+        self, tid: int, args: Sequence[int], ret: int, at_exit: bool, out: dict[int, object]
+    ) -> None:
+        """keyctl's op-dependent strings and buffers (opstructs.keyctl_args shows them)."""
+        op, limit = args[0] & 0xFFFFFFFF, self.string_limit
+        if at_exit and op in opstructs.KEYCTL_OUT_BUF and args[2] and ret > 0:
+            size = min(ret, args[3] & 0xFFFFFFFF, limit)
+            out[parse.AGAIN_KEY + 2] = pt.read_memory(tid, args[2], size)
+        elif at_exit:
+            return
+        elif op == 1 and args[1]:
+            out[1] = pt.read_string(tid, args[1], limit)
+        elif op == 2 and args[2]:
+            total = args[3] & 0xFFFFFFFF
+            out[2] = (pt.read_memory(tid, args[2], min(total, limit)), total)
+        elif op == 10:
+            for i in (2, 3):
+                if args[i]:
+                    out[i] = pt.read_string(tid, args[i], limit)
 
     @staticmethod
     def _mmsg_lengths(tid: int, addr: int, count: int) -> list[tuple[int, int]]:
@@ -240,13 +336,17 @@ class EventBuilder:
         else:
             fetched = entry_fetched or _EMPTY
         ok = rval is not None and not is_error
-        if plan is not None:
+        if parse.RESUMED_NR_KEY in fetched:  # restart_syscall
+            prev = self.plans.get(cast(int, fetched[parse.RESUMED_NR_KEY]))
+            shown = [f"<... resuming interrupted {prev.name if prev else 'system call'} ...>"]
+        elif plan is not None:
             shown = parse.render_args(plan, args, fetched, ok, rval or 0)
         else:  # a number this table does not know: strace shows `syscall_0x1d5(0x1, ...)`
             shown = [hex(a) if a else "0" for a in args]
         op = args[1] if name == "fcntl" else args[0] if name == "membarrier" else -1
         ret_text = parse.render_return(name, rval, is_error, op)
         if ok and rval is not None:
+            ret_text += fdpaths.suffix(fetched, fdpaths.FD_RET_KEY)
             ret_text += calls.return_note(name, args, fetched, rval)
         errno_name = parse.errno_of(rval, is_error) if is_error else None
         text = f"{name}({', '.join(shown)}) = {ret_text}"
@@ -281,8 +381,12 @@ class EventBuilder:
         outputs = [f[0] for f in plan.exit if f[1] != "ptid" and f[0] < count]
         return min(outputs, default=count)
 
-    def unfinished(self, t: Tracee, call: list[Any]) -> WireEvent:
-        """The entry half of a call another tracee's event interrupts: `read(3, `."""
+    def unfinished(
+        self, t: Tracee, call: list[Any], tail: str | None = None, resumed: bool = False
+    ) -> WireEvent:
+        """The entry half of a call another tracee's event interrupts: `read(3, ` (ended
+        by `<unfinished ...>`, or by `tail`: `<detached ...>`, `<pid changed to N ...>`);
+        `resumed`: its entry went out already, this is `<... read resumed> TAIL`."""
         nr, args, ts, entry_fetched = call[:4]
         plan = self.plans.get(nr)
         name = plan.name if plan is not None else f"syscall_{nr:#x}"
@@ -292,8 +396,18 @@ class EventBuilder:
             shown = [hex(a) if a else "0" for a in args]
         split = self._split(plan, len(shown))
         head = ", ".join(shown[:split]) + (", " if split < len(shown) else "")
-        fields = {"unfinished": True, "text": f"{name}({head}"}
+        fields: dict[str, Any] = {"unfinished": True, "text": f"{name}({head}"}
+        if resumed:
+            fields["text"] = f"<... {name} resumed>"
+        if tail is not None:
+            fields["tail"] = tail
         return WireEvent(ts, None, t.pid, t.tid, self._comm(t), name, fields)
+
+    def superseded(self, t: Tracee, former: int, loop: TraceLoop) -> None:
+        """`+++ superseded by execve in pid FORMER +++`: the exec'ing thread `former` is now
+        the process's leader `t` (its own tid ends here)."""
+        text = f"+++ superseded by execve in pid {former} +++"
+        self._simple(t, "superseded", {"former": former, "text": text}, loop)
 
     def _comm(self, t: Tracee) -> str | None:
         if t.comm is None:

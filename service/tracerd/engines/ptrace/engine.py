@@ -28,6 +28,8 @@ with `ret` null and text `= ?`.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -37,12 +39,24 @@ from ..launch import LaunchedCommand
 from . import seccomp as bpf
 from . import tracer as pt
 from .decode import EventBuilder
-from .plans import build_plans
+from .plans import FdOptions, build_plans
 from .reader import TraceLoop
 from .session import PtraceSession
 from .syscalls import kernel_table
 
 __all__ = ["PtraceEngine"]
+
+
+def traced_paths(given: list[str]) -> frozenset[str]:
+    """strace -P: each path as given, plus the realpath of an absolute one that exists
+    where that differs (strace adds it too; the CLI resolves relative ones in the caller's
+    directory and sends both)."""
+    out = set(given)
+    for path in given:
+        if os.path.isabs(path):
+            with contextlib.suppress(OSError):
+                out.add(os.path.realpath(path, strict=True))
+    return frozenset(out)
 
 
 def wants_seccomp(spec: Any) -> bool:
@@ -76,11 +90,12 @@ class PtraceEngine:
             insns = bpf.build(selected if selected is not None else table.by_nr)
             program = bpf.assemble(insns)
             handle.info["seccomp_program"] = bpf.disassemble(insns)
-        plans = build_plans(table, spec.string_limit)
+        paths = traced_paths(spec.paths)
+        plans = build_plans(table, spec.string_limit, FdOptions(spec.fd_paths, paths))
         loop = TraceLoop(
             plans,
             selected,
-            EventBuilder(plans, spec.string_limit),
+            EventBuilder(plans, spec.string_limit, paths),
             seccomp=use_seccomp,
             batch_events=self.ctx.limits.batch_events,
             follow_forks=spec.follow_forks,

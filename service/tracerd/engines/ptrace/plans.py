@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from . import argtypes, calls, flags, sockets, structs
+from . import argtypes, calls, fdpaths, flags, sockets, structs
 from .syscalls import Syscall, SyscallTable
 
 PATH_LIMIT = 4096
@@ -23,6 +23,8 @@ PTID_KEY = -1
 """fetched key of clone3's parent_tid value, read at exit"""
 SIGRETURN_MASK_KEY = -2
 """fetched key of the signal mask rt_sigreturn restores, read at entry"""
+RESUMED_NR_KEY = -5
+"""fetched key of the syscall a restart_syscall resumes (the tracee's previous entry)"""
 SIGRETURN_MASK_OFFSET = 296
 """x86-64: from the stack pointer at rt_sigreturn's entry to uc.uc_sigmask of the signal
 frame (the frame starts 8 bytes below it: pretcode; then uc_flags, uc_link, a 24-byte
@@ -55,7 +57,9 @@ SPECS: dict[str, str] = {
     "munmap": "p u",
     "brk": "p",
     "mremap": "p u u mremap p",
-    "mincore": "p u p",
+    "mincore": "p u mincore_vec",
+    "capget": "in:cap_header out:cap_data",
+    "capset": "in:cap_header in:cap_data",
     "times": "out:tms",
     "madvise": "p u madvise",
     "rt_sigaction": "signal in:sigaction out:sigaction u",
@@ -180,8 +184,8 @@ SPECS: dict[str, str] = {
     "msync": "p u msync",
     "membarrier": "membarrier x",
     "keyctl": "keyctl keyring d u u",
-    "add_key": "path path ibuf:3 u keyring",
-    "request_key": "path path path keyring",
+    "add_key": "str str ibuf:3 u keyring",
+    "request_key": "str str str keyring",
     "kcmp": "d d kcmp u u",
     "prctl": "prctl u u u u",
     "getrusage": "rusage_who out:rusage",
@@ -291,12 +295,17 @@ CALL_FETCHES: dict[str, tuple[tuple[int, str, int], ...]] = {
     "ioctl": ((2, "ioctl_int", 0),),
     "prctl": ((1, "prctl", 0),),
     "msgsnd": ((1, "msgbuf", 2),),
+    "shmctl": ((2, "shmctl", 0),),
+    "keyctl": ((0, "keyctl", 0),),
 }
 CALL_EXIT_FETCHES: dict[str, tuple[tuple[int, str, int], ...]] = {
     "fcntl": ((2, "flock", AGAIN),),
     "ioctl": ((2, "ioctl_int", AGAIN),),
     "prctl": ((1, "prctl", AGAIN),),
     "msgrcv": ((1, "msgbuf", 2),),
+    "shmctl": ((2, "shmctl", AGAIN),),
+    "keyctl": ((0, "keyctl", AGAIN),),
+    "mincore": ((2, "mincore", 0),),
 }
 """fetches of a call whose argument's type depends on another argument (fcntl's cmd,
 ioctl's request, prctl's option): the reader checks the op before reading"""
@@ -314,6 +323,8 @@ class Plan:
     exit: tuple[Fetch, ...]
     ops: tuple[tuple[str, str, Callable[[int], str] | None], ...] = ()
     """per argument: (kind, parameter, formatter of the plain kinds): kinds pre-split"""
+    touches: tuple[tuple[str, int], ...] = ()
+    """-P: the (path|fd, argument) pairs that name what the call touches (fdpaths.py)"""
 
 
 def _spec_kinds(sc: Syscall) -> tuple[str, ...]:
@@ -323,14 +334,37 @@ def _spec_kinds(sc: Syscall) -> tuple[str, ...]:
     return tuple(argtypes.default_kind(name, ctype) for name, ctype in sc.args)
 
 
-def build_plan(sc: Syscall, string_limit: int) -> Plan:
+@dataclass(frozen=True, slots=True)
+class FdOptions:
+    """What the plans fetch about descriptors: `level` 1 for -y, 2 for -yy (0: none);
+    `paths` for -P (empty: every call)."""
+
+    level: int = 0
+    paths: frozenset[str] = frozenset()
+
+
+def _fd_fetches(sc: Syscall, kinds: Sequence[str], fds: FdOptions) -> tuple[Fetch, ...]:
+    """Entry fetches of descriptor names (-y shows them, -P matches them)."""
+    wanted = {i for i, k in enumerate(kinds) if k in ("fd", "dirfd")} if fds.level else set()
+    if fds.paths:
+        wanted |= {i for what, i in fdpaths.path_args(sc.name, sc.classes) if what == "fd"}
+    fetches = [(i, "fdpath", fds.level) for i in sorted(wanted)]
+    if fds.level and sc.name in fdpaths.POLL_CALLS:
+        fetches.append((0, "fdpoll", fds.level))
+    return tuple(fetches)
+
+
+def build_plan(sc: Syscall, string_limit: int, fds: FdOptions | None = None) -> Plan:
     kinds = _spec_kinds(sc)
+    fds = fds or FdOptions()
     entry: list[Fetch] = []
     exit_: list[Fetch] = []
     for i, kind in enumerate(kinds):
         what, _, param = kind.partition(":")
         if what == "path":
             entry.append((i, "str", PATH_LIMIT))
+        elif what == "str":  # a string strace cuts at -s (add_key's type, description)
+            entry.append((i, "str", string_limit))
         elif what == "ibuf":
             entry.append((i, "buf", int(param)))
         elif what == "in":
@@ -387,11 +421,19 @@ def build_plan(sc: Syscall, string_limit: int) -> Plan:
         ops.append((what, param, _SIMPLE.get(what)))
     if sc.name == "clone3":
         exit_.append((0, "ptid", 0))  # strace's ` => {parent_tid=[N]}`
-    return Plan(sc.name, kinds, tuple(entry), tuple(exit_), tuple(ops))
+    entry += _fd_fetches(sc, kinds, fds)
+    if fds.level and (sc.name in fdpaths.FD_RETURNS or sc.name == "fcntl"):
+        exit_.append((1 if sc.name == "fcntl" else 0, "fdret", fds.level))
+    if fds.level and "out:pipe" in kinds:
+        exit_.append((kinds.index("out:pipe"), "fdpair", fds.level))
+    touches = fdpaths.path_args(sc.name, sc.classes) if fds.paths else ()
+    return Plan(sc.name, kinds, tuple(entry), tuple(exit_), tuple(ops), touches)
 
 
-def build_plans(table: SyscallTable, string_limit: int) -> dict[int, Plan]:
-    return {nr: build_plan(sc, string_limit) for nr, sc in table.by_nr.items()}
+def build_plans(
+    table: SyscallTable, string_limit: int, fds: FdOptions | None = None
+) -> dict[int, Plan]:
+    return {nr: build_plan(sc, string_limit, fds) for nr, sc in table.by_nr.items()}
 
 
 def _signed32(value: int) -> int:
@@ -449,7 +491,7 @@ def _render_fetched(kind: str, param: str, value: object, arg: int, ok: bool, re
         return structs.pointer(arg)
     if kind in calls.FETCHED_KINDS:
         return calls.FETCHED_KINDS[kind](value, arg, ok, ret)
-    if kind in ("path", "ostr"):
+    if kind in ("path", "ostr", "str"):
         text, complete = cast(tuple[bytes, bool], value)
         return structs.quote(text, cut=not complete)
     if kind == "ibuf":
@@ -481,7 +523,9 @@ def render_args(
     out: list[str] = []
     for i, (what, param, simple) in enumerate(plan.ops):
         if simple is not None:
-            out.append(simple(args[i]))
+            out.append(simple(args[i]) + fdpaths.suffix(fetched, fdpaths.FD_KEY + i))
+        elif what == "out" and param == "pipe" and ok and fdpaths.FD_KEY + i in fetched:
+            out.append(fdpaths.pair(fetched.get(i), fetched[fdpaths.FD_KEY + i]))
         elif what == "-":
             continue
         elif what in calls.ARG_KINDS:
@@ -489,8 +533,17 @@ def render_args(
         elif what == "mode_creat":
             if args[i - 1] & 0o20100000 or args[i - 1] & 0o100:
                 out.append(flags.mode(args[i]))
+        elif what in ("obuf", "obufx") and i + 1 < len(args):  # no more than the buffer holds
+            shown_ret = min(ret, args[i + 1] & 0xFFFFFFFFFFFFFFFF)
+            out.append(_render_fetched(what, param, fetched.get(i), args[i], ok, shown_ret))
         else:
             out.append(_render_fetched(what, param, fetched.get(i), args[i], ok, ret))
+    if plan.name in fdpaths.POLL_CALLS and fdpaths.FD_KEY in fetched and out:
+        names = cast(tuple[str | None, ...], fetched[fdpaths.FD_KEY])
+        data = fetched.get(0)
+        if isinstance(data, bytes):
+            suffixes = [fdpaths.bracketed(n) if n else "" for n in names]
+            out[0] = structs.pollfds(data, names=suffixes)
     if plan.name == "clone":
         return _clone_args(args)
     if plan.name == "futex":
@@ -583,8 +636,8 @@ def render_return(name: str, rval: int | None, is_error: bool, fcntl_cmd: int = 
         return hex(rval & 0xFFFFFFFFFFFFFFFF)
     if name == "fcntl" and fcntl_cmd == 1 and rval > 0:
         return f"{rval:#x} (flags FD_CLOEXEC)"
-    if name == "fcntl" and fcntl_cmd == 3:
-        return f"{rval:#x} (flags {flags.open_flags(rval)})"
+    if name == "fcntl" and fcntl_cmd == 3:  # C's %#x: `0`, not `0x0`
+        return f"{rval:#x} (flags {flags.open_flags(rval)})" if rval else "0 (flags O_RDONLY)"
     if name == "fcntl" and fcntl_cmd == 1034:
         return f"{rval:#x} (seals {argtypes.FORMATTERS['seals'](rval)})"
     if name == "umask":

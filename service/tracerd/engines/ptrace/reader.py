@@ -43,6 +43,7 @@ _WAIT_FLAGS = pt.WALL | pt.WNOTHREAD
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 _EXECVE_NRS = frozenset({59, 322})
 _RT_SIGRETURN = 15
+_RESTART_SYSCALL = 219
 _NO_RETURN_NRS = frozenset({60, 231})
 """exit, exit_group"""
 STOP_GRACE_S = 2.0
@@ -57,7 +58,7 @@ _monotonic_ns = time.monotonic_ns
 
 
 class Tracee:
-    __slots__ = ("call", "comm", "foreign", "mark", "pid", "prelude", "quiet", "tid")
+    __slots__ = ("call", "comm", "foreign", "mark", "pid", "prelude", "prev", "quiet", "tid")
 
     def __init__(
         self, tid: int, pid: int | None, prelude: bool = False, quiet: bool = False
@@ -74,6 +75,9 @@ class Tracee:
         """traced for breakpoints only (a new thread without follow_forks): no events"""
         self.foreign = False
         """a new process without follow_forks: cleaned of breakpoints and detached"""
+        self.prev = 0
+        """the syscall number of its previous entry: what a restart_syscall resumes (0, read,
+        before any, as strace 6.1 names it for a tracee it just attached)"""
 
 
 class TraceLoop:
@@ -235,18 +239,13 @@ class TraceLoop:
             if call is not None and op == 3 and call[0] == nr:
                 pass  # the seccomp stop right after the entry stop of the same call
             elif arch == _ARCH and (selected is None or nr in selected):
-                args = vals[1:]
-                plan = self.plans.get(nr)
-                t.call = [nr, args, now, self._entry_fetch(tid, nr, plan, args)]
-                t.mark = self.emitted
-                if nr in _NO_RETURN_NRS:
-                    self._no_return(t, now)
-                else:
-                    self.unannounced[tid] = t
+                self._enter(t, nr, vals[1:], now)
+                t.prev = nr
                 _ptrace(_PTRACE_SYSCALL, tid, None, 0)
                 return True
             else:
                 t.call = None
+                t.prev = nr
         else:
             return False
         _ptrace(
@@ -256,6 +255,24 @@ class TraceLoop:
             0,
         )
         return True
+
+    def _enter(self, t: Tracee, nr: int, args: Any, now: int) -> None:
+        """A selected call's entry: fetch what it reads, then track it until its exit
+        (under -P only if it touches a traced path)."""
+        plan = self.plans.get(nr)
+        fetched = self._entry_fetch(t.tid, nr, plan, args)
+        if nr == _RESTART_SYSCALL:  # strace: `restart_syscall(<... resuming interrupted read ...>)`
+            fetched = {parse.RESUMED_NR_KEY: t.prev}
+        renderer = self.renderer
+        if renderer.paths and not renderer.touches(t.tid, plan, fetched):
+            t.call = None
+            return
+        t.call = [nr, args, now, fetched]
+        t.mark = self.emitted
+        if nr in _NO_RETURN_NRS:
+            self._no_return(t, now)
+        else:
+            self.unannounced[t.tid] = t
 
     def _no_return(self, t: Tracee, now: int) -> None:
         """exit/exit_group: printed at entry with `= ?`, as strace prints them."""
@@ -370,7 +387,7 @@ class TraceLoop:
     def _detach_if_stopping(self, t: Tracee, sig: int = 0) -> bool:
         if not self.stopping or self.launched is not None:
             return False
-        self._finish_blocked(t)
+        self._detach_blocked(t)
         try:
             pt.restart(pt.PTRACE_DETACH, t.tid, sig)
         except pt.PtraceError as exc:
@@ -402,16 +419,10 @@ class TraceLoop:
                 and (selected is None or nr in selected)
                 and (not t.prelude or nr in _EXECVE_NRS)
             ):
-                args = vals[1:]
-                plan = self.plans.get(nr)
-                t.call = [nr, args, now, self._entry_fetch(t.tid, nr, plan, args)]
-                t.mark = self.emitted
-                if nr in _NO_RETURN_NRS:
-                    self._no_return(t, now)
-                else:
-                    self.unannounced[t.tid] = t
+                self._enter(t, nr, vals[1:], now)
             else:
                 t.call = None
+            t.prev = nr
         pt.restart(self._restart_request(t), t.tid)
 
     def _entry_fetch(
@@ -453,10 +464,7 @@ class TraceLoop:
         elif event == pt.EVENT_EXEC:
             former = pt.event_msg(t.tid)
             if former != t.tid and former in self.tracees:
-                old = self.tracees.pop(former)
-                self.unannounced.pop(former, None)
-                t.call = t.call or old.call
-                t.mark = old.mark
+                self._superseded(t, self.tracees.pop(former))
             t.prelude = False
             t.comm = pt.comm(t.tid)
             uninterrupted = t.mark == self.emitted
@@ -469,6 +477,23 @@ class TraceLoop:
         if not self._detach_if_stopping(t):
             pt.restart(self._restart_request(t), t.tid)
 
+    def _superseded(self, leader: Tracee, thread: Tracee) -> None:
+        """A non-leader thread exec'd: it takes over the leader's tid (ptrace reports the exec
+        under it). As strace: the leader's blocked call ends with `= ?`, the thread's execve
+        entry is cut (`<pid changed to N ...>` when nothing came between), then
+        `+++ superseded by execve in pid THREAD +++`; the execve resumes under the leader's
+        tid."""
+        self._finish_blocked(leader)  # (its line cuts the execve: `<unfinished ...>`)
+        uninterrupted = self.unannounced.pop(thread.tid, None) is not None
+        if uninterrupted and thread.call is not None and not leader.quiet:
+            tail = f"<pid changed to {leader.tid} ...>"
+            self.add_side_event(self.renderer.unfinished(thread, thread.call, tail))
+            self.emitted += 1
+            thread.call.append(True)
+        leader.call, leader.mark = thread.call, thread.mark
+        if not leader.quiet:
+            self.renderer.superseded(leader, thread.tid, self)
+
     def _on_signal(self, t: Tracee, sig: int) -> None:
         if sig == signal.SIGTRAP and self.on_trap is not None and self.on_trap(t):
             return
@@ -477,6 +502,15 @@ class TraceLoop:
         if not t.prelude and not t.quiet:
             self.renderer.signal(t, sig, pt.siginfo(t.tid), self)
         pt.restart(self._restart_request(t), t.tid, sig)
+
+    def _detach_blocked(self, t: Tracee) -> None:
+        """A call still blocked when an attached tracee is detached: strace ends its entry
+        with `<detached ...>` (the call goes on, untraced)."""
+        self.unannounced.pop(t.tid, None)
+        call, t.call = t.call, None
+        if call is not None and not t.quiet:
+            announced = len(call) > 4
+            self.add_event(self.renderer.unfinished(t, call, "<detached ...>", announced))
 
     def _finish_blocked(self, t: Tracee) -> None:
         self.unannounced.pop(t.tid, None)

@@ -49,6 +49,18 @@ def _name(table: Mapping[int, str], value: int) -> str:
     return table.get(value, str(value))
 
 
+_OPTION_PREFIXES = {0: "IP", 1: "SO", 6: "TCP", 17: "UDP", 41: "IPV6"}
+
+
+def _option_name(level: int, option: int) -> str:
+    """SO_REUSEADDR; an unknown option of a known level as strace: `0x270f /* SO_??? */`."""
+    name = SOCKOPTS.get(level, {}).get(option)
+    if name is not None:
+        return name
+    prefix = _OPTION_PREFIXES.get(level)
+    return f"{option:#x} /* {prefix}_??? */" if prefix else str(option)
+
+
 def _socklen(entry: object, exit_: object, ok: bool) -> str | None:
     """`[16]`, or `[128 => 16]` when the kernel wrote back another length."""
     if not isinstance(entry, bytes) or len(entry) < 4:
@@ -94,7 +106,7 @@ def socket_args(
         return [*out[:5], length or out[5]]
     if name in ("setsockopt", "getsockopt") and len(out) >= 5:
         level, option = args[1] & 0xFFFFFFFF, args[2] & 0xFFFFFFFF
-        shown = [out[0], _name(SOL, level), _name(SOCKOPTS.get(level, {}), option)]
+        shown = [out[0], _name(SOL, level), _option_name(level, option)]
         if name == "setsockopt":
             value = _int_option(fetched.get(3)) if args[4] == 4 else None
             if level == 1 and option == 13:  # SO_LINGER

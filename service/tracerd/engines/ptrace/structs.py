@@ -9,6 +9,7 @@ st_size=20, ...}`). x86-64 layouts (asm/stat.h, asm/signal.h, linux/sched.h).
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
 from . import flags
 
@@ -276,14 +277,21 @@ def epoll_events(data: bytes) -> str:
     )
 
 
-def pollfds(data: bytes, field: str = "events", only_set: bool = False) -> str:
+def pollfds(
+    data: bytes, field: str = "events", only_set: bool = False, names: Sequence[str] = ()
+) -> str:
+    """`[{fd=3, events=POLLIN}]`; `names`: what -y prints after each fd (`<pipe:[9]>`)."""
     items = []
-    for i in range(0, len(data) - 7, 8):
+    for n, i in enumerate(range(0, len(data) - 7, 8)):
         fd, events, revents = struct.unpack_from("=ihh", data, i)
         value = (events if field == "events" else revents) & 0xFFFF
         if only_set and not value:
             continue
-        items.append(f"{{fd={fd}, {field}={flags.bits(value, POLL_EVENTS)}}}")
+        if fd < 0 and not only_set:  # strace: an ignored entry shows its fd only
+            items.append(f"{{fd={fd}}}")
+            continue
+        name = names[n] if n < len(names) else ""
+        items.append(f"{{fd={fd}{name}, {field}={flags.bits(value, POLL_EVENTS)}}}")
     return "[" + ", ".join(items) + "]"
 
 

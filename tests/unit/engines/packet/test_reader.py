@@ -13,8 +13,8 @@ from typing import Any
 import dpkt
 
 from tracerd.engines.base import Limits
-from tracerd.engines.packet.reader import Capture
 from tracerd.engines.packet.decode import Decoder
+from tracerd.engines.packet.reader import Capture
 from tracerd.engines.packet.ring import parse_block
 from tracerd.types import WireEvent
 
