@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ...types import WireEvent
@@ -337,8 +337,7 @@ class EventBuilder:
             fetched = entry_fetched or _EMPTY
         ok = rval is not None and not is_error
         if parse.RESUMED_NR_KEY in fetched:  # restart_syscall
-            prev = self.plans.get(cast(int, fetched[parse.RESUMED_NR_KEY]))
-            shown = [f"<... resuming interrupted {prev.name if prev else 'system call'} ...>"]
+            shown = [self._resuming(fetched)]
         elif plan is not None:
             shown = parse.render_args(plan, args, fetched, ok, rval or 0)
         else:  # a number this table does not know: strace shows `syscall_0x1d5(0x1, ...)`
@@ -390,18 +389,26 @@ class EventBuilder:
         nr, args, ts, entry_fetched = call[:4]
         plan = self.plans.get(nr)
         name = plan.name if plan is not None else f"syscall_{nr:#x}"
-        if plan is not None:
-            shown = parse.render_args(plan, args, entry_fetched or _EMPTY, False, 0)
+        if entry_fetched and parse.RESUMED_NR_KEY in entry_fetched:  # restart_syscall
+            head = self._resuming(entry_fetched)  # strace: `restart_syscall(<... ...> <detached`
         else:
-            shown = [hex(a) if a else "0" for a in args]
-        split = self._split(plan, len(shown))
-        head = ", ".join(shown[:split]) + (", " if split < len(shown) else "")
+            if plan is not None:
+                shown = parse.render_args(plan, args, entry_fetched or _EMPTY, False, 0)
+            else:
+                shown = [hex(a) if a else "0" for a in args]
+            split = self._split(plan, len(shown))
+            head = ", ".join(shown[:split]) + (", " if split < len(shown) else "")
         fields: dict[str, Any] = {"unfinished": True, "text": f"{name}({head}"}
         if resumed:
             fields["text"] = f"<... {name} resumed>"
         if tail is not None:
             fields["tail"] = tail
         return WireEvent(ts, None, t.pid, t.tid, self._comm(t), name, fields)
+
+    def _resuming(self, fetched: Mapping[Any, Any]) -> str:
+        """restart_syscall's one argument as strace shows it: the call it resumes."""
+        prev = self.plans.get(cast(int, fetched[parse.RESUMED_NR_KEY]))
+        return f"<... resuming interrupted {prev.name if prev else 'system call'} ...>"
 
     def superseded(self, t: Tracee, former: int, loop: TraceLoop) -> None:
         """`+++ superseded by execve in pid FORMER +++`: the exec'ing thread `former` is now
