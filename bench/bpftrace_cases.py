@@ -120,7 +120,9 @@ begin("map_string_values_keyed", '@m[1] = "one"; @m[2] = "two";')
 begin("map_delete", "@m[1] = 1; @m[2] = 2; delete(@m[1]);")
 begin("map_clear_all", "@m[1] = 1; clear(@m);")
 begin("map_zero", "@c = count(); @c = count(); zero(@c);")
-begin("map_zero_keyed", "@m[1] = count(); @m[2] = count(); zero(@m); @m[2] = count();")
+begin(
+    "map_zero_keyed", "@m[1] = count(); @m[1] = count(); zero(@m); @n[2] = count();"
+)  # one key each: zeroed keys tie, and bpftrace prints ties in hash order
 begin("print_map", '@m[1] = 1; @m[2] = 2; print(@m); printf("after\\n");')
 begin("print_map_top", "@m[1] = 5; @m[2] = 9; @m[3] = 1; print(@m, 2);")
 begin("print_map_div", "@m[1] = 500; @m[2] = 900; print(@m, 0, 100);")
