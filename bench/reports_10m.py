@@ -19,7 +19,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -172,10 +172,16 @@ async def load(engine: Any, sid: int, n: int, rollups: bool = True) -> float:
     if not rollups:
         writer._rollups.ingest = lambda s, f, e: e  # type: ignore[method-assign]
         writer._rollups.write = lambda c: None  # type: ignore[method-assign]
+    return await feed(writer, sid, events(n))
+
+
+async def feed(writer: EventWriter, sid: int, batches: Iterable[list[list[Any]]]) -> float:
+    """Starts `writer`, submits `batches` as the ingest does (waiting for space), and returns
+    the seconds until all are committed; the writer is closed after."""
     writer.start()
     seq = 0
     t = time.perf_counter()
-    for batch in events(n):
+    for batch in batches:
         await writer.wait_for_space()
         writer.submit(sid, seq, batch)
         seq += len(batch)

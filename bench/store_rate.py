@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from reports_10m import new_session
+from reports_10m import feed, new_session
 
 from tracerd.storage import db as storage_db
 from tracerd.storage.writer import EventWriter
@@ -66,18 +66,7 @@ def wire_batches(kind: str, n: int, batch: int) -> Iterator[list[list[Any]]]:
 
 
 async def through_writer(engine: Any, sid: int, batches: list[list[list[Any]]]) -> float:
-    writer = EventWriter(engine, asyncio.get_running_loop(), 400_000)
-    writer.start()
-    seq = 0
-    t = time.perf_counter()
-    for batch in batches:
-        await writer.wait_for_space()
-        writer.submit(sid, seq, batch)
-        seq += len(batch)
-    await writer.wait_committed(sid, seq - 1)
-    elapsed = time.perf_counter() - t
-    await asyncio.to_thread(writer.close)
-    return elapsed
+    return await feed(EventWriter(engine, asyncio.get_running_loop(), 400_000), sid, batches)
 
 
 def table_bytes(path: Path, prefix: str) -> int:

@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Iterable
 
 import orjson
+from tracefs_decode import raw_pages
 
 from tracerd.engines.base import Limits
 from tracerd.engines.tracefs.decode import PageDecoder
@@ -229,22 +230,6 @@ def remove_instance(name: str) -> None:
         except OSError:
             pass
     os.rmdir(path)
-
-
-def raw_pages(dat: str) -> dict[int, bytes]:
-    """Per-CPU raw data of the instance buffer (the last flyrecord block of the dump)."""
-    dump = subprocess.run(
-        ["trace-cmd", "dump", "--flyrecord", "-i", dat], capture_output=True, text=True, check=True
-    ).stdout
-    blocks = dump.split("[Flyrecord tracing data]")
-    out: dict[int, bytes] = {}
-    with open(dat, "rb") as fh:
-        for m in re.finditer(
-            r"^\s*(\d+)\s+(\d+)\s+\[offset, size of cpu (\d+)\]", blocks[-1], re.M
-        ):
-            fh.seek(int(m[1]))
-            out[int(m[3])] = fh.read(int(m[2]))
-    return out
 
 
 class Done:
