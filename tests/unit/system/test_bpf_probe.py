@@ -13,19 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from tracerd.kernel import bpf as bpf_syscall
+from tracerd.kernel import bpf
 from tracerd.kernel.bpf import KernelCallError, kernel_version_code
 from tracerd.system.bpf_probe import ProbeError, elf_entry_offset
 
 
 def test_attr_layouts_match_the_uapi_headers() -> None:
     # union bpf_attr up to attach_prog_fd; struct perf_event_attr PERF_ATTR_SIZE_VER5
-    assert ctypes.sizeof(bpf_syscall._ProgLoadAttr) == 120
-    assert bpf_syscall._ProgLoadAttr.attach_btf_id.offset == 108
-    assert bpf_syscall._ProgLoadAttr.prog_name.offset == 48
-    assert ctypes.sizeof(bpf_syscall._PerfEventAttr) == bpf_syscall.PERF_ATTR_SIZE_VER5
-    assert bpf_syscall._PerfEventAttr.config1.offset == 56
-    assert bpf_syscall._ProgInfo.name.offset == 64
+    assert ctypes.sizeof(bpf._ProgLoadAttr) == 120
+    assert bpf._ProgLoadAttr.attach_btf_id.offset == 108
+    assert bpf._ProgLoadAttr.prog_name.offset == 48
+    assert ctypes.sizeof(bpf._PerfEventAttr) == bpf.PERF_ATTR_SIZE_VER5
+    assert bpf._PerfEventAttr.config1.offset == 56
+    assert bpf._ProgInfo.name.offset == 64
 
 
 def test_kernel_call_error_names_errno_step_and_detail() -> None:

@@ -16,8 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ...types import WireEvent
-from . import argtypes, calls, fdpaths, flags, opstructs, sockets, structs
-from . import plans as parse
+from . import argtypes, calls, fdpaths, flags, opstructs, plans, sockets, structs
 from . import tracer as pt
 from .plans import Fetch, Plan
 
@@ -171,16 +170,16 @@ class EventBuilder:
         ret: int,
         out: dict[int, object],
     ) -> None:
-        """The fetches of parse.ARRAYS, iovecs, fd sets and the op-dependent ones."""
+        """The fetches of plans.ARRAYS, iovecs, fd sets and the op-dependent ones."""
         addr = args[index]
-        key = index + parse.AGAIN_KEY if param & parse.AGAIN else index
+        key = index + plans.AGAIN_KEY if param & plans.AGAIN else index
         if what == "arr":
             count_at = param & 7
             count = ret if count_at == 7 else args[count_at]
             size = (param >> 8) * min(max(count, 0), 4096)
             out[key] = pt.read_memory(tid, addr, size) if size else b""
         elif what == "again":
-            out[index + parse.AGAIN_KEY] = pt.read_memory(tid, addr, param)
+            out[index + plans.AGAIN_KEY] = pt.read_memory(tid, addr, param)
         elif what == "fdset":
             nfds = min(max(argtypes.s32(args[0]), 0), 1024)
             out[key] = pt.read_memory(tid, addr, (nfds + 63) // 64 * 8)
@@ -206,19 +205,19 @@ class EventBuilder:
             out[key] = pt.read_memory(tid, addr, 4)
         elif what == "prctl":
             option = args[0] & 0xFFFFFFFF
-            if (option == calls.PR_SET_NAME and not param & parse.AGAIN) or (
-                option == calls.PR_GET_NAME and param & parse.AGAIN
+            if (option == calls.PR_SET_NAME and not param & plans.AGAIN) or (
+                option == calls.PR_GET_NAME and param & plans.AGAIN
             ):
                 out[key] = pt.read_string(tid, addr, 16)
-            elif option == calls.PR_GET_PDEATHSIG and param & parse.AGAIN:
+            elif option == calls.PR_GET_PDEATHSIG and param & plans.AGAIN:
                 out[key] = pt.read_memory(tid, addr, 4)
         elif what == "shmctl":
             cmd = opstructs.shm_cmd(args[1])
-            sizes = opstructs.SHM_EXIT_SIZES if param & parse.AGAIN else opstructs.SHM_ENTRY_SIZES
+            sizes = opstructs.SHM_EXIT_SIZES if param & plans.AGAIN else opstructs.SHM_ENTRY_SIZES
             if cmd in sizes:
                 out[key] = pt.read_memory(tid, addr, sizes[cmd])
         elif what == "keyctl":
-            self._keyctl(tid, args, ret, bool(param & parse.AGAIN), out)
+            self._keyctl(tid, args, ret, bool(param & plans.AGAIN), out)
         elif what == "mincore":
             pages = opstructs.mincore_pages(args[1])
             out[index] = (pt.read_memory(tid, addr, min(pages, self.string_limit)), pages)
@@ -233,7 +232,7 @@ class EventBuilder:
         op, limit = args[0] & 0xFFFFFFFF, self.string_limit
         if at_exit and op in opstructs.KEYCTL_OUT_BUF and args[2] and ret > 0:
             size = min(ret, args[3] & 0xFFFFFFFF, limit)
-            out[parse.AGAIN_KEY + 2] = pt.read_memory(tid, args[2], size)
+            out[plans.AGAIN_KEY + 2] = pt.read_memory(tid, args[2], size)
         elif at_exit:
             return
         elif op == 1 and args[1]:
@@ -290,15 +289,15 @@ class EventBuilder:
             flags_, _pidfd, _ctid, ptid = struct.unpack("=4Q", head)
             value = pt.read_memory(tid, ptid, 4) if flags_ & 0x00100000 and ptid else b""
             if len(value) == 4:
-                out[parse.PTID_KEY] = struct.unpack("=i", value)[0]
+                out[plans.PTID_KEY] = struct.unpack("=i", value)[0]
 
     def _argv(self, tid: int, addr: int) -> tuple[list[tuple[bytes, bool]], bool]:
-        raw = pt.read_memory(tid, addr, (parse.ARGV_MAX + 1) * 8)
+        raw = pt.read_memory(tid, addr, (plans.ARGV_MAX + 1) * 8)
         items: list[tuple[bytes, bool]] = []
         for (ptr,) in struct.iter_unpack("=Q", raw[: len(raw) // 8 * 8]):
             if ptr == 0:
                 return items, False
-            if len(items) == parse.ARGV_MAX:
+            if len(items) == plans.ARGV_MAX:
                 return items, True
             items.append(pt.read_string(tid, ptr, self.string_limit))
         return items, False
@@ -336,18 +335,18 @@ class EventBuilder:
         else:
             fetched = entry_fetched or _EMPTY
         ok = rval is not None and not is_error
-        if parse.RESUMED_NR_KEY in fetched:  # restart_syscall
+        if plans.RESUMED_NR_KEY in fetched:  # restart_syscall
             shown = [self._resuming(fetched)]
         elif plan is not None:
-            shown = parse.render_args(plan, args, fetched, ok, rval or 0)
+            shown = plans.render_args(plan, args, fetched, ok, rval or 0)
         else:  # a number this table does not know: strace shows `syscall_0x1d5(0x1, ...)`
             shown = [hex(a) if a else "0" for a in args]
         op = args[1] if name == "fcntl" else args[0] if name == "membarrier" else -1
-        ret_text = parse.render_return(name, rval, is_error, op)
+        ret_text = plans.render_return(name, rval, is_error, op)
         if ok and rval is not None:
             ret_text += fdpaths.suffix(fetched, fdpaths.FD_RET_KEY)
             ret_text += calls.return_note(name, args, fetched, rval)
-        errno_name = parse.errno_of(rval, is_error) if is_error else None
+        errno_name = plans.errno_of(rval, is_error) if is_error else None
         text = f"{name}({', '.join(shown)}) = {ret_text}"
         fields: dict[str, Any] = {
             "args": shown,
@@ -389,11 +388,11 @@ class EventBuilder:
         nr, args, ts, entry_fetched = call[:4]
         plan = self.plans.get(nr)
         name = plan.name if plan is not None else f"syscall_{nr:#x}"
-        if entry_fetched and parse.RESUMED_NR_KEY in entry_fetched:  # restart_syscall
+        if entry_fetched and plans.RESUMED_NR_KEY in entry_fetched:  # restart_syscall
             head = self._resuming(entry_fetched)  # strace: `restart_syscall(<... ...> <detached`
         else:
             if plan is not None:
-                shown = parse.render_args(plan, args, entry_fetched or _EMPTY, False, 0)
+                shown = plans.render_args(plan, args, entry_fetched or _EMPTY, False, 0)
             else:
                 shown = [hex(a) if a else "0" for a in args]
             split = self._split(plan, len(shown))
@@ -407,7 +406,7 @@ class EventBuilder:
 
     def _resuming(self, fetched: Mapping[Any, Any]) -> str:
         """restart_syscall's one argument as strace shows it: the call it resumes."""
-        prev = self.plans.get(cast(int, fetched[parse.RESUMED_NR_KEY]))
+        prev = self.plans.get(cast(int, fetched[plans.RESUMED_NR_KEY]))
         return f"<... resuming interrupted {prev.name if prev else 'system call'} ...>"
 
     def superseded(self, t: Tracee, former: int, loop: TraceLoop) -> None:

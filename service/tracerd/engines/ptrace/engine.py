@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 from ...errors import BadRequest
 from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
 from ..launch import LaunchedCommand
-from . import seccomp as bpf
+from . import seccomp
 from . import tracer as pt
 from .decode import EventBuilder
 from .plans import FdOptions, build_plans
@@ -87,9 +87,9 @@ class PtraceEngine:
         handle = EngineHandle(clock="mono", wall_offset_ns=wall_offset_ns(1))
         program: bytes | None = None
         if use_seccomp:
-            insns = bpf.build(selected if selected is not None else table.by_nr)
-            program = bpf.assemble(insns)
-            handle.info["seccomp_program"] = bpf.disassemble(insns)
+            insns = seccomp.build(selected if selected is not None else table.by_nr)
+            program = seccomp.assemble(insns)
+            handle.info["seccomp_program"] = seccomp.disassemble(insns)
         paths = traced_paths(spec.paths)
         plans = build_plans(table, spec.string_limit, FdOptions(spec.fd_paths, paths))
         loop = TraceLoop(

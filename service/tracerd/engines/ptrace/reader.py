@@ -5,7 +5,7 @@ every ptrace request and wait (kernel-interfaces 3.9). It waits with
 `waitpid(-1, __WALL | __WNOTHREAD)`: only its own tracees and the children it forked are
 reported, never the worker's other children. Each stop costs one waitpid, one
 PTRACE_GET_SYSCALL_INFO and one restart; tracee memory is read on the stop path only where
-the syscall's plan says so (parse.py); rendering happens after the restart, while the
+the syscall's plan says so (plans.py); rendering happens after the restart, while the
 tracee runs. Events go to a list that `flush()` hands to the sink in batches (the engine's
 flusher thread calls it on a timer, the loop when a batch is full).
 
@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...types import WireEvent
-from . import plans as parse
+from . import plans
 from . import tracer as pt
 from .decode import EventBuilder
 from .plans import Plan
@@ -262,7 +262,7 @@ class TraceLoop:
         plan = self.plans.get(nr)
         fetched = self._entry_fetch(t.tid, nr, plan, args)
         if nr == _RESTART_SYSCALL:  # strace: `restart_syscall(<... resuming interrupted read ...>)`
-            fetched = {parse.RESUMED_NR_KEY: t.prev}
+            fetched = {plans.RESUMED_NR_KEY: t.prev}
         renderer = self.renderer
         if renderer.paths and not renderer.touches(t.tid, plan, fetched):
             t.call = None
@@ -430,8 +430,8 @@ class TraceLoop:
     ) -> dict[int, object] | None:
         """What a call's entry reads from the tracee (right after its syscall_info)."""
         if nr == _RT_SIGRETURN:  # the mask it restores, from the signal frame
-            where = pt.stack_pointer() + parse.SIGRETURN_MASK_OFFSET
-            return {parse.SIGRETURN_MASK_KEY: pt.read_memory(tid, where, 8)}
+            where = pt.stack_pointer() + plans.SIGRETURN_MASK_OFFSET
+            return {plans.SIGRETURN_MASK_KEY: pt.read_memory(tid, where, 8)}
         return self._fetch(tid, plan.entry, args, 0) if plan and plan.entry else None
 
     def _fetch(self, tid: int, fetches: Any, args: Any, ret: int) -> dict[int, object]:

@@ -11,7 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tracerd.engines.bpf import decode as parse
+from tracerd.engines.bpf.decode import (
+    BUSY_BIT,
+    DISCARD_BIT,
+    Decoder,
+    Layout,
+    compile_decoder,
+    record_stride,
+)
 from tracerd.engines.bpf.plan import FieldSpec as F
 from tracerd.engines.bpf.ringbuf import RingBufferConsumer
 
@@ -51,9 +58,9 @@ def ring() -> Iterator[FakeRing]:
     fake.close()
 
 
-def _setup(ring: FakeRing) -> tuple[RingBufferConsumer, parse.Decoder, parse.Layout, int]:
-    decode, layout = parse.compile_decoder("t", (F("v", "u32"), F("w", "u32")), False)
-    return RingBufferConsumer(ring.fd, SIZE), decode, layout, parse.record_stride(layout.size)
+def _setup(ring: FakeRing) -> tuple[RingBufferConsumer, Decoder, Layout, int]:
+    decode, layout = compile_decoder("t", (F("v", "u32"), F("w", "u32")), False)
+    return RingBufferConsumer(ring.fd, SIZE), decode, layout, record_stride(layout.size)
 
 
 def test_consumes_committed_records_and_releases_their_space(ring: FakeRing) -> None:
@@ -84,9 +91,9 @@ def test_wraps_around_the_end_of_the_data_area(ring: FakeRing) -> None:
 def test_stops_at_a_busy_record_and_skips_discarded_ones(ring: FakeRing) -> None:
     consumer, decode, layout, stride = _setup(ring)
     ring.put(layout.struct.pack(1, 0))
-    ring.put(layout.struct.pack(2, 0), parse.DISCARD_BIT)
+    ring.put(layout.struct.pack(2, 0), DISCARD_BIT)
     ring.put(layout.struct.pack(3, 0))
-    ring.put(layout.struct.pack(4, 0), parse.BUSY_BIT)
+    ring.put(layout.struct.pack(4, 0), BUSY_BIT)
     ring.put(layout.struct.pack(5, 0))
     out: list = []
     assert consumer.consume(decode, stride, out, 1 << 20) == 3 * stride

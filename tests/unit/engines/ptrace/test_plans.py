@@ -5,8 +5,7 @@ import struct
 
 import pytest
 
-from tracerd.engines.ptrace import flags, structs
-from tracerd.engines.ptrace import plans as parse
+from tracerd.engines.ptrace import flags, plans, structs
 from tracerd.engines.ptrace.plans import build_plan, errno_of, render_args, render_return
 from tracerd.engines.ptrace.syscalls import SyscallTable
 
@@ -127,8 +126,8 @@ def test_getdents64_counts_entries_like_strace(table: SyscallTable) -> None:
 
     assert dirent_count(dirent(b".") + dirent(b"..") + dirent(b"hostname")) == 3
     assert dirent_count(dirent(b"x")[:-4]) is None  # short read: no count
-    plan = parse.build_plan(table.by_name["getdents64"], 32)
-    assert parse.render_args(plan, [3, 0x1000, 32768], {1: 2}, True, 48) == [
+    plan = plans.build_plan(table.by_name["getdents64"], 32)
+    assert plans.render_args(plan, [3, 0x1000, 32768], {1: 2}, True, 48) == [
         "3",
         "0x1000 /* 2 entries */",
         "32768",
@@ -140,8 +139,8 @@ def test_socket_calls_like_strace(table: SyscallTable) -> None:
     from tracerd.engines.ptrace.sockets import OUT_LEN_KEY
 
     def args_of(name: str, args: list[int], fetched: dict[int, object]) -> list[str]:
-        plan = parse.build_plan(table.by_name[name], 32)
-        return parse.render_args(plan, args, fetched, True, 0)
+        plan = plans.build_plan(table.by_name[name], 32)
+        return plans.render_args(plan, args, fetched, True, 0)
 
     assert args_of("socket", [2, 0x80001, 6], {}) == [
         "AF_INET", "SOCK_STREAM|SOCK_CLOEXEC", "IPPROTO_TCP",
