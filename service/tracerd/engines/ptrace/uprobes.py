@@ -7,22 +7,21 @@ appended to `uprobe_events`), enabled only in the session's own instance of the 
 follow_forks). The kernel inserts and single-steps the breakpoint itself and drops it with
 the process, so a killed worker never leaves an int3 in a traced process; the instance and
 the definitions it leaves are in the ledger for the daemon's reconcile. A thread reads the
-instance's `trace_pipe` (text; poll with a timeout) and emits `breakpoint` events.
+instance's `trace_pipe` (kernel/trace_pipe.py) and emits `breakpoint` events.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
-import select
 import threading
 from collections.abc import Callable
 
 from ...errors import BadRequest, KernelRejected, ResourceBusy
 from ...kernel.elf import Location, check_uprobe_target
 from ...kernel.proc import thread_ids
+from ...kernel.trace_pipe import follow, parse_line, parse_probe_body
 from ...kernel.tracefs import Instance, Tracefs
 from ...types import WireEvent
 from ..base import EngineContext, Ledger
@@ -33,10 +32,6 @@ log = logging.getLogger(__name__)
 
 BUFFER_SIZE_KB = 64
 POLL_TIMEOUT_MS = 200
-_LINE = re.compile(
-    r"^\s*(?P<comm>.*?)-(?P<tid>\d+)\s+\[(?P<cpu>\d+)\]\s+(?:\S+\s+)?(?P<sec>\d+)\.(?P<usec>\d+):"
-    r" (?P<event>\w+): \((?P<ip>0x[0-9a-f]+)[^)]*\)(?P<args>.*)$"
-)
 _SAFE_PATH = re.compile(r"^/[^\s:\x00-\x1f]+$")
 
 
@@ -122,36 +117,23 @@ class UprobeBreakpoints:
         self._thread.start()
 
     def _read(self, emit: Callable[[WireEvent], None]) -> None:
-        fd = self.root.open_pipe()
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        pending = ""
-        try:
-            while not self._stop.is_set():
-                poller.poll(POLL_TIMEOUT_MS)
-                try:
-                    chunk = os.read(fd, 65536).decode(errors="replace")
-                except BlockingIOError:
-                    continue
-                pending += chunk
-                *lines, pending = pending.split("\n")
-                for line in lines:
-                    event = self._parse(line)
-                    if event is not None:
-                        emit(event)
-        finally:
-            os.close(fd)
+        with contextlib.closing(follow(self.root, self._stop, POLL_TIMEOUT_MS)) as lines:
+            for line in lines:
+                event = self._parse(line)
+                if event is not None:
+                    emit(event)
 
     def _parse(self, line: str) -> WireEvent | None:
-        m = _LINE.match(line)
-        if m is None or m.group("event") not in self.events:
+        record = parse_line(line)
+        if record is None or record.event not in self.events:
             return None
-        ts = int(m.group("sec")) * 1_000_000_000 + int(m.group("usec").ljust(6, "0")[:9]) * 1000
-        args = [int(v, 16) for v in re.findall(r"arg\d=(0x[0-9a-f]+)", m.group("args"))]
-        tid = int(m.group("tid"))
-        symbol = self.events[m.group("event")]
+        hit = parse_probe_body(record.body)
+        if hit is None:
+            return None
+        tid = record.tid
+        symbol = self.events[record.event]
         return breakpoint_event(
-            ts, pt.tgid(tid) or self.pid, tid, m.group("comm"), symbol, int(m.group("ip"), 16), args
+            record.ts_ns, pt.tgid(tid) or self.pid, tid, record.comm, symbol, hit.ip, hit.args
         )
 
     def stop(self) -> None:
