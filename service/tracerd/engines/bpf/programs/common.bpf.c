@@ -35,17 +35,6 @@ static __always_inline long tracerd_counted_rc(long rc)
     return rc;
 }
 
-static __always_inline int tracerd_skip_tgid(u32 tgid)
-{
-    if (TRACERD_EXCLUDED(tgid))
-        return 1;
-#ifdef TRACERD_PID
-    if (tgid != TRACERD_PID)
-        return 1;
-#endif
-    return 0;
-}
-
 static __always_inline int tracerd_comm_differs(const char *comm)
 {
 #ifdef TRACERD_COMM_BYTES
@@ -81,14 +70,15 @@ static __always_inline int tracerd_skip_process(u32 tgid, u64 start)
 #ifdef TRACERD_START_OFF
     if (TRACERD_EXCLUDED(tgid) && TRACERD_EXCLUDED_AT(tgid, start))
         return 1;
+#else
+    if (TRACERD_EXCLUDED(tgid))
+        return 1;
+#endif
 #ifdef TRACERD_PID
     if (tgid != TRACERD_PID)
         return 1;
 #endif
     return 0;
-#else
-    return tracerd_skip_tgid(tgid);
-#endif
 }
 
 #ifdef TRACERD_START_OFF
