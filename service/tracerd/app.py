@@ -33,6 +33,7 @@ from .services import Services
 from .sessions.ledger import LedgerStore, Owner
 from .sessions.manager import SessionManager
 from .sessions.retention import Retention
+from .specs import BpfSpec
 from .storage import db as storage_db
 from .storage.writer import EventWriter
 from .stream.hub import HubLimits, StreamHub
@@ -95,7 +96,7 @@ def build_services(settings: Settings, state: StateDir) -> Services:
                 writer.progress(s.id).stored_bytes,
                 hub.subscriber_count(s.id),
                 (s.last_maps or {}).get("maps"),
-                str(s.spec["tool"]) if s.spec.get("tool") else None,
+                s.spec.tool if isinstance(s.spec, BpfSpec) else None,
             )
             for s in list(manager.live.values())
             if s.active

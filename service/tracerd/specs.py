@@ -7,6 +7,7 @@ receive the validated spec as JSON). No I/O, no kernel access here.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -297,10 +298,23 @@ class PacketSpec(CommonSpec):
 
 
 AnySpec = TracefsSpec | PtraceSpec | BpfSpec | PacketSpec
+"""A validated session spec: the type that travels from the API through the manager to the
+engine in the worker."""
 
-SPEC_BY_KIND: dict[str, type[CommonSpec]] = {
+SPEC_BY_KIND: dict[str, type[TracefsSpec] | type[PtraceSpec] | type[BpfSpec] | type[PacketSpec]] = {
     "tracefs": TracefsSpec,
     "ptrace": PtraceSpec,
     "bpf": BpfSpec,
     "packet": PacketSpec,
 }
+
+
+def spec_json(spec: AnySpec) -> dict[str, Any]:
+    """The spec as the client gave it (fields left unset are left out): what the session's
+    row stores, its view shows and the worker receives."""
+    return spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+def load_spec(kind: str, data: Mapping[str, Any]) -> AnySpec:
+    """The spec of `kind` back from its JSON (a stored row, the worker's `prepare`)."""
+    return SPEC_BY_KIND[kind].model_validate(data)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tracerd.engines.base import EngineContext
+from tracerd.specs import BpfSpec
 from tracerd.types import LOST_EVENT_NAME, WireEvent
 
 OUR_PREFIX = "trd_"
@@ -170,7 +171,7 @@ class EngineRun:
         self.prog_ids: list[int] = []
 
     def __enter__(self) -> EngineRun:
-        self.handle = self.engine.prepare(self.spec, self.ledger)
+        self.handle = self.engine.prepare(BpfSpec.model_validate(self.spec), self.ledger)
         self.prog_ids = list(self.handle.info.get("prog_ids", []))
         if self._start:
             self.engine.start(self.handle, self.sink)

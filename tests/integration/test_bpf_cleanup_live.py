@@ -29,10 +29,11 @@ WORKER = textwrap.dedent("""
     sys.path[:0] = [{service!r}, {repo!r}]
     from tests.integration.bpf_fakes import FakeLedger, ListSink, make_ctx
     from tracerd.engines.bpf.engine import BpfEngine
+    from tracerd.specs import BpfSpec
 
     engine = BpfEngine(make_ctx({tmp!r}))
     ledger = FakeLedger()
-    handle = engine.prepare(json.loads(sys.argv[1]), ledger)
+    handle = engine.prepare(BpfSpec.model_validate_json(sys.argv[1]), ledger)
     engine.start(handle, ListSink())
     print(json.dumps({{"pid": os.getpid(), "info": handle.info,
                        "ledger": [row for row in ledger.live()]}}), flush=True)

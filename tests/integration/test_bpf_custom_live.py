@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tracerd.errors import CapabilityMissing, CompileError, SpecError
+from tracerd.specs import BpfSpec
 
 from .bpf_fakes import (
     GETPPID_C,
@@ -236,12 +237,16 @@ def test_kprobe_refused_here_with_the_kernels_reason(tmp_path: Path) -> None:
 
     ledger = FakeLedger()
     with pytest.raises(CapabilityMissing) as info:
-        BpfEngine(make_ctx(tmp_path, caps=caps)).prepare(_spec(KPROBE_PROGRAM, attach), ledger)
+        BpfEngine(make_ctx(tmp_path, caps=caps)).prepare(
+            BpfSpec.model_validate(_spec(KPROBE_PROGRAM, attach)), ledger
+        )
     assert "no kprobe PMU" in info.value.message
     assert ledger.live() == []
     # without the probe's answer the attach itself fails, also as CapabilityMissing
     with pytest.raises(CapabilityMissing):
-        BpfEngine(make_ctx(tmp_path)).prepare(_spec(KPROBE_PROGRAM, attach), ledger)
+        BpfEngine(make_ctx(tmp_path)).prepare(
+            BpfSpec.model_validate(_spec(KPROBE_PROGRAM, attach)), ledger
+        )
     assert ledger.live() == []
 
 

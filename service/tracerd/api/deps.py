@@ -12,7 +12,15 @@ from starlette.requests import HTTPConnection
 
 from ..auth import UNIX_PRINCIPAL, Principal, Role
 from ..errors import Forbidden, NotFound, Unauthenticated
-from ..specs import INT64_MAX, PID_MAX
+from ..specs import (
+    INT64_MAX,
+    PID_MAX,
+    AnySpec,
+    BpfSpec,
+    LaunchSpec,
+    PtraceSpec,
+    TracefsSpec,
+)
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -86,6 +94,7 @@ ServicesDep = Annotated["Services", Depends(services)]
 NsQuery = Annotated[int | None, Query(ge=0, le=INT64_MAX, description="session clock, ns")]
 PidsQuery = Annotated[list[Annotated[int, Field(ge=0, le=PID_MAX)]] | None, Query()]
 ASCII_ID = re.compile(r"[0-9]{1,18}")
+_ROOT_USERS = (None, "root", "0")
 
 
 def session_id(raw: str) -> int:
@@ -95,25 +104,25 @@ def session_id(raw: str) -> int:
     return int(raw)
 
 
-def spec_role(kind: str, spec: dict[str, Any]) -> tuple[Role, str | None]:
+def spec_role(spec: AnySpec) -> tuple[Role, str | None]:
     """The role a session spec needs, and why (design.md "Security")."""
-    if kind == "bpf" and spec.get("program") is not None:
+    if isinstance(spec, BpfSpec) and spec.program is not None:
         return Role.ADMIN, "raw BPF programs are admin only"
-    if kind == "bpf" and spec.get("bpftrace") is not None:
+    if isinstance(spec, BpfSpec) and spec.bpftrace is not None:
         return Role.ADMIN, "bpftrace scripts are admin only"
-    if kind == "ptrace" and spec.get("breakpoints"):
+    if isinstance(spec, PtraceSpec) and spec.breakpoints:
         return Role.ADMIN, "breakpoints are admin only"
-    for probe in spec.get("uprobes") or ():
-        if probe.get("offset") is not None and (probe.get("symbol") is None or probe["offset"]):
+    for probe in spec.uprobes if isinstance(spec, TracefsSpec) else ():
+        if probe.offset is not None and (probe.symbol is None or probe.offset):
             # the kernel patches every process that maps the file: a breakpoint that is
             # not at an instruction boundary crashes processes the session does not trace
             return Role.ADMIN, "uprobes at an offset (not a function's entry) are admin only"
-    if spec.get("command") is not None and spec.get("user") in (None, "root", "0"):
+    if isinstance(spec, LaunchSpec) and spec.command is not None and spec.user in _ROOT_USERS:
         return Role.ADMIN, "commands run as root are admin only (set `user` to a non-root user)"
     return Role.OPERATOR, None
 
 
-def check_spec_role(principal: Principal, kind: str, spec: dict[str, Any]) -> None:
-    role, why = spec_role(kind, spec)
+def check_spec_role(principal: Principal, spec: AnySpec) -> None:
+    role, why = spec_role(spec)
     if not principal.allows(role):
         raise Forbidden(f"{why}", {"required": role.label, "role": principal.role.label})

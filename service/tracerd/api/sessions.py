@@ -53,9 +53,8 @@ async def create_session(
     `starting` while their program compiles. A ptrace session with seccomp acceleration
     ends its command when it stops (once the tracer is gone, the traced syscalls would
     fail with ENOSYS)."""
-    spec = body.spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    check_spec_role(principal, body.kind, spec)
-    return await svc.manager.create(body.kind, body.name, spec, body.start, wait, principal.id)
+    check_spec_role(principal, body.spec)
+    return await svc.manager.create(body.kind, body.name, body.spec, body.start, wait, principal.id)
 
 
 @router.get("", response_model=SessionList, operation_id="sessions-list_sessions")
@@ -79,8 +78,7 @@ async def get_session(svc: ServicesDep, _p: Viewer, id: str) -> dict[str, Any]:
 @router.post("/{id}/start", response_model=SessionOut, operation_id="sessions-start_session")
 async def start_session(svc: ServicesDep, principal: Operator, id: str) -> dict[str, Any]:
     sid = session_id(id)
-    current = await svc.manager.get(sid)
-    check_spec_role(principal, current["kind"], current["spec"])
+    check_spec_role(principal, await svc.manager.spec_of(sid))
     return await svc.manager.start(sid)
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from ..kernel.tracefs import DEFAULT_ROOT
+from ..specs import AnySpec
 from ..types import WireEvent
 
 
@@ -115,14 +116,18 @@ class EngineHandle:
     """the engine's own state (readers, tracer, loaded programs)"""
 
 
-class Engine(Protocol):
-    """One session's engine, inside its worker process."""
+SpecT_contra = TypeVar("SpecT_contra", bound=AnySpec, contravariant=True)
+
+
+class Engine(Protocol[SpecT_contra]):
+    """One session's engine, inside its worker process; `SpecT_contra` is its kind's spec
+    model (`specs.TracefsSpec`, ...)."""
 
     kind: ClassVar[str]
 
     def __init__(self, ctx: EngineContext) -> None: ...
 
-    def prepare(self, spec: Any, ledger: Ledger) -> EngineHandle:
+    def prepare(self, spec: SpecT_contra, ledger: Ledger) -> EngineHandle:
         """Set the kernel up (no events flow yet). Raise a `tracerd.errors` error on a
         rejection, after releasing whatever was created."""
         ...

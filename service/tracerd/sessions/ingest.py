@@ -17,6 +17,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from ..specs import Budget
 from ..storage.writer import EventWriter
 from ..stream.hub import StreamHub
 from ..types import LOST_EVENT_NAME, LossSource, lost_event
@@ -168,10 +169,9 @@ class SessionIngest:
                 live.received += 1
 
     def _apply_limits(self, live: LiveSession, events: list[list[Any]]) -> list[list[Any]]:
-        spec = live.spec
-        max_events = spec.get("max_events")
+        max_events = live.spec.max_events
         if max_events is not None:
-            room = int(max_events) - live.received
+            room = max_events - live.received
             if room <= 0:
                 live.dropped_over_max += len(events)
                 return []
@@ -179,29 +179,29 @@ class SessionIngest:
             if real >= room:
                 events = _first_real(events, room)
                 self.request_stop(live, f"max_events ({max_events}) reached")
-        budget = spec.get("budget")
-        if budget:
+        budget = live.spec.budget
+        if budget is not None:
             events = self._apply_budget(live, budget, events)
         return events
 
     def _apply_budget(
-        self, live: LiveSession, budget: dict[str, Any], events: list[list[Any]]
+        self, live: LiveSession, budget: Budget, events: list[list[Any]]
     ) -> list[list[Any]]:
         now_s = int(time.monotonic())
         if now_s != live.budget_window_s:
             live.budget_window_s, live.budget_window_events = now_s, 0
-        limit = budget.get("max_events_per_s")
-        max_bytes = budget.get("max_bytes")
+        limit = budget.max_events_per_s
+        max_bytes = budget.max_bytes
         stored_bytes = self.writer.progress(live.id).stored_bytes
-        if max_bytes is not None and stored_bytes >= int(max_bytes):
+        if max_bytes is not None and stored_bytes >= max_bytes:
             self.request_stop(live, f"budget exceeded: stored {stored_bytes} bytes")
             return []
-        if limit is None or live.budget_window_events + len(events) <= int(limit):
+        if limit is None or live.budget_window_events + len(events) <= limit:
             live.budget_window_events += len(events)
             return events
-        room = max(0, int(limit) - live.budget_window_events)
-        live.budget_window_events = int(limit)
-        if budget.get("on_exceed", "stop") == "stop":
+        room = max(0, limit - live.budget_window_events)
+        live.budget_window_events = limit
+        if budget.on_exceed == "stop":
             self.request_stop(live, f"budget exceeded: more than {limit} events/s")
             return events[:room]
         dropped = len(events) - room

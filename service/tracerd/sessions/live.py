@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
+from ..specs import AnySpec, load_spec
 from ..storage.tables import SessionRow
 from ..types import FINAL_STATES, LossSource, SessionState
 from ..workers.launch import WorkerProcess
@@ -21,7 +23,8 @@ class LiveSession:
     id: int
     kind: str
     name: str | None
-    spec: dict[str, Any]
+    spec_json: dict[str, Any]
+    """the spec as the client gave it (`specs.spec_json`): what the row stores and the view shows"""
     owner: str | None
     state: SessionState
     created_at: datetime
@@ -58,6 +61,12 @@ class LiveSession:
     budget_window_events: int = 0
     budget_window_bytes: int = 0
 
+    @cached_property
+    def spec(self) -> AnySpec:
+        """The validated spec; read from `spec_json` only for a session loaded from the database
+        (a created one is given the API's)."""
+        return load_spec(self.kind, self.spec_json)
+
     @property
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
@@ -72,7 +81,7 @@ class LiveSession:
             id=row.id,
             kind=row.kind,
             name=row.name,
-            spec=row.spec,
+            spec_json=row.spec,
             owner=row.owner,
             state=SessionState(row.state),
             created_at=row.created_at,
@@ -125,7 +134,7 @@ def session_view(live: LiveSession, counters: dict[str, Any], stored_bytes: int)
         "name": live.name,
         "owner": live.owner,
         "state": live.state.value,
-        "spec": live.spec,
+        "spec": live.spec_json,
         "created_at": iso(live.created_at),
         "started_at": iso(live.started_at),
         "stopped_at": iso(live.stopped_at),

@@ -28,6 +28,7 @@ from ..engines.base import Limits
 from ..engines.tracefs.tracers import needs_top_level
 from ..errors import InvalidTransition, QuotaExceeded, ResourceBusy, TracerdError, WorkerFailed
 from ..kernel.tracefs import Tracefs
+from ..specs import AnySpec, PacketSpec, TracefsSpec, load_spec
 from ..storage.writer import EventWriter
 from ..stream.hub import StreamHub
 from ..types import SessionState
@@ -142,6 +143,14 @@ class SessionManager:
         row = await asyncio.to_thread(self.store.load, session_id)
         return row_view(row)
 
+    async def spec_of(self, session_id: int) -> AnySpec:
+        """A session's validated spec (who may start it depends on it)."""
+        live = self.live.get(session_id)
+        if live is not None:
+            return live.spec
+        row = await asyncio.to_thread(self.store.load, session_id)
+        return load_spec(row.kind, row.spec)
+
     def live_position(self, session_id: int) -> tuple[int, str] | None:
         """(next seq, state) of a session this daemon runs or ran; None for one it never ran."""
         live = self.live.get(session_id)
@@ -178,7 +187,7 @@ class SessionManager:
         self,
         kind: str,
         name: str | None,
-        spec: dict[str, Any],
+        spec: AnySpec,
         start: bool,
         wait: bool,
         owner: str | None,
@@ -205,9 +214,11 @@ class SessionManager:
             raise
         return self.view(live)
 
-    def _check_spec_quota(self, spec: dict[str, Any]) -> None:
-        size = spec.get("buffer_size_kb")
-        if size is not None and int(size) > self.settings.max_buffer_size_kb:
+    def _check_spec_quota(self, spec: AnySpec) -> None:
+        if not isinstance(spec, TracefsSpec | PacketSpec):
+            return
+        size = spec.buffer_size_kb if "buffer_size_kb" in spec.model_fields_set else None
+        if size is not None and size > self.settings.max_buffer_size_kb:
             raise QuotaExceeded(
                 f"buffer_size_kb {size} is over the limit ({self.settings.max_buffer_size_kb})",
                 {"buffer_size_kb": size, "max_buffer_size_kb": self.settings.max_buffer_size_kb},
@@ -275,24 +286,21 @@ class SessionManager:
             self._begin_stop(live, live.stop_requested)
             return
         self.hub.publish(live.id, {"type": "state", "state": live.state.value}, droppable=False)
-        duration = live.spec.get("duration_s")
+        duration = live.spec.duration_s
         if duration:
-            live.timers.append(asyncio.create_task(self._stop_after(live, float(duration))))
+            live.timers.append(asyncio.create_task(self._stop_after(live, duration)))
         await self._persist(live)
 
     def _claim_top_level(self, live: LiveSession) -> None:
         """The tracefs top level (function_graph on 6.1) is held by one session at a time."""
-        if not needs_top_level(live.kind, live.spec, self.caps):
+        spec = live.spec
+        if not needs_top_level(spec, self.caps):
             return
         for other in self.live.values():
-            if (
-                other is not live
-                and other.active
-                and needs_top_level(other.kind, other.spec, self.caps)
-            ):
+            if other is not live and other.active and needs_top_level(other.spec, self.caps):
                 raise ResourceBusy(
                     f"the tracefs top level is held by session {other.id}: "
-                    f"{live.spec.get('tracer')} runs only at the top level on this kernel",
+                    f"{spec.tracer} runs only at the top level on this kernel",
                     {"resource": "tracefs top level", "holder": str(other.id)},
                 )
 
@@ -346,7 +354,7 @@ class SessionManager:
             "spool_dir": str(spool),
             "limits": asdict(limits),
         }
-        return {"kind": live.kind, "spec": live.spec, "ctx": ctx}
+        return {"kind": live.kind, "spec": live.spec_json, "ctx": ctx}
 
     def exclude_pids(self) -> list[int]:
         return [pid for pid, _start in self.exclude_procs()]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import NotFound
 from ..fields import load_fields
+from ..specs import AnySpec, spec_json
 from ..storage.queries import name_condition
 from ..storage.tables import SPECIAL_NAME_MAX, EventRow, SessionRow
 from ..types import SessionState
@@ -27,11 +28,9 @@ class SessionStore:
         self._db = sessions
         self.owner = owner
 
-    def insert(
-        self, kind: str, name: str | None, spec: dict[str, Any], owner: str | None
-    ) -> LiveSession:
+    def insert(self, kind: str, name: str | None, spec: AnySpec, owner: str | None) -> LiveSession:
         row = SessionRow(
-            kind=kind, name=name, state=S.CREATED.value, spec=spec,
+            kind=kind, name=name, state=S.CREATED.value, spec=spec_json(spec),
             created_at=datetime.now(UTC), clock="mono", wall_offset_ns=0,
             counters={"events": 0, "stored": 0, "lost": {}}, resources=[], info={},
             owner=owner, daemon_id=self.owner.daemon_id, host_id=self.owner.host_id,
@@ -40,7 +39,9 @@ class SessionStore:
         with self._db.begin() as db:
             db.add(row)
             db.flush()
-            return LiveSession.from_row(row)
+            live = LiveSession.from_row(row)
+        live.spec = spec  # validated by the API: not again from its JSON
+        return live
 
     def load(self, session_id: int) -> SessionRow:
         with self._db() as db:

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..engines.base import Engine, EngineContext, EngineHandle, Limits
 from ..errors import TracerdError, WorkerFailed
+from ..specs import load_spec
 from ..types import WireEvent
 from . import wire
 
@@ -152,10 +153,11 @@ class WireSink:
             )
 
 
-def load_engine(kind: str, ctx: EngineContext) -> Engine:
+def load_engine(kind: str, ctx: EngineContext) -> Engine[Any]:
+    """The engine of `kind` (its spec model is `specs.SPEC_BY_KIND[kind]`: the kind picks both)."""
     module_name, _, class_name = ENGINES[kind].partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    engine: Engine = cls(ctx)
+    engine: Engine[Any] = cls(ctx)
     return engine
 
 
@@ -188,7 +190,7 @@ class Worker:
         self.conn = conn
         self.sink = WireSink(conn)
         self.ledger = WireLedger(conn)
-        self.engine: Engine | None = None
+        self.engine: Engine[Any] | None = None
         self.handle: EngineHandle | None = None
         self.stopped = False
 
@@ -225,10 +227,8 @@ class Worker:
 
     def _run_op(self, op: str, args: Mapping[str, Any]) -> Any:
         if op == "prepare":
-            from ..specs import SPEC_BY_KIND
-
             ctx = context_from_wire(args["ctx"])
-            spec = SPEC_BY_KIND[args["kind"]].model_validate(args["spec"])
+            spec = load_spec(args["kind"], args["spec"])  # the spec's one way back from JSON
             self.engine = load_engine(args["kind"], ctx)
             self.handle = self.engine.prepare(spec, self.ledger)
             return handle_to_wire(self.handle)
@@ -252,7 +252,7 @@ class Worker:
             return None
         raise WorkerFailed(f"unknown operation {op}")
 
-    def _require(self) -> tuple[Engine, EngineHandle]:
+    def _require(self) -> tuple[Engine[Any], EngineHandle]:
         if self.engine is None or self.handle is None:
             raise WorkerFailed("the engine is not prepared")
         return self.engine, self.handle

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import sqlite
 
 from tracerd.sessions.ingest import SessionIngest
 from tracerd.sessions.live import LiveSession
+from tracerd.specs import SPEC_BY_KIND
 from tracerd.storage import db as storage_db
 from tracerd.storage.queries import EventFilter, events_page
 from tracerd.storage.rollups import RollupBuilder
@@ -92,9 +93,10 @@ class Env:
             s.flush()
             self.sid = int(row.id)
         self.live = LiveSession(
-            id=self.sid, kind=kind, name="t", spec={}, owner=None,
+            id=self.sid, kind=kind, name="t", spec_json={}, owner=None,
             state=SessionState.RUNNING, created_at=now,
         )  # fmt: skip
+        self.live.spec = SPEC_BY_KIND[kind].model_construct()  # no limits
         self.cap_events = cap_events
         self.stops: list[str] = []
 

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from tracerd.sessions.ingest import SessionIngest
 from tracerd.sessions.live import LiveSession
+from tracerd.specs import SPEC_BY_KIND
 from tracerd.stream.hub import StreamHub
 from tracerd.types import SessionState
 
@@ -33,10 +34,12 @@ class BehindWriter:
 
 
 def live_session(kind: str) -> LiveSession:
-    return LiveSession(
-        id=1, kind=kind, name="t", spec={}, owner=None,
+    live = LiveSession(
+        id=1, kind=kind, name="t", spec_json={}, owner=None,
         state=SessionState.RUNNING, created_at=datetime.now(UTC),
     )  # fmt: skip
+    live.spec = SPEC_BY_KIND[kind].model_construct()  # no limits
+    return live
 
 
 def test_storage_loss_of_a_streamed_only_batch_reaches_subscribers() -> None:

@@ -97,10 +97,9 @@ class BpfEngine:
                 known[pid] = process_start_time(pid)
         return tuple(sorted(known.items()))
 
-    def prepare(self, spec: Any, ledger: Ledger) -> EngineHandle:
+    def prepare(self, spec: BpfSpec, ledger: Ledger) -> EngineHandle:
         """Compile, load and attach (or launch bpftrace); raise CompileError & co on failure,
         with nothing left loaded."""
-        spec = spec if isinstance(spec, BpfSpec) else BpfSpec.model_validate(spec)
         session: Session
         if spec.bpftrace is not None:
             from .bpftrace import BpftraceSession

@@ -73,8 +73,7 @@ class PacketEngine:
     def __init__(self, ctx: EngineContext) -> None:
         self._ctx = ctx
 
-    def prepare(self, spec: Any, ledger: Ledger) -> EngineHandle:
-        spec = spec if isinstance(spec, PacketSpec) else PacketSpec.model_validate(spec)
+    def prepare(self, spec: PacketSpec, ledger: Ledger) -> EngineHandle:
         interface = host_interface(spec.interface)
         cooked = interface.index == 0 or interface.hatype not in (ARPHRD_ETHER, ARPHRD_LOOPBACK)
         linktype = DLT_LINUX_SLL2 if cooked else DLT_EN10MB

@@ -31,9 +31,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import BadRequest
+from ...specs import PtraceSpec
 from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
 from ..launch import LaunchedCommand
 from . import seccomp
@@ -43,6 +44,9 @@ from .plans import FdOptions, build_plans
 from .reader import TraceLoop
 from .session import PtraceSession
 from .syscalls import kernel_table
+
+if TYPE_CHECKING:
+    from .breakpoints import Breakpoints
 
 __all__ = ["PtraceEngine"]
 
@@ -59,7 +63,7 @@ def traced_paths(given: list[str]) -> frozenset[str]:
     return frozenset(out)
 
 
-def wants_seccomp(spec: Any) -> bool:
+def wants_seccomp(spec: PtraceSpec) -> bool:
     """The seccomp decision for a spec (BadRequest for `on` without follow_forks)."""
     if spec.command is None or spec.seccomp == "off":
         return False
@@ -79,7 +83,7 @@ class PtraceEngine:
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
 
-    def prepare(self, spec: Any, ledger: Ledger) -> EngineHandle:
+    def prepare(self, spec: PtraceSpec, ledger: Ledger) -> EngineHandle:
         """Validate, then attach to the pid or spawn the held-back command (no events yet)."""
         table = kernel_table()
         selected = table.select(spec.syscalls)
@@ -116,16 +120,18 @@ class PtraceEngine:
                 seccomp_program=program,
             )
             session = PtraceSession(self.ctx, loop, options, lambda s: s.launch(command, ledger))
-        else:
+        elif spec.pid is not None:
             pid = spec.pid
             session = PtraceSession(self.ctx, loop, options, lambda s: s.attach(pid, ledger))
+        else:  # the spec's validator already asks for one of them
+            raise BadRequest("give exactly one of pid and command")
         session.ledger = ledger
         if breakpoints is not None:
             breakpoints.install(session)
         session.open()
         handle.state = session
         handle.info["seccomp"] = use_seccomp
-        if spec.pid is not None:
+        if spec.command is None:
             handle.resources.append({"type": "ptrace_attach", "name": str(spec.pid)})
         else:
             handle.resources.append({"type": "launched_command", "name": spec.command[0]})
@@ -133,7 +139,9 @@ class PtraceEngine:
                 handle.info["command_pid"] = session.launched.pid
         return handle
 
-    def _breakpoints(self, spec: Any, ledger: Ledger, handle: EngineHandle) -> Any:
+    def _breakpoints(
+        self, spec: PtraceSpec, ledger: Ledger, handle: EngineHandle
+    ) -> Breakpoints | None:
         if not spec.breakpoints:
             return None
         from .breakpoints import Breakpoints

@@ -32,11 +32,11 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ...errors import BadRequest, KernelRejected, ResourceBusy
 from ...kernel.tracefs import Instance, Tracefs, os_error_text, read_file, write_file
-from ...specs import TracefsSpec
+from ...specs import AnySpec, TracefsSpec
 from ..base import Ledger
 from .toplevel import TopLevel, write_setting
 
@@ -58,10 +58,9 @@ def tracer_where(tracer: str, caps: Mapping[str, Any]) -> str | None:
     return feature.get("where") if feature.get("usable") else None
 
 
-def needs_top_level(kind: str, spec: Mapping[str, Any], caps: Mapping[str, Any]) -> bool:
-    """Does this session (kind and raw spec, as the daemon holds them) take the top level?"""
-    tracer = str(spec.get("tracer") or "nop")
-    return kind == "tracefs" and tracer_where(tracer, caps) == "top_level"
+def needs_top_level(spec: AnySpec, caps: Mapping[str, Any]) -> TypeGuard[TracefsSpec]:
+    """Does a session of this spec take the top level (a tracefs tracer that runs only there)?"""
+    return isinstance(spec, TracefsSpec) and tracer_where(spec.tracer, caps) == "top_level"
 
 
 def filter_hints(root: Path, names: Sequence[str]) -> list[str]:

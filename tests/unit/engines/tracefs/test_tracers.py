@@ -16,7 +16,7 @@ from tracerd.engines.tracefs.tracers import (
 )
 from tracerd.errors import BadRequest, KernelRejected, ResourceBusy
 from tracerd.kernel.tracefs import Tracefs
-from tracerd.specs import TracefsSpec
+from tracerd.specs import BpfSpec, TracefsSpec
 
 from .test_toplevel import FakeLedger
 
@@ -46,9 +46,9 @@ def test_where_and_top_level_need() -> None:
     assert tracer_where("function_graph", CAPS_6_1) == "top_level"
     assert tracer_where("function", CAPS_HOST) is None
     assert tracer_where("nop", CAPS_6_1) is None
-    assert needs_top_level("tracefs", {"tracer": "function_graph"}, CAPS_6_1)
-    assert not needs_top_level("tracefs", {"tracer": "function"}, CAPS_6_1)
-    assert not needs_top_level("bpf", {"tracer": "function_graph"}, CAPS_6_1)
+    assert needs_top_level(TracefsSpec(tracer="function_graph"), CAPS_6_1)
+    assert not needs_top_level(TracefsSpec(tracer="function"), CAPS_6_1)
+    assert not needs_top_level(BpfSpec(tool="execsnoop"), CAPS_6_1)
 
 
 @pytest.fixture
