@@ -46,7 +46,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ...errors import CapabilityMissing, TracerdError
 from ...kernel.btf import offsets
@@ -57,6 +57,9 @@ from .codegen import Filters, plan_for_spec
 from .plan import SESSION_CLOCK, ProgramPlan
 from .tools.meta import get_tool
 from .variants import bpf_capability, choose_attach
+
+if TYPE_CHECKING:
+    from .bpftrace import Options
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +209,7 @@ class BpfEngine:
         return maps
 
 
-def _bpftrace_options(spec: BpfSpec) -> Any:
+def _bpftrace_options(spec: BpfSpec) -> Options:
     from .bpftrace import Options
 
     o = spec.bpftrace_options
