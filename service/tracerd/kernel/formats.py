@@ -1,8 +1,8 @@
 """Parser of tracefs `format` files (events/<system>/<event>/format, header_page, header_event).
 
 Pure: text in, dataclasses out. Used by the daemon's tracepoint catalogue and by the
-worker's page decoder (parse.py). Trust `size:` and `signed:` over the declared C type
-(kernel-interfaces.md 2.5: sys_enter_openat declares `int dfd` with size 8).
+worker's page decoder (engines/tracefs/registry.py). Trust `size:` and `signed:` over the
+declared C type (kernel-interfaces.md 2.5: sys_enter_openat declares `int dfd` with size 8).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A `ProgramPlan` is built without BCC (by `codegen.py` for catalogue tools and custom
 programs) and is everything `loader.py` needs to compile, load and attach, and everything
-`parse.py` needs to decode the records and maps that come back. Keeping it pure lets the
+`decode.py` needs to decode the records and maps that come back. Keeping it pure lets the
 daemon describe tools (`tools/meta.py`) and lets unit tests snapshot generated programs.
 """
 

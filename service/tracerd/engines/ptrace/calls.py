@@ -2,7 +2,7 @@
 array and iovec arguments, the arguments each op shows (prctl, kcmp, ioctl, mknod, fcntl
 locks), and return annotations (`= 1 ([{fd=3, revents=POLLIN}])`, `= 0 (Timeout)`).
 
-Pure: registers and fetched tracee bytes in, strings out. parse.py dispatches here through
+Pure: registers and fetched tracee bytes in, strings out. plans.py dispatches here through
 FETCHED_KINDS (kind -> renderer of its fetched value), ARG_KINDS (kind -> renderer that
 also needs the other arguments), ARG_HOOKS (call -> final rewrite of its argument list) and
 RETURN_NOTES (call -> annotation after the return value).

@@ -4,7 +4,7 @@ Mechanism: a tracer thread in the session's worker process (never in the daemon)
 every thread of a pid (PTRACE_SEIZE, then PTRACE_INTERRUPT at start) or launches the
 command through the held-back stub (engines/launch.py) and seizes it before it execs, so
 nothing after exec is missed. Syscalls are read with PTRACE_GET_SYSCALL_INFO and decoded
-as strace does (parse.py, structs.py, flags.py) against the running kernel's syscall
+as strace does (plans.py, structs.py, flags.py) against the running kernel's syscall
 prototypes (syscalls.py); one event per syscall at its exit (design.md).
 
 Requirements: Linux >= 5.3 on x86-64, CAP_SYS_PTRACE; seccomp acceleration needs

@@ -1,8 +1,8 @@
 """Calls whose argument's type depends on an op, a version or a length: shmctl's buffers,
 capget/capset's header and data, mincore's vector, keyctl's per-op arguments.
 
-Pure rendering (x86-64 layouts, strace 6.1's text); the reader fetches by op (events.py
-`_fetch_more`, kinds "shmctl", "keyctl", "mincore") and parse.py dispatches here through
+Pure rendering (x86-64 layouts, strace 6.1's text); the reader fetches by op (decode.py
+`_fetch_more`, kinds "shmctl", "keyctl", "mincore") and plans.py dispatches here through
 calls.ARG_HOOKS / calls.FETCHED_KINDS.
 """
 

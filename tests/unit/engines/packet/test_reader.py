@@ -1,4 +1,4 @@
-"""capture.py's two stages without a kernel: a ring that hands over prepared blocks (and
+"""reader.py's two stages without a kernel: a ring that hands over prepared blocks (and
 counts drops once), a sink that is slow to take batches. Every packet comes out once, in
 order, the kernel's loss sits between the blocks it fell between, and the backlog never
 holds more than its budget and one block."""
