@@ -149,11 +149,11 @@ class TaskResolver:
             return events
         out = events
         for i, ev in enumerate(events):
-            timeline = changes.get(ev[3]) if ev[3] is not None else None
+            timeline = changes.get(ev.tid) if ev.tid is not None else None
             if timeline is None:
                 continue
-            comm = _comm_at(timeline, ev[0])
-            if comm is not None and comm != ev[4]:
+            comm = _comm_at(timeline, ev.ts_ns)
+            if comm is not None and comm != ev.comm:
                 if out is events:
                     out = list(events)
                 out[i] = ev._replace(comm=comm)
