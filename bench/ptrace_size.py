@@ -1,6 +1,7 @@
 """Bytes a ptrace session stores per traced call vs `strace -f -o FILE` on the same command.
 
-Usage (root): PYTHONPATH=service python bench/ptrace_size.py [--rounds N]
+Usage (root): PYTHONPATH=service python bench/ptrace_size.py [--rounds N] [--breakdown]
+    [--keep DB]  (--breakdown: pages per table and index, column and fields-key sizes)
 The command (a shell listing /usr/share/doc recursively with `ls -laR` and reading a few
 files, N times, output to /dev/null: stat, xattr, getdents, open, read, write calls) runs
 under strace (`-f -o FILE`, every syscall, default 32-byte strings) and as a ptrace session
@@ -100,10 +101,6 @@ def main() -> None:
     if args.breakdown and keep is None:
         keep = Path(tempfile.mkdtemp(prefix="tracerd-bench-")) / "tracerd.db"
     t_events, t_bytes = run_daemon(argv, keep)
-    if args.breakdown and keep is not None:
-        breakdown(keep)
-        if args.keep is None:
-            shutil.rmtree(keep.parent)
     for label, n, b in (("tracerd", t_events, t_bytes), ("strace -o", s_events, s_bytes)):
         print(f"{label:9s}: {n:>9,} events  {b:>12,} bytes  {b / max(1, n):7.1f} B/event")
     print(
@@ -111,6 +108,10 @@ def main() -> None:
         f"bytes/event {(t_bytes / max(1, t_events)) / (s_bytes / max(1, s_events)):.2f}  "
         f"events {t_events / max(1, s_events):.3f}"
     )
+    if args.breakdown and keep is not None:
+        breakdown(keep)
+        if args.keep is None:
+            shutil.rmtree(keep.parent)
 
 
 if __name__ == "__main__":

@@ -100,8 +100,12 @@ def compact_syscall(
     ret_token = _ret_token(text[len(call) :], ret, errno, body)
     raw = ",".join(f"{r:x}" for r in raws)
     compact = f"{COMPACT_MARK}{raw};{','.join(tokens)};{ret_token}:{''.join(body)}"
+    # equal values of the same types, in the same key order: orjson writes the same bytes
+    columns = (ret, errno, dur_ns)
+    if tuple(map(type, columns)) != tuple(type(fields[k]) for k in SYSCALL_KEYS[2:5]):
+        return None
     try:
-        same = expand_syscall(name, compact, ret, errno, dur_ns) == stored
+        same = syscall_fields(name, compact, ret, errno, dur_ns) == fields
     except (ValueError, IndexError):
         same = False
     return compact if same else None
