@@ -23,9 +23,9 @@ from tracerd.engines.tracefs.reader import (
     SWITCH_INTERVAL_S,
     TracefsReader,
     load_registry,
-    read_kernel_loss,
 )
 from tracerd.engines.tracefs.sinks import CountingSink
+from tracerd.kernel.tracefs import read_kernel_loss
 
 TRACEFS = "/sys/kernel/tracing"
 LOAD_C = r"""

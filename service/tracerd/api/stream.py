@@ -206,7 +206,7 @@ def _replay_range(engine: Engine, sid: int, live_seq: int | None) -> tuple[int |
     """The last seq to replay (before the live ones), and the names needing escapes."""
     with engine.connect() as conn:
         last = live_seq - 1 if live_seq is not None else last_stored_seq(conn, sid)
-        return last, Escaped.read(conn)
+        return last, Escaped.read(conn, sid)
 
 
 async def _send(websocket: WebSocket, data: bytes) -> None:

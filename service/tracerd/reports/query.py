@@ -14,10 +14,22 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Float, cast, func, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Text,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from ..errors import BadRequest
+from ..fields import COMPACT_MARK
 from ..storage.queries import EventFilter
 from ..storage.rollups import ROLLUP_BUCKET_NS
 from ..storage.tables import EventRow, RollupSessionRow, RollupTaskRow, RollupTimeRow
@@ -39,6 +51,13 @@ FIELD_PATH = re.compile(
     r"^(?:fields\.)?([A-Za-z_][A-Za-z0-9_]{0,63}(?:\.[A-Za-z0-9_]{1,64}){0,3})$"
 )
 NO_PID = -1
+COMPACT_PATHS: dict[str, Any] = {
+    "ret": EventRow.ret,
+    "errno": EventRow.errno,
+    "duration_ns": EventRow.dur_ns,
+}
+"""paths of a compact syscall's fields (fields.py) that its row's columns hold; its other
+paths (`args`, `raw_args`, `text`) are NULL in SQL"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +170,15 @@ def field_expr(db: Session, name: str, numeric: bool = False) -> Any:
             {"field": name},
         )
     parts = match[1].split(".")
+    compact: Any = COMPACT_PATHS.get(match[1], null())
+    if db.get_bind().dialect.name == "postgresql":  # CASE's branches: one type
+        compact = cast(compact, Float if numeric else Text)
+    # inlined, as the path: one expression in both SELECT and GROUP BY
+    is_compact = func.substr(EventRow.fields, 1, 1) == literal_column(f"'{COMPACT_MARK}'")
+    return case((is_compact, compact), else_=_json_path(db, parts, numeric))
+
+
+def _json_path(db: Session, parts: list[str], numeric: bool) -> Any:
     if db.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import JSONB
 

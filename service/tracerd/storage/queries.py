@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import orjson
 from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import Session
 
+from ..fields import load_stored
 from .blocks import seq_bounds
 from .tables import SPECIAL_NAME_MAX, SPECIAL_NAMES, EventCommRow, EventNameRow, EventRow
 
@@ -65,10 +65,12 @@ COLUMNS = (
     EventRow.name,
     EventRow.fields,
 )
+PAGE_COLUMNS = (*COLUMNS, EventRow.dur_ns, EventRow.ret, EventRow.errno)
+"""COLUMNS, then those a compact syscall's fields are rebuilt from (`fields.load_stored`)"""
 
 
 def row_to_event(row: Sequence[Any]) -> dict[str, Any]:
-    seq, ts, cpu, pid, tid, comm, name, fields = row
+    seq, ts, cpu, pid, tid, comm, name, fields, dur_ns, ret, errno = row
     return {
         "seq": seq,
         "ts_ns": ts,
@@ -77,7 +79,7 @@ def row_to_event(row: Sequence[Any]) -> dict[str, Any]:
         "tid": tid,
         "comm": comm,
         "name": name,
-        "fields": orjson.loads(fields),
+        "fields": load_stored(name, fields, ret, errno, dur_ns),
     }
 
 
@@ -89,7 +91,7 @@ def events_page(
     limit: int,
     until_seq: int | None = None,
 ) -> list[dict[str, Any]]:
-    query = select(*COLUMNS).where(EventRow.session_id == session_id)
+    query = select(*PAGE_COLUMNS).where(EventRow.session_id == session_id)
     if after_seq is not None:
         query = query.where(EventRow.seq > after_seq)
     if until_seq is not None:

@@ -3,7 +3,8 @@
 A seq range's events come back as the JSON array of the stream's event objects (`seq,
 ts_ns, cpu, pid, tid, comm, name, fields`), with no Python object per event: on SQLite the
 database formats each row with printf() and joins them with group_concat() (in C, outside
-the GIL); other databases get raw rows encoded by orjson. Loss records are read apart
+the GIL); other databases, and sessions whose traced syscalls are stored compact
+(ptrace: `fields.compact_syscall`), get raw rows encoded by orjson. Loss records are read apart
 (through the partial index of the special names): they become `lost` messages.
 """
 
@@ -16,8 +17,9 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, case, func, literal, select
 
+from ..fields import expand_syscall
 from .queries import EventFilter
-from .tables import SPECIAL_NAMES, EventCommRow, EventNameRow, EventRow
+from .tables import COMPACT_KINDS, SPECIAL_NAMES, EventCommRow, EventNameRow, EventRow, SessionRow
 
 LOST_NAME_ID = SPECIAL_NAMES.index("lost") + 1
 EVENT_FORMAT = '{"seq":%d,"ts_ns":%d,"cpu":%s,"pid":%s,"tid":%s,"comm":%s,"name":%s,"fields":%s}'
@@ -42,18 +44,25 @@ def _range_query(session_id: int, flt: EventFilter, first_seq: int, last_seq: in
 
 @dataclass(frozen=True, slots=True)
 class Escaped:
-    """The comm and name ids whose text JSON must escape (few: read once per replay)."""
+    """The comm and name ids whose text JSON must escape (few: read once per replay), and
+    whether the session stores compact syscalls (their JSON is rebuilt in Python)."""
 
     comm_ids: tuple[int, ...]
     name_ids: tuple[int, ...]
+    compact: bool = False
 
     @classmethod
-    def read(cls, conn: Connection) -> Escaped:
+    def read(cls, conn: Connection, session_id: int | None = None) -> Escaped:
         def ids(id_column: Any, column: Any) -> tuple[int, ...]:
             rows = conn.execute(select(id_column, column))
             return tuple(i for i, text in rows if NEEDS_ESCAPE.search(text))
 
-        return cls(ids(EventCommRow.id, EventCommRow.comm), ids(EventNameRow.id, EventNameRow.name))
+        kind = conn.execute(select(SessionRow.kind).where(SessionRow.id == session_id)).scalar()
+        return cls(
+            ids(EventCommRow.id, EventCommRow.comm),
+            ids(EventNameRow.id, EventNameRow.name),
+            kind in COMPACT_KINDS,
+        )
 
 
 def _quoted(column: Any, ref: Any, escaped: tuple[int, ...]) -> Any:
@@ -74,7 +83,7 @@ def events_json(
     """The JSON array of the stored events (loss records left out) with `first_seq <= seq <=
     last_seq` that match `flt` (names, pids), in seq order; None if there are none."""
     query = _range_query(session_id, flt, first_seq, last_seq)
-    if conn.dialect.name == "sqlite":
+    if conn.dialect.name == "sqlite" and not escaped.compact:
         row = func.printf(
             EVENT_FORMAT,
             EventRow.seq,
@@ -98,6 +107,9 @@ def events_json(
         EventCommRow.comm,
         EventNameRow.name,
         EventRow.fields,
+        EventRow.ret,
+        EventRow.errno,
+        EventRow.dur_ns,
     )
     frag = orjson.Fragment
     events = [
@@ -109,9 +121,9 @@ def events_json(
             "tid": i,
             "comm": m,
             "name": n,
-            "fields": frag(f),
+            "fields": frag(expand_syscall(n, f, r, e, d)),
         }
-        for s, t, c, p, i, m, n, f in conn.execute(cols)
+        for s, t, c, p, i, m, n, f, r, e, d in conn.execute(cols)
     ]
     return orjson.dumps(events) if events else None
 

@@ -135,6 +135,11 @@ the partial index `ix_events_special` finds without a scan"""
 SPECIAL_NAME_MAX = len(SPECIAL_NAMES)
 
 
+COMPACT_KINDS = frozenset({"ptrace"})
+"""session kinds whose traced syscalls' fields are stored compact (`fields.compact_syscall`:
+the strace line once, the rest rebuilt from it and the row's columns on read)"""
+
+
 class EventNameRow(Base):
     """Event names as small integers (events.name_id): each name is stored once."""
 

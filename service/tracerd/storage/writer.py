@@ -24,13 +24,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select
 
+from ..fields import compact_rows
 from .blocks import BlockBuilder
 from .interned import Interned
 from .rollups import RollupBuilder
 from .tables import (
+    COMPACT_KINDS,
     SPECIAL_NAMES,
     EventBlockRow,
     EventRow,
+    SessionRow,
     event_comms_table,
     event_names_table,
     events_table,
@@ -106,6 +109,8 @@ class EventWriter:
         self._blocks = BlockBuilder()
         self._names = Interned(engine.dialect, event_names_table, "name")
         self._comms = Interned(engine.dialect, event_comms_table, "comm")
+        self._compact: dict[int, bool] = {}
+        """per session: whether its traced syscalls are stored compact (fields.py)"""
 
     def start(self) -> None:
         self._thread.start()
@@ -153,6 +158,7 @@ class EventWriter:
 
     def forget(self, session_id: int) -> None:
         self._progress.pop(session_id, None)
+        self._compact.pop(session_id, None)
 
     # -- the writer thread ---------------------------------------------------------------
 
@@ -209,6 +215,8 @@ class EventWriter:
             *events, strict=True
         )
         comms = self._comms.ensure(conn, set(comm_col))
+        if self._compacts(conn, sid):
+            texts = tuple(compact_rows(name_col, texts, rets, errs, durs))
         n = len(events)
         rows = list(  # column by column, in C: no Python code per event
             zip(
@@ -233,6 +241,14 @@ class EventWriter:
         if not self._positional:
             return [dict(zip(self._columns, r, strict=True)) for r in rows], size, real
         return rows, size, real
+
+    def _compacts(self, conn: Connection, sid: int) -> bool:
+        """Whether the session's traced syscalls are stored compact (its kind, read once)."""
+        known = self._compact.get(sid)
+        if known is None:
+            kind = conn.execute(select(SessionRow.kind).where(SessionRow.id == sid)).scalar()
+            known = self._compact[sid] = kind in COMPACT_KINDS
+        return known
 
     def _flush(self, conn: Connection, batches: list[_Batch]) -> None:
         if not batches:

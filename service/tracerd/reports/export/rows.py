@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...fields import expand_syscall, is_compact
 from ...storage.queries import EventFilter
 from ...storage.rollups import REBUILD_COLUMNS
 from ...storage.tables import EventRow
@@ -25,7 +26,7 @@ class Row(NamedTuple):
     comm: str | None
     name: str
     fields: str
-    """JSON text as stored"""
+    """JSON text (a compact syscall's rebuilt: `fields.expand_syscall`)"""
     dur_ns: int | None
     ret: int | None
     errno: str | None
@@ -48,13 +49,21 @@ def iter_chunks(
             query = query.where(EventRow.seq <= until_seq)
         query = flt.apply(query, session_id).order_by(EventRow.seq).limit(chunk)
         with sessions() as db:  # Core rows: no ORM loading for millions of tuples
-            rows = list(map(Row._make, db.connection().execute(query).all()))
+            rows = list(map(_row, db.connection().execute(query).all()))
         if not rows:
             return
         yield rows
         if len(rows) < chunk:
             return
         after = rows[-1].seq
+
+
+def _row(stored: Any) -> Row:
+    row = Row._make(stored)
+    if is_compact(row.fields):
+        text = expand_syscall(row.name, row.fields, row.ret, row.errno, row.dur_ns)
+        return row._replace(fields=text)
+    return row
 
 
 def event_dict(row: Row, fields: Any) -> dict[str, Any]:
