@@ -92,7 +92,11 @@ if { [ "$status" = 126 ] || { [ "$status" = 123 ] && [ "$stuck" = kernel ]; }; }
         [ "$status" = 0 ] && say "!!! the rerun passed: the tier passed after an emulator stall"
     fi
 fi
-say "tier finished in $(($(date +%s) - started)) s with status $status (budget ${BUDGET_S} s)"
+last=$KEEP/1
+[ -d "$KEEP/2" ] && last=$KEEP/2
+say "tier finished in $(($(date +%s) - started)) s with status $status (budget ${BUDGET_S} s;" \
+    "$(cat "$last/accel" 2>/dev/null || echo '?'); guest kernel" \
+    "$(cut -d' ' -f3 "$last/kernel" 2>/dev/null || echo '?'))"
 case $status in
     0) ;;
     5) say "!!! no test ran in the guest" ;;
