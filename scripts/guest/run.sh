@@ -25,7 +25,8 @@
 # `user` (a hang in user space: a bug in a test or the daemon, never rerun by the tier).
 # The image comes from image.sh (built on first
 # use, then cached). The guest always has TRACERD_GUEST=1. QEMU uses TCG (software
-# emulation, about 20x slower than the host for CPU-bound work): our machines (CI's too)
+# emulation, about 20x slower than the host for CPU-bound work), both vCPUs in one host
+# thread (TRACERD_GUEST_TCG_THREAD, below; printed at start): our machines (CI's too)
 # are themselves KVM guests whose /dev/kvm is the kvm_pvm module, which runs only PVM
 # (paravirtualised, ring-3) guest kernels. Tried with Debian's stock 6.1: `-cpu host` makes
 # QEMU abort (KVM refuses MSR 0x10a, IA32_ARCH_CAPABILITIES), `-cpu host,-arch-capabilities`
@@ -35,11 +36,13 @@
 # an RCU stall in the guest panics it (softlockup_panic=1, panic_on_rcu_stall=1): the run
 # ends at once with 126 and the console instead of hanging until the timeout. (A hang no
 # detector reports: TCG re-running a stale translation of an int3 that ftrace removed from
-# a function every CPU keeps calling; the vCPU samples of the dump show it, docs/guest.md.) An RCU Tasks grace
+# a function every CPU keeps calling, under thread=multi; the vCPU samples of the dump show
+# it, docs/guest.md.) An RCU Tasks grace
 # period (ftrace waits for one when it frees a dynamic ops: an instance's function tracer,
 # a BPF trampoline) that takes over 60 s prints its holdout tasks on the console (the
 # default is 10 minutes; it only warns: the watchdog decides).
-# Environment: TRACERD_GUEST_MEM (2G), TRACERD_GUEST_SMP (2), TRACERD_GUEST_CACHE.
+# Environment: TRACERD_GUEST_MEM (2G), TRACERD_GUEST_SMP (2), TRACERD_GUEST_CACHE,
+# TRACERD_GUEST_ACCEL (tcg or kvm), TRACERD_GUEST_TCG_THREAD (single or multi).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)

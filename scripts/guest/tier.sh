@@ -11,6 +11,8 @@
 #   TRACERD_GUEST_WATCHDOG_S     no progress in the guest for that long fails the tier
 #                                with a dump naming the stuck test (default 180 s; run.sh)
 #   PYTEST_ARGS                  more pytest arguments, shell-quoted (-k "kprobe or caps")
+#   TRACERD_GUEST_TCG_THREAD     single (default: both vCPUs in one QEMU thread) or multi
+#                                (run.sh; multi can loop on a stale int3: docs/guest.md)
 # Exit status: 0 passed; 1 a test failed; 5 no test ran; 123 the watchdog fired (the guest
 # made no progress: run.sh dumped where it was stuck); 124 over the budget; 125 no image or
 # no boot; 126 the guest kernel stalled (soft lockup or RCU stall panic). After a 126, or a
