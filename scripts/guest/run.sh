@@ -25,7 +25,8 @@
 # `user` (a hang in user space: a bug in a test or the daemon, never rerun by the tier).
 # The image comes from image.sh (built on first
 # use, then cached). The guest always has TRACERD_GUEST=1. QEMU uses TCG (software
-# emulation, about 20x slower than the host for CPU-bound work): our machines (CI's too)
+# emulation, about 20x slower than the host for CPU-bound work), both vCPUs in one host
+# thread (TRACERD_GUEST_TCG_THREAD, below; printed at start): our machines (CI's too)
 # are themselves KVM guests whose /dev/kvm is the kvm_pvm module, which runs only PVM
 # (paravirtualised, ring-3) guest kernels. Tried with Debian's stock 6.1: `-cpu host` makes
 # QEMU abort (KVM refuses MSR 0x10a, IA32_ARCH_CAPABILITIES), `-cpu host,-arch-capabilities`
@@ -35,11 +36,13 @@
 # an RCU stall in the guest panics it (softlockup_panic=1, panic_on_rcu_stall=1): the run
 # ends at once with 126 and the console instead of hanging until the timeout. (A hang no
 # detector reports: TCG re-running a stale translation of an int3 that ftrace removed from
-# a function every CPU keeps calling; the vCPU samples of the dump show it, docs/guest.md.) An RCU Tasks grace
+# a function every CPU keeps calling, under thread=multi; the vCPU samples of the dump show
+# it, docs/guest.md.) An RCU Tasks grace
 # period (ftrace waits for one when it frees a dynamic ops: an instance's function tracer,
 # a BPF trampoline) that takes over 60 s prints its holdout tasks on the console (the
 # default is 10 minutes; it only warns: the watchdog decides).
-# Environment: TRACERD_GUEST_MEM (2G), TRACERD_GUEST_SMP (2), TRACERD_GUEST_CACHE.
+# Environment: TRACERD_GUEST_MEM (2G), TRACERD_GUEST_SMP (2), TRACERD_GUEST_CACHE,
+# TRACERD_GUEST_ACCEL (tcg or kvm), TRACERD_GUEST_TCG_THREAD (single or multi).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -78,7 +81,8 @@ cleanup() {
     for dest in "$CACHE/last-run" ${KEEP:+"$KEEP"}; do
         rm -rf "$dest" && mkdir -p "$dest"
         cp "$RUN"/console.log "$RUN"/qemu.log "$RUN"/cmd "$RUN"/progress "$RUN"/results \
-            "$RUN"/dump*.txt "$RUN"/cpus.txt "$RUN"/qemu-threads.txt "$RUN"/stuck "$dest/" 2>/dev/null || true
+            "$RUN"/dump*.txt "$RUN"/cpus.txt "$RUN"/qemu-threads.txt "$RUN"/stuck "$RUN"/accel \
+            "$RUN"/kernel "$dest/" 2>/dev/null || true
     done
     rm -rf "$RUN"
 }
@@ -105,11 +109,22 @@ quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 # System.map; nokaslr keeps the addresses of one kernel build the same on every boot)
 [ -s "$IMAGE/kallsyms" ] || : >"$RUN/want-kallsyms"
 
+# TCG runs its vCPUs in one host thread, round-robin (thread=single), by default: with one
+# thread per vCPU (thread=multi) a vCPU can keep executing a stale translation of an int3
+# that ftrace or kprobes just removed from kernel text, and the guest loops in exc_int3 for
+# good (issue 11; docs/guest.md). TRACERD_GUEST_TCG_THREAD=multi brings that mode back.
+TCG_THREAD=${TRACERD_GUEST_TCG_THREAD:-single}
+case "$TCG_THREAD" in
+    single | multi) ;;
+    *) log "TRACERD_GUEST_TCG_THREAD must be single or multi"; exit 125 ;;
+esac
 case "${TRACERD_GUEST_ACCEL:-tcg}" in
-    tcg) ACCEL=(-accel tcg,thread=multi -cpu max) ;;
+    tcg) ACCEL=(-accel "tcg,thread=$TCG_THREAD" -cpu max) ;;
     kvm) ACCEL=(-accel kvm -cpu host) ;;
     *) log "TRACERD_GUEST_ACCEL must be tcg or kvm"; exit 125 ;;
 esac
+echo "${ACCEL[1]}" >"$RUN/accel"
+log "accelerator: ${ACCEL[1]}, ${TRACERD_GUEST_SMP:-2} vCPUs"
 BIOS=()
 [ -f /usr/share/qemu/qboot.rom ] && BIOS=(-bios /usr/share/qemu/qboot.rom)  # boots faster
 
@@ -169,7 +184,7 @@ watchdog_dump() {  # the guest made no progress for WATCHDOG_S: what it is doing
     [ -s "$symbols" ] || symbols=$RUN/kallsyms  # this image's first boot
     python3 "$HERE/qmp.py" "$RUN/qmp.sock" sample --symbols "$symbols" \
         | tee "$RUN/cpus.txt" | sed 's/^/[guest]   /' >&2 || true
-    log "QEMU's threads (host CPU time used in 2 s; a vCPU thread at 2 s spins):"
+    log "QEMU's threads (host CPU time used in 2 s; a vCPU thread at 2 s spins; thread=single runs all vCPUs in one):"
     qemu_threads | tee "$RUN/qemu-threads.txt" | sed 's/^/[guest]   /' >&2 || true
     for i in $(seq 60); do [ -s "$RUN/dump.ack" ] && break; sleep 0.5; done
     if [ -s "$RUN/dump.ack" ]; then  # answering, maybe slowly (a loaded host)

@@ -11,6 +11,8 @@
 #   TRACERD_GUEST_WATCHDOG_S     no progress in the guest for that long fails the tier
 #                                with a dump naming the stuck test (default 180 s; run.sh)
 #   PYTEST_ARGS                  more pytest arguments, shell-quoted (-k "kprobe or caps")
+#   TRACERD_GUEST_TCG_THREAD     single (default: both vCPUs in one QEMU thread) or multi
+#                                (run.sh; multi can loop on a stale int3: docs/guest.md)
 # Exit status: 0 passed; 1 a test failed; 5 no test ran; 123 the watchdog fired (the guest
 # made no progress: run.sh dumped where it was stuck); 124 over the budget; 125 no image or
 # no boot; 126 the guest kernel stalled (soft lockup or RCU stall panic). After a 126, or a
@@ -92,7 +94,11 @@ if { [ "$status" = 126 ] || { [ "$status" = 123 ] && [ "$stuck" = kernel ]; }; }
         [ "$status" = 0 ] && say "!!! the rerun passed: the tier passed after an emulator stall"
     fi
 fi
-say "tier finished in $(($(date +%s) - started)) s with status $status (budget ${BUDGET_S} s)"
+last=$KEEP/1
+[ -d "$KEEP/2" ] && last=$KEEP/2
+say "tier finished in $(($(date +%s) - started)) s with status $status (budget ${BUDGET_S} s;" \
+    "$(cat "$last/accel" 2>/dev/null || echo '?'); guest kernel" \
+    "$(cut -d' ' -f3 "$last/kernel" 2>/dev/null || echo '?'))"
 case $status in
     0) ;;
     5) say "!!! no test ran in the guest" ;;

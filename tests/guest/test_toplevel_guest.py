@@ -20,7 +20,7 @@ from .conftest import (
     top_write,
     wait_for,
 )
-from .test_tracers_guest import GETPID_PATH
+from .test_tracers_guest import GETPID_PATH, NULL_READ
 
 pytestmark = [pytest.mark.root, pytest.mark.tracefs, pytest.mark.needs_function_graph]
 
@@ -45,7 +45,7 @@ def test_a_second_top_level_session_is_409_naming_the_holder(
     assert err["detail"]["holder"] == holder
     assert f"session {holder}" in err["message"]
     # the function tracer runs in an instance: not exclusive
-    beside = daemon.create("tracefs", {"tracer": "function", "functions": ["ksys_read"]})
+    beside = daemon.create("tracefs", {"tracer": "function", "functions": [NULL_READ]})
     assert beside.status_code == 201, beside.text
     assert beside.json()["info"]["tracer"]["where"] == "instance"
     # a created session cannot start while the top level is held, and stays created
@@ -69,7 +69,7 @@ def test_a_second_top_level_session_is_409_naming_the_holder(
 def test_a_tracer_someone_else_set_is_not_taken_over(
     daemon: InProcess, clean_top_level: None
 ) -> None:
-    top_write("set_ftrace_filter", "ksys_read")
+    top_write("set_ftrace_filter", NULL_READ)
     top_write("current_tracer", "function")
     resp = daemon.create("tracefs", GRAPH)
     assert resp.status_code == 409, resp.text
@@ -77,7 +77,7 @@ def test_a_tracer_someone_else_set_is_not_taken_over(
     assert err["code"] == "resource_busy"
     assert err["detail"]["current_tracer"] == "function"
     assert top("current_tracer").strip() == "function"
-    assert top("set_ftrace_filter").split() == ["ksys_read"]
+    assert top("set_ftrace_filter").split() == [NULL_READ]
     assert current_clock() == "local"
     assert daemon.call("GET", "/v1/sessions").json()["sessions"] == []
 
