@@ -260,29 +260,10 @@ def test_filters_and_summaries_equal_tcpdumps(
     assert packet_sockets(pair) == []
 
 
-def tagged_frames(pair: VethPair) -> list[bytes]:
-    """Frames with 802.1Q (and 802.1ad + 802.1Q) tags from b to a: UDP datagrams and an
-    ARP request. The receiving veth takes the outer tag off into the packet's metadata."""
-    import socket as sockets
-
-    src, dst = bytes.fromhex("02aabbccdd02"), bytes.fromhex("02aabbccdd01")
-    a, b = sockets.inet_aton(pair.ip_a), sockets.inet_aton(pair.ip_b)
-    out = []
-    for i in range(3):
-        payload = b"tag" * (i + 1)
-        udp = struct.pack(">HHHH", 40000 + i, 9, 8 + len(payload), 0) + payload
-        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0, 64, 17, 0, b, a) + udp
-        out.append(dst + src + struct.pack(">HHH", 0x8100, 100 + i, 0x0800) + ip)
-    arp = struct.pack(">HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, src, b, bytes(6), a)
-    out.append(b"\xff" * 6 + src + struct.pack(">HHH", 0x8100, 0x6000 | 7, 0x0806) + arp)
-    out.append(dst + src + struct.pack(">HHHHH", 0x88A8, 10, 0x8100, 20, 0x0800) + ip)
-    return out
-
-
 def send_and_wait(pair: VethPair) -> None:
     """The tagged frames, then more than tcpdump's 1 s block timeout: a burst this short
     sits in its ring's open block until then, and a SIGINT before it loses them."""
-    pair.send_frames(tagged_frames(pair))
+    pair.send_frames(pair.tagged_frames())
     time.sleep(1.5)
 
 

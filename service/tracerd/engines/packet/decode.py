@@ -19,6 +19,7 @@ from typing import Any
 
 import dpkt
 
+from .apps import APP_PORTS, Truncated, udp_app_text
 from .cbpf import DLT_EN10MB, DLT_LINUX_SLL2
 
 TCP_FLAGS = tuple((1 << i, ch) for i, ch in enumerate("FSRP.UEW"))
@@ -77,6 +78,7 @@ IP_PROTO_NAMES |= {47: "gre", 50: "esp", 51: "ah", 58: "icmp6", 132: "sctp"}
 TCP_OPTION_NAMES = {2: "mss", 3: "wscale", 4: "sackOK", 5: "sack", 8: "TS", 19: "md5", 30: "mptcp"}
 IPV6_EXT_TRUNCATED = {0: "hbhopt", 60: "dstopt", 43: "srcrt", 44: "frag"}
 IPV6_EXT_NAMES = {0: "HBH", 43: "srcrt", 44: "frag", 60: "DSTOPT"}
+FLOW_CACHE_SIZE = 4096
 
 
 NETWORK_MINIMUM = {0x0800: ("ip", 20), 0x86DD: ("ip6", 40), 0x0806: ("arp", 28)}
@@ -94,6 +96,10 @@ IPV4_HEADER = struct.Struct(">BxHHHBB")
 UDP_HEADER = struct.Struct(">HHH")
 TCP_HEADER = struct.Struct(">HHIIHHxxH")
 """ports, seq, ack, offset/flags, window, urgent pointer"""
+
+
+class _AppTruncated(Exception):
+    """An application message cut short: the line printed so far (str of the exception)."""
 
 
 class TcpHeader:
@@ -143,8 +149,36 @@ class Decoder:
         self._tcp: dict[tuple[bytes, bytes, int], tuple[int, int]] = {}
         self._layer = "ether"
         """the layer being decoded, named in a truncated packet's `[|layer]`"""
+        self._udp_flows: dict[bytes, dict[str, Any]] = {}
+        """fields of whole IPv4 UDP packets by the header bytes they come from (a flood's
+        packets differ only in their IP id): one dict copy a packet instead of decoding"""
+        self._cacheable = False
 
     def decode(self, frame: bytes, wirelen: int) -> dict[str, Any]:
+        if (
+            self.fast
+            and frame[12:15] == b"\x08\x00\x45"
+            and frame[23:24] == b"\x11"
+            and wirelen == len(frame)
+        ):
+            # Ethernet, IPv4 without options, UDP, not cut: everything but the IP id comes
+            # from these bytes (addresses, ports, lengths, TTL, fragment bits)
+            key = frame[:18] + frame[20:24] + frame[26:40]
+            known = self._udp_flows.get(key)
+            if known is not None and known["len"] == wirelen:
+                fields = known.copy()
+                fields["ip_id"] = int.from_bytes(frame[18:20], "big")
+                return fields
+            fields = self._decode(frame, wirelen)
+            if self._cacheable:
+                if len(self._udp_flows) >= FLOW_CACHE_SIZE:
+                    self._udp_flows.clear()
+                self._udp_flows[key] = fields.copy()
+            return fields
+        return self._decode(frame, wirelen)
+
+    def _decode(self, frame: bytes, wirelen: int) -> dict[str, Any]:
+        self._cacheable = False
         fields: dict[str, Any] = {"len": wirelen, "caplen": len(frame)}
         self._layer = "ether"
         try:
@@ -152,6 +186,9 @@ class Decoder:
                 text = self._sll2(frame, fields)
             else:
                 text = self._ether(frame, wirelen, fields)
+        except _AppTruncated as cut:
+            text = f"{cut} [|{self._layer}]"
+            fields["truncated"] = True
         except (dpkt.UnpackError, struct.error, IndexError, ValueError):
             # cut short by the snap length: tcpdump's "[|proto]" after what it could print
             text = fields.get("text_head", "") + f" [|{self._layer}]"
@@ -210,7 +247,8 @@ class Decoder:
         if proto == 17:
             sport, dport, ulen = UDP_HEADER.unpack_from(frame, start)
             fields.update(sport=sport, dport=dport, payload_len=ulen - 8)
-            return f"IP {src}.{sport} > {dst}.{dport}: UDP, length {ulen - 8}"
+            head = f"IP {src}.{sport} > {dst}.{dport}: "
+            return head + self._udp_text(sport, dport, frame[start + 8 : end], ulen - 8, head)
         tcp = TcpHeader(frame[start:end])
         if tcp.off < 5:
             return None  # dpkt refuses the header: the general path prints it cut short
@@ -342,7 +380,11 @@ class Decoder:
             return head + self._tcp_text(data, raw_src, raw_dst, length, fields)
         if isinstance(data, dpkt.udp.UDP):
             fields.update(sport=data.sport, dport=data.dport, payload_len=data.ulen - 8)
-            return f"{src}.{data.sport} > {dst}.{data.dport}: {ext}UDP, length {data.ulen - 8}"
+            head = f"{src}.{data.sport} > {dst}.{data.dport}: {ext}"
+            ip_name = "IP6 " if ":" in src else "IP "
+            return head + self._udp_text(
+                data.sport, data.dport, bytes(data.data), data.ulen - 8, ip_name + head
+            )
         if isinstance(data, dpkt.icmp.ICMP) and proto == 1:
             self._layer = "icmp"
             fields["text_head"] = fields.get("text_head", "") + f"IP {src} > {dst}: {ext}"
@@ -355,6 +397,22 @@ class Decoder:
         if proto not in IP_PROTO_NAMES:
             return f"{src} > {dst}: {ext} ip-proto-{proto} {length}"
         return f"{src} > {dst}: {ext}{IP_PROTO_NAMES[proto]} {length}"
+
+    def _udp_text(self, sport: int, dport: int, payload: bytes, length: int, head: str) -> str:
+        """What follows `src.port > dst.port: `: an application's summary for the ports
+        tcpdump decodes (apps.py), else `UDP, length N` (which alone may be cached)."""
+        if sport in APP_PORTS or dport in APP_PORTS:
+            try:
+                text = udp_app_text(sport, dport, payload, length)
+            except Truncated as cut:
+                self._layer = cut.proto
+                raise _AppTruncated(head + cut.printed) from None
+            except ValueError:
+                text = None  # what tcpdump prints escaped or in detail: the generic line
+            if text is not None:
+                return text
+        self._cacheable = True
+        return f"UDP, length {length}"
 
     def _tcp_text(
         self, tcp: Any, raw_src: bytes, raw_dst: bytes, length: int, fields: dict[str, Any]

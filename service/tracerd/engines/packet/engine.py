@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 from ...errors import KernelRejected, PermissionDenied
 from ...specs import PacketSpec
 from ...types import LossSource
-from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
+from ..base import EngineContext, EngineHandle, EventSink, Ledger, tune_gc, wall_offset_ns
 from .cbpf import (
     DLT_EN10MB,
     DLT_LINUX_SLL2,
@@ -140,6 +140,7 @@ class PacketEngine:
             direction=state.spec.direction,
             loopbacks=loopback_indexes(),
         )
+        tune_gc()
         state.capture.start()
         sink.info(handle.info)
 
