@@ -76,7 +76,7 @@ ETHERTYPE_NAMES |= {0x88CC: "LLDP", 0x8035: "Reverse ARP", 0x888E: "EAPOL", 0x88
 IP_PROTO_NAMES = {1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 17: "udp", 41: "ip6"}
 IP_PROTO_NAMES |= {47: "gre", 50: "esp", 51: "ah", 58: "icmp6", 132: "sctp"}
 TCP_OPTION_NAMES = {2: "mss", 3: "wscale", 4: "sackOK", 5: "sack", 8: "TS", 19: "md5", 30: "mptcp"}
-IPV6_EXT_TRUNCATED = {0: "hbhopt", 60: "dstopt", 43: "srcrt", 44: "frag"}
+IPV6_EXT_TRUNCATED = {0: "hbhopt", 60: "dstopt", 43: "srcrt", 44: "frag6"}
 IPV6_EXT_NAMES = {0: "HBH", 43: "srcrt", 44: "frag", 60: "DSTOPT"}
 FLOW_CACHE_SIZE = 4096
 
@@ -96,6 +96,10 @@ IPV4_HEADER = struct.Struct(">BxHHHBB")
 UDP_HEADER = struct.Struct(">HHH")
 TCP_HEADER = struct.Struct(">HHIIHHxxH")
 """ports, seq, ack, offset/flags, window, urgent pointer"""
+
+
+class _CutLine(Exception):
+    """A packet cut short whose line is complete as it is (str of the exception)."""
 
 
 class _AppTruncated(Exception):
@@ -189,6 +193,9 @@ class Decoder:
         except _AppTruncated as cut:
             text = f"{cut} [|{self._layer}]"
             fields["truncated"] = True
+        except _CutLine as cut:
+            text = str(cut)
+            fields["truncated"] = True
         except (dpkt.UnpackError, struct.error, IndexError, ValueError):
             # cut short by the snap length: tcpdump's "[|proto]" after what it could print
             text = fields.get("text_head", "") + f" [|{self._layer}]"
@@ -279,7 +286,13 @@ class Decoder:
     def _parse_network(self, ethertype: int, data: bytes, fields: dict[str, Any]) -> Any:
         """dpkt's IP, IPv6 or ARP header; NeedData when the snap length cut it short."""
         self._layer, minimum = NETWORK_MINIMUM[ethertype]
-        if len(data) < minimum or (minimum == 20 and len(data) < (data[0] & 0x0F) * 4):
+        if len(data) < minimum:
+            raise dpkt.NeedData(self._layer)
+        if minimum == 20 and len(data) < (data[0] & 0x0F) * 4:  # options cut short
+            fields["text_head"] = fields.get("text_head", "") + (
+                f"IP {ip4(data[12:16])} > {ip4(data[16:20])}:  [remaining caplen({len(data)})"
+                f" < header length({(data[0] & 0x0F) * 4})]"
+            )
             raise dpkt.NeedData(self._layer)
         try:
             return NETWORK_LAYERS[ethertype](data)
@@ -288,6 +301,11 @@ class Decoder:
                 head = f"IP6 {ip6(data[8:24])} > {ip6(data[24:40])}: "
                 fields["text_head"] = fields.get("text_head", "") + head
                 self._layer = IPV6_EXT_TRUNCATED.get(data[6], "ip6")
+                if data[6] == 44 and len(data) >= 44:  # tcpdump got the fragment's offset
+                    offset = int.from_bytes(data[42:44], "big") & 0xFFF8
+                    plen = int.from_bytes(data[4:6], "big")
+                    line = fields["text_head"] + f"frag ({offset}|{plen - 8})"
+                    raise _CutLine(line if offset else line + " ") from None
             raise
 
     def _network(self, ethertype: int, payload: Any, length: int, fields: dict[str, Any]) -> str:
@@ -343,7 +361,14 @@ class Decoder:
         ext = ""
         nxt, length = ip.nxt, ip.plen
         for hdr in getattr(ip, "all_extension_headers", []):
-            ext += f"{IPV6_EXT_NAMES.get(nxt, f'ext-{nxt}')} "
+            if nxt == 44:  # tcpdump: frag (offset|length); a later fragment ends the line
+                offset = hdr.frag_off * 8
+                ext += f"frag ({offset}|{length - hdr.length}) "
+                if offset:
+                    fields["frag_offset"] = offset
+                    return f"IP6 {src} > {dst}: {ext.rstrip()}"
+            else:
+                ext += f"{IPV6_EXT_NAMES.get(nxt, f'ext-{nxt}')} "
             nxt, length = hdr.nxt, length - hdr.length
         return "IP6 " + self._transport(
             ip.p, ip.data, src, dst, ip.src, ip.dst, length, fields, ext

@@ -1,5 +1,6 @@
-"""UDP payloads tcpdump decodes by port (DNS, mDNS, NTP, syslog): lines equal `tcpdump -n
--t -r` of the same frames, whole and cut by snap lengths; other ports keep the generic line."""
+"""UDP payloads tcpdump decodes by port (DNS, mDNS, NTP, syslog), IPv6 fragments, IPv4
+options: lines equal `tcpdump -n -t -r` of the same frames, whole and cut by snap lengths;
+other ports keep the generic line."""
 
 from __future__ import annotations
 
@@ -22,15 +23,31 @@ def _eth(ethertype: int, payload: bytes) -> bytes:
     return bytes.fromhex("02aabbccdd0102aabbccdd02") + struct.pack(">H", ethertype) + payload
 
 
-def _ip4(payload: bytes, src: bytes = B, dst: bytes = A) -> bytes:
-    head = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 7, 0x4000, 64, 17, 0, src, dst)
-    return _eth(0x0800, head + payload)
+def _ip4(
+    payload: bytes, src: bytes = B, dst: bytes = A, proto: int = 17, options: bytes = b""
+) -> bytes:
+    size = 20 + len(options) + len(payload)
+    vhl = 0x40 | (20 + len(options)) // 4
+    head = struct.pack(">BBHHHBBH4s4s", vhl, 0, size, 7, 0x4000, 64, proto, 0, src, dst)
+    return _eth(0x0800, head + options + payload)
 
 
-def _ip6(payload: bytes) -> bytes:
-    return _eth(
-        0x86DD, struct.pack(">IHBB16s16s", 0x60000000, len(payload), 17, 64, B6, A6) + payload
-    )
+def _ip6(payload: bytes, nxt: int = 17) -> bytes:
+    head = struct.pack(">IHBB16s16s", 0x60000000, len(payload), nxt, 64, B6, A6)
+    return _eth(0x86DD, head + payload)
+
+
+def _fragments() -> list[bytes]:
+    """An ICMPv6 echo request of 9,108 bytes in two fragments."""
+    echo = struct.pack(">BBHHH", 128, 0, 0, 9, 1) + b"p" * 9100
+    first = struct.pack(">BBHI", 58, 0, 1, 0x1234) + echo[:8944]
+    second = struct.pack(">BBHI", 58, 0, 8944, 0x1234) + echo[8944:]
+    return [_ip6(first, 44), _ip6(second, 44)]
+
+
+ECHO = struct.pack(">BBHHH", 8, 0, 0, 1, 1) + b"x" * 56
+RECORD_ROUTE = b"\x07\x27\x04" + b"\0" * 37
+TIMESTAMPS = b"\x44\x28\x05\x00" + b"\0" * 36
 
 
 def _udp(sport: int, dport: int, data: bytes) -> bytes:
@@ -109,6 +126,9 @@ FRAMES = [
     _ip4(_udp(45000, 514, b"<13>Dec  4 12:00:00 host tag: hello")),
     _ip4(_udp(45000, 514, b"<190>hello")),
     _ip4(_udp(45000, 40000, b"plain")),
+    *_fragments(),
+    _ip4(ECHO, proto=1, options=RECORD_ROUTE),
+    _ip4(ECHO, proto=1, options=TIMESTAMPS),
 ]
 
 
