@@ -138,6 +138,8 @@ def run_tracerd(
     final = daemon.wait_final(session["id"])
     info = final["info"]
     daemon.api.delete(f"/v1/sessions/{session['id']}")
+    peak = int(info.get("backlog_peak_bytes", 0))
+    print(f"    (tracerd's backlog peaked at {peak / 2**20:.1f} MiB)", flush=True)
     return int(info["packets"]), int(info["kernel_drops"]), took
 
 

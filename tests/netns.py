@@ -93,7 +93,8 @@ for qid, qtype in ((0x1234, 1), (0x2345, 28)):
     d.recvfrom(512)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.sendto(b"\x23" + b"\0" * 47, (dst, 123))  # NTPv4 client request (port closed)
-u.sendto(b"x" * 20, (dst, 514))  # syslog port, not a syslog message
+u.sendto(b"<13>tracerd: hello", (dst, 514))  # syslog user.notice
+u.sendto(b"x" * 20, (dst, 514))  # the syslog port, not a syslog message
 u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 u6.sendto(b"closed", (dst6, 40011))  # ICMPv6 port unreachable back
 time.sleep(0.2)

@@ -267,6 +267,44 @@ def send_and_wait(pair: VethPair) -> None:
     time.sleep(1.5)
 
 
+MORE_FILTERS = [
+    QUIET,
+    "udp port 53 or udp port 123 or udp port 514",
+    f"ip6 and tcp and {QUIET}",
+    "icmp or icmp6",
+    "ip[0] & 0xf > 5 or ip6[6] == 44 or greater 8000",
+]
+"""the wider corpus: DNS/NTP/syslog, TCP over IPv6, ICMP errors, IPv4 options, fragments
+and jumbo frames"""
+
+
+def test_wider_corpus_equals_tcpdumps(
+    pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path
+) -> None:
+    """`more_traffic` and tagged frames beside `traffic`: each filter keeps exactly what
+    tcpdump's keeps, and the lines are tcpdump's."""
+
+    def corpus() -> None:
+        pair.traffic()
+        pair.more_traffic()
+        pair.send_frames(pair.tagged_frames())
+        time.sleep(1.5)  # past tcpdump's block timeout
+
+    with netns_daemon.unix() as api:
+        peer_files = [short_tmp / f"more{i}.pcap" for i in range(len(MORE_FILTERS))]
+        sessions, finals = side_by_side(
+            api, pair, pair.veth_a, MORE_FILTERS, peer_files, traffic=corpus
+        )
+        for i, (session, done) in enumerate(zip(sessions, finals, strict=True)):
+            assert done["state"] == "stopped", done
+            got = [e["fields"]["text"] for e in events(api, session["id"])]
+            assert_same_window(got, read_back(peer_files[i]), MORE_FILTERS[i])
+        texts = " | ".join(e["fields"]["text"] for e in events(api, sessions[1]["id"]))
+        for seen in ("A? tracerd.example.org.", "1/0/0 A 192.0.2.7", "NTPv4, Client"):
+            assert seen in texts
+    assert packet_sockets(pair) == []
+
+
 def test_vlan_tags_as_tcpdumps(
     pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path
 ) -> None:
