@@ -157,10 +157,11 @@ class Decoder:
         """fields of whole IPv4 UDP packets by the header bytes they come from (a flood's
         packets differ only in their IP id): one dict copy a packet instead of decoding"""
         self._cacheable = False
+        self._flows = fast and linktype == DLT_EN10MB
 
     def decode(self, frame: bytes, wirelen: int) -> dict[str, Any]:
         if (
-            self.fast
+            self._flows
             and frame[12:15] == b"\x08\x00\x45"
             and frame[23:24] == b"\x11"
             and wirelen == len(frame)
