@@ -1,24 +1,27 @@
 """Packet capture on a veth flood: tracerd's packet session vs tcpdump, side by side.
 
-Usage (root): PYTHONPATH=service python bench/packet_capture.py [--seconds S] [--max-rate R]
+Usage (root): PYTHONPATH=service python bench/packet_capture.py [--seconds S]
+    [--repeat N] [--capture-cpu C] [--sender-cpu C] [--refine K] [--write-peer]
 
 Two network namespaces joined by a veth pair (tests/netns.py; nothing leaves the machine).
 A paced C sender in namespace b sends 18-byte UDP datagrams to namespace a at a given
 rate (sendmmsg, 32 a call); the capture runs in namespace a on the veth with the filter
-`udp port 9` and a 4 MiB ring for both tools. The rate grows by --factor (1.41) from
---start-rate (20,000/s) until the capture drops packets (kernel drops from
-PACKET_STATISTICS: tcpdump's "dropped by kernel", tracerd's `kernel_drops`); printed per
-tool: the highest rate with no drop ("packets/s before drops") and the delivered rate at
-the first rate with drops, then the ratios. A flood of --seconds (2) measures bursts: the
-session's backlog (the worker's raw memory, 64 MiB) absorbs what storing cannot keep up
-with; a long flood (--seconds 20) measures the sustained rate. Peers: `tcpdump -n`
-printing its lines to /dev/null (decodes every packet, as tracerd does) and `tcpdump -w
-/dev/null` (no decoding). On a 2-vCPU machine the sender shares the CPUs with the capture:
-a capture that uses more CPU slows the sender too (the offered rate is not always sent).
-Then fidelity: the corpus traffic (ARP, ICMP and
-ICMPv6 echo, NDP, a TCP connection, UDP v4/v6, port unreachables) captured by a session
-with no filter; its summary lines compared with `tcpdump -n -t -r` of the session's own
-pcap export (same packets), printed as the percentage identical.
+`udp port 9` and a 4 MiB ring for both tools. CPUs are pinned with taskset: the capture
+(tcpdump, or tracerd's daemon, whose workers inherit it) on --capture-cpu (0), the
+sender on --sender-cpu (1), so a capture's CPU use does not slow the sender directly.
+The tools take turns at each offered rate, which grows by --factor (1.41) from
+--start-rate (40,000/s) until a tool drops packets (kernel drops from PACKET_STATISTICS:
+tcpdump's "dropped by kernel", tracerd's `kernel_drops`); --refine (2) bisection steps
+follow between its last rate without and its first with drops. A tool's figure is the
+highest captured rate with no drop ("packets/s before drops"); each of --repeat (3)
+repetitions prints the ratio tracerd / tcpdump -n, then the median. A flood lasts
+--seconds (5): the session's backlog (the worker's raw memory, 64 MiB) absorbs what
+storing cannot keep up with for a while; longer floods (10, 20) measure the sustained
+rate. Peers: `tcpdump -n` printing its lines to /dev/null (decodes every packet, as
+tracerd does) and with --write-peer `tcpdump -w /dev/null` (no decoding). Then (unless
+--no-fidelity) the corpus traffic captured by a session with no filter, its summary
+lines compared with `tcpdump -n -t -r` of its own pcap export (bench/packet_fidelity.py
+does this on the wider corpus and against tcpdump's own capture).
 """
 
 from __future__ import annotations
