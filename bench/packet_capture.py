@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -231,44 +232,50 @@ def main() -> None:
         rate *= args.factor
     pin = Pinning(args.capture_cpu, args.sender_cpu)
     workdir = Path(tempfile.mkdtemp(prefix="pkb"))
-    exe = build_c(SENDER_C, "udp_sender", workdir)
-    with (
-        VethPair() as pair,
-        Daemon(prefix=[*pin.prefix(pin.capture), *pair.nsenter(pair.ns_a)]) as daemon,
-    ):
-        print(
-            f"veth flood {FILTER!r}, {BUFFER_KB} KiB ring, {args.seconds:g} s per rate, "
-            f"capture on CPU {pin.capture or 'any'}, sender on CPU {pin.sender or 'any'}"
-        )
-        peers: dict[str, Run] = {
-            "tcpdump -n": lambda r, s: run_tcpdump(pair, exe, pin, r, s, write=False)
-        }
-        if args.write_peer:
-            peers["tcpdump -w"] = lambda r, s: run_tcpdump(pair, exe, pin, r, s, write=True)
-        ratios: dict[str, list[float]] = {peer: [] for peer in peers}
-        runs: dict[str, Run] = {
-            "tracerd": lambda r, s: run_tracerd(daemon, pair, exe, pin, r, s),
-            **peers,
-        }
-        for rep in range(1, args.repeat + 1):
-            best = sweep(runs, args.seconds, rates, args.refine)
-            for peer in peers:
-                ratio = best["tracerd"] / best[peer] if best[peer] else float("nan")
-                ratios[peer].append(ratio)
-                print(
-                    f"repetition {rep}: tracerd {best['tracerd']:,.0f}/s, {peer} "
-                    f"{best[peer]:,.0f}/s before drops: ratio {ratio:.2f}x",
-                    flush=True,
-                )
-        for peer, values in ratios.items():
-            listed = ", ".join(f"{v:.2f}" for v in values)
-            print(f"ratio tracerd / {peer} before drops: {listed}; median {median(values):.2f}x")
-        if not args.no_fidelity:
-            same, total = fidelity(daemon, pair, workdir)
-            percent = 100 * same / max(total, 1)
+    try:
+        exe = build_c(SENDER_C, "udp_sender", workdir)
+        with (
+            VethPair() as pair,
+            Daemon(prefix=[*pin.prefix(pin.capture), *pair.nsenter(pair.ns_a)]) as daemon,
+        ):
             print(
-                f"fidelity: {same}/{total} summary lines identical to tcpdump -n ({percent:.1f}%)"
+                f"veth flood {FILTER!r}, {BUFFER_KB} KiB ring, {args.seconds:g} s per rate, "
+                f"capture on CPU {pin.capture or 'any'}, sender on CPU {pin.sender or 'any'}"
             )
+            peers: dict[str, Run] = {
+                "tcpdump -n": lambda r, s: run_tcpdump(pair, exe, pin, r, s, write=False)
+            }
+            if args.write_peer:
+                peers["tcpdump -w"] = lambda r, s: run_tcpdump(pair, exe, pin, r, s, write=True)
+            ratios: dict[str, list[float]] = {peer: [] for peer in peers}
+            runs: dict[str, Run] = {
+                "tracerd": lambda r, s: run_tracerd(daemon, pair, exe, pin, r, s),
+                **peers,
+            }
+            for rep in range(1, args.repeat + 1):
+                best = sweep(runs, args.seconds, rates, args.refine)
+                for peer in peers:
+                    ratio = best["tracerd"] / best[peer] if best[peer] else float("nan")
+                    ratios[peer].append(ratio)
+                    print(
+                        f"repetition {rep}: tracerd {best['tracerd']:,.0f}/s, {peer} "
+                        f"{best[peer]:,.0f}/s before drops: ratio {ratio:.2f}x",
+                        flush=True,
+                    )
+            for peer, values in ratios.items():
+                listed = ", ".join(f"{v:.2f}" for v in values)
+                print(
+                    f"ratio tracerd / {peer} before drops: {listed}; median {median(values):.2f}x"
+                )
+            if not args.no_fidelity:
+                same, total = fidelity(daemon, pair, workdir)
+                percent = 100 * same / max(total, 1)
+                print(
+                    f"fidelity: {same}/{total} summary lines identical to tcpdump -n "
+                    f"({percent:.1f}%)"
+                )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
