@@ -260,30 +260,49 @@ def test_filters_and_summaries_equal_tcpdumps(
     assert packet_sockets(pair) == []
 
 
-def tagged_frames(pair: VethPair) -> list[bytes]:
-    """Frames with 802.1Q (and 802.1ad + 802.1Q) tags from b to a: UDP datagrams and an
-    ARP request. The receiving veth takes the outer tag off into the packet's metadata."""
-    import socket as sockets
-
-    src, dst = bytes.fromhex("02aabbccdd02"), bytes.fromhex("02aabbccdd01")
-    a, b = sockets.inet_aton(pair.ip_a), sockets.inet_aton(pair.ip_b)
-    out = []
-    for i in range(3):
-        payload = b"tag" * (i + 1)
-        udp = struct.pack(">HHHH", 40000 + i, 9, 8 + len(payload), 0) + payload
-        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0, 64, 17, 0, b, a) + udp
-        out.append(dst + src + struct.pack(">HHH", 0x8100, 100 + i, 0x0800) + ip)
-    arp = struct.pack(">HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, src, b, bytes(6), a)
-    out.append(b"\xff" * 6 + src + struct.pack(">HHH", 0x8100, 0x6000 | 7, 0x0806) + arp)
-    out.append(dst + src + struct.pack(">HHHHH", 0x88A8, 10, 0x8100, 20, 0x0800) + ip)
-    return out
-
-
 def send_and_wait(pair: VethPair) -> None:
     """The tagged frames, then more than tcpdump's 1 s block timeout: a burst this short
     sits in its ring's open block until then, and a SIGINT before it loses them."""
-    pair.send_frames(tagged_frames(pair))
+    pair.send_frames(pair.tagged_frames())
     time.sleep(1.5)
+
+
+MORE_FILTERS = [
+    QUIET,
+    "udp port 53 or udp port 123 or udp port 514",
+    f"ip6 and tcp and {QUIET}",
+    "icmp or icmp6",
+    "ip[0] & 0xf > 5 or ip6[6] == 44 or greater 8000",
+]
+"""the wider corpus: DNS/NTP/syslog, TCP over IPv6, ICMP errors, IPv4 options, fragments
+and jumbo frames"""
+
+
+def test_wider_corpus_equals_tcpdumps(
+    pair: VethPair, netns_daemon: DaemonProcess, short_tmp: Path
+) -> None:
+    """`more_traffic` and tagged frames beside `traffic`: each filter keeps exactly what
+    tcpdump's keeps, and the lines are tcpdump's."""
+
+    def corpus() -> None:
+        pair.traffic()
+        pair.more_traffic()
+        pair.send_frames(pair.tagged_frames())
+        time.sleep(1.5)  # past tcpdump's block timeout
+
+    with netns_daemon.unix() as api:
+        peer_files = [short_tmp / f"more{i}.pcap" for i in range(len(MORE_FILTERS))]
+        sessions, finals = side_by_side(
+            api, pair, pair.veth_a, MORE_FILTERS, peer_files, traffic=corpus
+        )
+        for i, (session, done) in enumerate(zip(sessions, finals, strict=True)):
+            assert done["state"] == "stopped", done
+            got = [e["fields"]["text"] for e in events(api, session["id"])]
+            assert_same_window(got, read_back(peer_files[i]), MORE_FILTERS[i])
+        texts = " | ".join(e["fields"]["text"] for e in events(api, sessions[1]["id"]))
+        for seen in ("A? tracerd.example.org.", "1/0/0 A 192.0.2.7", "NTPv4, Client"):
+            assert seen in texts
+    assert packet_sockets(pair) == []
 
 
 def test_vlan_tags_as_tcpdumps(

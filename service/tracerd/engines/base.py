@@ -7,6 +7,7 @@ import fastapi, `api/`, `sessions/` or `storage/`. Resources are recorded in the
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,3 +165,24 @@ def wall_offset_ns(clock_id: int) -> int:
     wall = time.time_ns()
     after = time.clock_gettime_ns(clock_id)
     return wall - (before + after) // 2
+
+
+GC_GEN0_THRESHOLD = 50_000
+"""allocations between young-generation collections (CPython's default: 700)"""
+
+
+def tune_gc() -> None:
+    """Tune a worker's GC for a decoding loop (the process runs one session only).
+
+    Each event allocates a few GC-tracked containers (an unpacked tuple or a fields dict,
+    the WireEvent); with the default threshold a collection runs every few hundred events
+    and re-scans the live batch, and full collections walk everything set up before.
+    Measured on the bpf per-event path: 0.7-1.1 M events/s -> 2.3-2.7 M/s with both
+    changes; on the packet path the decode thread's per-packet cost about halves. Events
+    are acyclic, so nothing is lost by collecting less often; what exists after set-up
+    (BCC's module, tables, symbol caches, libpcap's program) lives as long as the session:
+    frozen.
+    """
+    gc.freeze()
+    gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(gen0, GC_GEN0_THRESHOLD), gen1, gen2)

@@ -19,6 +19,7 @@ from typing import Any
 
 import dpkt
 
+from .apps import APP_PORTS, Truncated, udp_app_text
 from .cbpf import DLT_EN10MB, DLT_LINUX_SLL2
 
 TCP_FLAGS = tuple((1 << i, ch) for i, ch in enumerate("FSRP.UEW"))
@@ -75,8 +76,9 @@ ETHERTYPE_NAMES |= {0x88CC: "LLDP", 0x8035: "Reverse ARP", 0x888E: "EAPOL", 0x88
 IP_PROTO_NAMES = {1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 17: "udp", 41: "ip6"}
 IP_PROTO_NAMES |= {47: "gre", 50: "esp", 51: "ah", 58: "icmp6", 132: "sctp"}
 TCP_OPTION_NAMES = {2: "mss", 3: "wscale", 4: "sackOK", 5: "sack", 8: "TS", 19: "md5", 30: "mptcp"}
-IPV6_EXT_TRUNCATED = {0: "hbhopt", 60: "dstopt", 43: "srcrt", 44: "frag"}
+IPV6_EXT_TRUNCATED = {0: "hbhopt", 60: "dstopt", 43: "srcrt", 44: "frag6"}
 IPV6_EXT_NAMES = {0: "HBH", 43: "srcrt", 44: "frag", 60: "DSTOPT"}
+FLOW_CACHE_SIZE = 4096
 
 
 NETWORK_MINIMUM = {0x0800: ("ip", 20), 0x86DD: ("ip6", 40), 0x0806: ("arp", 28)}
@@ -94,6 +96,14 @@ IPV4_HEADER = struct.Struct(">BxHHHBB")
 UDP_HEADER = struct.Struct(">HHH")
 TCP_HEADER = struct.Struct(">HHIIHHxxH")
 """ports, seq, ack, offset/flags, window, urgent pointer"""
+
+
+class _CutLine(Exception):
+    """A packet cut short whose line is complete as it is (str of the exception)."""
+
+
+class _AppTruncated(Exception):
+    """An application message cut short: the line printed so far (str of the exception)."""
 
 
 class TcpHeader:
@@ -143,8 +153,37 @@ class Decoder:
         self._tcp: dict[tuple[bytes, bytes, int], tuple[int, int]] = {}
         self._layer = "ether"
         """the layer being decoded, named in a truncated packet's `[|layer]`"""
+        self._udp_flows: dict[bytes, dict[str, Any]] = {}
+        """fields of whole IPv4 UDP packets by the header bytes they come from (a flood's
+        packets differ only in their IP id): one dict copy a packet instead of decoding"""
+        self._cacheable = False
+        self._flows = fast and linktype == DLT_EN10MB
 
     def decode(self, frame: bytes, wirelen: int) -> dict[str, Any]:
+        if (
+            self._flows
+            and frame[12:15] == b"\x08\x00\x45"
+            and frame[23:24] == b"\x11"
+            and wirelen == len(frame)
+        ):
+            # Ethernet, IPv4 without options, UDP, not cut: everything but the IP id comes
+            # from these bytes (addresses, ports, lengths, TTL, fragment bits)
+            key = frame[:18] + frame[20:24] + frame[26:40]
+            known = self._udp_flows.get(key)
+            if known is not None and known["len"] == wirelen:
+                fields = known.copy()
+                fields["ip_id"] = int.from_bytes(frame[18:20], "big")
+                return fields
+            fields = self._decode(frame, wirelen)
+            if self._cacheable:
+                if len(self._udp_flows) >= FLOW_CACHE_SIZE:
+                    self._udp_flows.clear()
+                self._udp_flows[key] = fields.copy()
+            return fields
+        return self._decode(frame, wirelen)
+
+    def _decode(self, frame: bytes, wirelen: int) -> dict[str, Any]:
+        self._cacheable = False
         fields: dict[str, Any] = {"len": wirelen, "caplen": len(frame)}
         self._layer = "ether"
         try:
@@ -152,6 +191,12 @@ class Decoder:
                 text = self._sll2(frame, fields)
             else:
                 text = self._ether(frame, wirelen, fields)
+        except _AppTruncated as cut:
+            text = f"{cut} [|{self._layer}]"
+            fields["truncated"] = True
+        except _CutLine as cut:
+            text = str(cut)
+            fields["truncated"] = True
         except (dpkt.UnpackError, struct.error, IndexError, ValueError):
             # cut short by the snap length: tcpdump's "[|proto]" after what it could print
             text = fields.get("text_head", "") + f" [|{self._layer}]"
@@ -210,7 +255,8 @@ class Decoder:
         if proto == 17:
             sport, dport, ulen = UDP_HEADER.unpack_from(frame, start)
             fields.update(sport=sport, dport=dport, payload_len=ulen - 8)
-            return f"IP {src}.{sport} > {dst}.{dport}: UDP, length {ulen - 8}"
+            head = f"IP {src}.{sport} > {dst}.{dport}: "
+            return head + self._udp_text(sport, dport, frame[start + 8 : end], ulen - 8, head)
         tcp = TcpHeader(frame[start:end])
         if tcp.off < 5:
             return None  # dpkt refuses the header: the general path prints it cut short
@@ -241,7 +287,13 @@ class Decoder:
     def _parse_network(self, ethertype: int, data: bytes, fields: dict[str, Any]) -> Any:
         """dpkt's IP, IPv6 or ARP header; NeedData when the snap length cut it short."""
         self._layer, minimum = NETWORK_MINIMUM[ethertype]
-        if len(data) < minimum or (minimum == 20 and len(data) < (data[0] & 0x0F) * 4):
+        if len(data) < minimum:
+            raise dpkt.NeedData(self._layer)
+        if minimum == 20 and len(data) < (data[0] & 0x0F) * 4:  # options cut short
+            fields["text_head"] = fields.get("text_head", "") + (
+                f"IP {ip4(data[12:16])} > {ip4(data[16:20])}:  [remaining caplen({len(data)})"
+                f" < header length({(data[0] & 0x0F) * 4})]"
+            )
             raise dpkt.NeedData(self._layer)
         try:
             return NETWORK_LAYERS[ethertype](data)
@@ -250,6 +302,11 @@ class Decoder:
                 head = f"IP6 {ip6(data[8:24])} > {ip6(data[24:40])}: "
                 fields["text_head"] = fields.get("text_head", "") + head
                 self._layer = IPV6_EXT_TRUNCATED.get(data[6], "ip6")
+                if data[6] == 44 and len(data) >= 44:  # tcpdump got the fragment's offset
+                    offset = int.from_bytes(data[42:44], "big") & 0xFFF8
+                    plen = int.from_bytes(data[4:6], "big")
+                    line = fields["text_head"] + f"frag ({offset}|{plen - 8})"
+                    raise _CutLine(line if offset else line + " ") from None
             raise
 
     def _network(self, ethertype: int, payload: Any, length: int, fields: dict[str, Any]) -> str:
@@ -305,7 +362,14 @@ class Decoder:
         ext = ""
         nxt, length = ip.nxt, ip.plen
         for hdr in getattr(ip, "all_extension_headers", []):
-            ext += f"{IPV6_EXT_NAMES.get(nxt, f'ext-{nxt}')} "
+            if nxt == 44:  # tcpdump: frag (offset|length); a later fragment ends the line
+                offset = hdr.frag_off * 8
+                ext += f"frag ({offset}|{length - hdr.length}) "
+                if offset:
+                    fields["frag_offset"] = offset
+                    return f"IP6 {src} > {dst}: {ext.rstrip()}"
+            else:
+                ext += f"{IPV6_EXT_NAMES.get(nxt, f'ext-{nxt}')} "
             nxt, length = hdr.nxt, length - hdr.length
         return "IP6 " + self._transport(
             ip.p, ip.data, src, dst, ip.src, ip.dst, length, fields, ext
@@ -342,7 +406,11 @@ class Decoder:
             return head + self._tcp_text(data, raw_src, raw_dst, length, fields)
         if isinstance(data, dpkt.udp.UDP):
             fields.update(sport=data.sport, dport=data.dport, payload_len=data.ulen - 8)
-            return f"{src}.{data.sport} > {dst}.{data.dport}: {ext}UDP, length {data.ulen - 8}"
+            head = f"{src}.{data.sport} > {dst}.{data.dport}: {ext}"
+            ip_name = "IP6 " if ":" in src else "IP "
+            return head + self._udp_text(
+                data.sport, data.dport, bytes(data.data), data.ulen - 8, ip_name + head
+            )
         if isinstance(data, dpkt.icmp.ICMP) and proto == 1:
             self._layer = "icmp"
             fields["text_head"] = fields.get("text_head", "") + f"IP {src} > {dst}: {ext}"
@@ -355,6 +423,22 @@ class Decoder:
         if proto not in IP_PROTO_NAMES:
             return f"{src} > {dst}: {ext} ip-proto-{proto} {length}"
         return f"{src} > {dst}: {ext}{IP_PROTO_NAMES[proto]} {length}"
+
+    def _udp_text(self, sport: int, dport: int, payload: bytes, length: int, head: str) -> str:
+        """What follows `src.port > dst.port: `: an application's summary for the ports
+        tcpdump decodes (apps.py), else `UDP, length N` (which alone may be cached)."""
+        if sport in APP_PORTS or dport in APP_PORTS:
+            try:
+                text = udp_app_text(sport, dport, payload, length)
+            except Truncated as cut:
+                self._layer = cut.proto
+                raise _AppTruncated(head + cut.printed) from None
+            except ValueError:
+                text = None  # what tcpdump prints escaped or in detail: the generic line
+            if text is not None:
+                return text
+        self._cacheable = True
+        return f"UDP, length {length}"
 
     def _tcp_text(
         self, tcp: Any, raw_src: bytes, raw_dst: bytes, length: int, fields: dict[str, Any]

@@ -34,6 +34,7 @@ per kept packet (struct for IPv4 UDP/TCP, dpkt otherwise) and storing it the dae
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -41,7 +42,7 @@ from typing import Any, ClassVar
 from ...errors import KernelRejected, PermissionDenied
 from ...specs import PacketSpec
 from ...types import LossSource
-from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
+from ..base import EngineContext, EngineHandle, EventSink, Ledger, tune_gc, wall_offset_ns
 from .cbpf import (
     DLT_EN10MB,
     DLT_LINUX_SLL2,
@@ -63,6 +64,7 @@ from .ring import (
 from .session import PacketState
 
 ACCEPT_ALL = ((0x06, 0, 0, 0xFFFFFFFF),)
+RING_SWITCH_INTERVAL_S = 0.0005
 
 
 class PacketEngine:
@@ -139,6 +141,10 @@ class PacketEngine:
             direction=state.spec.direction,
             loopbacks=loopback_indexes(),
         )
+        tune_gc()
+        # the ring thread must get the GIL soon after the kernel hands a block over (the
+        # decode thread would keep it for CPython's 5 ms switch interval each time)
+        sys.setswitchinterval(RING_SWITCH_INTERVAL_S)
         state.capture.start()
         sink.info(handle.info)
 

@@ -21,7 +21,9 @@ the offset back exactly.
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -35,6 +37,8 @@ from .ring import PACKET_OUTGOING, Packet, PacketRing
 log = logging.getLogger(__name__)
 PACKET_EVENT = "packet"
 WAIT_MS = 100
+RING_NICE = -10
+"""the ring thread's nice value (the process's other threads keep theirs)"""
 PROGRESS_S = 5.0
 """a stop waits for the backlog while each such period decodes something"""
 
@@ -99,6 +103,10 @@ class Capture:
 
     def _drain(self) -> None:
         budget = self.limits.raw_memory_bytes
+        with contextlib.suppress(OSError):
+            # the kernel drops once every block waits for this thread, which needs little
+            # CPU but needs it soon: ahead of the decode thread and the daemon's writer
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), RING_NICE)
         try:
             while not self._failed.is_set():
                 stopping = self._stop.is_set()

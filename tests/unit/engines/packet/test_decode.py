@@ -17,6 +17,7 @@ from tracerd.reports.export.pcap import Pcap
 from tracerd.reports.export.rows import Row
 
 CAPTURE = Path(__file__).parents[3] / "data/packet/veth_traffic.pcap"
+MORE = CAPTURE.with_name("more_traffic.pcap")
 TCPDUMP = shutil.which("tcpdump") or "/usr/bin/tcpdump"
 
 
@@ -27,15 +28,24 @@ def tcpdump_lines(path: Path) -> list[str]:
     return proc.stdout.splitlines()
 
 
-def packets() -> list[tuple[int, bytes, int]]:
-    with CAPTURE.open("rb") as f:
-        return [(int(ts * 1e9), bytes(buf), len(buf)) for ts, buf in dpkt.pcap.Reader(f)]
+def packets(path: Path = CAPTURE) -> list[tuple[int, bytes, int]]:
+    with path.open("rb") as f:
+        return [(int(ts * 10**9), bytes(buf), len(buf)) for ts, buf in dpkt.pcap.Reader(f)]
 
 
 def test_summaries_equal_tcpdumps() -> None:
     decoder = Decoder()
     ours = [decoder.decode(frame, wirelen)["text"] for _, frame, wirelen in packets()]
     assert ours == tcpdump_lines(CAPTURE)
+
+
+def test_wider_corpus_summaries_equal_tcpdumps() -> None:
+    """bench/packet_fidelity.py's capture (its --save): DNS, NTP, syslog, TCP over IPv6,
+    ICMP errors, IPv4 options, jumbo frames, IPv6 fragments, tagged frames."""
+    decoder = Decoder()
+    ours = [decoder.decode(frame, wirelen)["text"] for _, frame, wirelen in packets(MORE)]
+    assert len(ours) >= 80
+    assert ours == tcpdump_lines(MORE)
 
 
 def test_fields_of_a_tcp_syn() -> None:
