@@ -209,12 +209,13 @@ class EventWriter:
         """The batch's columns after seq (rollups applied; names and comms as ids), their
         stored size and how many of them are events (not loss or maps records)."""
         sid, seq = batch.session_id, batch.first_seq
-        events = self._rollups.ingest(sid, seq, batch.events)
-        present = {ev[5] for ev in events}
+        cols = list(zip(*batch.events, strict=True))
+        events = self._rollups.ingest(sid, seq, batch.events, cols)
+        if events is not batch.events:  # the rollups promoted columns of some events
+            cols = list(zip(*events, strict=True))
+        ts, cpus, pids, tids, comm_col, name_col, texts, durs, rets, errs = cols
+        present = set(name_col)
         names = self._names.ensure(conn, present)
-        ts, cpus, pids, tids, comm_col, name_col, texts, durs, rets, errs = zip(
-            *events, strict=True
-        )
         comms = self._comms.ensure(conn, set(comm_col))
         columns: list[Sequence[Any]] = [  # column by column, in C: no Python code per event
             ts,

@@ -9,10 +9,10 @@ below the horizon H = min over CPUs of what that CPU can still produce:
   `drained_ns` is the session-clock time at which its reader last found the kernel buffer
   empty (an idle CPU thus advances to "now"); the delay covers records being committed while
   the reader looked.
-Released events are sorted by timestamp (Timsort merges the per-CPU runs in C) and handed to
-the `EventSink` in batches of at most `Limits.batch_events`, at least every
-`Limits.batch_interval_s`. A record that still arrives behind H is emitted at once and
-counted in `late`.
+Released events are sorted by timestamp (Timsort merges the per-CPU runs in C), their
+syscall exits paired with their enters (pairing.py), and handed to the `EventSink` in
+batches of at most `Limits.batch_events`, at least every `Limits.batch_interval_s`. A
+record that still arrives behind H is emitted at once and counted in `late`.
 
 Caveats: for clocks without a user-space equivalent (local, global, perf, x86-tsc, counter)
 "now" is estimated from the records seen (`SessionClock`): idle CPUs then lag a little more.
@@ -34,6 +34,7 @@ from ...kernel.tracefs import CLOCK_IDS
 from ...types import WireEvent
 from ..base import EventSink, Limits
 from .decode import PageDecoder
+from .pairing import SyscallPairer
 from .spool import RawStore
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ class EventPump:
         self._closed = False
         self._last_ts: dict[int, int] = dict.fromkeys(stores, _NEVER)
         self._out: list[WireEvent] = []
+        self._pairer = SyscallPairer()
         self._emitted_ts = _NEVER
         self._last_emit = time.monotonic()
         self.hot_s = 0.0
@@ -290,6 +292,7 @@ class EventPump:
             len(out) < size and not final and now - self._last_emit < self.limits.batch_interval_s
         ):
             return
+        self._pairer.apply(out)  # syscall exits get ret, errno, dur_ns (pairing.py)
         for i in range(0, len(out), size):
             batch = out[i : i + size]
             self.sink.emit(batch)
