@@ -45,6 +45,11 @@ HOT_BYTES_PER_S = 8 << 20
 HOT_NAP_S = 0.001
 """pause after each page decoded while the input is hot: the GIL is free for the readers"""
 RATE_WINDOW_S = 0.01
+MAX_DECODED_EVENTS = 131_072
+"""decoded events a CPU may hold waiting for the horizon (~45 MiB of getppid events); past
+that its pages stay raw (compact, spooled by the RawStore) until another CPU's progress
+releases them. The CPU that holds the horizon back is never over it: its events are
+released"""
 DECODE_NICE = 5
 """the decode thread's nice increment: the readers and the traced load come first"""
 _TS = itemgetter(0)
@@ -120,6 +125,8 @@ class EventPump:
         self.events = 0
         self.late = 0
         self.pages = 0
+        self.held = False
+        """the last decode round left pages raw: their CPU held MAX_DECODED_EVENTS"""
         self.abort = False
         self.wake = threading.Event()
         self._stores = stores
@@ -150,7 +157,7 @@ class EventPump:
                 decoded = self._decode_some()
                 self._release(final=False)
                 if not decoded:
-                    if finished:
+                    if finished and not self.held:
                         break
                     self.wake.wait(self.limits.batch_interval_s)
                     self.wake.clear()
@@ -193,7 +200,8 @@ class EventPump:
         return None
 
     def _decode_some(self, max_pages: int = 64) -> int:
-        """Decode up to `max_pages` pages, the oldest page of any CPU first."""
+        """Decode up to `max_pages` pages, the oldest page of any CPU first (of the CPUs
+        holding fewer than MAX_DECODED_EVENTS decoded events)."""
         done = 0
         page_ts = self.decoder.page_ts
         while done < max_pages:
@@ -202,7 +210,11 @@ class EventPump:
                 time.sleep(HOT_NAP_S)
                 return done or 1  # "progress": keep the loop awake while input is hot
             best, best_ts = -1, _ALWAYS
+            self.held = False
             for cpu in self._stores:
+                if len(self._pending[cpu]) >= MAX_DECODED_EVENTS:
+                    self.held = True  # waits for the horizon, as raw pages
+                    continue
                 head = self._head(cpu)
                 if head is not None:
                     ts = page_ts(head.buf, head.pos)
