@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from tracerd.engines.tracefs.pairing import SyscallPairer
 from tracerd.reports.export import encoder_for, export_stream, first_ts
 from tracerd.reports.latency import latency
 from tracerd.reports.query import SessionInfo
@@ -37,7 +38,8 @@ from tracerd.storage import db as storage_db
 from tracerd.storage.queries import EventFilter
 from tracerd.storage.tables import EventRow
 from tracerd.storage.writer import EventWriter
-from tracerd.workers.wire import dump_fields
+from tracerd.types import WireEvent
+from tracerd.workers.wire import event_rows
 
 BATCH = 20_000
 THREADS = 48
@@ -53,6 +55,7 @@ def events(n: int, seed: int = 7) -> Iterator[list[list[Any]]]:
     inflight: dict[int, int] = {}
     running = [0, 0]
     batch: list[list[Any]] = []
+    pairer = SyscallPairer()
     ts = T0
     for _ in range(n):
         ts += rng.randint(1, 2 * step)
@@ -140,16 +143,17 @@ def events(n: int, seed: int = 7) -> Iterator[list[list[Any]]]:
                 ]
             )
         if len(batch) == BATCH:
-            yield [_wire(e) for e in batch]
+            yield as_worker_sends(pairer, batch)
             batch = []
     if batch:
-        yield [_wire(e) for e in batch]
+        yield as_worker_sends(pairer, batch)
 
 
-def _wire(event: list[Any]) -> list[Any]:
-    """Fields travel as JSON text (made in the worker) to the writer."""
-    event[6] = dump_fields(event[6])
-    return event
+def as_worker_sends(pairer: SyscallPairer, batch: list[list[Any]]) -> list[list[Any]]:
+    """A tracefs worker's batch: syscall exits paired, fields as JSON text."""
+    events = [WireEvent(*e) for e in batch]
+    pairer.apply(events)
+    return event_rows(events)
 
 
 def new_session(engine: Any) -> int:

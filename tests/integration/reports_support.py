@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tracerd.engines.tracefs.pairing import SyscallPairer
 from tracerd.types import WireEvent
 from tracerd.workers.wire import event_row
 
@@ -31,7 +32,8 @@ def filled_session(
     stop: bool = True,
 ) -> str:
     """A session created (not started), given `events` through SessionIngest (seq, writer,
-    hub), then stopped unless `stop` is False."""
+    hub), then stopped unless `stop` is False. Syscall exits are paired first, as the
+    tracefs worker does after its merge (events of other kinds have no such names)."""
     body = {"kind": kind, "spec": spec or SPEC, "start": False}
     resp = daemon.call("POST", "/v1/sessions", json=body)
     assert resp.status_code == 201, resp.text
@@ -39,10 +41,13 @@ def filled_session(
     svc = services(daemon)
     live = svc.manager.live[int(sid)]
     batch = 2000
+    pairer = SyscallPairer()
 
     async def ingest() -> None:
         for i in range(0, len(events), batch):
-            await svc.manager.ingest.events(live, [event_row(e) for e in events[i : i + batch]])
+            part = [WireEvent(*e) for e in events[i : i + batch]]
+            pairer.apply(part)
+            await svc.manager.ingest.events(live, [event_row(e) for e in part])
         await svc.writer.wait_committed(live.id, live.next_seq - 1)
 
     daemon.client.portal.call(ingest)  # type: ignore[union-attr]

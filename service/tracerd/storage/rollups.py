@@ -2,28 +2,29 @@
 thousands of rows (tables in tables.py: rollup_time, rollup_tasks, rollup_latency,
 rollup_sched, rollup_sessions).
 
-Mechanism: `ingest()` runs over each batch before it is inserted. It promotes what the
-kernel splits in two — a tracefs syscall exit (`syscalls:sys_exit_*`, `raw_syscalls:sys_exit`)
-gets `ret`, `errno` and `dur_ns` (paired per tid with the enter of the same syscall, which
-`seq` order makes the previous one of that thread); a `ftrace:funcgraph_exit` gets `dur_ns`
-(rettime - calltime) — then adds every event to per-batch aggregates: per 100 ms bucket and
-name; per name/syscall nr/pid/comm (count, errors, calls, durations); a log-linear histogram
-of `dur_ns` (32 sub-buckets per power of two: ±1.6 %); per-task scheduling from
-`sched_switch`/`sched_wakeup` (on-CPU time between switches of a CPU, wait from the first
-wake-up, or preemption, to the switch-in). `write()` upserts them in the batch's transaction.
+Mechanism: `ingest()` runs over each batch before it is inserted. Syscall exits arrive
+paired: the tracefs worker gave each `syscalls:sys_exit_*`/`raw_syscalls:sys_exit` its
+`ret`, `errno` and `dur_ns` after merging the CPUs (engines/tracefs/pairing.py); a
+`ftrace:funcgraph_exit` gets `dur_ns` (rettime - calltime) here. Every event is added to
+per-batch aggregates: per 100 ms bucket and name; per name/syscall nr/pid/comm (count,
+errors, calls, durations); a log-linear histogram of `dur_ns` (32 sub-buckets per power of
+two: ±1.6 %); per-task scheduling from `sched_switch`/`sched_wakeup` (on-CPU time between
+switches of a CPU, wait from the first wake-up, or preemption, to the switch-in). Batches
+of plain events and syscalls are counted per batch in C (`Counter`), with a Python step
+only per event that has a result; scheduling and function-graph events go one by one.
+`write()` upserts the aggregates in the batch's transaction.
 
-Requirements: events of a session arrive in `seq` order (one writer). Caveats: a `lost`
-record clears pending syscall enters (a pair across a gap would be wrong); an exit without
-its enter has `ret` (and `errno`) but no duration, and is not counted in `errors` (as
-strace -c counts only calls it saw enter); pruning the oldest events of a session invalidates its
-rollups until `rebuild_chunk` has re-read what is left (reports use the events meanwhile).
+Requirements: events of a session arrive in `seq` order (one writer). Caveats: an exit
+without its enter has `ret` (and `errno`) but no duration, and is not counted in `errors`
+(as strace -c counts only calls it saw enter); pruning the oldest events of a session
+invalidates its rollups until `rebuild_chunk` has re-read what is left (reports use the
+events meanwhile).
 """
 
 from __future__ import annotations
 
-import errno as errno_mod
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import is_not
@@ -32,6 +33,15 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Dialect, delete, select
 
+from ..syscalls import (
+    ENTER,
+    EXIT,
+    FGRAPH_EXIT,
+    PLAIN,
+    SWITCH,
+    WAKEUP,
+    classify,
+)
 from .queries import COLUMNS
 from .rollup_sql import ROLLUP_TABLES, Upserts
 from .tables import (
@@ -42,20 +52,11 @@ ROLLUP_BUCKET_NS = 100_000_000
 SUB_BUCKET_BITS = 5
 SUB_BUCKETS = 1 << SUB_BUCKET_BITS
 NO_NR = -1
-MAX_PENDING = 65_536  # syscall enters / runnable tasks remembered per session
+MAX_PENDING = 65_536  # runnable tasks remembered per session
+BATCH_KINDS = frozenset({PLAIN, ENTER, EXIT})
+"""batches of only these are counted per batch (_ingest_counted, _ingest_syscalls)"""
 MAX_SESSIONS = 256  # sessions whose pairing state is kept (least recently used dropped)
 RUNNABLE_MASK = 0xFF  # prev_state bits of sched_switch; none set = still runnable ("R", "R+")
-ERRNO_MAX = 4096
-KERNEL_ERRNOS = {
-    512: "ERESTARTSYS",
-    513: "ERESTARTNOINTR",
-    514: "ERESTARTNOHAND",
-    515: "ENOIOCTLCMD",
-    516: "ERESTART_RESTARTBLOCK",
-}
-
-# event classes
-PLAIN, ENTER, EXIT, FGRAPH_EXIT, SWITCH, WAKEUP, LOST = range(7)
 
 
 def slot_of(value: int) -> int:
@@ -75,34 +76,6 @@ def slot_bounds(slot: int) -> tuple[int, int]:
     return sub << shift, ((sub + 1) << shift) - 1
 
 
-def errno_of(ret: Any) -> str | None:
-    if not isinstance(ret, int) or not -ERRNO_MAX < ret < 0:
-        return None
-    return errno_mod.errorcode.get(-ret) or KERNEL_ERRNOS.get(-ret) or f"E{-ret}"
-
-
-def classify(name: str) -> tuple[int, str, str]:
-    """(class, family, syscall) of an event name."""
-    sub, _, event = name.partition(":")
-    if sub == "syscalls" and event.startswith(("sys_enter_", "sys_exit_")):
-        enter = event.startswith("sys_enter_")
-        return (ENTER if enter else EXIT), "s", event[10 if enter else 9 :]
-    if sub == "raw_syscalls" and event in ("sys_enter", "sys_exit"):
-        return (ENTER if event == "sys_enter" else EXIT), "r", ""
-    if name == "ftrace:funcgraph_exit":
-        return FGRAPH_EXIT, "", ""
-    if name == "sched:sched_switch":
-        return SWITCH, "", ""
-    if name in ("sched:sched_wakeup", "sched:sched_wakeup_new"):
-        return WAKEUP, "", ""
-    if name == "lost":
-        return LOST, "", ""
-    return PLAIN, "", ""
-
-
-PAIRED_EXITS = (EXIT, FGRAPH_EXIT)
-
-
 @dataclass(slots=True)
 class _State:
     """One session: aggregates of the current transaction and the pairing state."""
@@ -112,7 +85,6 @@ class _State:
     tasks: dict[tuple[str, int, int | None, str | None], list[int]] = field(default_factory=dict)
     latency: dict[tuple[str, int, int], int] = field(default_factory=dict)
     sched: dict[int, list[Any]] = field(default_factory=dict)
-    enters: dict[tuple[int, str], tuple[object, int]] = field(default_factory=dict)
     cpu_last: dict[int, int] = field(default_factory=dict)
     runnable: dict[int, int] = field(default_factory=dict)
     new: bool = False
@@ -128,16 +100,6 @@ class _State:
         if comm:
             row[0] = str(comm)
         return row
-
-    def pair(self, cls: int, family: str, key: object, tid: int, ts: int) -> int | None:
-        """Remember an enter (returns None) or return the duration of an exit."""
-        if cls == ENTER:
-            if len(self.enters) >= MAX_PENDING:
-                self.enters.clear()
-            self.enters[(tid, family)] = (key, ts)
-            return None
-        start = self.enters.pop((tid, family), None)
-        return ts - start[1] if start is not None and start[0] == key else None
 
     def switch(self, ts: int, cpu: Any, tid: Any, fields: dict[str, Any]) -> None:
         prev = tid if tid is not None else fields.get("prev_pid")
@@ -194,21 +156,30 @@ def _add_duration(
     dur: int,
     call: bool,
 ) -> None:
-    if call:
-        row[3] += dur
-        if dur > row[4]:
-            row[4] = dur
-    row[5] += 1
-    row[6] += dur
-    if dur > row[7]:
-        row[7] = dur
-    if dur < SUB_BUCKETS:
-        slot = dur if dur > 0 else 0
-    else:
-        shift = dur.bit_length() - 1 - SUB_BUCKET_BITS
-        slot = (shift + 1) * SUB_BUCKETS + (dur >> shift) - SUB_BUCKETS
-    lkey = (name, nr, slot)
-    latency[lkey] = latency.get(lkey, 0) + 1
+    _add_durations(latency, ((row, name, nr, dur, call),))
+
+
+def _add_durations(
+    latency: dict[tuple[str, int, int], int],
+    items: Iterable[tuple[list[int], str, int, int, bool]],
+) -> None:
+    """Add each (task row, name, nr, duration, is a call) to its row and the histogram."""
+    for row, name, nr, dur, call in items:
+        if call:
+            row[3] += dur
+            if dur > row[4]:
+                row[4] = dur
+        row[5] += 1
+        row[6] += dur
+        if dur > row[7]:
+            row[7] = dur
+        if dur < SUB_BUCKETS:
+            slot = dur if dur > 0 else 0
+        else:
+            shift = dur.bit_length() - 1 - SUB_BUCKET_BITS
+            slot = (shift + 1) * SUB_BUCKETS + (dur >> shift) - SUB_BUCKETS
+        lkey = (name, nr, slot)
+        latency[lkey] = latency.get(lkey, 0) + 1
 
 
 class RollupBuilder:
@@ -232,13 +203,22 @@ class RollupBuilder:
         return st
 
     def ingest(
-        self, session_id: int, first_seq: int, events: Sequence[Sequence[Any]]
+        self,
+        session_id: int,
+        first_seq: int,
+        events: Sequence[Sequence[Any]],
+        columns: Sequence[Sequence[Any]] | None = None,
     ) -> Sequence[Sequence[Any]]:
-        """Aggregate a batch; returns it with promoted columns (a new list if any changed).
-        The common path is inlined: it runs for every event the daemon stores."""
+        """Aggregate a batch (`columns`: its columns, `zip(*events)`, if the caller has
+        them); returns it with promoted columns (a new list if any changed). The common
+        path is inlined: it runs for every event the daemon stores."""
         st = self._state(session_id, first_seq)
-        if self._ingest_counted(st, events):
-            return events
+        present = {ev[5] for ev in events}
+        classes = {cls for cls, _, _ in self._kinds_of(present)}
+        if classes <= BATCH_KINDS:
+            cols = columns if columns is not None else list(zip(*events, strict=True))
+            if self._ingest_counted(st, present, cols) or self._ingest_syscalls(st, present, cols):
+                return events
         out: list[Sequence[Any]] | None = None
         kinds, times, tasks, latency = self._kinds, st.time, st.tasks, st.latency
         low = high = 0  # the current time bucket [low, high): events come in ts order
@@ -249,7 +229,7 @@ class RollupBuilder:
             if kind is None:
                 kind = kinds[name] = classify(name)
             if kind[0] != PLAIN:
-                promoted = self._special(st, kind, ev, pair=True)
+                promoted = self._special(st, kind, ev)
                 if promoted is not ev:
                     if out is None:
                         out = list(events)
@@ -273,57 +253,39 @@ class RollupBuilder:
                 _add_duration(row, latency, name, NO_NR, dur, ret is not None)
         return events if out is None else out
 
-    def _ingest_counted(self, st: _State, events: Sequence[Sequence[Any]]) -> bool:
-        """The common flood, aggregated per batch with C-level counting: every event plain
-        or a `syscalls:sys_enter_*` (whose only state is the pending enter of its thread),
-        none with a duration; plain events may carry a return value and errno (a bpf tool's
-        promoted `ret`: counted per task as the loop does). False (nothing done) otherwise."""
+    def _kinds_of(self, names: set[str]) -> list[tuple[int, str, str]]:
         kinds = self._kinds
-        enters: list[str] = []
-        present = {ev[5] for ev in events}
-        for name in present:
+        out = []
+        for name in names:
             kind = kinds.get(name)
             if kind is None:
                 kind = kinds[name] = classify(name)
-            if kind[0] == ENTER and kind[1] == "s":
-                enters.append(name)
-            elif kind[0] != PLAIN:
+            out.append(kind)
+        return out
+
+    def _ingest_counted(
+        self, st: _State, present: set[str], columns: Sequence[Sequence[Any]]
+    ) -> bool:
+        """The common flood, aggregated per batch with C-level counting: every event plain
+        or a `syscalls:sys_enter_*` (no state: the worker pairs), none with a duration;
+        plain events may carry a return value and errno (a bpf tool's promoted `ret`:
+        counted per task as the loop does). False (nothing done) otherwise."""
+        for name in present:
+            cls, family, _ = self._kinds[name]
+            if cls != PLAIN and not (cls == ENTER and family == "s"):
                 return False
-        ts, _cpu, pids, tids, comms, names, _f, durs, rets, errs = zip(*events, strict=True)
-        n = len(events)
+        ts, _cpu, pids, _tids, comms, names, _f, durs, rets, errs = columns
+        n = len(ts)
         if durs.count(None) != n:
             return False
-        results = rets.count(None) != n or errs.count(None) != n
-        if results and enters:
-            return False
-        if enters:
-            self._remember_enters(st, enters, ts, tids, names)
-        times = st.time
-        buckets = map(ROLLUP_BUCKET_NS.__rfloordiv__, ts)
-        if len(present) == 1:  # a flood of one event: no (bucket, name) tuple per event
-            only = next(iter(present))
-            time_counts = [((b, only), c) for b, c in Counter(buckets).items()]
-            per_task = Counter(zip(pids, comms, strict=True)).items()
-            task_counts = [((only, pid, comm), c) for (pid, comm), c in per_task]
-        else:
-            time_counts = list(Counter(zip(buckets, names, strict=True)).items())
-            task_counts = list(Counter(zip(names, pids, comms, strict=True)).items())
-        for (bucket, name), count in time_counts:
-            per_name = times.setdefault(bucket, {})
-            per_name[name] = per_name.get(name, 0) + count
-        tasks = st.tasks
-        for (name, pid, comm), count in task_counts:
-            key = (name, NO_NR, pid, comm)
-            row = tasks.get(key)
-            if row is None:
-                tasks[key] = [count, 0, 0, 0, 0, 0, 0, 0]
-            else:
-                row[0] += count
-        if results:  # the events with an errno, with a return value, per task (in C)
+        self._count_tasks(st, present, ts, names, repeat(NO_NR, n), pids, comms)
+        if rets.count(None) != n or errs.count(None) != n:
+            # the events with an errno, with a return value, per task (in C)
             keys = zip(names, pids, comms, strict=True)
             flags = zip(
                 map(is_not, errs, repeat(None)), map(is_not, rets, repeat(None)), strict=True
             )
+            tasks = st.tasks
             for ((name, pid, comm), (has_err, has_ret)), count in Counter(
                 zip(keys, flags, strict=True)
             ).items():
@@ -332,56 +294,95 @@ class RollupBuilder:
                 tasks[key][2] += count if has_ret else 0
         return True
 
-    def _remember_enters(
+    def _ingest_syscalls(
+        self, st: _State, present: set[str], columns: Sequence[Sequence[Any]]
+    ) -> bool:
+        """Batches of plain events and paired syscalls (both families): counted per batch
+        in C; the raw syscalls' numbers read from one parse of the batch's fields; a Python
+        step only per event with a duration (its histogram slot)."""
+        ts, _cpu, pids, _tids, comms, names, texts, durs, rets, errs = columns
+        n = len(ts)
+        raw = {name for name in present if self._kinds[name][1] == "r"}
+        nrs: Sequence[int]
+        if raw:
+            docs = orjson.loads("[" + ",".join(texts) + "]")
+            nrs = [
+                int(doc.get("id", NO_NR)) if name in raw else NO_NR
+                for doc, name in zip(docs, names, strict=True)
+            ]
+        else:
+            nrs = [NO_NR] * n
+        keys = list(zip(names, nrs, pids, comms, strict=True))
+        self._count_tasks(st, present, ts, names, nrs, pids, comms, keys)
+        tasks, latency = st.tasks, st.latency
+        if rets.count(None) != n:
+            for key, count in Counter(compress(keys, map(is_not, rets, repeat(None)))).items():
+                tasks[key][2] += count
+        if errs.count(None) != n:
+            exits = {name for name in present if self._kinds[name][0] == EXIT}
+            # an exit without its enter is not a call, so not a failed one (strace -c)
+            paired = map(is_not, durs, repeat(None))
+            with_err = compress(zip(keys, paired, strict=True), map(is_not, errs, repeat(None)))
+            for (key, has_dur), count in Counter(with_err).items():
+                if has_dur or key[0] not in exits:
+                    tasks[key][1] += count
+        if durs.count(None) == n:
+            return True
+        timed = map(is_not, durs, repeat(None))
+        timed_events = compress(zip(keys, durs, rets, strict=True), timed)
+        _add_durations(
+            latency, ((tasks[k], k[0], k[1], dur, ret is not None) for k, dur, ret in timed_events)
+        )
+        return True
+
+    def _count_tasks(
         self,
         st: _State,
-        enter_names: list[str],
+        present: set[str],
         ts: Sequence[int],
-        tids: Sequence[Any],
         names: Sequence[str],
+        nrs: Iterable[int],
+        pids: Sequence[Any],
+        comms: Sequence[Any],
+        keys: Iterable[tuple[str, int, Any, Any]] | None = None,
     ) -> None:
-        """The pending enter of each thread after the batch: its last one (no exit in it)."""
-        kinds = self._kinds
-        if len(enter_names) == 1:
-            syscall, enter = kinds[enter_names[0]][2], enter_names[0]
-            # the last stamp of each thread, selected and kept in C (a dict keeps the last)
-            last = dict(compress(zip(tids, ts, strict=True), map(enter.__eq__, names)))
-            last.pop(None, None)
-            latest = {(tid, "s"): (syscall, t) for tid, t in last.items()}
+        """Events per time bucket and name, and per task key (name, nr, pid, comm), in C."""
+        times = st.time
+        buckets = map(ROLLUP_BUCKET_NS.__rfloordiv__, ts)
+        if len(present) == 1:  # a flood of one event: no (bucket, name) tuple per event
+            only = next(iter(present))
+            time_counts = [((b, only), c) for b, c in Counter(buckets).items()]
         else:
-            latest = {
-                (tid, "s"): (kinds[name][2], t)
-                for tid, t, name in zip(tids, ts, names, strict=True)
-                if tid is not None and name in enter_names
-            }
-        if len(st.enters) + len(latest) > MAX_PENDING:
-            st.enters.clear()
-        st.enters.update(latest)
+            time_counts = list(Counter(zip(buckets, names, strict=True)).items())
+        for (bucket, name), count in time_counts:
+            per_name = times.setdefault(bucket, {})
+            per_name[name] = per_name.get(name, 0) + count
+        tasks = st.tasks
+        if keys is None:
+            keys = zip(names, nrs, pids, comms, strict=True)
+        for key, count in Counter(keys).items():
+            row = tasks.get(key)
+            if row is None:
+                tasks[key] = [count, 0, 0, 0, 0, 0, 0, 0]
+            else:
+                row[0] += count
 
-    def _special(
-        self, st: _State, kind: tuple[int, str, str], ev: Sequence[Any], pair: bool
-    ) -> Sequence[Any]:
-        cls, family, syscall = kind
+    def _special(self, st: _State, kind: tuple[int, str, str], ev: Sequence[Any]) -> Sequence[Any]:
+        cls, family, _syscall = kind
         ts, cpu, _pid, tid, _comm, name, fields, dur, ret, err = ev
         if isinstance(fields, str):  # JSON text, as the wire and the table carry it
             # rollups read the fields of raw syscalls (their number), scheduling events and
-            # the exits they pair
-            wanted = family == "r" or cls in (SWITCH, WAKEUP) or (pair and cls in PAIRED_EXITS)
+            # function-graph exits without a duration
+            wanted = (
+                family == "r" or cls in (SWITCH, WAKEUP) or (cls == FGRAPH_EXIT and dur is None)
+            )
             fields = orjson.loads(fields) if wanted else {}
         nr = NO_NR
-        if family:
-            if family == "r":
-                nr = int(fields.get("id", NO_NR))
-            if pair and tid is not None:
-                dur_pair = st.pair(cls, family, nr if family == "r" else syscall, tid, ts)
-                if cls == EXIT:
-                    ret = fields.get("ret")
-                    err = errno_of(ret)
-                    dur = dur_pair if dur is None else dur
-                    ev = (*ev[:7], dur, ret, err)
-                    if dur is None:  # no enter: not a call, so not a failed one (strace -c)
-                        err = None
-        elif cls == FGRAPH_EXIT and dur is None and pair:
+        if family == "r":
+            nr = int(fields.get("id", NO_NR))
+        if cls == EXIT and dur is None:  # no enter: not a call, so not a failed one (strace -c)
+            err = None
+        elif cls == FGRAPH_EXIT and dur is None:
             calltime, rettime = fields.get("calltime"), fields.get("rettime")
             if isinstance(calltime, int) and isinstance(rettime, int):
                 dur = rettime - calltime
@@ -390,8 +391,6 @@ class RollupBuilder:
             st.switch(ts, cpu, tid, fields)
         elif cls == WAKEUP:
             st.wake(fields.get("pid"), ts)
-        elif cls == LOST and pair:
-            st.enters.clear()
         st.add(name, nr, ev, dur, ret, err)
         return ev
 
@@ -439,7 +438,7 @@ class RollupBuilder:
             if kind[0] == PLAIN:
                 st.add(ev[5], NO_NR, ev, ev[7], ev[8], ev[9])
             else:
-                self._special(st, kind, ev, pair=False)
+                self._special(st, kind, ev)
         self._sql.write(conn, session_id, st)
         st.clear_aggregates()
         if len(rows) == limit:

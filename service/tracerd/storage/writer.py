@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, Engine, delete, select
 
 from ..fields import compact_rows
 from .blocks import BlockBuilder
+from .bulk import DEFAULT_MAX_VARIABLES, MultiRowInsert
 from .interned import Interned
 from .rollups import RollupBuilder
 from .tables import (
@@ -105,6 +107,8 @@ class EventWriter:
         self._insert_sql = str(events_table.insert().compile(dialect=engine.dialect))
         self._positional = bool(engine.dialect.positional)
         self._columns = [c.name for c in events_table.columns]
+        self._bulk: MultiRowInsert | None = None
+        """SQLite: multi-row statements (bulk.py); set once the writer's connection is open"""
         self._rollups = RollupBuilder(engine.dialect)
         self._blocks = BlockBuilder()
         self._names = Interned(engine.dialect, event_names_table, "name")
@@ -173,6 +177,7 @@ class EventWriter:
                 # insert): events are only written here, for sessions that exist until
                 # their events are deleted (here too); other connections keep the checks
                 conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                self._bulk = MultiRowInsert(events_table.name, _max_variables(conn))
             try:
                 self._loop_items(conn)
             finally:
@@ -204,43 +209,51 @@ class EventWriter:
                 stop = True
             self._flush(conn, batches)
 
-    def _rows(self, conn: Connection, batch: _Batch) -> tuple[list[Any], int, int]:
-        """The batch's rows in table order (rollups applied), their stored size and how many
-        of them are events (not loss or maps records)."""
+    def _batch_columns(
+        self, conn: Connection, batch: _Batch
+    ) -> tuple[list[Sequence[Any]], int, int]:
+        """The batch's columns after seq (rollups applied; names and comms as ids), their
+        stored size and how many of them are events (not loss or maps records)."""
         sid, seq = batch.session_id, batch.first_seq
-        events = self._rollups.ingest(sid, seq, batch.events)
-        present = {ev[5] for ev in events}
+        cols = list(zip(*batch.events, strict=True))
+        events = self._rollups.ingest(sid, seq, batch.events, cols)
+        if events is not batch.events:  # the rollups promoted columns of some events
+            cols = list(zip(*events, strict=True))
+        ts, cpus, pids, tids, comm_col, name_col, texts, durs, rets, errs = cols
+        present = set(name_col)
         names = self._names.ensure(conn, present)
-        ts, cpus, pids, tids, comm_col, name_col, texts, durs, rets, errs = zip(
-            *events, strict=True
-        )
         comms = self._comms.ensure(conn, set(comm_col))
         if self._compacts(conn, sid):
             texts = tuple(compact_rows(name_col, texts, rets, errs, durs))
-        n = len(events)
-        rows = list(  # column by column, in C: no Python code per event
-            zip(
-                repeat(sid, n),
-                range(seq, seq + n),
-                ts,
-                cpus,
-                pids,
-                tids,
-                map(comms.__getitem__, comm_col),
-                map(names.__getitem__, name_col),
-                durs,
-                rets,
-                errs,
-                texts,
-                strict=True,
-            )
-        )
-        size = sum(map(len, texts)) + ROW_OVERHEAD_BYTES * n
+        columns: list[Sequence[Any]] = [  # column by column, in C: no Python code per event
+            ts,
+            cpus,
+            pids,
+            tids,
+            list(map(comms.__getitem__, comm_col)),
+            list(map(names.__getitem__, name_col)),
+            durs,
+            rets,
+            errs,
+            texts,
+        ]
+        size = sum(map(len, texts)) + ROW_OVERHEAD_BYTES * len(events)
         self._blocks.add(sid, seq, ts)
-        real = _real_events(events, present)
-        if not self._positional:
-            return [dict(zip(self._columns, r, strict=True)) for r in rows], size, real
-        return rows, size, real
+        return columns, size, _real_events(events, present)
+
+    def _insert(self, conn: Connection, batch: _Batch, columns: list[Sequence[Any]]) -> None:
+        sid, seq = batch.session_id, batch.first_seq
+        if self._bulk is not None:
+            self._bulk.insert(conn, sid, seq, columns)
+            return
+        n = len(columns[0])
+        rows = zip(repeat(sid, n), range(seq, seq + n), *columns, strict=True)
+        if self._positional:
+            conn.exec_driver_sql(self._insert_sql, list(rows))
+        else:
+            conn.exec_driver_sql(
+                self._insert_sql, [dict(zip(self._columns, r, strict=True)) for r in rows]
+            )
 
     def _compacts(self, conn: Connection, sid: int) -> bool:
         """Whether the session's traced syscalls are stored compact (its kind, read once)."""
@@ -256,14 +269,12 @@ class EventWriter:
         sizes: dict[int, tuple[int, int, int, int]] = {}
         count = sum(len(batch.events) for batch in batches)
         try:
-            rows: list[Any] = []
             for batch in batches:
-                batch_rows, size, real = self._rows(conn, batch)
-                rows.extend(batch_rows)
+                columns, size, real = self._batch_columns(conn, batch)
+                self._insert(conn, batch, columns)
                 last = batch.first_seq + len(batch.events) - 1
                 n, b, _, _ = sizes.get(batch.session_id, (0, 0, 0, 0))
                 sizes[batch.session_id] = (n + real, b + size, last, 0)
-            conn.exec_driver_sql(self._insert_sql, rows)
             self._blocks.write(conn)
             self._rollups.write(conn)
             conn.commit()
@@ -370,6 +381,15 @@ def _real_events(events: Sequence[Sequence[Any]], names: set[str]) -> int:
     if names.isdisjoint(RECORD_NAMES):
         return len(events)
     return sum(1 for ev in events if ev[5] not in RECORD_NAMES)
+
+
+def _max_variables(conn: Connection) -> int:
+    """SQLite's limit on parameters in one statement, for this connection."""
+    dbapi = conn.connection.driver_connection
+    getlimit = getattr(dbapi, "getlimit", None)  # Python >= 3.11
+    if getlimit is None:
+        return DEFAULT_MAX_VARIABLES
+    return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
 def _set_result(fut: asyncio.Future[None]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tracerd.engines.tracefs.pairing import SyscallPairer
 from tracerd.reports.query import SessionInfo
 from tracerd.storage import db as storage_db
 from tracerd.storage.tables import SessionRow
@@ -40,6 +41,7 @@ class Store:
         self.writer = self.call(self._make_writer)
         self.writer.start()
         self.next_seq: dict[int, int] = {}
+        self.pairers: dict[int, SyscallPairer] = {}
 
     async def _make_writer(self) -> EventWriter:
         return EventWriter(self.engine, asyncio.get_running_loop(), 1_000_000)
@@ -95,12 +97,16 @@ class Store:
             )
 
     def ingest(self, sid: int, events: Sequence[Sequence[Any]], batch: int = 1000) -> None:
-        """Submit in batches (as the daemon does) and wait until committed."""
+        """Submit in batches (as the daemon does) and wait until committed; syscall exits
+        are paired first, as a tracefs worker does (its other events are left as they are)."""
+        pairer = self.pairers.setdefault(sid, SyscallPairer())
 
         async def go() -> None:
             seq = self.next_seq.get(sid, 0)
             for i in range(0, len(events), batch):
-                chunk = [event_row(e) for e in events[i : i + batch]]
+                part = [WireEvent(*e) for e in events[i : i + batch]]
+                pairer.apply(part)
+                chunk = [event_row(e) for e in part]
                 self.writer.submit(sid, seq, chunk)
                 seq += len(chunk)
             self.next_seq[sid] = seq

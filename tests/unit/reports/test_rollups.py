@@ -6,8 +6,9 @@ from __future__ import annotations
 import orjson
 from sqlalchemy import func, select
 
-from tracerd.storage.rollups import REBUILD_COLUMNS, SUB_BUCKETS, errno_of, slot_bounds, slot_of
+from tracerd.storage.rollups import REBUILD_COLUMNS, SUB_BUCKETS, slot_bounds, slot_of
 from tracerd.storage.tables import EventRow, RollupSessionRow, RollupTaskRow
+from tracerd.syscalls import errno_of
 
 from .store import Store, ev
 from .workloads import tracefs_syscalls, with_loss

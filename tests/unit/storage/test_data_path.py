@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.dialects import sqlite
 
+from tracerd.engines.tracefs.pairing import SyscallPairer
 from tracerd.sessions.ingest import SessionIngest
 from tracerd.sessions.live import LiveSession
 from tracerd.specs import SPEC_BY_KIND
@@ -25,7 +26,7 @@ from tracerd.storage.rollups import RollupBuilder
 from tracerd.storage.tables import EventBlockRow, EventRow, SessionRow
 from tracerd.storage.writer import EventWriter, SessionProgress
 from tracerd.stream.hub import StreamHub
-from tracerd.types import SessionState
+from tracerd.types import SessionState, WireEvent
 from tracerd.workers import wire
 
 T0 = 5_000_000_000
@@ -40,7 +41,7 @@ class FakeEngine:
         self.produced = 0
         self.kernel_lost = 0
 
-    def event(self, i: int) -> list[Any]:
+    def event(self, i: int) -> WireEvent:
         ts = T0 + i * 1000
         tid = 100 + (i // 10) % 7  # one thread per run of ten: enters meet their exits
         kind = i % 10
@@ -52,9 +53,11 @@ class FakeEngine:
             name, fields = "raw_syscalls:sys_exit", {"id": 0, "ret": -11}
         else:
             name, fields = "sched:sched_wakeup", {"comm": "x", "pid": tid, "prio": 120}
-        return [ts, i % 2, tid, tid, f"comm{tid}", name, wire.dump_fields(fields), None, None, None]
+        return WireEvent(ts, i % 2, tid, tid, f"comm{tid}", name, fields)
 
     def frames(self) -> Iterator[wire.Frame]:
+        """As a tracefs worker sends them: syscall exits paired after the merge."""
+        pairer = SyscallPairer()
         i = 0
         for b in range(self.batches):
             events = []
@@ -62,11 +65,11 @@ class FakeEngine:
                 events.append(self.event(i))
                 i += 1
             if b == 1:
-                loss = wire.event_row(wire_lost("kernel", 17, T0 + i * 1000))
-                events.append(loss)
+                events.append(wire_lost("kernel", 17, T0 + i * 1000))
                 self.kernel_lost += 17
             self.produced += self.size
-            yield {"t": "events", "events": events}
+            pairer.apply(events)
+            yield {"t": "events", "events": wire.event_rows(events)}
 
 
 def wire_lost(source: str, count: int, ts: int) -> Any:
@@ -163,7 +166,7 @@ def test_fed_batches_are_stored_in_order_and_accounted(tmp_path: Path) -> None:
     # loss accounting: stored real events + lost = produced + lost, exactly
     assert env.live.received == fake.produced
     assert env.live.lost_inband["kernel"] == fake.kernel_lost
-    # syscall exits got their enter's duration, return value and errno at ingest
+    # syscall exits got their enter's duration, return value and errno in the worker
     with env.db() as s:
         exits = s.execute(
             select(EventRow.dur_ns, EventRow.ret, EventRow.errno).where(
@@ -353,41 +356,62 @@ def test_loss_and_maps_records_are_neither_stored_events_nor_storage_loss(
     assert env.live.lost_inband["kernel"] == 40
 
 
-@pytest.mark.parametrize("mix", ["plain", "enters", "enters-then-exits", "results", "result"])
+@pytest.mark.parametrize(
+    "mix", ["plain", "enters", "enters-then-exits", "raw", "exits-alone", "results", "result"]
+)
 def test_per_batch_rollups_equal_the_per_event_loop(mix: str) -> None:
-    """The counted fast path aggregates exactly what the per-event loop does."""
+    """Both counted fast paths aggregate exactly what the per-event loop does, for batches
+    as the worker sends them (syscall exits paired there)."""
     fake = FakeEngine(batches=1, size=1)
     names = {
         "plain": ["sched:sched_wakeup_new", "irq:irq_handler_entry"],
         "enters": ["syscalls:sys_enter_getppid", "syscalls:sys_enter_read", "x:y"],
         "enters-then-exits": ["syscalls:sys_enter_read", "syscalls:sys_exit_read"],
+        "raw": ["raw_syscalls:sys_enter", "raw_syscalls:sys_exit", "x:y"],
+        "exits-alone": ["syscalls:sys_exit_read", "raw_syscalls:sys_exit"],
         "results": ["opensnoop", "execsnoop", "sched:sched_wakeup"],  # promoted ret/errno
         "result": ["opensnoop"],
     }[mix]
+    pairer = SyscallPairer()
     batches = []
     for b in range(3):
         batch = []
         for i in range(2000):
+            name = names[(i // 3) % len(names)]
+            fields: dict[str, Any] = dict(fake.event(i).fields)
+            ret = err = None
+            if name.startswith(("syscalls:sys_exit", "raw_syscalls:sys_exit")):
+                fields = {"id": i // 9 % 3, "ret": -2 if i % 5 == 0 else 5}
+            elif name == "raw_syscalls:sys_enter":
+                fields = {"id": i // 9 % 3, "args": [0] * 6}
+            if name.endswith("snoop") and i % 4:  # a result; every other one failed
+                ret, err = (-2, "ENOENT") if i % 2 else (3, None)
             ev = fake.event(i)
-            ev[0] = T0 + (b * 2000 + i) * 40_000
-            ev[5] = names[(i // 3) % len(names)]
-            if ev[5].startswith("syscalls:sys_exit"):
-                ev[6] = wire.dump_fields({"ret": 5})
-            if ev[5].endswith("snoop") and i % 4:  # a result; every other one failed
-                ev[8], ev[9] = (-2, "ENOENT") if i % 2 else (3, None)
-            batch.append(ev)
-        batches.append(batch)
-    fast, slow = RollupBuilder(sqlite.dialect()), RollupBuilder(sqlite.dialect())
-    slow._ingest_counted = lambda st, events: False  # type: ignore[method-assign]
-    for builder in (fast, slow):
+            ts = T0 + (b * 2000 + i) * 40_000
+            batch.append(
+                WireEvent(ts, ev.cpu, ev.pid, ev.tid, ev.comm, name, fields, None, ret, err)
+            )
+        pairer.apply(batch)
+        batches.append(wire.event_rows(batch))
+    fast, calls, slow = (RollupBuilder(sqlite.dialect()) for _ in range(3))
+    calls._ingest_counted = lambda *args: False  # type: ignore[method-assign]
+    slow._ingest_counted = lambda *args: False  # type: ignore[method-assign]
+    slow._ingest_syscalls = lambda *args: False  # type: ignore[method-assign]
+    for builder in (fast, calls, slow):
         seq = 0
         for batch in batches:
             builder.ingest(1, seq, batch)
             seq += len(batch)
-    a, b = fast._states[1], slow._states[1]
-    assert (a.time, a.tasks, a.latency, a.enters) == (b.time, b.tasks, b.latency, b.enters)
+    a, c, b = fast._states[1], calls._states[1], slow._states[1]
+    assert (a.time, a.tasks, a.latency) == (b.time, b.tasks, b.latency)
+    assert (c.time, c.tasks, c.latency) == (b.time, b.tasks, b.latency)
     if mix.startswith("result"):
         assert any(row[1] and row[2] for row in a.tasks.values())  # both were counted
+    if mix in ("enters-then-exits", "raw"):  # paired: durations, errors of calls
+        assert a.latency
+        assert any(row[1] and row[5] for row in a.tasks.values())
+    if mix == "exits-alone":  # no enter: a return value, no call, so no error (strace -c)
+        assert all(row[2] and not row[1] and not row[5] for row in a.tasks.values())
 
 
 def test_the_workers_batch_rows_equal_one_row_at_a_time() -> None:

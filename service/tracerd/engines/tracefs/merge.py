@@ -9,10 +9,10 @@ below the horizon H = min over CPUs of what that CPU can still produce:
   `drained_ns` is the session-clock time at which its reader last found the kernel buffer
   empty (an idle CPU thus advances to "now"); the delay covers records being committed while
   the reader looked.
-Released events are sorted by timestamp (Timsort merges the per-CPU runs in C) and handed to
-the `EventSink` in batches of at most `Limits.batch_events`, at least every
-`Limits.batch_interval_s`. A record that still arrives behind H is emitted at once and
-counted in `late`.
+Released events are sorted by timestamp (Timsort merges the per-CPU runs in C), their
+syscall exits paired with their enters (pairing.py), and handed to the `EventSink` in
+batches of at most `Limits.batch_events`, at least every `Limits.batch_interval_s`. A
+record that still arrives behind H is emitted at once and counted in `late`.
 
 Caveats: for clocks without a user-space equivalent (local, global, perf, x86-tsc, counter)
 "now" is estimated from the records seen (`SessionClock`): idle CPUs then lag a little more.
@@ -34,6 +34,7 @@ from ...kernel.tracefs import CLOCK_IDS
 from ...types import WireEvent
 from ..base import EventSink, Limits
 from .decode import PageDecoder
+from .pairing import SyscallPairer
 from .spool import RawStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,11 @@ HOT_BYTES_PER_S = 8 << 20
 HOT_NAP_S = 0.001
 """pause after each page decoded while the input is hot: the GIL is free for the readers"""
 RATE_WINDOW_S = 0.01
+MAX_DECODED_EVENTS = 131_072
+"""decoded events a CPU may hold waiting for the horizon (~45 MiB of getppid events); past
+that its pages stay raw (compact, spooled by the RawStore) until another CPU's progress
+releases them. The CPU that holds the horizon back is never over it: its events are
+released"""
 DECODE_NICE = 5
 """the decode thread's nice increment: the readers and the traced load come first"""
 _TS = itemgetter(0)
@@ -119,6 +125,8 @@ class EventPump:
         self.events = 0
         self.late = 0
         self.pages = 0
+        self.held = False
+        """the last decode round left pages raw: their CPU held MAX_DECODED_EVENTS"""
         self.abort = False
         self.wake = threading.Event()
         self._stores = stores
@@ -131,6 +139,7 @@ class EventPump:
         self._closed = False
         self._last_ts: dict[int, int] = dict.fromkeys(stores, _NEVER)
         self._out: list[WireEvent] = []
+        self._pairer = SyscallPairer()
         self._emitted_ts = _NEVER
         self._last_emit = time.monotonic()
         self.hot_s = 0.0
@@ -148,7 +157,7 @@ class EventPump:
                 decoded = self._decode_some()
                 self._release(final=False)
                 if not decoded:
-                    if finished:
+                    if finished and not self.held:
                         break
                     self.wake.wait(self.limits.batch_interval_s)
                     self.wake.clear()
@@ -191,7 +200,8 @@ class EventPump:
         return None
 
     def _decode_some(self, max_pages: int = 64) -> int:
-        """Decode up to `max_pages` pages, the oldest page of any CPU first."""
+        """Decode up to `max_pages` pages, the oldest page of any CPU first (of the CPUs
+        holding fewer than MAX_DECODED_EVENTS decoded events)."""
         done = 0
         page_ts = self.decoder.page_ts
         while done < max_pages:
@@ -200,7 +210,11 @@ class EventPump:
                 time.sleep(HOT_NAP_S)
                 return done or 1  # "progress": keep the loop awake while input is hot
             best, best_ts = -1, _ALWAYS
+            self.held = False
             for cpu in self._stores:
+                if len(self._pending[cpu]) >= MAX_DECODED_EVENTS:
+                    self.held = True  # waits for the horizon, as raw pages
+                    continue
                 head = self._head(cpu)
                 if head is not None:
                     ts = page_ts(head.buf, head.pos)
@@ -290,6 +304,7 @@ class EventPump:
             len(out) < size and not final and now - self._last_emit < self.limits.batch_interval_s
         ):
             return
+        self._pairer.apply(out)  # syscall exits get ret, errno, dur_ns (pairing.py)
         for i in range(0, len(out), size):
             batch = out[i : i + size]
             self.sink.emit(batch)

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from ...storage.rollups import ENTER, EXIT, FGRAPH_EXIT, SWITCH, classify
+from ...syscalls import ENTER, EXIT, FGRAPH_EXIT, SWITCH, classify
 from ...types import LOST_EVENT_NAME
 from ..sysnames import syscall_name
 from .rows import Row

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tracerd.engines.base import Limits
+from tracerd.engines.tracefs import merge
 from tracerd.engines.tracefs.decode import PageDecoder
 from tracerd.engines.tracefs.merge import REORDER_DELAY_NS, EventPump, SessionClock
 from tracerd.engines.tracefs.sinks import ListSink
@@ -64,6 +67,26 @@ def test_horizon_holds_back_what_an_idle_cpu_could_still_precede() -> None:
     assert out == list(range(1000, 1501, 10))  # only up to "drained - delay" = 1500
     p._release(final=True)
     assert len(sink.events) == 100
+
+
+def test_a_cpu_held_by_the_horizon_keeps_its_pages_raw_past_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Decoded events waiting for another CPU's horizon are bounded: past the bound the
+    CPU's pages stay raw; they are decoded once the horizon moves, and none is lost."""
+    monkeypatch.setattr(merge, "MAX_DECODED_EVENTS", 40)
+    data = {0: cpu_pages(1000, 10, range(0, 100)), 1: b""}
+    idle = Progress(drained_ns=0, finished=False)  # holds the horizon before every record
+    p, sink = pump(data, {0: Progress(), 1: idle}, Limits(batch_interval_s=0))
+    assert p._decode_some() == 1  # one page of 50 records, then the bound stops it
+    assert p._decode_some() == 0
+    assert p.held
+    p._release(final=False)
+    assert sink.events == []
+    assert len(p._stores[0]) + (p._cur.get(0) is not None) > 0  # the second page, raw
+    idle.drained_ns, idle.finished = 10_000 + REORDER_DELAY_NS, True
+    p.run()  # the horizon moved: the rest is decoded and released
+    assert [e.fields["v"] for e in sink.events] == list(range(100))
 
 
 def test_store_spools_past_the_memory_budget(tmp_path: Path) -> None:
