@@ -9,7 +9,8 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from tracerd.api.schemas import SessionCreate
-from tracerd.specs import ARG_MAX_BYTES, BpfSpec, PtraceSpec, TracefsSpec
+from tracerd.errors import BadRequest
+from tracerd.specs import ARG_MAX_BYTES, BpfSpec, PtraceSpec, TracefsSpec, load_spec
 
 HUGE = 1 << 63
 CREATE: TypeAdapter[Any] = TypeAdapter(SessionCreate)
@@ -82,3 +83,11 @@ def test_argv_takes_every_byte_but_nul(argv: list[str]) -> None:
 def test_argv_and_env_limits(launch: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         PtraceSpec.model_validate(launch)
+
+
+def test_a_stored_spec_that_no_longer_validates_is_a_bad_request() -> None:
+    """A row stored by an older tracerd with looser rules: starting it answers 400, not 500."""
+    assert load_spec("tracefs", TRACEFS).events == ["sched:sched_switch"]
+    with pytest.raises(BadRequest, match="stored tracefs spec is not valid any more") as raised:
+        load_spec("tracefs", {**TRACEFS, "max_events": HUGE})
+    assert raised.value.detail["errors"][0]["loc"] == ("max_events",)
