@@ -10,16 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-
-from .errors import BadRequest
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # C-identifier rules: group and event names reject '-' and '.' on some kernels.
 IDENT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
@@ -325,14 +316,5 @@ def spec_json(spec: AnySpec) -> dict[str, Any]:
 
 
 def load_spec(kind: str, data: Mapping[str, Any]) -> AnySpec:
-    """The spec of `kind` back from its JSON (a stored row, the worker's `prepare`); one that
-    no longer validates (stored by an older tracerd with looser rules) is a BadRequest."""
-    try:
-        return SPEC_BY_KIND[kind].model_validate(data)
-    except ValidationError as exc:
-        raise BadRequest(
-            f"the stored {kind} spec is not valid any more: {exc.errors()[0]['msg']}",
-            detail={
-                "errors": exc.errors(include_url=False, include_context=False, include_input=False)
-            },
-        ) from None
+    """The spec of `kind` back from its JSON (a stored row, the worker's `prepare`)."""
+    return SPEC_BY_KIND[kind].model_validate(data)

@@ -10,7 +10,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from tracerd.api.schemas import SessionCreate
 from tracerd.errors import BadRequest
-from tracerd.specs import ARG_MAX_BYTES, BpfSpec, PtraceSpec, TracefsSpec, load_spec
+from tracerd.sessions.live import stored_spec
+from tracerd.specs import ARG_MAX_BYTES, BpfSpec, PtraceSpec, TracefsSpec
 
 HUGE = 1 << 63
 CREATE: TypeAdapter[Any] = TypeAdapter(SessionCreate)
@@ -87,7 +88,7 @@ def test_argv_and_env_limits(launch: dict[str, Any]) -> None:
 
 def test_a_stored_spec_that_no_longer_validates_is_a_bad_request() -> None:
     """A row stored by an older tracerd with looser rules: starting it answers 400, not 500."""
-    assert load_spec("tracefs", TRACEFS).events == ["sched:sched_switch"]
+    assert stored_spec("tracefs", TRACEFS).events == ["sched:sched_switch"]
     with pytest.raises(BadRequest, match="stored tracefs spec is not valid any more") as raised:
-        load_spec("tracefs", {**TRACEFS, "max_events": HUGE})
+        stored_spec("tracefs", {**TRACEFS, "max_events": HUGE})
     assert raised.value.detail["errors"][0]["loc"] == ("max_events",)

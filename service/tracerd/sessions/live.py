@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from pydantic import ValidationError
+
+from ..errors import BadRequest
 from ..specs import AnySpec, load_spec
 from ..storage.tables import SessionRow
 from ..types import FINAL_STATES, LossSource, SessionState
@@ -65,7 +69,7 @@ class LiveSession:
     def spec(self) -> AnySpec:
         """The validated spec; read from `spec_json` only for a session loaded from the database
         (a created one is given the API's)."""
-        return load_spec(self.kind, self.spec_json)
+        return stored_spec(self.kind, self.spec_json)
 
     @property
     def is_final(self) -> bool:
@@ -147,3 +151,17 @@ def session_view(live: LiveSession, counters: dict[str, Any], stored_bytes: int)
         "info": live.info,
         "stored_bytes": stored_bytes,
     }
+
+
+def stored_spec(kind: str, data: Mapping[str, Any]) -> AnySpec:
+    """A stored row's spec, validated; one that no longer validates (stored by an older
+    tracerd with looser rules) is a BadRequest, not a 500."""
+    try:
+        return load_spec(kind, data)
+    except ValidationError as exc:
+        raise BadRequest(
+            f"the stored {kind} spec is not valid any more: {exc.errors()[0]['msg']}",
+            detail={
+                "errors": exc.errors(include_url=False, include_context=False, include_input=False)
+            },
+        ) from None

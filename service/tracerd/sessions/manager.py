@@ -28,7 +28,7 @@ from ..engines.base import Limits
 from ..engines.tracefs.tracers import needs_top_level
 from ..errors import InvalidTransition, QuotaExceeded, ResourceBusy, TracerdError, WorkerFailed
 from ..kernel.tracefs import Tracefs
-from ..specs import AnySpec, PacketSpec, TracefsSpec, load_spec
+from ..specs import AnySpec, PacketSpec, TracefsSpec
 from ..storage.writer import EventWriter
 from ..stream.hub import StreamHub
 from ..types import SessionState
@@ -37,7 +37,7 @@ from .control import ControlWrites
 from .exclusions import excluded_processes, exclusion_loop
 from .ingest import SessionIngest
 from .ledger import LedgerStore
-from .live import LiveSession, session_view
+from .live import LiveSession, session_view, stored_spec
 from .state import Action, Request, action_for, check_transition
 from .store import SessionStore, row_view
 
@@ -149,7 +149,7 @@ class SessionManager:
         if live is not None:
             return live.spec
         row = await asyncio.to_thread(self.store.load, session_id)
-        return load_spec(row.kind, row.spec)
+        return stored_spec(row.kind, row.spec)
 
     def live_position(self, session_id: int) -> tuple[int, str] | None:
         """(next seq, state) of a session this daemon runs or ran; None for one it never ran."""
