@@ -3,6 +3,7 @@ generic ftrace events, named syscall arguments, counters from map snapshots, los
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import orjson
@@ -169,3 +170,153 @@ def test_bpf_map_snapshots_are_counters_one_track_per_series() -> None:
     assert ("counts[bash, 1]", T0 + 1000, 12) in values
     assert ("dist [2, 3] usecs", T0, 5) in values
     assert len(values) == 5
+
+
+def sched_rows(n: int, seed: int = 7) -> list[Row]:
+    """A scheduler-heavy tracefs session on 2 CPUs: switches that follow each CPU's running
+    task, wakings raised by it, other events, a kernel loss, a comm change, a switch whose
+    prev is not the CPU's running task (as after a loss) and one from an older kernel."""
+    rng = random.Random(seed)
+    tasks = [(0, "swapper/0", 120)] + [(100 + i, f"task{i % 5}", 100 + i % 40) for i in range(12)]
+    running = {0: tasks[0], 1: (0, "swapper/1", 120)}
+    rows: list[Row] = []
+    for seq in range(n):
+        cpu = rng.randrange(2)
+        cur = running[cpu]
+        kw: dict[str, Any] = {"cpu": cpu, "pid": cur[0], "tid": cur[0], "comm": cur[1]}
+        kw["ts_ns"] = T0 + seq * 997 + rng.randrange(500)
+        pick = rng.random()
+        if seq == n // 2:
+            rows.append(row(seq, "lost", {"source": "kernel", "count": 3}, **kw))
+        elif pick < 0.45 or seq % 97 == 0:
+            nxt = rng.choice(tasks)
+            if seq % 211 == 0:
+                nxt = (nxt[0], "renamed", nxt[2])
+            prev = cur if seq % 89 else (cur[0] + 1, cur[1], cur[2])
+            fields = {
+                "prev_comm": prev[1],
+                "prev_pid": prev[0],
+                "prev_prio": prev[2],
+                "prev_state": rng.choice((0, 1, 2, 0x400)),
+                "next_comm": nxt[1],
+                "next_pid": nxt[0],
+                "next_prio": nxt[2],
+            }
+            rows.append(row(seq, "sched:sched_switch", fields, **kw))
+            running[cpu] = nxt
+        elif pick < 0.8:
+            woken = rng.choice(tasks[1:])
+            fields = {"comm": woken[1], "pid": woken[0], "prio": woken[2], "target_cpu": 1 - cpu}
+            if seq % 101 == 0:
+                fields["success"] = 1  # kernels before 4.19
+            rows.append(row(seq, "sched:sched_waking", fields, **kw))
+        else:
+            rows.append(row(seq, "syscalls:sys_enter_getppid", {"__syscall_nr": 110}, **kw))
+    return rows
+
+
+def ftrace_events(trace: Any) -> list[tuple[int, int, int, str, dict[str, Any]]]:
+    """Every ftrace event of a trace as (cpu, ts, pid, event, fields), compact_sched expanded
+    the way Perfetto reads it: a compact switch's prev task is the one the CPU's previous
+    switch brought in, a compact waking's waker is the task its CPU runs."""
+    per_cpu: dict[int, list[tuple[int, int, Any]]] = {}
+    order = 0
+    for packet in packets(trace, "ftrace_events"):
+        bundle = packet.ftrace_events
+        items = per_cpu.setdefault(bundle.cpu, [])
+        for event in bundle.event:
+            items.append((event.timestamp, order, event))
+            order += 1
+        cs = bundle.compact_sched
+        names = list(cs.intern_table)
+        ts = 0
+        for i, delta in enumerate(cs.switch_timestamp):
+            ts += delta
+            items.append((ts, order, ("switch", cs, names, i)))
+            order += 1
+        ts = 0
+        for i, delta in enumerate(cs.waking_timestamp):
+            ts += delta
+            items.append((ts, order, ("waking", cs, names, i)))
+            order += 1
+    out: list[tuple[int, int, int, str, dict[str, Any]]] = []
+    for cpu, items in per_cpu.items():
+        running: tuple[int, str, int] | None = None
+        for ts, _, item in sorted(items, key=lambda x: (x[0], x[1])):
+            if isinstance(item, tuple) and item[0] == "switch":
+                _, cs, names, i = item
+                assert running is not None, "a compact switch with no known prev task"
+                fields = {
+                    "prev_comm": running[1],
+                    "prev_pid": running[0],
+                    "prev_prio": running[2],
+                    "prev_state": cs.switch_prev_state[i],
+                    "next_comm": names[cs.switch_next_comm_index[i]],
+                    "next_pid": cs.switch_next_pid[i],
+                    "next_prio": cs.switch_next_prio[i],
+                }
+                out.append((cpu, ts, running[0], "sched_switch", fields))
+                running = (fields["next_pid"], fields["next_comm"], fields["next_prio"])
+            elif isinstance(item, tuple):
+                _, cs, names, i = item
+                assert running is not None, "a compact waking with no known waker"
+                fields = {
+                    "comm": names[cs.waking_comm_index[i]],
+                    "pid": cs.waking_pid[i],
+                    "prio": cs.waking_prio[i],
+                    "target_cpu": cs.waking_target_cpu[i],
+                }
+                out.append((cpu, ts, running[0], "sched_waking", fields))
+            else:
+                kind = item.WhichOneof("event")
+                body = getattr(item, kind)
+                if kind == "generic":
+                    fields = {f.name: getattr(f, f.WhichOneof("value")) for f in body.field}
+                    kind = body.event_name
+                else:
+                    fields = {d.name: v for d, v in body.ListFields()}
+                if kind == "sched_switch" and item.WhichOneof("event") == "generic":
+                    running = None  # a switch Perfetto cannot follow
+                elif kind == "sched_switch":
+                    running = (fields["next_pid"], fields["next_comm"], fields["next_prio"])
+                out.append((cpu, ts, item.pid, kind, fields))
+    return sorted(out, key=lambda e: (e[0], e[1]))
+
+
+def test_sched_events_go_compact_and_read_back_equal_to_the_typed_form() -> None:
+    rows = sched_rows(6000)
+    chunks = [rows[:2000], rows[2000:4100], rows[4100:]]
+    compact = encode(PerfettoTrace("tracefs", 5, T0, 0), *chunks)
+    typed = encode(PerfettoTrace("tracefs", 5, T0, 0, compact_sched=False), *chunks)
+    assert not any(
+        p.ftrace_events.HasField("compact_sched") for p in packets(typed, "ftrace_events")
+    )
+    switches = sum(
+        len(p.ftrace_events.compact_sched.switch_timestamp)
+        for p in packets(compact, "ftrace_events")
+    )
+    wakings = sum(
+        len(p.ftrace_events.compact_sched.waking_timestamp)
+        for p in packets(compact, "ftrace_events")
+    )
+    sched = [r for r in rows if r.name.startswith("sched:")]
+    # most go compact; the first switch per CPU, those after the loss and misfits stay typed
+    assert switches + wakings > 0.9 * len(sched)
+    expanded, reference = ftrace_events(compact), ftrace_events(typed)
+    assert len(expanded) == len(reference) == len(rows) - 1  # every event but the loss
+    assert expanded == reference
+    # the typed form is the stored events: same timestamps, tasks, fields
+    stored = sorted(
+        (r.cpu, r.ts_ns, r.tid, r.name.partition(":")[2], orjson.loads(r.fields))
+        for r in rows
+        if r.name != "lost"
+    )
+    assert [(c, t, p, n) for c, t, p, n, _ in reference] == [
+        (c, t, p, n) for c, t, p, n, _ in stored
+    ]
+    for (*_, fields), (*_, want) in zip(reference, stored, strict=True):
+        want.pop("__syscall_nr", None)
+        assert fields == want
+    size, typed_size = len(compact.SerializeToString()), len(typed.SerializeToString())
+    print(f"\ncompact_sched: {size:,} B vs typed {typed_size:,} B ({size / typed_size:.0%})")
+    assert size < 0.6 * typed_size
