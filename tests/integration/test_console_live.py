@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
+import orjson
 import pytest
 from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
 from selenium import webdriver
@@ -28,6 +29,11 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.perfetto_read import ftrace_events, packets
+from tests.unit.test_deploy import dashboard_metrics
+from tracerd.reports.export.perfetto import PerfettoTrace
+from tracerd.reports.export.rows import Row
 
 from .conftest import DaemonProcess, wait_for
 
@@ -49,6 +55,14 @@ CHROME_FLAGS = (
     "--window-size=1400,1000",
 )
 GAP_TEXTS = "return [...document.querySelectorAll('#tail .gap')].map((e) => e.textContent)"
+# the tail draws only the lines in view: scroll it to the first gap the page holds
+SCROLL_TO_GAP = """const i = st.lines.findIndex((l) => l.cls === 'gap');
+if (i >= 0) document.querySelector('#tail').scrollTop = i * LINE_PX;
+return i"""
+PAGE_WEIGHT = """const page = ['navigation', 'script', 'link', 'css'];
+return [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+  .filter((r) => page.includes(r.initiatorType)).reduce((n, r) => n + r.transferSize, 0)"""
+TAIL_TEXT = "return document.querySelector('#tail').textContent"  # cheaper than WebElement.text
 FAKE_PERFETTO = """<!doctype html><title>fake Perfetto UI</title><script>
 window.addEventListener("message", (e) => {
   if (e.data === "PING") { e.source.postMessage("PONG", e.origin); return; }
@@ -136,7 +150,7 @@ def sign_in(driver: WebDriver, url: str, token: str) -> None:
 
 
 def tail_events(driver: WebDriver) -> list[str]:
-    rows = driver.find_elements(By.CSS_SELECTOR, "#tail div:not(.meta):not(.gap)")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#tail .rows div:not(.meta):not(.gap)")
     return [r.text for r in rows]
 
 
@@ -147,6 +161,9 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
     url = f"{daemon.url}/?perfetto_ui={fake_perfetto}"
     sign_in(browser, url, daemon.admin)
     assert "(admin)" in browser.find_element(By.ID, "who").text
+    weight = browser.execute_script(PAGE_WEIGHT)
+    print(f"\nconsole page weight: {weight:,} B (document, scripts, styles)")
+    assert 0 < weight < 300_000
     shot(browser, "1-signed-in")
 
     # a tracefs session from the form, with a command that makes events
@@ -158,7 +175,8 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
     browser.find_element(By.ID, "c-command").send_keys(f"python3\n-c\n{script}")
     browser.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()
     until(browser, lambda d: d.find_element(By.ID, "session-panel").is_displayed())
-    until(browser, lambda d: len(tail_events(d)) >= 20)
+    until(browser, lambda d: d.execute_script("return st.rate.total") >= 20)
+    until(browser, lambda d: len(tail_events(d)) >= 10)  # the rows in view
     lines = tail_events(browser)
     assert all("syscalls:sys_enter_getppid" in line for line in lines)
     assert all(" python3-" in line for line in lines)
@@ -208,7 +226,8 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
                 os.write(fd, b"m%05d" % i)
         finally:
             os.close(fd)
-        gaps = until(browser, lambda d: d.execute_script(GAP_TEXTS), 60)
+        until(browser, lambda d: d.execute_script(SCROLL_TO_GAP) >= 0, 60)
+        gaps = until(browser, lambda d: d.execute_script(GAP_TEXTS), 10)
         assert re.search(r"gap: [\d,]+ events lost \(kernel\)", gaps[0])
         shot(browser, "4-gap")
 
@@ -252,6 +271,7 @@ def test_live_tail_keeps_up_with_a_flood_by_batching(
         sign_in(browser, daemon.url, daemon.admin)
         until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-id='{sid}']"))
         browser.find_element(By.CSS_SELECTOR, f"tr[data-id='{sid}'] button").click()
+        browser.execute_cdp_cmd("Performance.enable", {})
         browser.find_element(By.ID, "f-from").send_keys("0")
         browser.find_element(By.ID, "f-apply").click()  # from the first event: nothing missed
         until(browser, lambda d: "state: running" in d.find_element(By.ID, "tail").text)
@@ -261,7 +281,7 @@ def test_live_tail_keeps_up_with_a_flood_by_batching(
             os.P_WAIT, flood, [flood, "-c", "import os\nfor _ in range(300000): os.getppid()"]
         )
         api.post(f"/v1/sessions/{sid}/stop")
-        until(browser, lambda d: "end of session" in d.find_element(By.ID, "tail").text, 180)
+        until(browser, lambda d: "end of session" in d.execute_script(TAIL_TEXT), 180)
         elapsed = time.monotonic() - started
         rate = browser.execute_script("return st.rate")
         shown = int(rate["total"])
@@ -272,10 +292,23 @@ def test_live_tail_keeps_up_with_a_flood_by_batching(
             f" last batch = {shown / busy_s:,.0f} ev/s ({elapsed:.2f} s with the stop);"
             f" repeated seqs skipped: {rate['repeated']}"
         )
+        prof = browser.execute_script("return st.prof")
+        page_s = (prof["parseMs"] + prof["handleMs"] + prof["renderMs"]) / 1000
+        cdp = browser.execute_cdp_cmd("Performance.getMetrics", {})
+        main = {m["name"]: m["value"] for m in cdp["metrics"]}
+        print(
+            f"page main thread: JSON.parse {prof['parseMs']:.0f} ms over {prof['messages']}"
+            f" messages, handling {prof['handleMs']:.0f} ms, {prof['frames']} frames drawn in"
+            f" {prof['renderMs']:.0f} ms: {shown / page_s:,.0f} events per second of page time;"
+            f" Chromium tasks {main['TaskDuration']:.2f} s (script {main['ScriptDuration']:.2f},"
+            f" layout {main['LayoutDuration']:.2f}, style {main['RecalcStyleDuration']:.2f});"
+            f" load average {os.getloadavg()[0]:.1f}"
+        )
         assert events >= 300000
         gaps = browser.execute_script("return st.gaps")
         assert shown + gaps.get("subscriber", 0) == events, gaps
-        assert len(browser.find_elements(By.CSS_SELECTOR, "#tail div")) <= 1500
+        assert browser.execute_script("return st.lines.length") <= 1500
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#tail .rows div")) <= 100
         shot(browser, "7-flood")
 
 
@@ -318,14 +351,24 @@ def test_perfetto_export_of_a_ptrace_session_names_the_syscall_arguments(
 
 
 @pytest.mark.bpf
-def test_metrics_per_session_with_a_bpf_histogram(console_daemon: DaemonProcess) -> None:
+def test_metrics_per_session_with_bpf_histograms_and_the_dashboard_names(
+    console_daemon: DaemonProcess,
+) -> None:
+    """runqlat and biolatency sessions: their histograms in /metrics, and every metric the
+    Grafana dashboard (deploy/grafana/) queries is in the daemon's real /metrics output."""
     with console_daemon.unix() as api:
-        spec = {"tool": "runqlat", "map_interval_s": 1.0}
-        session = api.post("/v1/sessions", json={"kind": "bpf", "spec": spec}).json()
-        sid = session["id"]
+        sids = []
         try:
-            wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "running", 120)
-            wait_for(lambda: "tracerd_bpf_runqlat_dist" in api.get("/metrics").text, 30)
+            for tool in ("runqlat", "biolatency"):
+                spec = {"tool": tool, "map_interval_s": 1.0}
+                sids.append(
+                    api.post("/v1/sessions", json={"kind": "bpf", "spec": spec}).json()["id"]
+                )
+            sid = sids[0]
+            for s in sids:
+                wait_for(lambda s=s: api.get(f"/v1/sessions/{s}").json()["state"] == "running", 120)
+            for family in ("tracerd_bpf_runqlat_dist", "tracerd_bpf_biolatency_dist"):
+                wait_for(lambda f=family: f in api.get("/metrics").text, 30)
             text = api.get("/metrics").text
             buckets = metric_lines(text, "tracerd_bpf_runqlat_dist_usecs_bucket", sid)
             counts = metric_lines(text, "tracerd_bpf_runqlat_dist_usecs_count", sid)
@@ -336,7 +379,84 @@ def test_metrics_per_session_with_a_bpf_histogram(console_daemon: DaemonProcess)
             assert metric_lines(text, "tracerd_session_subscribers", sid)
             lost = metric_lines(text, "tracerd_session_lost_events_total", sid)
             assert {k.split('source="')[1].split('"')[0] for k in lost} >= {"kernel", "storage"}
+            served = set(re.findall(r"^(tracerd_\w+)", text, re.M))
+            used = dashboard_metrics()
+            assert used
+            assert used <= served, sorted(used - served)
         finally:
-            api.post(f"/v1/sessions/{sid}/stop")
-        wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "stopped", 60)
+            for s in sids:
+                api.post(f"/v1/sessions/{s}/stop")
+        for s in sids:
+            wait_for(lambda s=s: api.get(f"/v1/sessions/{s}").json()["state"] == "stopped", 60)
         assert not metric_lines(api.get("/metrics").text, "tracerd_session_events", sid)
+
+
+def test_perfetto_export_of_a_sched_session_is_compact_and_reads_back_as_stored(
+    console_daemon: DaemonProcess, short_tmp: Path
+) -> None:
+    """A scheduler-heavy tracefs session (threads ping-ponging through pipes): its export,
+    with compact_sched expanded, is the stored events (count, tasks, fields, timestamps);
+    the size against the typed-only form of the same events is printed (README's figure)."""
+    events = ["sched:sched_switch", "sched:sched_waking"]
+    pingpong = (
+        "import os, threading\n"
+        "a, b = os.pipe(); c, d = os.pipe()\n"
+        "def pong():\n"
+        "    for _ in range(3000): os.read(a, 1); os.write(d, b'x')\n"
+        "t = threading.Thread(target=pong); t.start()\n"
+        "for _ in range(3000): os.write(b, b'x'); os.read(c, 1)\n"
+        "t.join()\n"
+    )
+    with console_daemon.unix() as api:
+        spec = {"events": events, "command": ["python3", "-c", pingpong]}
+        sid = api.post("/v1/sessions", json={"kind": "tracefs", "spec": spec}).json()["id"]
+        wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "stopped", 120)
+        stored: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 10000, "name": events}
+            if cursor:
+                params["cursor"] = cursor
+            page = api.get(f"/v1/sessions/{sid}/events", params=params).json()
+            stored += page["events"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        data = api.get(f"/v1/sessions/{sid}/export", params={"format": "perfetto"}).content
+    assert len(stored) > 5000
+    trace = pb.Trace.FromString(data)
+    compact = sum(
+        len(b.ftrace_events.compact_sched.switch_timestamp)
+        + len(b.ftrace_events.compact_sched.waking_timestamp)
+        for b in packets(trace, "ftrace_events")
+    )
+    assert compact > 0.9 * len(stored)
+    got = sorted(ftrace_events(trace), key=lambda e: e[:4])
+    want = sorted(
+        (
+            (e["cpu"], e["ts_ns"], e["tid"], e["name"].partition(":")[2], e["fields"])
+            for e in stored
+        ),
+        key=lambda e: e[:4],
+    )
+    assert got == want
+    # the same events encoded by the export with and without compact_sched
+    rows = [
+        Row(
+            **{k: e.get(k) for k in Row._fields if k != "fields"},
+            fields=orjson.dumps(e["fields"]).decode(),
+        )
+        for e in stored
+    ]
+    sizes = {}
+    for on in (True, False):
+        encoder = PerfettoTrace("tracefs", int(sid), 0, 0, compact_sched=on)
+        sizes[on] = sum(
+            len(encoder.encode(rows[i : i + 10_000])) for i in range(0, len(rows), 10_000)
+        )
+    print(
+        f"\nperfetto export of {len(stored):,} sched events ({compact:,} compact):"
+        f" {sizes[True]:,} B with compact_sched vs {sizes[False]:,} B typed only"
+        f" ({sizes[True] / sizes[False]:.0%}); the daemon's file {len(data):,} B"
+    )
+    assert sizes[True] < 0.6 * sizes[False]

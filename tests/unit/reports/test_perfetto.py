@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
 
+from tests.perfetto_read import ftrace_events, packets
 from tracerd.reports.export.perfetto import PerfettoTrace
 from tracerd.reports.export.rows import Row
 
@@ -36,10 +37,6 @@ def row(seq: int, name: str, fields: Any, **kw: Any) -> Row:
 def encode(encoder: PerfettoTrace, *chunks: list[Row]) -> Any:
     data = encoder.header() + b"".join(encoder.encode(c) for c in chunks) + encoder.footer()
     return pb.Trace.FromString(data)
-
-
-def packets(trace: Any, kind: str) -> list[Any]:
-    return [p for p in trace.packet if p.WhichOneof("data") == kind]
 
 
 def test_tracefs_events_are_ftrace_bundles_per_cpu_typed_where_perfetto_has_them() -> None:
@@ -213,74 +210,6 @@ def sched_rows(n: int, seed: int = 7) -> list[Row]:
         else:
             rows.append(row(seq, "syscalls:sys_enter_getppid", {"__syscall_nr": 110}, **kw))
     return rows
-
-
-def ftrace_events(trace: Any) -> list[tuple[int, int, int, str, dict[str, Any]]]:
-    """Every ftrace event of a trace as (cpu, ts, pid, event, fields), compact_sched expanded
-    the way Perfetto reads it: a compact switch's prev task is the one the CPU's previous
-    switch brought in, a compact waking's waker is the task its CPU runs."""
-    per_cpu: dict[int, list[tuple[int, int, Any]]] = {}
-    order = 0
-    for packet in packets(trace, "ftrace_events"):
-        bundle = packet.ftrace_events
-        items = per_cpu.setdefault(bundle.cpu, [])
-        for event in bundle.event:
-            items.append((event.timestamp, order, event))
-            order += 1
-        cs = bundle.compact_sched
-        names = list(cs.intern_table)
-        ts = 0
-        for i, delta in enumerate(cs.switch_timestamp):
-            ts += delta
-            items.append((ts, order, ("switch", cs, names, i)))
-            order += 1
-        ts = 0
-        for i, delta in enumerate(cs.waking_timestamp):
-            ts += delta
-            items.append((ts, order, ("waking", cs, names, i)))
-            order += 1
-    out: list[tuple[int, int, int, str, dict[str, Any]]] = []
-    for cpu, items in per_cpu.items():
-        running: tuple[int, str, int] | None = None
-        for ts, _, item in sorted(items, key=lambda x: (x[0], x[1])):
-            if isinstance(item, tuple) and item[0] == "switch":
-                _, cs, names, i = item
-                assert running is not None, "a compact switch with no known prev task"
-                fields = {
-                    "prev_comm": running[1],
-                    "prev_pid": running[0],
-                    "prev_prio": running[2],
-                    "prev_state": cs.switch_prev_state[i],
-                    "next_comm": names[cs.switch_next_comm_index[i]],
-                    "next_pid": cs.switch_next_pid[i],
-                    "next_prio": cs.switch_next_prio[i],
-                }
-                out.append((cpu, ts, running[0], "sched_switch", fields))
-                running = (fields["next_pid"], fields["next_comm"], fields["next_prio"])
-            elif isinstance(item, tuple):
-                _, cs, names, i = item
-                assert running is not None, "a compact waking with no known waker"
-                fields = {
-                    "comm": names[cs.waking_comm_index[i]],
-                    "pid": cs.waking_pid[i],
-                    "prio": cs.waking_prio[i],
-                    "target_cpu": cs.waking_target_cpu[i],
-                }
-                out.append((cpu, ts, running[0], "sched_waking", fields))
-            else:
-                kind = item.WhichOneof("event")
-                body = getattr(item, kind)
-                if kind == "generic":
-                    fields = {f.name: getattr(f, f.WhichOneof("value")) for f in body.field}
-                    kind = body.event_name
-                else:
-                    fields = {d.name: v for d, v in body.ListFields()}
-                if kind == "sched_switch" and item.WhichOneof("event") == "generic":
-                    running = None  # a switch Perfetto cannot follow
-                elif kind == "sched_switch":
-                    running = (fields["next_pid"], fields["next_comm"], fields["next_prio"])
-                out.append((cpu, ts, item.pid, kind, fields))
-    return sorted(out, key=lambda e: (e[0], e[1]))
 
 
 def test_sched_events_go_compact_and_read_back_equal_to_the_typed_form() -> None:
