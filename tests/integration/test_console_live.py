@@ -10,10 +10,12 @@ Also the Perfetto export and the per-session metrics through the daemon, without
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import re
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -55,10 +57,15 @@ CHROME_FLAGS = (
     "--window-size=1400,1000",
 )
 GAP_TEXTS = "return [...document.querySelectorAll('#tail .gap')].map((e) => e.textContent)"
-# the tail draws only the lines in view: scroll it to the first gap the page holds
-SCROLL_TO_GAP = """const i = st.lines.findIndex((l) => l.cls === 'gap');
+# the tail draws only the lines in view: scroll it to the first gap the page holds, and read
+# the gaps drawn (polled: they are drawn at the next frame; new lines arriving while the
+# view sits at the bottom carry it along)
+SCROLL_TO_GAP = (
+    """const i = st.lines.findIndex((l) => l.cls === 'gap');
 if (i >= 0) document.querySelector('#tail').scrollTop = i * LINE_PX;
-return i"""
+"""
+    + GAP_TEXTS
+)
 PAGE_WEIGHT = """const page = ['navigation', 'script', 'link', 'css'];
 return [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
   .filter((r) => page.includes(r.initiatorType)).reduce((n, r) => n + r.transferSize, 0)"""
@@ -108,6 +115,70 @@ def fake_perfetto() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class PrefixProxy:
+    """A reverse proxy that serves the daemon under /tracerd/ (as nginx's
+    `location /tracerd/ { proxy_pass http://daemon/; }` with WebSocket upgrades passed):
+    strips the prefix from each request line, one request per connection (it asks for
+    `Connection: close`), upgrades piped both ways. Paths outside the prefix get a 404 and
+    are kept in `refused`."""
+
+    PREFIX = b"/tracerd"
+
+    def __init__(self, upstream_url: str) -> None:
+        host, _, port = upstream_url.removeprefix("http://").partition(":")
+        self.upstream = (host, int(port.rstrip("/")))
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.paths: list[str] = []
+        self.refused: list[str] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.close()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self.server.accept()
+                threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        with client:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = client.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, rest = data.partition(b"\r\n\r\n")
+            line, *headers = head.split(b"\r\n")
+            method, path, version = line.split(b" ")
+            if not path.startswith(self.PREFIX + b"/"):
+                self.refused.append(path.decode())
+                client.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                return
+            self.paths.append(path.decode())
+            upgrade = any(h.lower().startswith(b"upgrade:") for h in headers)
+            headers = [h for h in headers if not h.lower().startswith(b"connection:")]
+            headers.append(b"Connection: Upgrade" if upgrade else b"Connection: close")
+            request = b" ".join((method, path[len(self.PREFIX) :], version))
+            with socket.create_connection(self.upstream) as upstream:
+                upstream.sendall(b"\r\n".join((request, *headers)) + b"\r\n\r\n" + rest)
+                back = threading.Thread(target=self._pipe, args=(upstream, client), daemon=True)
+                back.start()
+                self._pipe(client, upstream)
+                back.join(30)
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := src.recv(65536):
+                dst.sendall(chunk)
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.fixture
@@ -226,8 +297,7 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
                 os.write(fd, b"m%05d" % i)
         finally:
             os.close(fd)
-        until(browser, lambda d: d.execute_script(SCROLL_TO_GAP) >= 0, 60)
-        gaps = until(browser, lambda d: d.execute_script(GAP_TEXTS), 10)
+        gaps = until(browser, lambda d: d.execute_script(SCROLL_TO_GAP), 60)
         assert re.search(r"gap: [\d,]+ events lost \(kernel\)", gaps[0])
         shot(browser, "4-gap")
 
@@ -248,6 +318,33 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
         row = browser.find_element(By.CSS_SELECTOR, f"tr[data-id='{sid}']")
         assert [b.text for b in row.find_elements(By.TAG_NAME, "button")] == ["Open"]
         shot(browser, "6-viewer")
+
+
+def test_console_works_behind_a_reverse_proxy_under_a_prefix(
+    console_daemon: DaemonProcess, browser: WebDriver
+) -> None:
+    """Relative URLs: signed in through a proxy that serves the daemon under /tracerd/ only,
+    the page lists sessions and streams live events over the proxied WebSocket, and never
+    asks for a path outside the prefix."""
+    daemon = console_daemon
+    proxy = PrefixProxy(daemon.url)
+    try:
+        with daemon.tcp(daemon.admin) as api:
+            script = "import os, time; [(os.getppid(), time.sleep(0.02)) for _ in range(400)]"
+            spec = {"events": ["syscalls:sys_enter_getppid"], "command": ["python3", "-c", script]}
+            sid = api.post("/v1/sessions", json={"kind": "tracefs", "spec": spec}).json()["id"]
+            sign_in(browser, f"{proxy.url}/tracerd/", daemon.admin)
+            until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-id='{sid}']"))
+            browser.find_element(By.CSS_SELECTOR, f"tr[data-id='{sid}'] button").click()
+            until(browser, lambda d: d.execute_script("return st.rate.total") >= 10)
+            assert all("syscalls:sys_enter_getppid" in line for line in tail_events(browser))
+            shot(browser, "8-behind-a-proxy")
+            api.post(f"/v1/sessions/{sid}/stop")
+    finally:
+        proxy.close()
+    assert not proxy.refused, proxy.refused
+    assert f"/tracerd/v1/sessions/{sid}/stream" in " ".join(proxy.paths)
+    assert "/tracerd/console/app.js" in proxy.paths
 
 
 def count_stdout(api: httpx.Client, sid: str) -> int:

@@ -309,6 +309,7 @@ function openSession(id) {
   selectTab("live");
   // a running session: live from now; an ended one: its last TAIL_LINES events
   subscribe(["running", "starting"].includes(s.state) ? null : Math.max(0, s.counters.events - TAIL_LINES));
+  showRate();
   refreshSessions();
 }
 
@@ -435,14 +436,6 @@ function render() {
 // reused) are formatted and drawn, once per animation frame, whatever the event rate.
 function renderTail() {
   frame = 0;
-  const now = performance.now();
-  if (now - st.rate.since >= 1000) {
-    $("#f-rate").textContent = `${fmtNum(Math.round(st.rate.n * 1000 / (now - st.rate.since)))} events/s, `
-      + `${fmtNum(st.rate.total)} shown since subscribing; last seq ${st.lastSeq}`
-      + Object.entries(st.gaps).map(([k, v]) => `; lost ${fmtNum(v)} (${k})`).join("");
-    st.rate.n = 0;
-    st.rate.since = now;
-  }
   const tail = $("#tail");
   const [spacer, rows] = tail.children;
   if (!rows) return;
@@ -470,6 +463,17 @@ function renderTail() {
     div.className = line.cls || "";
     div.textContent = line.text === undefined ? eventText(line) : line.text;
   }
+}
+
+// the rate line, once a second (also when no message comes: it falls to 0 events/s)
+function showRate() {
+  const now = performance.now();
+  $("#f-rate").textContent = st.current === null ? ""
+    : `${fmtNum(Math.round(st.rate.n * 1000 / (now - st.rate.since)))} events/s, `
+      + `${fmtNum(st.rate.total)} shown since subscribing; last seq ${st.lastSeq}`
+      + Object.entries(st.gaps).map(([k, v]) => `; lost ${fmtNum(v)} (${k})`).join("");
+  st.rate.n = 0;
+  st.rate.since = now;
 }
 
 function togglePause() {
@@ -641,5 +645,6 @@ $("#tail").addEventListener("scroll", scheduleRender, { passive: true });
 $("#r-load").addEventListener("click", loadReport);
 for (const b of document.querySelectorAll(".tabs button")) b.addEventListener("click", () => selectTab(b.dataset.tab));
 setInterval(refreshSessions, 2000);
+setInterval(showRate, 1000);
 
 if (st.token) signIn(st.token); else signOut("");
