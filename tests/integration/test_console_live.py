@@ -27,6 +27,7 @@ import orjson
 import pytest
 from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -69,6 +70,10 @@ if (i >= 0) document.querySelector('#tail').scrollTop = i * LINE_PX;
 PAGE_WEIGHT = """const page = ['navigation', 'script', 'link', 'css'];
 return [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
   .filter((r) => page.includes(r.initiatorType)).reduce((n, r) => n + r.transferSize, 0)"""
+TAIL_STATE = """return {lines: st.lines.length,
+  gaps_kept: st.lines.filter((l) => l.cls === 'gap').length, pending: st.pending.length,
+  lost: st.gaps, frames: st.prof.frames, shown: st.rate.total,
+  visibility: document.visibilityState, scroll: document.querySelector('#tail').scrollTop}"""
 TAIL_TEXT = "return document.querySelector('#tail').textContent"  # cheaper than WebElement.text
 FAKE_PERFETTO = """<!doctype html><title>fake Perfetto UI</title><script>
 window.addEventListener("message", (e) => {
@@ -291,13 +296,7 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
         browser.find_element(By.CSS_SELECTOR, f"tr[data-id='{loss['id']}'] button").click()
         until(browser, lambda d: "state: running" in d.find_element(By.ID, "tail").text)
         marker = Path("/sys/kernel/tracing/instances") / loss["info"]["instance"] / "trace_marker"
-        fd = os.open(marker, os.O_WRONLY)
-        try:
-            for i in range(20000):
-                os.write(fd, b"m%05d" % i)
-        finally:
-            os.close(fd)
-        gaps = until(browser, lambda d: d.execute_script(SCROLL_TO_GAP), 60)
+        gaps = flood_until_a_gap_is_drawn(browser, marker)
         assert re.search(r"gap: [\d,]+ events lost \(kernel\)", gaps[0])
         shot(browser, "4-gap")
 
@@ -345,6 +344,25 @@ def test_console_works_behind_a_reverse_proxy_under_a_prefix(
     assert not proxy.refused, proxy.refused
     assert f"/tracerd/v1/sessions/{sid}/stream" in " ".join(proxy.paths)
     assert "/tracerd/console/app.js" in proxy.paths
+
+
+def flood_until_a_gap_is_drawn(driver: WebDriver, marker: Path) -> list[str]:
+    """Bursts of markers into a tiny buffer until the tail draws a gap: the page keeps its
+    last 1,500 lines, so a gap followed by more lines than that scrolls out of the tail
+    (the rate line still counts it); a new burst makes a new one."""
+    for burst in range(1, 7):
+        fd = os.open(marker, os.O_WRONLY)
+        try:
+            for i in range(3000):
+                os.write(fd, b"m%05d" % i)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(TimeoutException):
+            gaps: list[str] = until(driver, lambda d: d.execute_script(SCROLL_TO_GAP), 10)
+            print(f"\na gap drawn after {burst} burst(s) of 3,000 markers")
+            return gaps
+    state = driver.execute_script(TAIL_STATE)
+    raise AssertionError(f"no gap drawn after 6 bursts: {state}")
 
 
 def count_stdout(api: httpx.Client, sid: str) -> int:
