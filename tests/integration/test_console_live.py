@@ -10,10 +10,12 @@ Also the Perfetto export and the per-session metrics through the daemon, without
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import re
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,13 +23,20 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
+import orjson
 import pytest
 from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.perfetto_read import ftrace_events, packets
+from tests.unit.test_deploy import dashboard_metrics
+from tracerd.reports.export.perfetto import PerfettoTrace
+from tracerd.reports.export.rows import Row
 
 from .conftest import DaemonProcess, wait_for
 
@@ -49,6 +58,23 @@ CHROME_FLAGS = (
     "--window-size=1400,1000",
 )
 GAP_TEXTS = "return [...document.querySelectorAll('#tail .gap')].map((e) => e.textContent)"
+# the tail draws only the lines in view: scroll it to the first gap the page holds, and read
+# the gaps drawn (polled: they are drawn at the next frame; new lines arriving while the
+# view sits at the bottom carry it along)
+SCROLL_TO_GAP = (
+    """const i = st.lines.findIndex((l) => l.cls === 'gap');
+if (i >= 0) document.querySelector('#tail').scrollTop = i * LINE_PX;
+"""
+    + GAP_TEXTS
+)
+PAGE_WEIGHT = """const page = ['navigation', 'script', 'link', 'css'];
+return [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+  .filter((r) => page.includes(r.initiatorType)).reduce((n, r) => n + r.transferSize, 0)"""
+TAIL_STATE = """return {lines: st.lines.length,
+  gaps_kept: st.lines.filter((l) => l.cls === 'gap').length, pending: st.pending.length,
+  lost: st.gaps, frames: st.prof.frames, shown: st.rate.total,
+  visibility: document.visibilityState, scroll: document.querySelector('#tail').scrollTop}"""
+TAIL_TEXT = "return document.querySelector('#tail').textContent"  # cheaper than WebElement.text
 FAKE_PERFETTO = """<!doctype html><title>fake Perfetto UI</title><script>
 window.addEventListener("message", (e) => {
   if (e.data === "PING") { e.source.postMessage("PONG", e.origin); return; }
@@ -96,6 +122,70 @@ def fake_perfetto() -> Iterator[str]:
         server.server_close()
 
 
+class PrefixProxy:
+    """A reverse proxy that serves the daemon under /tracerd/ (as nginx's
+    `location /tracerd/ { proxy_pass http://daemon/; }` with WebSocket upgrades passed):
+    strips the prefix from each request line, one request per connection (it asks for
+    `Connection: close`), upgrades piped both ways. Paths outside the prefix get a 404 and
+    are kept in `refused`."""
+
+    PREFIX = b"/tracerd"
+
+    def __init__(self, upstream_url: str) -> None:
+        host, _, port = upstream_url.removeprefix("http://").partition(":")
+        self.upstream = (host, int(port.rstrip("/")))
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.paths: list[str] = []
+        self.refused: list[str] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.close()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self.server.accept()
+                threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        with client:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = client.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, rest = data.partition(b"\r\n\r\n")
+            line, *headers = head.split(b"\r\n")
+            method, path, version = line.split(b" ")
+            if not path.startswith(self.PREFIX + b"/"):
+                self.refused.append(path.decode())
+                client.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                return
+            self.paths.append(path.decode())
+            upgrade = any(h.lower().startswith(b"upgrade:") for h in headers)
+            headers = [h for h in headers if not h.lower().startswith(b"connection:")]
+            headers.append(b"Connection: Upgrade" if upgrade else b"Connection: close")
+            request = b" ".join((method, path[len(self.PREFIX) :], version))
+            with socket.create_connection(self.upstream) as upstream:
+                upstream.sendall(b"\r\n".join((request, *headers)) + b"\r\n\r\n" + rest)
+                back = threading.Thread(target=self._pipe, args=(upstream, client), daemon=True)
+                back.start()
+                self._pipe(client, upstream)
+                back.join(30)
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := src.recv(65536):
+                dst.sendall(chunk)
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
 @pytest.fixture
 def browser(short_tmp: Path) -> Iterator[WebDriver]:
     for path in (CHROMIUM, CHROMEDRIVER):
@@ -136,7 +226,7 @@ def sign_in(driver: WebDriver, url: str, token: str) -> None:
 
 
 def tail_events(driver: WebDriver) -> list[str]:
-    rows = driver.find_elements(By.CSS_SELECTOR, "#tail div:not(.meta):not(.gap)")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#tail .rows div:not(.meta):not(.gap)")
     return [r.text for r in rows]
 
 
@@ -147,6 +237,9 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
     url = f"{daemon.url}/?perfetto_ui={fake_perfetto}"
     sign_in(browser, url, daemon.admin)
     assert "(admin)" in browser.find_element(By.ID, "who").text
+    weight = browser.execute_script(PAGE_WEIGHT)
+    print(f"\nconsole page weight: {weight:,} B (document, scripts, styles)")
+    assert 0 < weight < 300_000
     shot(browser, "1-signed-in")
 
     # a tracefs session from the form, with a command that makes events
@@ -158,7 +251,8 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
     browser.find_element(By.ID, "c-command").send_keys(f"python3\n-c\n{script}")
     browser.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()
     until(browser, lambda d: d.find_element(By.ID, "session-panel").is_displayed())
-    until(browser, lambda d: len(tail_events(d)) >= 20)
+    until(browser, lambda d: d.execute_script("return st.rate.total") >= 20)
+    until(browser, lambda d: len(tail_events(d)) >= 10)  # the rows in view
     lines = tail_events(browser)
     assert all("syscalls:sys_enter_getppid" in line for line in lines)
     assert all(" python3-" in line for line in lines)
@@ -202,13 +296,7 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
         browser.find_element(By.CSS_SELECTOR, f"tr[data-id='{loss['id']}'] button").click()
         until(browser, lambda d: "state: running" in d.find_element(By.ID, "tail").text)
         marker = Path("/sys/kernel/tracing/instances") / loss["info"]["instance"] / "trace_marker"
-        fd = os.open(marker, os.O_WRONLY)
-        try:
-            for i in range(20000):
-                os.write(fd, b"m%05d" % i)
-        finally:
-            os.close(fd)
-        gaps = until(browser, lambda d: d.execute_script(GAP_TEXTS), 60)
+        gaps = flood_until_a_gap_is_drawn(browser, marker)
         assert re.search(r"gap: [\d,]+ events lost \(kernel\)", gaps[0])
         shot(browser, "4-gap")
 
@@ -229,6 +317,52 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
         row = browser.find_element(By.CSS_SELECTOR, f"tr[data-id='{sid}']")
         assert [b.text for b in row.find_elements(By.TAG_NAME, "button")] == ["Open"]
         shot(browser, "6-viewer")
+
+
+def test_console_works_behind_a_reverse_proxy_under_a_prefix(
+    console_daemon: DaemonProcess, browser: WebDriver
+) -> None:
+    """Relative URLs: signed in through a proxy that serves the daemon under /tracerd/ only,
+    the page lists sessions and streams live events over the proxied WebSocket, and never
+    asks for a path outside the prefix."""
+    daemon = console_daemon
+    proxy = PrefixProxy(daemon.url)
+    try:
+        with daemon.tcp(daemon.admin) as api:
+            script = "import os, time; [(os.getppid(), time.sleep(0.02)) for _ in range(400)]"
+            spec = {"events": ["syscalls:sys_enter_getppid"], "command": ["python3", "-c", script]}
+            sid = api.post("/v1/sessions", json={"kind": "tracefs", "spec": spec}).json()["id"]
+            sign_in(browser, f"{proxy.url}/tracerd/", daemon.admin)
+            until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-id='{sid}']"))
+            browser.find_element(By.CSS_SELECTOR, f"tr[data-id='{sid}'] button").click()
+            until(browser, lambda d: d.execute_script("return st.rate.total") >= 10)
+            assert all("syscalls:sys_enter_getppid" in line for line in tail_events(browser))
+            shot(browser, "8-behind-a-proxy")
+            api.post(f"/v1/sessions/{sid}/stop")
+    finally:
+        proxy.close()
+    assert not proxy.refused, proxy.refused
+    assert f"/tracerd/v1/sessions/{sid}/stream" in " ".join(proxy.paths)
+    assert "/tracerd/console/app.js" in proxy.paths
+
+
+def flood_until_a_gap_is_drawn(driver: WebDriver, marker: Path) -> list[str]:
+    """Bursts of markers into a tiny buffer until the tail draws a gap: the page keeps its
+    last 1,500 lines, so a gap followed by more lines than that scrolls out of the tail
+    (the rate line still counts it); a new burst makes a new one."""
+    for burst in range(1, 7):
+        fd = os.open(marker, os.O_WRONLY)
+        try:
+            for i in range(3000):
+                os.write(fd, b"m%05d" % i)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(TimeoutException):
+            gaps: list[str] = until(driver, lambda d: d.execute_script(SCROLL_TO_GAP), 10)
+            print(f"\na gap drawn after {burst} burst(s) of 3,000 markers")
+            return gaps
+    state = driver.execute_script(TAIL_STATE)
+    raise AssertionError(f"no gap drawn after 6 bursts: {state}")
 
 
 def count_stdout(api: httpx.Client, sid: str) -> int:
@@ -252,6 +386,7 @@ def test_live_tail_keeps_up_with_a_flood_by_batching(
         sign_in(browser, daemon.url, daemon.admin)
         until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-id='{sid}']"))
         browser.find_element(By.CSS_SELECTOR, f"tr[data-id='{sid}'] button").click()
+        browser.execute_cdp_cmd("Performance.enable", {})
         browser.find_element(By.ID, "f-from").send_keys("0")
         browser.find_element(By.ID, "f-apply").click()  # from the first event: nothing missed
         until(browser, lambda d: "state: running" in d.find_element(By.ID, "tail").text)
@@ -261,7 +396,7 @@ def test_live_tail_keeps_up_with_a_flood_by_batching(
             os.P_WAIT, flood, [flood, "-c", "import os\nfor _ in range(300000): os.getppid()"]
         )
         api.post(f"/v1/sessions/{sid}/stop")
-        until(browser, lambda d: "end of session" in d.find_element(By.ID, "tail").text, 180)
+        until(browser, lambda d: "end of session" in d.execute_script(TAIL_TEXT), 180)
         elapsed = time.monotonic() - started
         rate = browser.execute_script("return st.rate")
         shown = int(rate["total"])
@@ -272,10 +407,23 @@ def test_live_tail_keeps_up_with_a_flood_by_batching(
             f" last batch = {shown / busy_s:,.0f} ev/s ({elapsed:.2f} s with the stop);"
             f" repeated seqs skipped: {rate['repeated']}"
         )
+        prof = browser.execute_script("return st.prof")
+        page_s = (prof["parseMs"] + prof["handleMs"] + prof["renderMs"]) / 1000
+        cdp = browser.execute_cdp_cmd("Performance.getMetrics", {})
+        main = {m["name"]: m["value"] for m in cdp["metrics"]}
+        print(
+            f"page main thread: JSON.parse {prof['parseMs']:.0f} ms over {prof['messages']}"
+            f" messages, handling {prof['handleMs']:.0f} ms, {prof['frames']} frames drawn in"
+            f" {prof['renderMs']:.0f} ms: {shown / page_s:,.0f} events per second of page time;"
+            f" Chromium tasks {main['TaskDuration']:.2f} s (script {main['ScriptDuration']:.2f},"
+            f" layout {main['LayoutDuration']:.2f}, style {main['RecalcStyleDuration']:.2f});"
+            f" load average {os.getloadavg()[0]:.1f}"
+        )
         assert events >= 300000
         gaps = browser.execute_script("return st.gaps")
         assert shown + gaps.get("subscriber", 0) == events, gaps
-        assert len(browser.find_elements(By.CSS_SELECTOR, "#tail div")) <= 1500
+        assert browser.execute_script("return st.lines.length") <= 1500
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#tail .rows div")) <= 100
         shot(browser, "7-flood")
 
 
@@ -318,14 +466,24 @@ def test_perfetto_export_of_a_ptrace_session_names_the_syscall_arguments(
 
 
 @pytest.mark.bpf
-def test_metrics_per_session_with_a_bpf_histogram(console_daemon: DaemonProcess) -> None:
+def test_metrics_per_session_with_bpf_histograms_and_the_dashboard_names(
+    console_daemon: DaemonProcess,
+) -> None:
+    """runqlat and biolatency sessions: their histograms in /metrics, and every metric the
+    Grafana dashboard (deploy/grafana/) queries is in the daemon's real /metrics output."""
     with console_daemon.unix() as api:
-        spec = {"tool": "runqlat", "map_interval_s": 1.0}
-        session = api.post("/v1/sessions", json={"kind": "bpf", "spec": spec}).json()
-        sid = session["id"]
+        sids = []
         try:
-            wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "running", 120)
-            wait_for(lambda: "tracerd_bpf_runqlat_dist" in api.get("/metrics").text, 30)
+            for tool in ("runqlat", "biolatency"):
+                spec = {"tool": tool, "map_interval_s": 1.0}
+                sids.append(
+                    api.post("/v1/sessions", json={"kind": "bpf", "spec": spec}).json()["id"]
+                )
+            sid = sids[0]
+            for s in sids:
+                wait_for(lambda s=s: api.get(f"/v1/sessions/{s}").json()["state"] == "running", 120)
+            for family in ("tracerd_bpf_runqlat_dist", "tracerd_bpf_biolatency_dist"):
+                wait_for(lambda f=family: f in api.get("/metrics").text, 30)
             text = api.get("/metrics").text
             buckets = metric_lines(text, "tracerd_bpf_runqlat_dist_usecs_bucket", sid)
             counts = metric_lines(text, "tracerd_bpf_runqlat_dist_usecs_count", sid)
@@ -336,7 +494,84 @@ def test_metrics_per_session_with_a_bpf_histogram(console_daemon: DaemonProcess)
             assert metric_lines(text, "tracerd_session_subscribers", sid)
             lost = metric_lines(text, "tracerd_session_lost_events_total", sid)
             assert {k.split('source="')[1].split('"')[0] for k in lost} >= {"kernel", "storage"}
+            served = set(re.findall(r"^(tracerd_\w+)", text, re.M))
+            used = dashboard_metrics()
+            assert used
+            assert used <= served, sorted(used - served)
         finally:
-            api.post(f"/v1/sessions/{sid}/stop")
-        wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "stopped", 60)
+            for s in sids:
+                api.post(f"/v1/sessions/{s}/stop")
+        for s in sids:
+            wait_for(lambda s=s: api.get(f"/v1/sessions/{s}").json()["state"] == "stopped", 60)
         assert not metric_lines(api.get("/metrics").text, "tracerd_session_events", sid)
+
+
+def test_perfetto_export_of_a_sched_session_is_compact_and_reads_back_as_stored(
+    console_daemon: DaemonProcess, short_tmp: Path
+) -> None:
+    """A scheduler-heavy tracefs session (threads ping-ponging through pipes): its export,
+    with compact_sched expanded, is the stored events (count, tasks, fields, timestamps);
+    the size against the typed-only form of the same events is printed (README's figure)."""
+    events = ["sched:sched_switch", "sched:sched_waking"]
+    pingpong = (
+        "import os, threading\n"
+        "a, b = os.pipe(); c, d = os.pipe()\n"
+        "def pong():\n"
+        "    for _ in range(3000): os.read(a, 1); os.write(d, b'x')\n"
+        "t = threading.Thread(target=pong); t.start()\n"
+        "for _ in range(3000): os.write(b, b'x'); os.read(c, 1)\n"
+        "t.join()\n"
+    )
+    with console_daemon.unix() as api:
+        spec = {"events": events, "command": ["python3", "-c", pingpong]}
+        sid = api.post("/v1/sessions", json={"kind": "tracefs", "spec": spec}).json()["id"]
+        wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "stopped", 120)
+        stored: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 10000, "name": events}
+            if cursor:
+                params["cursor"] = cursor
+            page = api.get(f"/v1/sessions/{sid}/events", params=params).json()
+            stored += page["events"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        data = api.get(f"/v1/sessions/{sid}/export", params={"format": "perfetto"}).content
+    assert len(stored) > 5000
+    trace = pb.Trace.FromString(data)
+    compact = sum(
+        len(b.ftrace_events.compact_sched.switch_timestamp)
+        + len(b.ftrace_events.compact_sched.waking_timestamp)
+        for b in packets(trace, "ftrace_events")
+    )
+    assert compact > 0.9 * len(stored)
+    got = sorted(ftrace_events(trace), key=lambda e: e[:4])
+    want = sorted(
+        (
+            (e["cpu"], e["ts_ns"], e["tid"], e["name"].partition(":")[2], e["fields"])
+            for e in stored
+        ),
+        key=lambda e: e[:4],
+    )
+    assert got == want
+    # the same events encoded by the export with and without compact_sched
+    rows = [
+        Row(
+            **{k: e.get(k) for k in Row._fields if k != "fields"},
+            fields=orjson.dumps(e["fields"]).decode(),
+        )
+        for e in stored
+    ]
+    sizes = {}
+    for on in (True, False):
+        encoder = PerfettoTrace("tracefs", int(sid), 0, 0, compact_sched=on)
+        sizes[on] = sum(
+            len(encoder.encode(rows[i : i + 10_000])) for i in range(0, len(rows), 10_000)
+        )
+    print(
+        f"\nperfetto export of {len(stored):,} sched events ({compact:,} compact):"
+        f" {sizes[True]:,} B with compact_sched vs {sizes[False]:,} B typed only"
+        f" ({sizes[True] / sizes[False]:.0%}); the daemon's file {len(data):,} B"
+    )
+    assert sizes[True] < 0.6 * sizes[False]

@@ -40,8 +40,22 @@ def test_systemd_analyze_verify_is_clean(tmp_path: Path) -> None:
 DASHBOARD = Path(__file__).parents[2] / "deploy/grafana/tracerd-sessions.json"
 
 
-def test_the_grafana_dashboard_queries_only_metrics_the_daemon_exports() -> None:
+def dashboard_metrics() -> set[str]:
+    """Every metric name the Grafana dashboard queries (panels and template variables)."""
     import json
+    import re
+
+    dashboard = json.loads(DASHBOARD.read_text())
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"tracerd_\w+", target["expr"])
+    }
+    return used | set(re.findall(r"tracerd_\w+", json.dumps(dashboard["templating"])))
+
+
+def test_the_grafana_dashboard_queries_only_metrics_the_daemon_exports() -> None:
     import re
 
     from prometheus_client import generate_latest
@@ -56,13 +70,6 @@ def test_the_grafana_dashboard_queries_only_metrics_the_daemon_exports() -> None
     ]
     metrics = Metrics(lambda: [("bpf", "running")], list, lambda: samples)
     exported = set(re.findall(r"^(tracerd_\w+)", generate_latest(metrics.registry).decode(), re.M))
-    dashboard = json.loads(DASHBOARD.read_text())
-    used = {
-        name
-        for panel in dashboard["panels"]
-        for target in panel["targets"]
-        for name in re.findall(r"tracerd_\w+", target["expr"])
-    }
-    used |= set(re.findall(r"tracerd_\w+", json.dumps(dashboard["templating"])))
+    used = dashboard_metrics()
     assert used
     assert used <= exported, sorted(used - exported)

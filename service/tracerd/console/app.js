@@ -6,6 +6,7 @@
 const $ = (sel) => document.querySelector(sel);
 const ROLES = { viewer: 1, operator: 2, admin: 3 };
 const TAIL_LINES = 1500;        // lines kept in the live tail
+const LINE_PX = 16;             // height of a tail line (app.css .tail)
 const PERFETTO_UI = new URLSearchParams(location.search).get("perfetto_ui") || "https://ui.perfetto.dev";
 
 const st = {
@@ -17,7 +18,9 @@ const st = {
   paused: false,
   lastSeq: -1,          // the last seq shown (for resuming)
   pending: [],          // events and {text, cls} lines waiting for the next frame
+  lines: [],            // the last TAIL_LINES of them (the tail draws those in view)
   rate: { n: 0, since: performance.now(), total: 0, repeated: 0, firstAt: 0, lastAt: 0 },
+  prof: { messages: 0, parseMs: 0, handleMs: 0, frames: 0, renderMs: 0 },  // page time spent
   gaps: {},             // events lost in this subscription, by source (from `lost` messages)
   tools: [],
   mapsTimer: null,
@@ -299,14 +302,14 @@ function openSession(id) {
   st.current = s;
   $("#session-panel").hidden = false;
   showStatus();
-  $("#tail").replaceChildren();
+  clearTail();
   $("#report").replaceChildren();
   $("#f-from").value = "";
-  st.lastSeq = -1;
   st.rate = { n: 0, since: performance.now(), total: 0, repeated: 0, firstAt: 0, lastAt: 0 };
   selectTab("live");
   // a running session: live from now; an ended one: its last TAIL_LINES events
   subscribe(["running", "starting"].includes(s.state) ? null : Math.max(0, s.counters.events - TAIL_LINES));
+  showRate();
   refreshSessions();
 }
 
@@ -345,7 +348,14 @@ function subscribe(fromSeq) {
   st.paused = false;
   st.gaps = {};
   $("#f-pause").textContent = "Pause";
-  ws.onmessage = (m) => onMessage(JSON.parse(m.data));
+  ws.onmessage = (m) => {
+    const t0 = performance.now();
+    const msg = JSON.parse(m.data);
+    const t1 = performance.now();
+    onMessage(msg);
+    const pr = st.prof;
+    pr.messages++; pr.parseMs += t1 - t0; pr.handleMs += performance.now() - t1;
+  };
   ws.onclose = (e) => {
     if (st.ws !== ws) return;
     st.ws = null;
@@ -406,33 +416,64 @@ function scheduleRender() {
   if (!frame) frame = requestAnimationFrame(render);
 }
 
+function clearTail() {
+  st.lines = [];
+  st.pending = [];
+  st.lastSeq = -1;
+  $("#tail").replaceChildren(el("div", { class: "spacer" }), el("div", { class: "rows" }));
+  scheduleRender();
+}
+
 function render() {
+  const t0 = performance.now();
+  renderTail();
+  st.prof.frames++;
+  st.prof.renderMs += performance.now() - t0;
+}
+
+// The tail is virtual: the last TAIL_LINES lines are kept as they came (event objects, not
+// text), a spacer gives the scroll height, and only the rows in view (a few dozen divs,
+// reused) are formatted and drawn, once per animation frame, whatever the event rate.
+function renderTail() {
   frame = 0;
   const tail = $("#tail");
-  const now = performance.now();
-  if (now - st.rate.since >= 1000) {
-    $("#f-rate").textContent = `${fmtNum(Math.round(st.rate.n * 1000 / (now - st.rate.since)))} events/s, `
-      + `${fmtNum(st.rate.total)} shown since subscribing; last seq ${st.lastSeq}`
-      + Object.entries(st.gaps).map(([k, v]) => `; lost ${fmtNum(v)} (${k})`).join("");
-    st.rate.n = 0;
-    st.rate.since = now;
+  const [spacer, rows] = tail.children;
+  if (!rows) return;
+  if (st.pending.length) {
+    const following = tail.scrollTop + tail.clientHeight >= tail.scrollHeight - LINE_PX;
+    const lines = st.lines;
+    for (const line of st.pending) lines.push(line);
+    st.pending = [];
+    const dropped = Math.max(0, lines.length - TAIL_LINES);
+    if (dropped) lines.splice(0, dropped);
+    spacer.style.height = `${lines.length * LINE_PX}px`;
+    if (following) tail.scrollTop = tail.scrollHeight;
+    else if (dropped) tail.scrollTop -= dropped * LINE_PX;  // keep the lines in view still
   }
-  if (!st.pending.length) return;
-  const atBottom = tail.scrollTop + tail.clientHeight >= tail.scrollHeight - 4;
-  const batch = st.pending.splice(0).slice(-TAIL_LINES);
-  // a fixed pool of TAIL_LINES rows: once full, the oldest rows are reused (no node is
-  // created or removed per event); at most TAIL_LINES lines are formatted per frame
-  const fragment = document.createDocumentFragment();
-  const reuse = Math.max(0, tail.childElementCount + batch.length - TAIL_LINES);
-  for (let i = 0; i < batch.length; i++) {
-    const line = batch[i];
-    const div = i < reuse ? tail.firstElementChild : document.createElement("div");
+  const first = Math.max(0, Math.floor(tail.scrollTop / LINE_PX) - 1);
+  const end = Math.min(st.lines.length, first + Math.ceil(tail.clientHeight / LINE_PX) + 2);
+  while (rows.childElementCount < end - first) rows.append(document.createElement("div"));
+  while (rows.childElementCount > Math.max(0, end - first)) rows.lastElementChild.remove();
+  rows.style.transform = `translateY(${first * LINE_PX}px)`;
+  let div = rows.firstElementChild;
+  for (let i = first; i < end; i++, div = div.nextElementSibling) {
+    const line = st.lines[i];
+    if (div.line === line) continue;  // already drawn
+    div.line = line;
     div.className = line.cls || "";
     div.textContent = line.text === undefined ? eventText(line) : line.text;
-    fragment.append(div);
   }
-  tail.append(fragment);
-  if (atBottom) tail.scrollTop = tail.scrollHeight;
+}
+
+// the rate line, once a second (also when no message comes: it falls to 0 events/s)
+function showRate() {
+  const now = performance.now();
+  $("#f-rate").textContent = st.current === null ? ""
+    : `${fmtNum(Math.round(st.rate.n * 1000 / (now - st.rate.since)))} events/s, `
+      + `${fmtNum(st.rate.total)} shown since subscribing; last seq ${st.lastSeq}`
+      + Object.entries(st.gaps).map(([k, v]) => `; lost ${fmtNum(v)} (${k})`).join("");
+  st.rate.n = 0;
+  st.rate.since = now;
 }
 
 function togglePause() {
@@ -596,12 +637,14 @@ $("#s-delete").addEventListener("click", () => deleteSession(st.current.id));
 $("#s-perfetto").addEventListener("click", openInPerfetto);
 $("#f-apply").addEventListener("click", () => {
   const from = $("#f-from").value;
-  $("#tail").replaceChildren();
+  clearTail();
   subscribe(from === "" ? null : parseInt(from, 10));
 });
 $("#f-pause").addEventListener("click", togglePause);
+$("#tail").addEventListener("scroll", scheduleRender, { passive: true });
 $("#r-load").addEventListener("click", loadReport);
 for (const b of document.querySelectorAll(".tabs button")) b.addEventListener("click", () => selectTab(b.dataset.tab));
 setInterval(refreshSessions, 2000);
+setInterval(showRate, 1000);
 
 if (st.token) signIn(st.token); else signOut("");

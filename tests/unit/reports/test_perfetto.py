@@ -3,11 +3,13 @@ generic ftrace events, named syscall arguments, counters from map snapshots, los
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import orjson
 from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
 
+from tests.perfetto_read import ftrace_events, packets
 from tracerd.reports.export.perfetto import PerfettoTrace
 from tracerd.reports.export.rows import Row
 
@@ -35,10 +37,6 @@ def row(seq: int, name: str, fields: Any, **kw: Any) -> Row:
 def encode(encoder: PerfettoTrace, *chunks: list[Row]) -> Any:
     data = encoder.header() + b"".join(encoder.encode(c) for c in chunks) + encoder.footer()
     return pb.Trace.FromString(data)
-
-
-def packets(trace: Any, kind: str) -> list[Any]:
-    return [p for p in trace.packet if p.WhichOneof("data") == kind]
 
 
 def test_tracefs_events_are_ftrace_bundles_per_cpu_typed_where_perfetto_has_them() -> None:
@@ -169,3 +167,85 @@ def test_bpf_map_snapshots_are_counters_one_track_per_series() -> None:
     assert ("counts[bash, 1]", T0 + 1000, 12) in values
     assert ("dist [2, 3] usecs", T0, 5) in values
     assert len(values) == 5
+
+
+def sched_rows(n: int, seed: int = 7) -> list[Row]:
+    """A scheduler-heavy tracefs session on 2 CPUs: switches that follow each CPU's running
+    task, wakings raised by it, other events, a kernel loss, a comm change, a switch whose
+    prev is not the CPU's running task (as after a loss) and one from an older kernel."""
+    rng = random.Random(seed)
+    tasks = [(0, "swapper/0", 120)] + [(100 + i, f"task{i % 5}", 100 + i % 40) for i in range(12)]
+    running = {0: tasks[0], 1: (0, "swapper/1", 120)}
+    rows: list[Row] = []
+    for seq in range(n):
+        cpu = rng.randrange(2)
+        cur = running[cpu]
+        kw: dict[str, Any] = {"cpu": cpu, "pid": cur[0], "tid": cur[0], "comm": cur[1]}
+        kw["ts_ns"] = T0 + seq * 997 + rng.randrange(500)
+        pick = rng.random()
+        if seq == n // 2:
+            rows.append(row(seq, "lost", {"source": "kernel", "count": 3}, **kw))
+        elif pick < 0.45 or seq % 97 == 0:
+            nxt = rng.choice(tasks)
+            if seq % 211 == 0:
+                nxt = (nxt[0], "renamed", nxt[2])
+            prev = cur if seq % 89 else (cur[0] + 1, cur[1], cur[2])
+            fields = {
+                "prev_comm": prev[1],
+                "prev_pid": prev[0],
+                "prev_prio": prev[2],
+                "prev_state": rng.choice((0, 1, 2, 0x400)),
+                "next_comm": nxt[1],
+                "next_pid": nxt[0],
+                "next_prio": nxt[2],
+            }
+            rows.append(row(seq, "sched:sched_switch", fields, **kw))
+            running[cpu] = nxt
+        elif pick < 0.8:
+            woken = rng.choice(tasks[1:])
+            fields = {"comm": woken[1], "pid": woken[0], "prio": woken[2], "target_cpu": 1 - cpu}
+            if seq % 101 == 0:
+                fields["success"] = 1  # kernels before 4.19
+            rows.append(row(seq, "sched:sched_waking", fields, **kw))
+        else:
+            rows.append(row(seq, "syscalls:sys_enter_getppid", {"__syscall_nr": 110}, **kw))
+    return rows
+
+
+def test_sched_events_go_compact_and_read_back_equal_to_the_typed_form() -> None:
+    rows = sched_rows(6000)
+    chunks = [rows[:2000], rows[2000:4100], rows[4100:]]
+    compact = encode(PerfettoTrace("tracefs", 5, T0, 0), *chunks)
+    typed = encode(PerfettoTrace("tracefs", 5, T0, 0, compact_sched=False), *chunks)
+    assert not any(
+        p.ftrace_events.HasField("compact_sched") for p in packets(typed, "ftrace_events")
+    )
+    switches = sum(
+        len(p.ftrace_events.compact_sched.switch_timestamp)
+        for p in packets(compact, "ftrace_events")
+    )
+    wakings = sum(
+        len(p.ftrace_events.compact_sched.waking_timestamp)
+        for p in packets(compact, "ftrace_events")
+    )
+    sched = [r for r in rows if r.name.startswith("sched:")]
+    # most go compact; the first switch per CPU, those after the loss and misfits stay typed
+    assert switches + wakings > 0.9 * len(sched)
+    expanded, reference = ftrace_events(compact), ftrace_events(typed)
+    assert len(expanded) == len(reference) == len(rows) - 1  # every event but the loss
+    assert expanded == reference
+    # the typed form is the stored events: same timestamps, tasks, fields
+    stored = sorted(
+        (r.cpu, r.ts_ns, r.tid, r.name.partition(":")[2], orjson.loads(r.fields))
+        for r in rows
+        if r.name != "lost"
+    )
+    assert [(c, t, p, n) for c, t, p, n, _ in reference] == [
+        (c, t, p, n) for c, t, p, n, _ in stored
+    ]
+    for (*_, fields), (*_, want) in zip(reference, stored, strict=True):
+        want.pop("__syscall_nr", None)
+        assert fields == want
+    size, typed_size = len(compact.SerializeToString()), len(typed.SerializeToString())
+    print(f"\ncompact_sched: {size:,} B vs typed {typed_size:,} B ({size / typed_size:.0%})")
+    assert size < 0.6 * typed_size

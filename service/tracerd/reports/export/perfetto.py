@@ -10,6 +10,11 @@ it to REALTIME through the session's wall offset):
 - tracefs events: `FtraceEventBundle` per CPU and chunk; typed `FtraceEvent` fields where
   Perfetto's proto has the event and every field fits, `GenericFtraceEvent` otherwise; a
   kernel loss marks its CPU's bundle `lost_events`;
+- sched_switch and sched_waking go into the bundle's `compact_sched` (columns of numbers,
+  comms interned per bundle, timestamps as deltas) whenever that form loses nothing: a
+  switch whose prev task is the one the CPU's previous switch brought in (Perfetto takes
+  prev_* from there), a waking raised by the task running on its CPU (Perfetto takes the
+  waker from there); any other one stays typed (the first switch on a CPU, after a loss);
 - process and thread names: `ProcessTree` packets, as tasks are first seen;
 - ptrace syscalls: `TrackEvent` slices on the thread's track, each argument a named debug
   annotation (names from the kernel's syscall formats), with `ret`/`errno`; other ptrace
@@ -42,6 +47,12 @@ THREAD_TRACK_BASE = 1 << 40
 COUNTER_TRACK_BASE = 1 << 50
 TYPE_SLICE_BEGIN, TYPE_SLICE_END, TYPE_INSTANT, TYPE_COUNTER = 1, 2, 3, 4
 SKIPPED_FIELDS = frozenset({"__syscall_nr"})
+SWITCH_FIELDS = frozenset(
+    {"prev_comm", "prev_pid", "prev_prio", "prev_state", "next_comm", "next_pid", "next_prio"}
+)
+WAKING_FIELDS = frozenset({"comm", "pid", "prio", "target_cpu"})
+Task = tuple[int, str, int]
+"""(pid, comm, prio) of the task a CPU runs, as its last sched_switch told"""
 MAX_SERIES = 256  # counter tracks per map: a keyed map can hold thousands of keys
 
 
@@ -139,6 +150,105 @@ class _FtraceFields:
         return True
 
 
+def _int32(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -(1 << 31) <= value < 1 << 31
+
+
+class _CompactSched:
+    """Which sched_switch/sched_waking events go into `FtraceEventBundle.compact_sched`, and
+    writing them there. The CPU's running task is followed through every switch of the
+    session (compact or typed), in seq order, and forgotten at a loss on that CPU."""
+
+    def __init__(self) -> None:
+        self._running: dict[int, Task] = {}
+        self._interned: dict[int, dict[str, int]] = {}
+        """per bundle (by id) of this chunk: comm -> index in its intern_table"""
+        self._last_ts: dict[tuple[int, bool], int] = {}
+        """(bundle id, is a switch) -> timestamp of the bundle's last compact event of that kind"""
+
+    def new_chunk(self) -> None:
+        self._interned.clear()
+        self._last_ts.clear()
+
+    def lost(self, cpu: int | None) -> None:
+        if cpu is None:
+            self._running.clear()
+        else:
+            self._running.pop(cpu, None)
+
+    def add(self, bundle: Any, row: Row, fields: dict[str, Any]) -> bool:
+        """Write the event into the bundle's compact_sched if that loses nothing."""
+        if row.cpu is None or row.name not in ("sched:sched_switch", "sched:sched_waking"):
+            return False
+        names = fields.keys() - SKIPPED_FIELDS
+        if row.name == "sched:sched_switch":
+            if names != SWITCH_FIELDS or not self._switch_fits(fields):
+                self._running.pop(row.cpu, None)
+                return False
+            prev = (fields["prev_pid"], fields["prev_comm"], fields["prev_prio"])
+            self._running[row.cpu], running = (
+                (fields["next_pid"], fields["next_comm"], fields["next_prio"]),
+                self._running.get(row.cpu),
+            )
+            if running != prev or row.tid != prev[0] or not self._in_order(bundle, row, True):
+                return False
+            columns = {f"next_{k}": fields[f"next_{k}"] for k in ("pid", "prio")}
+            columns["prev_state"] = fields["prev_state"]
+            self._append(bundle, row, "switch", columns, fields["next_comm"])
+            return True
+        running = self._running.get(row.cpu)
+        if (
+            names != WAKING_FIELDS
+            or not all(_int32(fields[k]) for k in ("pid", "prio", "target_cpu"))
+            or not isinstance(fields["comm"], str)
+            or running is None
+            or row.tid != running[0]
+            or not self._in_order(bundle, row, False)
+        ):
+            return False
+        columns = {k: fields[k] for k in ("pid", "target_cpu", "prio")}
+        self._append(bundle, row, "waking", columns, fields["comm"])
+        return True
+
+    def _append(self, bundle: Any, row: Row, kind: str, columns: dict[str, int], comm: str) -> None:
+        """One event into the `<kind>_...` columns of the bundle's compact_sched."""
+        cs = bundle.compact_sched
+        getattr(cs, f"{kind}_timestamp").append(self._delta(bundle, row, kind == "switch"))
+        for name, value in columns.items():
+            getattr(cs, f"{kind}_{name}").append(value)
+        comm_column = "switch_next_comm_index" if kind == "switch" else "waking_comm_index"
+        getattr(cs, comm_column).append(self._intern(bundle, comm))
+
+    @staticmethod
+    def _switch_fits(fields: dict[str, Any]) -> bool:
+        return (
+            all(_int32(fields[k]) for k in ("prev_pid", "prev_prio", "next_pid", "next_prio"))
+            and isinstance(fields["prev_state"], int)
+            and not isinstance(fields["prev_state"], bool)
+            and -(1 << 63) <= fields["prev_state"] < 1 << 63
+            and isinstance(fields["prev_comm"], str)
+            and isinstance(fields["next_comm"], str)
+        )
+
+    def _in_order(self, bundle: Any, row: Row, switch: bool) -> bool:
+        """Deltas are unsigned: an event older than the bundle's last one stays typed."""
+        return row.ts_ns >= self._last_ts.get((id(bundle), switch), 0)
+
+    def _delta(self, bundle: Any, row: Row, switch: bool) -> int:
+        key = (id(bundle), switch)
+        delta = row.ts_ns - self._last_ts.get(key, 0)  # the first one is absolute
+        self._last_ts[key] = row.ts_ns
+        return delta
+
+    def _intern(self, bundle: Any, comm: str) -> int:
+        table = self._interned.setdefault(id(bundle), {})
+        index = table.get(comm)
+        if index is None:
+            index = table[comm] = len(table)
+            bundle.compact_sched.intern_table.append(comm)
+        return index
+
+
 class PerfettoTrace:
     media_type = "application/octet-stream"
     suffix = "perfetto-trace"
@@ -151,6 +261,7 @@ class PerfettoTrace:
         wall_offset_ns: int,
         arg_names: ArgNames | None = None,
         title: str | None = None,
+        compact_sched: bool = True,
     ) -> None:
         self.kind = kind
         self.session_id = session_id
@@ -163,6 +274,7 @@ class PerfettoTrace:
         self._threads: dict[int, tuple[int, str | None]] = {}
         """tid -> (tgid, name) already described"""
         self._counters: dict[str, int] = {}
+        self._compact = _CompactSched() if compact_sched else None
 
     # -- packets -------------------------------------------------------------------------
 
@@ -194,6 +306,8 @@ class PerfettoTrace:
         bundles: dict[int, Any] = {}
         tree = self.pb.ProcessTree()
         first_ts = rows[0].ts_ns if rows else self.base
+        if self._compact is not None:
+            self._compact.new_chunk()
         for row in rows:
             fields = orjson.loads(row.fields)
             if not isinstance(fields, dict):
@@ -263,6 +377,8 @@ class PerfettoTrace:
 
     def _ftrace_event(self, row: Row, fields: dict[str, Any], bundles: dict[int, Any]) -> None:
         bundle = self._bundle(bundles, row.cpu if row.cpu is not None else 0)
+        if self._compact is not None and self._compact.add(bundle, row, fields):
+            return
         event = bundle.event.add(timestamp=row.ts_ns)
         if row.tid is not None:
             event.pid = row.tid
@@ -273,6 +389,8 @@ class PerfettoTrace:
     ) -> None:
         if self.kind == "tracefs" and row.cpu is not None:
             self._bundle(bundles, row.cpu).lost_events = True
+        if self._compact is not None:
+            self._compact.lost(row.cpu)
         self._instant(row, "lost", fields, out, track=SESSION_TRACK)
 
     def _instant(
