@@ -19,13 +19,9 @@ import time
 import uuid
 
 from tracerd.engines.tracefs.decode import PageDecoder
-from tracerd.engines.tracefs.reader import (
-    SWITCH_INTERVAL_S,
-    TracefsReader,
-    load_registry,
-    read_kernel_loss,
-)
+from tracerd.engines.tracefs.reader import SWITCH_INTERVAL_S, TracefsReader, load_registry
 from tracerd.engines.tracefs.sinks import CountingSink
+from tracerd.kernel.tracefs import read_kernel_loss
 
 TRACEFS = "/sys/kernel/tracing"
 LOAD_C = r"""
