@@ -215,7 +215,7 @@ def hub_capacity(subscribers: int, batches: int = 200, size: int = 2000) -> floa
         hub.publish_events(1, n * size, batch)
         for sub in subs:
             for data in hub.take(sub):
-                data.decode()  # as the WebSocket send does
+                data.encode()  # as the WebSocket server's send does
     return batches * size / (time.process_time() - cpu0)
 
 

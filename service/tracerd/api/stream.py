@@ -37,7 +37,7 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY = 4429
 STORED_PAGE = 10_000  # seqs read (and sent as at most one `events` message) per query
 REPLAY_AHEAD = 2  # ranges read at once (SQLite formats them outside the GIL, in parallel)
-END = b'{"type":"end"}'
+END = '{"type":"end"}'
 
 
 def stored_messages(
@@ -122,7 +122,7 @@ async def stream_session(websocket: WebSocket) -> None:
         position = svc.manager.live_position(sid)
         live_seq = position[0] if position is not None else None
         state = position[1] if position is not None else (await svc.manager.get(sid))["state"]
-        await _send(websocket, orjson.dumps({"type": "state", "state": state}))
+        await _send(websocket, orjson.dumps({"type": "state", "state": state}).decode())
         if from_seq is not None and from_seq.lstrip("-").isdigit():
             flt = EventFilter(names or (), pids or ())
             if not await _send_stored(websocket, sub, sid, int(from_seq), live_seq, flt):
@@ -207,8 +207,8 @@ def _replay_range(engine: Engine, sid: int, live_seq: int | None) -> tuple[int |
         return last, Escaped.read(conn)
 
 
-async def _send(websocket: WebSocket, data: bytes | str) -> None:
-    await websocket.send_text(data if isinstance(data, str) else data.decode())
+async def _send(websocket: WebSocket, data: str) -> None:
+    await websocket.send_text(data)
 
 
 async def _watch_disconnect(websocket: WebSocket) -> None:

@@ -12,7 +12,7 @@ from tracerd.api.stream import stored_messages
 from tracerd.storage import replay
 from tracerd.storage.queries import EventFilter
 from tracerd.storage.replay import Escaped
-from tracerd.stream.hub import EVENTS_PREFIX, EVENTS_SUFFIX, encode_events
+from tracerd.stream.hub import EVENTS_CLOSE, EVENTS_OPEN, encode_events
 from tracerd.types import LOST_EVENT_NAME
 from tracerd.workers import wire
 
@@ -99,7 +99,7 @@ def test_replay_text_is_the_live_text(tmp_path: Path, flt: EventFilter) -> None:
                     continue
                 seqs = [e["seq"] for e in msg["events"]]
                 live = encode_events((seq, wire_events[seq]) for seq in seqs)
-                assert text.encode() == EVENTS_PREFIX + live + EVENTS_SUFFIX
+                assert text == EVENTS_OPEN + live[1:-1].decode() + EVENTS_CLOSE
                 a, b = seqs[0], seqs[-1]
                 assert text == replay.rows_message(conn, replay._range_query(env.sid, flt, a, b))
                 checked += len(seqs)
