@@ -1,6 +1,7 @@
 """Stream throughput: events/s delivered to one WebSocket client, and `from_seq` replay.
 
   sudo PYTHONPATH=service .venv/bin/python bench/ws_stream.py [--calls N] [--replay N]
+      [--only live|replay|hub]
 
 Live: a getppid() flood (bench/bpf_events.py's, on CPU 1) traced by a per-event BPF program
 (32-byte ring-buffer records) in a real daemon; one WebSocket client (its own process,
@@ -10,7 +11,8 @@ alone (the engine in this process: the in-worker path) and bpftrace printing the
 events (the peer).
 Replay: a tracefs session records `syscalls:sys_enter_getppid` of a launched loop (all
 stored, 1 M by default); a client then reads it with `?from_seq=0` until `end` (ranges
-encoded by SQLite), beside paging through the same events with `GET /v1/sessions/{id}/events`.
+encoded by SQLite), beside the bare read (the same ranges encoded by SQLite in the bench,
+one thread, nothing sent: the peer) and paging with `GET /v1/sessions/{id}/events`.
 Printed: events, loss and events/s of each, and the ratios.
 """
 
@@ -34,6 +36,10 @@ from harness import Daemon, build_c, ratio
 from tracefs_drain import LOAD_C
 from websockets.sync.client import unix_connect
 
+from tracerd.api.stream import STORED_PAGE, stored_messages
+from tracerd.storage import db as storage_db
+from tracerd.storage.queries import EventFilter
+from tracerd.storage.replay import Escaped, last_stored_seq
 from tracerd.stream.hub import StreamHub
 from tracerd.types import LOST_EVENT_NAME
 
@@ -53,6 +59,7 @@ def client(socket: str, path: str) -> None:
     lost: dict[str, int] = {}
     first = last = 0.0
     nbytes = messages = 0
+    cpu0 = time.process_time()
     with unix_connect(socket, "ws://tracerd" + path, max_size=None) as ws:
         print("ready", flush=True)
         while True:
@@ -84,6 +91,7 @@ def client(socket: str, path: str) -> None:
         "last": last,
         "bytes": nbytes,
         "messages": messages,
+        "client_cpu_s": time.process_time() - cpu0,
     }
     print(json.dumps(out), flush=True)
 
@@ -114,12 +122,19 @@ def check_coverage(r: dict[str, Any], what: str) -> str:
     )
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_live(binary: str, calls: int) -> dict[str, Any]:
     with Daemon() as daemon, gated_flood(binary, calls, "g") as flood:
         session = daemon.create("bpf", {**PER_EVENT_SPEC, "pid": flood.pid})
         sid = session["id"]
         reader = start_client(daemon, f"/v1/sessions/{sid}/stream")
         t0 = time.monotonic()
+        cpu0 = cpu_s(daemon.pid)
         flood_s = release(flood)
         seen, since = -1, time.monotonic()
         while time.monotonic() - since < QUIET_S:
@@ -132,6 +147,7 @@ def run_live(binary: str, calls: int) -> dict[str, Any]:
             time.sleep(0.05)
         final = daemon.api.post(f"/v1/sessions/{sid}/stop").json()
         r = client_result(reader)
+        r["daemon_cpu_s"] = cpu_s(daemon.pid) - cpu0
         r["storage_records"] = sum(
             1
             for e in daemon.events(sid, name=LOST_EVENT_NAME)
@@ -143,7 +159,7 @@ def run_live(binary: str, calls: int) -> dict[str, Any]:
     return r
 
 
-def run_replay(n: int) -> tuple[dict[str, Any], dict[str, float]]:
+def run_replay(n: int) -> tuple[dict[str, Any], dict[str, float], dict[str, float]]:
     with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp, Daemon() as daemon:
         exe = build_c(LOAD_C, f"tdload{uuid.uuid4().hex[:6]}", Path(tmp))
         session = daemon.create(
@@ -152,14 +168,35 @@ def run_replay(n: int) -> tuple[dict[str, Any], dict[str, float]]:
         )
         sid = session["id"]
         final = daemon.wait_final(sid)
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), cpu_s(daemon.pid)
         r = client_result(start_client(daemon, f"/v1/sessions/{sid}/stream?from_seq=0"))
         r["wall_s"] = time.monotonic() - t0
+        r["daemon_cpu_s"] = cpu_s(daemon.pid) - cpu0
+        bare = bare_read(daemon.dir / "state" / "tracerd.db", sid)
         t0 = time.monotonic()
         paged = sum(1 for _ in daemon.events(sid))
         rest = {"events": float(paged), "wall_s": time.monotonic() - t0}
     r["stored"] = final["counters"]["stored"]
-    return r, rest
+    return r, rest, bare
+
+
+def bare_read(path: Path, sid: int) -> dict[str, float]:
+    """The peer of replay: the same stored ranges read and encoded by SQLite in this process
+    (one thread, no WebSocket, nothing sent)."""
+    engine = storage_db.make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            escaped, last = Escaped.read(conn), last_stored_seq(conn, sid) or 0
+            t0 = time.monotonic()
+            events = 0
+            for first in range(0, last + 1, STORED_PAGE):
+                for data in stored_messages(
+                    conn, sid, EventFilter(), first, min(first + STORED_PAGE - 1, last), escaped
+                ):
+                    events += data.count('{"seq":')
+        return {"events": float(events), "wall_s": time.monotonic() - t0}
+    finally:
+        engine.dispose()
 
 
 def hub_capacity(subscribers: int, batches: int = 200, size: int = 2000) -> float:
@@ -178,7 +215,7 @@ def hub_capacity(subscribers: int, batches: int = 200, size: int = 2000) -> floa
         hub.publish_events(1, n * size, batch)
         for sub in subs:
             for data in hub.take(sub):
-                data.decode()  # as the WebSocket send does
+                data.encode()  # as the WebSocket server's send does
     return batches * size / (time.process_time() - cpu0)
 
 
@@ -186,27 +223,10 @@ def rate(r: dict[str, Any]) -> float:
     return float(r["events"]) / r["wall_s"] if r["wall_s"] else 0.0
 
 
-def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--client":
-        client(sys.argv[2], sys.argv[3])
-        return
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--calls", type=int, default=1_000_000, help="live flood (getppid calls)")
-    ap.add_argument("--replay", type=int, default=1_000_000, help="stored events to replay")
-    args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp:
-        binary = build_flood(Path(tmp))
-        live = run_live(binary, args.calls)
-        live_load = os.getloadavg()[0]
-        worker = run_engine(Path(tmp), PER_EVENT_SPEC, binary, args.calls, "g")
-        peer = run_bpftrace(BPFTRACE_GETPPID, binary, args.calls, "g", True)
-    replay, rest = run_replay(args.replay)
-    replay_load = os.getloadavg()[0]
-    hub_one, hub_fifty = hub_capacity(1), hub_capacity(50)
-
+def print_live(calls: int, live: dict[str, Any], worker: dict[str, Any], peer: Any) -> None:
     print(
-        f"live: getppid() flood of {args.calls:,} calls, one WebSocket client "
-        f"(load average {live_load:.1f} after it)"
+        f"live: getppid() flood of {calls:,} calls, one WebSocket client "
+        f"(load average {live['load']:.1f} after it)"
     )
     sub_lost = live["lost"].get("subscriber", 0)
     print(
@@ -224,6 +244,10 @@ def main() -> None:
         f"{rate(peer) / 1e6:.3f} M ev/s"
     )
     print(
+        f"  CPU: daemon {live['daemon_cpu_s']:.2f} s (writer included), client "
+        f"{live['client_cpu_s']:.2f} s, over {live['wall_s']:.2f} s of wall time"
+    )
+    print(
         f"  {check_coverage(live, 'live client')}; the session stored "
         f"{live['storage_records']:,} `storage` loss records (streamed as `lost` messages too)"
     )
@@ -231,24 +255,57 @@ def main() -> None:
         f"  ratios: ws / in-worker {ratio(rate(live), rate(worker))}, "
         f"ws / bpftrace printf {ratio(rate(live), rate(peer))} (target >= 0.5 M ev/s)"
     )
-    print(
-        f"  hub alone (encode once, queue, merge): {hub_one / 1e6:.2f} M events per CPU-second "
-        f"to 1 subscriber, {hub_fifty / 1e6:.2f} M with 50 (each event to all 50)"
-    )
+
+
+def print_replay(replay: dict[str, Any], rest: dict[str, float], bare: dict[str, float]) -> None:
     print(
         f"replay: {replay['stored']:,} stored events read back "
-        f"(load average {replay_load:.1f} after it)"
+        f"(load average {replay['load']:.1f} after it)"
     )
     print(
         f"  ws ?from_seq=0   {replay['events']:>9,} events  {rate(replay) / 1e6:.3f} M ev/s "
-        f"(until `end`)"
+        f"(until `end`; CPU: daemon {replay['daemon_cpu_s']:.2f} s, client "
+        f"{replay['client_cpu_s']:.2f} s over {replay['wall_s']:.2f} s)"
+    )
+    print(
+        f"  bare SQLite read {bare['events']:>9,.0f} events  {rate(bare) / 1e6:.3f} M ev/s "
+        f"(the same ranges encoded by SQLite, one thread, nothing sent)"
     )
     print(f"  GET /events      {rest['events']:>9,.0f} events  {rate(rest) / 1e6:.3f} M ev/s")
     print(f"  {check_coverage(replay, 'replay client')}")
     print(
-        f"  ratio replay / REST paging {ratio(rate(replay), rate(rest))}, "
-        f"replay / in-worker live {ratio(rate(replay), rate(worker))} (target >= 1 M ev/s)"
+        f"  ratios: replay / bare SQLite read {ratio(rate(replay), rate(bare))}, "
+        f"replay / REST paging {ratio(rate(replay), rate(rest))} (target >= 1 M ev/s)"
     )
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--client":
+        client(sys.argv[2], sys.argv[3])
+        return
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--calls", type=int, default=1_000_000, help="live flood (getppid calls)")
+    ap.add_argument("--replay", type=int, default=1_000_000, help="stored events to replay")
+    ap.add_argument("--only", choices=("live", "replay", "hub"), help="one part only")
+    args = ap.parse_args()
+    if args.only in (None, "live"):
+        with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp:
+            binary = build_flood(Path(tmp))
+            live = run_live(binary, args.calls)
+            live["load"] = os.getloadavg()[0]
+            worker = run_engine(Path(tmp), PER_EVENT_SPEC, binary, args.calls, "g")
+            peer = run_bpftrace(BPFTRACE_GETPPID, binary, args.calls, "g", True)
+        print_live(args.calls, live, worker, peer)
+    if args.only in (None, "hub"):
+        hub_one, hub_fifty = hub_capacity(1), hub_capacity(50)
+        print(
+            f"hub alone (encode once, queue, merge): {hub_one / 1e6:.2f} M events per "
+            f"CPU-second to 1 subscriber, {hub_fifty / 1e6:.2f} M with 50 (each event to all 50)"
+        )
+    if args.only in (None, "replay"):
+        replay, rest, bare = run_replay(args.replay)
+        replay["load"] = os.getloadavg()[0]
+        print_replay(replay, rest, bare)
 
 
 if __name__ == "__main__":

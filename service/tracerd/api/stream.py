@@ -21,10 +21,8 @@ from ..auth import Principal, Role
 from ..errors import NotFound, TracerdError, Unauthenticated
 from ..fields import load_fields
 from ..storage.queries import EventFilter
-from ..storage.replay import Escaped, events_json, last_stored_seq, loss_records
+from ..storage.replay import Escaped, events_message, last_stored_seq, loss_records
 from ..stream.hub import (
-    EVENTS_PREFIX,
-    EVENTS_SUFFIX,
     Subscriber,
     TooManySubscribers,
     lost_message,
@@ -39,29 +37,29 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY = 4429
 STORED_PAGE = 10_000  # seqs read (and sent as at most one `events` message) per query
 REPLAY_AHEAD = 2  # ranges read at once (SQLite formats them outside the GIL, in parallel)
-END = b'{"type":"end"}'
+END = '{"type":"end"}'
 
 
 def stored_messages(
     conn: Connection, sid: int, flt: EventFilter, first: int, last: int, escaped: Escaped
-) -> list[bytes]:
-    """Stored seqs `first..last` -> encoded stream messages: `events` runs (encoded by the
-    database, see storage/replay.py) split by `lost` messages where loss records fall.
+) -> list[str]:
+    """Stored seqs `first..last` -> stream messages as JSON text: `events` runs (encoded by
+    the database, see storage/replay.py) split by `lost` messages where loss records fall.
     Loss records are sent whatever the filter (as live)."""
-    out: list[bytes] = []
+    out: list[str] = []
     start = first
     for seq, ts_ns, cpu, fields in loss_records(conn, sid, first, last):
         _events_message(out, conn, sid, flt, start, seq - 1, escaped)
         lost = load_fields(fields)
         message = lost_message(seq, lost.get("source"), lost.get("count"), cpu, ts_ns)
-        out.append(orjson.dumps(message))
+        out.append(orjson.dumps(message).decode())
         start = seq + 1
     _events_message(out, conn, sid, flt, start, last, escaped)
     return out
 
 
 def _events_message(
-    out: list[bytes],
+    out: list[str],
     conn: Connection,
     sid: int,
     flt: EventFilter,
@@ -69,9 +67,9 @@ def _events_message(
     last: int,
     escaped: Escaped,
 ) -> None:
-    events = events_json(conn, sid, flt, first, last, escaped) if first <= last else None
-    if events is not None:
-        out.append(b"".join((EVENTS_PREFIX, events, EVENTS_SUFFIX)))
+    message = events_message(conn, sid, flt, first, last, escaped) if first <= last else None
+    if message is not None:
+        out.append(message)
 
 
 async def _authorise(websocket: WebSocket) -> Principal | None:
@@ -124,7 +122,7 @@ async def stream_session(websocket: WebSocket) -> None:
         position = svc.manager.live_position(sid)
         live_seq = position[0] if position is not None else None
         state = position[1] if position is not None else (await svc.manager.get(sid))["state"]
-        await _send(websocket, orjson.dumps({"type": "state", "state": state}))
+        await _send(websocket, orjson.dumps({"type": "state", "state": state}).decode())
         if from_seq is not None and from_seq.lstrip("-").isdigit():
             flt = EventFilter(names or (), pids or ())
             if not await _send_stored(websocket, sub, sid, int(from_seq), live_seq, flt):
@@ -177,7 +175,7 @@ async def _send_stored(
     if until is None:
         return True
 
-    def load(first: int) -> list[bytes]:
+    def load(first: int) -> list[str]:
         last = min(first + STORED_PAGE - 1, until)
         with svc.engine.connect() as conn:
             return stored_messages(conn, sid, flt, first, last, escaped)
@@ -209,8 +207,8 @@ def _replay_range(engine: Engine, sid: int, live_seq: int | None) -> tuple[int |
         return last, Escaped.read(conn, sid)
 
 
-async def _send(websocket: WebSocket, data: bytes) -> None:
-    await websocket.send_text(data.decode())
+async def _send(websocket: WebSocket, data: str) -> None:
+    await websocket.send_text(data)
 
 
 async def _watch_disconnect(websocket: WebSocket) -> None:

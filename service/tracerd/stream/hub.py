@@ -1,15 +1,17 @@
 """StreamHub: fan-out of live session messages to WebSocket subscribers.
 
-A batch is encoded to JSON once (per distinct subscriber filter) and the same bytes are
-queued for every subscriber; each subscriber's queue is bounded in bytes (and all queues
-together by a hub-wide total). Publishing never waits. When a subscriber's queue is full an
-`events` frame is dropped for that subscriber only: the seqs it covered become the
-subscriber's pending loss, which reaches it as a `lost` message (source `subscriber`, `seq`
-the first missing seq, `last_seq` the last, `count` the events missing) before anything
-queued after the drop, `end` included. In-band loss records of other sources (`kernel`,
-`bpf`, `storage`) that had to be dropped are folded into one `lost` message per source with
-their summed `count`. So for every subscriber: seqs of delivered events + the seqs covered
-by `lost` messages = every seq of the session (filtered subscribers: every matching one).
+A batch is encoded to JSON once (per distinct subscriber filter) and the same text is
+queued for every subscriber (as `str`, what the WebSocket send takes: a message costs each
+subscriber one join and the server's UTF-8 encode, no decode); each subscriber's queue is
+bounded in bytes of memory (and all queues together by a hub-wide total). Publishing never
+waits. When a subscriber's queue is full an `events` frame is dropped for that subscriber
+only: the seqs it covered become the subscriber's pending loss, which reaches it as a
+`lost` message (source `subscriber`, `seq` the first missing seq, `last_seq` the last,
+`count` the events missing) before anything queued after the drop, `end` included. In-band
+loss records of other sources (`kernel`, `bpf`, `storage`) that had to be dropped are
+folded into one `lost` message per source with their summed `count`. So for every
+subscriber: seqs of delivered events + the seqs covered by `lost` messages = every seq of
+the session (filtered subscribers: every matching one).
 
 `state` and `end` messages are never dropped (they are few and small); `maps` snapshots are
 dropped when the queue is full (the next snapshot supersedes them).
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +37,8 @@ Message = dict[str, Any]
 FilterKey = tuple[frozenset[str] | None, frozenset[int] | None]
 
 SUBSCRIBER_SOURCE = "subscriber"
-EVENTS_PREFIX = b'{"type":"events","events":'
-EVENTS_SUFFIX = b"}"
+EVENTS_OPEN = '{"type":"events","events":['
+EVENTS_CLOSE = "]}"
 MERGE_BYTES = 256 * 1024  # adjacent `events` frames merge into one message up to this size
 
 
@@ -88,12 +91,13 @@ def lost_message(
 
 @dataclass(slots=True)
 class Frame:
-    """One queued unit: `events` frames hold the JSON array of their events (`data`), every
-    other kind the whole message's JSON."""
+    """One queued unit: `events` frames hold their event objects' JSON text (`data`: the
+    array without its brackets, so frames merge by joining), every other kind the whole
+    message's JSON."""
 
     kind: str
-    data: bytes | None  # None: not encoded (no subscriber had room for it)
-    size: int
+    data: str | None  # None: not encoded (no subscriber had room for it)
+    size: int  # the memory `data` holds
     first_seq: int | None = None
     last_seq: int | None = None
     count: int = 0  # events in an `events` frame; the lost count of a `lost` frame
@@ -103,8 +107,8 @@ class Frame:
 
 
 def control_frame(message: Message, droppable: bool) -> Frame:
-    data = orjson.dumps(message)
-    return Frame(str(message["type"]), data, len(data), droppable=droppable)
+    data = orjson.dumps(message).decode()
+    return Frame(str(message["type"]), data, sys.getsizeof(data), droppable=droppable)
 
 
 @dataclass(slots=True)
@@ -171,12 +175,12 @@ class Subscriber:
             return False
         return self.pids is None or ev[2] in self.pids or ev[3] in self.pids
 
-    def take(self, max_bytes: int = MERGE_BYTES) -> tuple[list[bytes], int]:
+    def take(self, max_bytes: int = MERGE_BYTES) -> tuple[list[str], int]:
         """Queued frames -> messages to send (adjacent `events` frames merged up to
         `max_bytes`), and the bytes they held in the queue."""
-        out: list[bytes] = []
+        out: list[str] = []
         taken = 0
-        run: list[bytes] = []
+        run: list[str] = []
         run_bytes = 0
         while self.frames:
             frame = self.frames[0]
@@ -197,15 +201,12 @@ class Subscriber:
                 continue
             self.frames.popleft()
             taken += frame.size
-        if len(run) == 1:
-            out.append(b"".join((EVENTS_PREFIX, run[0], EVENTS_SUFFIX)))
-        elif run:
-            # one copy: the frames' JSON arrays without their brackets, comma-joined
-            parts: list[bytes | memoryview] = [EVENTS_PREFIX, b"["]
+        if run:  # one copy: the frames' event objects, comma-joined
+            parts = [EVENTS_OPEN]
             for data in run:
-                parts += (memoryview(data)[1:-1], b",")
-            parts[-1] = b"]" + EVENTS_SUFFIX
-            out.append(b"".join(parts))
+                parts += (data, ",")
+            parts[-1] = EVENTS_CLOSE
+            out.append("".join(parts))
         self.queued_bytes -= taken
         return out, taken
 
@@ -289,7 +290,7 @@ class StreamHub:
             sub.wake.set()
         return len(closing)
 
-    def take(self, sub: Subscriber) -> list[bytes]:
+    def take(self, sub: Subscriber) -> list[str]:
         """The next messages to send to `sub` (see `Subscriber.take`). A loss still pending
         when the queue runs empty is queued then, not only before the next frame."""
         out, nbytes = sub.take()
@@ -426,6 +427,6 @@ def _add_run(
         count = len(pairs)
         if not count:
             return
-    data = encode_events(pairs) if encode else None
-    size = len(data) if data is not None else 0
+    data = str(memoryview(encode_events(pairs))[1:-1], "utf-8") if encode else None
+    size = sys.getsizeof(data) if data is not None else 0
     out.append(Frame("events", data, size, a, b, count, ts_ns=run[-1][0]))

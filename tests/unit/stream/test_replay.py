@@ -9,8 +9,11 @@ import orjson
 import pytest
 
 from tracerd.api.stream import stored_messages
+from tracerd.storage import replay
 from tracerd.storage.queries import EventFilter
 from tracerd.storage.replay import Escaped
+from tracerd.stream.hub import EVENTS_CLOSE, EVENTS_OPEN, encode_events
+from tracerd.types import LOST_EVENT_NAME
 from tracerd.workers import wire
 
 from ..storage.test_data_path import T0, Env, FakeEngine
@@ -73,3 +76,33 @@ def test_replay_equals_the_stored_events_with_loss_in_place(
             got.append({k: msg[k] for k in ("type", "seq", "source", "count")})
     assert got == want
     assert any(e.get("comm") in ODD_COMMS for e in got) == (flt.names == ())
+
+
+@pytest.mark.parametrize("flt", [EventFilter(), EventFilter(pids=[101, 7])])
+def test_replay_text_is_the_live_text(tmp_path: Path, flt: EventFilter) -> None:
+    """Each replayed `events` message is byte for byte what the live hub sends for the same
+    events, and what the other databases' path (raw rows through orjson) gives."""
+    env = Env(tmp_path)
+    frames = [*FakeEngine(batches=2, size=1500).frames(), odd_frame(3000)]
+    env.feed(frames)
+    wire_events = [ev for frame in frames for ev in frame["events"]]  # seq = index
+    last = env.live.next_seq - 1
+    assert last == len(wire_events) - 1
+    checked = 0
+    with env.engine.connect() as conn:
+        escaped = Escaped.read(conn)
+        for start in range(0, last + 1, 700):
+            stop = min(start + 699, last)
+            for text in stored_messages(conn, env.sid, flt, start, stop, escaped):
+                msg = orjson.loads(text)
+                if msg["type"] != "events":
+                    continue
+                seqs = [e["seq"] for e in msg["events"]]
+                live = encode_events((seq, wire_events[seq]) for seq in seqs)
+                assert text == EVENTS_OPEN + live[1:-1].decode() + EVENTS_CLOSE
+                a, b = seqs[0], seqs[-1]
+                assert text == replay.rows_message(conn, replay._range_query(env.sid, flt, a, b))
+                checked += len(seqs)
+    plain = [ev for ev in wire_events if ev[5] != LOST_EVENT_NAME]
+    want = [ev for ev in plain if not flt.pids or ev[2] in flt.pids or ev[3] in flt.pids]
+    assert checked == len(want) > 0
