@@ -301,6 +301,50 @@ def test_metrics_without_a_token_is_a_json_401(daemon: InProcess) -> None:
     assert_envelope(resp, 401, "unauthenticated")
 
 
+def test_the_schema_documents_the_errors_answered(daemon: InProcess) -> None:
+    paths = daemon.call("GET", "/openapi.json").json()["paths"]
+    envelope = {"$ref": "#/components/schemas/ErrorOut"}
+    assert (
+        paths["/v1/tokens"]["post"]["responses"]["400"]["content"]["application/json"]["schema"]
+        == envelope
+    )  # a bad role name
+    metrics = paths["/metrics"]["get"]["responses"]
+    assert metrics["401"]["content"]["application/json"]["schema"] == envelope
+    bad_role = daemon.call("POST", "/v1/tokens", json={"name": "n", "role": "root"})
+    assert bad_role.status_code in (400, 422), bad_role.text
+
+
+def test_audit_rows_that_cannot_be_stored_are_logged_and_counted(
+    daemon: InProcess, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    svc = daemon.client.app.state.services  # type: ignore[attr-defined]
+    tries = []
+
+    def full(*args: Any) -> None:
+        tries.append(args)
+        raise OperationalError("INSERT", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr(svc, "audit", full)
+    created = daemon.call("POST", "/v1/tokens", json={"name": "n", "role": "viewer"})
+    assert created.status_code == 201, created.text  # the request is not failed by it
+    assert len(tries) > 1  # retried
+    monkeypatch.undo()
+    metrics = daemon.call("GET", "/metrics").text
+    assert "tracerd_audit_failures_total 1.0" in metrics
+    assert any("audit row not stored" in r.getMessage() for r in caplog.records)
+
+
+def test_an_ordinary_stop_logs_no_warning(
+    daemon: InProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    for _ in range(3):
+        sid = daemon.create("tracefs", {**EXEC, "command": ["true"]}).json()["id"]
+        stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true").json()
+        assert stopped["state"] == "stopped", stopped
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [w for w in warnings if w.startswith("session")] == []
+
+
 # -- 3: private state --------------------------------------------------------------------------
 
 
