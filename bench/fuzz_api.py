@@ -1,6 +1,10 @@
 """The long fuzz run: ≥ 10,000 schemathesis requests against a real daemon, counted.
 
-Usage (root): PYTHONPATH=service python bench/fuzz_api.py [--scale S] [--lock FILE]
+Usage (root): PYTHONPATH=service python bench/fuzz_api.py [--scale S] [--seed N] [--lock FILE]
+
+The run can be split (to hold the kernel-test lock for shorter spells): runs with
+different --seed values send different requests, and their scales add up (five runs of
+--scale 8, seeds 1..5, send about as many requests as one of scale 40).
 
 With --lock (the shared kernel-test lock) the reads (GETs: the database, /proc, tracefs
 files) run first without it; the lock is taken for the operations that may create kernel
@@ -68,6 +72,7 @@ def stopping_all(api: httpx.Client) -> Iterator[None]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=40.0, help="40: about 10,500 requests")
+    parser.add_argument("--seed", type=int, help="hypothesis seed (reproducible requests)")
     parser.add_argument("--lock", help="take this lock for each batch (the kernel-test lock)")
     args = parser.parse_args()
     env = {"TRACERD_MAX_SESSIONS": "4", "TRACERD_STOP_TIMEOUT_S": "10"}
@@ -100,6 +105,7 @@ def main() -> None:
             args.scale,
             progress=print,
             each_batch=each_batch,
+            seed=args.seed,
         )
         print(report.summary())
         for failure in report.failures[:20]:

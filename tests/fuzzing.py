@@ -26,6 +26,7 @@ import httpx
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -96,10 +97,12 @@ def fuzz(
     scale: float = 1.0,
     progress: Callable[[str], None] | None = None,
     each_batch: Callable[[str], AbstractContextManager[object]] = contextlib.nullcontext,
+    seed: int | None = None,
 ) -> FuzzReport:
     """Every operation of the schema served at `url`, positive and negative requests; each
     operation's batch of one mode runs inside `each_batch(method)` (e.g. a lock held for
-    the batches that may create kernel objects)."""
+    the batches that may create kernel objects). A `seed` makes the generated requests
+    reproducible (runs with different seeds send different ones)."""
     schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
     http = requests.Session()
     report = FuzzReport()
@@ -146,6 +149,8 @@ def fuzz(
                     f"{str(case.body)[:300]} -> {resp.text[:300]}"
                 )
 
+        if seed is not None:
+            run = hypothesis_seed(seed)(run)
         began_op = time.monotonic()
         with (
             each_batch(operation.method.upper()),

@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_BODY_BYTES = 4 << 20
+AUDIT_BUDGET_S = 2.0
+"""how long an audit row is retried on a database error (locked, full) before it is
+logged and counted as lost; the control writes' short lock waits"""
 GC_GEN0_OBJECTS = 50_000  # a spec with a big BPF program is about 1 MiB
 
 
@@ -253,7 +256,9 @@ class AuditAndMetrics:
             who = principal.id if principal is not None else "anonymous"
             role = principal.role.label if principal is not None else "-"
             try:
-                await asyncio.to_thread(svc.audit, who, role, method, scope["path"], status)
+                await svc.manager.control.run(
+                    svc.audit, who, role, method, scope["path"], status, budget_s=AUDIT_BUDGET_S
+                )
             except Exception as exc:
                 svc.metrics.audit_failures.inc()
                 log.error(

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
@@ -19,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import BadRequest, NotFound, Unauthenticated
+from .storage.db import short_busy_timeout
 from .storage.tables import TokenRow
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,11 @@ class IssuedToken:
 class TokenStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        self._touches = ThreadPoolExecutor(
+            1, thread_name_prefix="token-use", initializer=short_busy_timeout
+        )
+        """`last_used_at` writes: off the request (authentication runs on the event loop
+        for requests without a body), so a locked database never holds a request"""
 
     def create(self, name: str, role: Role) -> IssuedToken:
         token_id = secrets.token_hex(ID_BYTES)
@@ -110,7 +117,7 @@ class TokenStore:
             last_used = row.last_used_at
         now = datetime.now(UTC)
         if last_used is None or now - _aware(last_used) > LAST_USED_RESOLUTION:
-            self._touch(principal.id, now)
+            self._touches.submit(self._touch, principal.id, now)
         return principal
 
     def _touch(self, token_id: str, now: datetime) -> None:

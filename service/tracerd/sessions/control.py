@@ -4,7 +4,8 @@ A session's lifecycle must not wait behind event work (exports, reports, the def
 thread pool) nor end on a transient database error (`database is locked` past the busy
 timeout, a full disk freed a moment later): these writes run on a small pool of their
 own and an OperationalError is retried with backoff until the call's time budget is
-spent; only then is it raised.
+spent; only then is it raised. Each attempt waits only briefly for a lock another
+connection holds (SQLite: 200 ms, not the 10 s busy timeout), so the budget holds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
 
+from ..storage.db import short_busy_timeout
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -30,7 +33,9 @@ THREADS = 2
 class ControlWrites:
     def __init__(self, budget_s: float) -> None:
         self.budget_s = budget_s
-        self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="control-db")
+        self._pool = ThreadPoolExecutor(
+            THREADS, thread_name_prefix="control-db", initializer=short_busy_timeout
+        )
         self.retries = 0
 
     async def run(self, fn: Callable[..., T], *args: Any, budget_s: float | None = None) -> T:

@@ -9,7 +9,6 @@ applied here; reaching one asks the manager to stop the session.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from ..storage.writer import EventWriter
 from ..stream.hub import StreamHub
 from ..types import LOST_EVENT_NAME, LossSource, lost_event
 from ..workers import wire
+from .control import ControlWrites
 from .ledger import LedgerStore
 from .live import LiveSession
 from .spool import BatchSpool
@@ -43,6 +43,7 @@ class SessionIngest:
         writer: EventWriter,
         hub: StreamHub,
         ledger: LedgerStore,
+        control: ControlWrites,
         request_stop: StopRequest,
         spool_dir: SpoolDir | None = None,
         spool_bytes: int = DEFAULT_SPOOL_BYTES,
@@ -50,6 +51,9 @@ class SessionIngest:
         self.writer = writer
         self.hub = hub
         self.ledger = ledger
+        self.control = control
+        """ledger writes go on its threads (not behind event work), one attempt each: the
+        frame's handler retries the whole frame"""
         self.request_stop = request_stop
         self.spool_dir = spool_dir
         self.spool_bytes = spool_bytes
@@ -240,7 +244,7 @@ class SessionIngest:
         if frame["op"] == "record":
             data = dict(frame.get("data") or {})
             pid = data.get("pid")
-            key = await asyncio.to_thread(
+            key = await self.control.run(
                 self.ledger.record,
                 live.id,
                 str(frame["type"]),
@@ -248,12 +252,13 @@ class SessionIngest:
                 data,
                 int(pid) if pid is not None else None,
                 data.get("start_time"),
+                budget_s=0.0,
             )
             live.resources[str(key)] = {"type": frame["type"], "name": frame["name"]}
             answer: wire.Frame = {"t": "ledger_ack", "id": frame["id"], "key": str(key)}
         else:
             key = int(frame["key"])
-            await asyncio.to_thread(self.ledger.cross_off, key)
+            await self.control.run(self.ledger.cross_off, key, budget_s=0.0)
             live.resources.pop(str(key), None)
             answer = {"t": "ledger_ack", "id": frame["id"], "key": str(key)}
         if worker is not None:

@@ -106,22 +106,29 @@ class LedgerStore:
             return list(db.scalars(query))
 
     def reconcile(self, session_id: int | None = None) -> list[int]:
-        """Destroy what the ledger lists (of one session, or all); return affected sessions."""
+        """Destroy what the ledger lists (of one session, or all); return affected sessions.
+        Everything is destroyed before the rows are crossed off (in one write): a database
+        that refuses the write (locked, full) leaves rows to cross off again, never a
+        kernel object."""
         rows = sorted(self.rows(session_id), key=reconcile_order)
         affected: set[int] = set()
+        done: list[int] = []
         for row in rows:
             if row.boot_id != self.owner.boot_id:
                 # a previous boot: kernel state is gone, processes are other processes
-                self.cross_off(row.id)
+                done.append(row.id)
                 continue
             try:
                 self._destroy(row)
             except Exception:
                 log.exception("reconcile: could not remove %s %s", row.type, row.name)
                 continue
-            self.cross_off(row.id)
+            done.append(row.id)
             if row.session_id is not None:
                 affected.add(row.session_id)
+        if done:
+            with self._sessions.begin() as db:
+                db.execute(delete(LedgerRow).where(LedgerRow.id.in_(done)))
         return sorted(affected)
 
     def _destroy(self, row: LedgerRow) -> None:

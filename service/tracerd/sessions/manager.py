@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import shutil
+import time
 from collections.abc import Coroutine
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -70,10 +71,16 @@ class SessionManager:
         self.caps = caps
         self.caps_ready = caps_ready
         self.live: dict[int, LiveSession] = {}
-        self.ingest = SessionIngest(
-            writer, hub, ledger, self.request_stop, self._spool, settings.worker_spool_mb << 20
-        )
         self.control = ControlWrites(settings.stop_timeout_s)
+        self.ingest = SessionIngest(
+            writer,
+            hub,
+            ledger,
+            self.control,
+            self.request_stop,
+            self._spool,
+            settings.worker_spool_mb << 20,
+        )
         self._unsaved: set[int] = set()
         """sessions whose last state could not be written yet (the persist loop retries)"""
         self._persist_task: asyncio.Task[None] | None = None
@@ -437,7 +444,7 @@ class SessionManager:
         if live.worker is not None:
             live.worker.kill()
         try:
-            await self.control.run(self.ledger.reconcile, live.id)
+            await self.control.run(self.ledger.reconcile, live.id, budget_s=0.0)
         except Exception:
             log.exception("session %d: its ledger could not be reconciled now", live.id)
         else:
@@ -451,9 +458,18 @@ class SessionManager:
         await self._persist(live)
 
     async def _stop_steps(self, live: LiveSession, reason: str) -> None:
+        """The worker drains and releases; then what it left is removed and the session is
+        final. A database fault (locked, full) does not hold the flow past the stop
+        timeout: `stopping` is written in one short attempt (the persist loop retries), the
+        wait for the writer and the ledger's retries end with the timeout."""
         if live.is_final:
             return
-        await self._persist(live)
+        deadline = time.monotonic() + self.settings.stop_timeout_s
+
+        def left_s() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        await self._persist(live, budget_s=0.0)
         worker = live.worker
         failed: BaseException | None = None
         if worker is not None:
@@ -469,10 +485,10 @@ class SessionManager:
                 self._apply_handle(live, reply)
             except (TracerdError, TimeoutError) as exc:
                 failed = exc
-            await self.writer.wait_committed(live.id, live.next_seq - 1)
+            await self._committed(live, left_s())
             await worker.close()
         self.ingest.release(live.id)
-        leftovers = await self.control.run(self.ledger.reconcile, live.id)
+        leftovers = await self.control.run(self.ledger.reconcile, live.id, budget_s=left_s())
         if leftovers:
             # routine: a worker that was closed at the end of its grace period leaves its
             # last entries for the daemon to remove
@@ -490,6 +506,17 @@ class SessionManager:
                 live.reason = reason
             self._finish(live, S.STOPPED)
         await self._persist(live)
+
+    async def _committed(self, live: LiveSession, timeout_s: float) -> None:
+        """Wait (up to `timeout_s`) for the writer to commit the session's events; a
+        writer held by a database lock does not hold the stop."""
+        try:
+            await asyncio.wait_for(
+                asyncio.shield(self.writer.wait_committed(live.id, live.next_seq - 1)), timeout_s
+            )
+        except TimeoutError:
+            log.warning("session %d: its last events are not committed yet", live.id)
+            self._unsaved.add(live.id)  # its counters are written again once they are
 
     def _storage_failure(self, live: LiveSession) -> str | None:
         """Why the session's events were not all stored, if they were not."""
@@ -564,12 +591,15 @@ class SessionManager:
         check_transition(live.state, state)
         live.state = state
 
-    async def _persist(self, live: LiveSession) -> None:
-        """Write the session's row (retried); a write that keeps failing is logged and left
-        to the persist loop, so no lifecycle step waits on the database for ever."""
+    async def _persist(self, live: LiveSession, budget_s: float | None = None) -> None:
+        """Write the session's row (retried for `budget_s`, by default the stop timeout); a
+        write that keeps failing is logged and left to the persist loop, so no lifecycle
+        step waits on the database for ever."""
         stored_bytes = self.writer.progress(live.id).stored_bytes
         try:
-            await self.control.run(self.store.save, live, self.counters(live), stored_bytes)
+            await self.control.run(
+                self.store.save, live, self.counters(live), stored_bytes, budget_s=budget_s
+            )
         except SQLAlchemyError as exc:
             log.error("session %d: its state is not stored yet: %s", live.id, exc)
             self._unsaved.add(live.id)

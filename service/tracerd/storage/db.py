@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,16 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+SHORT_BUSY_TIMEOUT_MS = 200
+"""for threads that retry on their own (the control writers): a lock another connection
+holds costs them one short wait per attempt, so their time budget holds"""
+_busy = threading.local()
+
+
+def short_busy_timeout() -> None:
+    """SQLite connections checked out by this thread from now on wait at most
+    SHORT_BUSY_TIMEOUT_MS for a lock (a thread pool's initializer)."""
+    _busy.timeout_ms = SHORT_BUSY_TIMEOUT_MS
 
 
 def migrations_dir() -> Path:
@@ -42,12 +53,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_busy_timeout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """The checking-out thread's busy timeout (a pooled connection serves any thread)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={getattr(_busy, 'timeout_ms', BUSY_TIMEOUT_MS)}")
+    cursor.close()
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkout", _sqlite_busy_timeout)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

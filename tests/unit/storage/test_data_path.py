@@ -109,6 +109,7 @@ class Env:
             writer,
             StreamHub(64),
             cast(Any, None),
+            cast(Any, None),
             self.request_stop,
             (lambda live: self.dir) if spool_bytes else None,
             spool_bytes,

@@ -46,7 +46,9 @@ def test_storage_loss_of_a_streamed_only_batch_reaches_subscribers() -> None:
     hub = StreamHub()
     sub = hub.subscribe(1)
     writer = BehindWriter()
-    ingest = SessionIngest(cast(Any, writer), hub, cast(Any, None), lambda live, why: None)
+    ingest = SessionIngest(
+        cast(Any, writer), hub, cast(Any, None), cast(Any, None), lambda live, why: None
+    )
     live = live_session("bpf")
 
     async def feed() -> None:
