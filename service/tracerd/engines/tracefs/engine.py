@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from ...errors import NotFound, TracerdError
 from ...kernel.tracefs import CLOCK_IDS, Tracefs, read_kernel_loss
 from ...specs import TracefsSpec
-from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
+from ..base import EngineContext, EngineHandle, EventSink, Ledger, tune_gc, wall_offset_ns
 from .decode import PageDecoder
 from .instance import InstanceSetup, check_caps, exclude_threads, page_decoder
 from .kallsyms import SymbolizingSink, boot_id
@@ -101,6 +101,9 @@ class TracefsEngine:
             sink = SymbolizingSink(sink)  # kernel addresses -> symbol names
         state.sink = sink
         assert state.decoder is not None
+        # each event allocates GC-tracked containers (its WireEvent, its wire row): with
+        # CPython's default threshold a young collection runs every few hundred events
+        tune_gc()
         state.reader = self._reader(handle, str(state.instance.path), state.decoder, sink)
         state.reader.start()
         if state.tracer is not None and state.tracer.at_top_level:
