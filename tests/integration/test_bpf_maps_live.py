@@ -103,8 +103,9 @@ def test_runqlat_histogram_of_a_sleeper(tmp_path: Path) -> None:
     assert dist["type"] == "hist"
     assert dist["unit"] == "usecs"
     _check_buckets(dist["buckets"])
-    # every wake-up from a sleep is one enqueue -> run; preemptions add more
-    assert _total(dist["buckets"]) >= 200
+    # nearly every wake-up from a sleep is one enqueue -> run (preemptions add more); a timer
+    # that fires before the sleeper has switched out wakes it without an enqueue
+    assert _total(dist["buckets"]) >= 190
 
 
 @pytest.mark.parametrize("same_process", [True, False])

@@ -34,6 +34,7 @@ KINDS = {
     "tracefs": {"events": ["sched:sched_process_exec"], "command": ["sleep", "30"]},
     "ptrace": {"command": ["sleep", "30"]},
     "bpf": {"tool": "execsnoop"},
+    "packet": {"interface": "lo", "filter": "udp port 9"},  # passive: sends nothing
 }
 
 

@@ -106,11 +106,22 @@ def make_reader(inst: str, events: list[str], sink: ListSink, **kw: Any) -> Trac
     return TracefsReader(inst, PageDecoder(registry, TaskResolver()), sink, **kw)
 
 
+def wait_blocked_in_read(pid: int, timeout_s: float = 30.0) -> None:
+    """Wait until `pid` sleeps in read(2) (syscall 0 on x86-64)."""
+    deadline = time.monotonic() + timeout_s
+    while Path(f"/proc/{pid}/syscall").read_text().split()[0] != "0":
+        assert time.monotonic() < deadline, f"{pid} never blocked in read"
+        time.sleep(0.005)
+
+
 def run_launched(inst: str, exe: str, events: list[str]) -> tuple[ListSink, int, Any]:
     """Trace `exe` exec'd by a shell whose pid is the only one in set_event_pid."""
     sink = ListSink()
     shell = subprocess.Popen(["/bin/sh", "-c", f"read go; exec {exe}"], stdin=subprocess.PIPE)
     try:
+        # the shell's own start (its loader's openat calls) is not traced: wait until it
+        # blocks in `read` (comms are resolved later, so they would carry exe's name)
+        wait_blocked_in_read(shell.pid)
         write(f"{inst}/set_event_pid", str(shell.pid))
         for ev in events:
             write(f"{inst}/events/{ev.replace(':', '/')}/enable", "1")
