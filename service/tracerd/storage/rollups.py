@@ -55,7 +55,7 @@ NO_NR = -1
 MAX_PENDING = 65_536  # runnable tasks remembered per session
 BATCH_KINDS = frozenset({PLAIN, ENTER, EXIT})
 """batches of only these are counted per batch (_ingest_counted, _ingest_syscalls)"""
-MAX_SESSIONS = 256  # sessions whose pairing state is kept (least recently used dropped)
+MAX_SESSIONS = 256  # sessions whose scheduler state is kept (least recently used dropped)
 RUNNABLE_MASK = 0xFF  # prev_state bits of sched_switch; none set = still runnable ("R", "R+")
 
 
@@ -78,7 +78,8 @@ def slot_bounds(slot: int) -> tuple[int, int]:
 
 @dataclass(slots=True)
 class _State:
-    """One session: aggregates of the current transaction and the pairing state."""
+    """One session: aggregates of the current transaction and its scheduler state (last
+    switch per CPU, runnable tasks) for wake-to-run latencies."""
 
     time: dict[int, dict[str, int]] = field(default_factory=dict)
     """bucket -> name -> count"""
