@@ -130,7 +130,7 @@ def test_runqlat_wakee_exclusion_is_by_pid_and_start_time(
     if same_process:
         assert _total(dist["buckets"]) == 0
     else:
-        assert _total(dist["buckets"]) >= 200
+        assert _total(dist["buckets"]) >= 190  # as in test_runqlat_histogram_of_a_sleeper
 
 
 def test_runqlat_per_process_milliseconds(tmp_path: Path) -> None:

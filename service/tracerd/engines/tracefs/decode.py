@@ -21,7 +21,7 @@ Caveats: assumes `common_type` is the u16 at payload offset 0 and `common_pid` t
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -89,6 +89,10 @@ class PageDecoder:
         self.tasks = tasks
         self.errors = 0
         self.unknown = 0
+        self.skip_pids: frozenset[int] = frozenset()
+        """tgids whose records are dropped (the daemon and workers, system-wide: see
+        `skip_processes`)"""
+        self.skipped = 0
         self._ts_offset = registry.layout.ts_offset
         self.refresh()
 
@@ -101,6 +105,16 @@ class PageDecoder:
             eid: build_maker(p, hooks.get(p.name), resolve)
             for eid, p in self.registry.plans.items()
         }
+        # the kernel records these for the other task they name (the wakee, the next task)
+        self._keep_ids = frozenset(eid for eid, p in self.registry.plans.items() if p.name in hooks)
+
+    def skip_processes(self, pids: Iterable[int]) -> None:
+        """Drop the records of these processes' threads. `set_event_notrace_pid` lists
+        the threads that existed when it was written; a thread the daemon starts later
+        (its thread pool grows and shrinks) is traced until the next update, so the
+        decoder drops what the kernel let through, by tgid. Scheduler records that the
+        kernel keeps for the other task they name are kept."""
+        self.skip_pids = frozenset(pids)
 
     def _resolve(self, tid: int) -> tuple[int | None, str | None]:
         if self.tasks is None:
@@ -162,6 +176,7 @@ class PageDecoder:
         cache: dict[int, tuple[int | None, str | None]] = tasks.cache if tasks else {}
         cache_get = cache.get
         lookup = tasks.lookup if tasks is not None else _no_task
+        skip, keep = self.skip_pids, self._keep_ids
         append = out.append
         n = 0
         while pos < end:
@@ -193,14 +208,19 @@ class PageDecoder:
                 self.errors += 1
                 break
             q = poff >> 2
-            make = makers_get(words[q] & 0xFFFF)
+            eid = words[q] & 0xFFFF
+            make = makers_get(eid)
             if make is None:
                 self.unknown += 1
                 continue
             tid = words[q + 1]
             if tid > 0x7FFFFFFF:
                 tid -= 1 << 32
-            ev = make(buf, poff, plen, ts, cpu, tid, cache_get(tid) or lookup(tid))
+            task = cache_get(tid) or lookup(tid)
+            if skip and task[0] in skip and eid not in keep:
+                self.skipped += 1
+                continue
+            ev = make(buf, poff, plen, ts, cpu, tid, task)
             if ev is None:
                 self.errors += 1
                 continue

@@ -73,6 +73,8 @@ class TracefsEngine:
             raise
         with_tracer = not (state.tracer and state.tracer.at_top_level)
         state.decoder = page_decoder(self.fs, state, with_tracer)
+        state.system_wide = not spec.command and not spec.pids
+        self._skip_own(state, state.decoder, self.ctx.exclude_pids)
         handle.wall_offset_ns = wall_offset_ns(CLOCK_IDS.get(spec.clock, time.CLOCK_MONOTONIC))
         handle.info = {
             "instance": state.instance.name,
@@ -90,6 +92,16 @@ class TracefsEngine:
         state: TracefsState = handle.state
         if not state.stopped and state.instance.exists():
             exclude_threads(state, pids)
+        for decoder in (state.decoder, state.top_decoder):
+            if decoder is not None:
+                self._skip_own(state, decoder, pids)
+
+    @staticmethod
+    def _skip_own(state: TracefsState, decoder: PageDecoder, pids: Sequence[int]) -> None:
+        """A system-wide session drops what the kernel lets through of the daemon's and
+        workers' threads (those started after the last `exclude`)."""
+        if state.system_wide:
+            decoder.skip_processes((*pids, os.getpid()))
 
     # -- start / stop -------------------------------------------------------------------
 
@@ -107,7 +119,8 @@ class TracefsEngine:
         state.reader = self._reader(handle, str(state.instance.path), state.decoder, sink)
         state.reader.start()
         if state.tracer is not None and state.tracer.at_top_level:
-            decoder = page_decoder(self.fs, state)
+            decoder = state.top_decoder = page_decoder(self.fs, state)
+            self._skip_own(state, decoder, self.ctx.exclude_pids)
             state.top_reader = self._reader(handle, str(self.fs.root), decoder, sink, "top")
             state.top_reader.start()
         if state.command is not None:

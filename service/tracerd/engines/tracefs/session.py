@@ -30,6 +30,9 @@ class TracefsState:
     command: LaunchedCommand | None = None
     command_key: str | None = None
     decoder: PageDecoder | None = None
+    top_decoder: PageDecoder | None = None
+    system_wide: bool = False
+    """no command and no pid filter: the decoders drop the daemon's and workers' records"""
     reader: TracefsReader | None = None
     tracer: TracerSetup | None = None
     top_reader: TracefsReader | None = None

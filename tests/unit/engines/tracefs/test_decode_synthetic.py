@@ -128,3 +128,38 @@ def test_unknown_and_short_records_are_counted() -> None:
 def test_negative_common_pid_and_no_tasks() -> None:
     _, out = decode(page(small(-3, pid=-1)))
     assert (out[0].tid, out[0].pid, out[0].comm, out[0].fields) == (-1, None, None, {"v": -3})
+
+
+class _Tasks:
+    """A TaskLookup where tid 7 and 8 belong to process 7 and tid 42 to process 42."""
+
+    def __init__(self) -> None:
+        self.cache: dict[int, tuple[int | None, str | None]] = {}
+
+    def tick(self) -> None:
+        pass
+
+    def lookup(self, tid: int) -> tuple[int | None, str | None]:
+        self.cache[tid] = (7 if tid in (7, 8) else tid, "t")
+        return self.cache[tid]
+
+    def hooks(self) -> dict[str, object]:
+        return {}
+
+    def in_time_order(self, events: list[WireEvent], horizon: int) -> list[WireEvent]:
+        return events
+
+
+def test_skipped_processes_are_dropped_by_tgid() -> None:
+    """A system-wide session drops every thread of an excluded process (the daemon's new
+    threads the kernel's notrace list does not know yet), and nothing else."""
+    dec = PageDecoder(registry(), _Tasks())  # type: ignore[arg-type]
+    pg = page(small(1, pid=7) + small(2, pid=8) + small(3, pid=42) + small(4, pid=8))
+    out: list[WireEvent] = []
+    dec.decode(pg, 0, out)
+    assert [e.fields["v"] for e in out] == [1, 2, 3, 4]
+    dec.skip_processes([7])
+    out = []
+    dec.decode(pg, 0, out)
+    assert [(e.tid, e.pid, e.fields["v"]) for e in out] == [(42, 42, 3)]
+    assert dec.skipped == 3
