@@ -43,8 +43,14 @@ class InProcess:
     def call(self, method: str, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
         return self.client.request(method, path, headers=self.headers(token), **kw)
 
-    def create(self, kind: str, spec: dict[str, Any], **kw: Any) -> httpx.Response:
-        return self.call("POST", "/v1/sessions", json={"kind": kind, "spec": spec, **kw})
+    def create(
+        self, kind: str, spec: dict[str, Any], wait: bool = False, **kw: Any
+    ) -> httpx.Response:
+        """POST /v1/sessions; `wait`: answer once it runs (a test that acts at once and
+        expects the session to see it must wait: without, the answer comes while starting)."""
+        params = {"wait": "true"} if wait else None
+        body = {"kind": kind, "spec": spec, **kw}
+        return self.call("POST", "/v1/sessions", params=params, json=body)
 
 
 def settings_for(root: Path, **extra: Any) -> Settings:

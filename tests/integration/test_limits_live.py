@@ -49,7 +49,7 @@ def test_duration_stops_the_session(daemon: InProcess) -> None:
 
 
 def test_max_events_stops_at_exactly_that_many(daemon: InProcess) -> None:
-    sid = daemon.create("tracefs", {"events": EXEC, "max_events": 5}).json()["id"]
+    sid = daemon.create("tracefs", {"events": EXEC, "max_events": 5}, wait=True).json()["id"]
     for _ in range(12):
         subprocess.run(["/bin/true"], check=True)
     session = final(daemon, sid)

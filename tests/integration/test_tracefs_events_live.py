@@ -132,7 +132,7 @@ def test_same_openat_count_as_the_program_makes(daemon: InProcess, program: str)
 
 
 def test_marker_comes_back_in_order(daemon: InProcess) -> None:
-    session = daemon.create("tracefs", {"events": ["sched:sched_process_exec"]}).json()
+    session = daemon.create("tracefs", {"events": ["sched:sched_process_exec"]}, wait=True).json()
     sid = session["id"]
     subprocess.run(["/bin/true"], check=True)
     assert (

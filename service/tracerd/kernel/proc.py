@@ -85,6 +85,18 @@ def thread_ids(pid: int) -> list[int]:
         return []
 
 
+def thread_group(tid: int, proc_root: str = str(PROC)) -> int | None:
+    """The tgid of thread `tid` (`Tgid:` of /proc/TID/status), None if it is gone."""
+    try:
+        with open(f"{proc_root}/{tid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Tgid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def lists(path: str, pattern: str) -> bool | None:
     """Whether a line of a kernel-exported list (/proc/kallsyms, tracefs'
     available_filter_functions, the kprobes blacklist) matches `pattern` (multiline); None

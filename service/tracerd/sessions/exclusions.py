@@ -41,17 +41,19 @@ def excluded_processes(sessions: Iterable[LiveSession]) -> list[tuple[int, int]]
 
 
 async def exclusion_loop(manager: SessionManager) -> None:
-    """Tell running tracefs workers when the daemon has new threads (an anyio worker thread,
-    say): their instances' `set_event_notrace_pid` must list every thread of the daemon and
-    the workers, so a system-wide session never records the daemon itself. (BPF programs
-    check the tgid, which covers new threads already.)"""
+    """Tell running tracefs workers when the daemon's thread set changes (anyio's pool
+    starts and ends threads): their instances' `set_event_notrace_pid` must list every
+    thread of the daemon and the workers, so a system-wide session never records the daemon
+    itself, and no thread that ended: once the pid space wraps, its tid is another
+    process's pid, which the list would hide. (BPF programs check the tgid and start time;
+    the tracefs decoders drop, by tgid, what the kernel lets through between updates.)"""
     known: set[int] = set(thread_ids(os.getpid()))
     while True:
         await asyncio.sleep(EXCLUDE_INTERVAL_S)
         now = set(thread_ids(os.getpid()))
-        grew = not now <= known
+        changed = now != known
         known = now
-        if not grew:
+        if not changed:
             continue
         pids = manager.exclude_pids()
         for live in list(manager.live.values()):

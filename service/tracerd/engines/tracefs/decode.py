@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ...kernel.proc import thread_group
 from ...types import WireEvent, lost_event
 from .registry import (
     COMMIT_LEN_MASK,
@@ -90,6 +91,7 @@ class PageDecoder:
         self.errors = 0
         self.unknown = 0
         self.skip_pids: frozenset[int] = frozenset()
+        self._skip_tids: dict[int, bool] = {}
         """tgids whose records are dropped (the daemon and workers, system-wide: see
         `skip_processes`)"""
         self.skipped = 0
@@ -105,8 +107,13 @@ class PageDecoder:
             eid: build_maker(p, hooks.get(p.name), resolve)
             for eid, p in self.registry.plans.items()
         }
-        # the kernel records these for the other task they name (the wakee, the next task)
-        self._keep_ids = frozenset(eid for eid, p in self.registry.plans.items() if p.name in hooks)
+        # the kernel records these for the other task they name (the wakee, the next task);
+        # markers (trace_marker writes, by the worker for the session) are not pid-filtered
+        self._keep_ids = frozenset(
+            eid
+            for eid, p in self.registry.plans.items()
+            if p.name in hooks or p.name.startswith("ftrace:")
+        )
 
     def skip_processes(self, pids: Iterable[int]) -> None:
         """Drop the records of these processes' threads. `set_event_notrace_pid` lists
@@ -115,6 +122,20 @@ class PageDecoder:
         decoder drops what the kernel let through, by tgid. Scheduler records that the
         kernel keeps for the other task they name are kept."""
         self.skip_pids = frozenset(pids)
+        self._skip_tids = {}
+
+    def _is_skipped(self, tid: int) -> bool:
+        """Confirm (once per tid) from /proc that the thread belongs to a skipped process:
+        the task cache may know the tid from the kernel's global `saved_tgids`, where a pid
+        reused after the pid space wrapped still has the tgid of the thread that had it."""
+        known = self._skip_tids.get(tid)
+        if known is None:
+            tgid = thread_group(tid)
+            known = tgid is None or tgid in self.skip_pids  # gone: trust what the cache said
+            if len(self._skip_tids) >= 65536:
+                self._skip_tids.clear()
+            self._skip_tids[tid] = known
+        return known
 
     def _resolve(self, tid: int) -> tuple[int | None, str | None]:
         if self.tasks is None:
@@ -217,7 +238,7 @@ class PageDecoder:
             if tid > 0x7FFFFFFF:
                 tid -= 1 << 32
             task = cache_get(tid) or lookup(tid)
-            if skip and task[0] in skip and eid not in keep:
+            if skip and task[0] in skip and eid not in keep and self._is_skipped(tid):
                 self.skipped += 1
                 continue
             ev = make(buf, poff, plen, ts, cpu, tid, task)

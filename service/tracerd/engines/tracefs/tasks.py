@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ...kernel.proc import thread_group
 from ...kernel.tracefs import DEFAULT_ROOT, Tracefs
 from ...types import WireEvent
 
@@ -215,14 +216,7 @@ class TaskResolver:
             return None
 
     def _proc_tgid(self, tid: int) -> int | None:
-        try:
-            with open(f"{self._proc}/{tid}/status", "rb") as fh:
-                for line in fh:
-                    if line.startswith(b"Tgid:"):
-                        return int(line.split()[1])
-        except (OSError, ValueError, IndexError):
-            return None
-        return None
+        return thread_group(tid, self._proc)
 
 
 def _comm_at(timeline: list[tuple[int, str | None, str]], ts: int) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 
 from tracerd.engines.tracefs.decode import PageDecoder
@@ -130,17 +131,23 @@ def test_negative_common_pid_and_no_tasks() -> None:
     assert (out[0].tid, out[0].pid, out[0].comm, out[0].fields) == (-1, None, None, {"v": -3})
 
 
-class _Tasks:
-    """A TaskLookup where tid 7 and 8 belong to process 7 and tid 42 to process 42."""
+GONE = 5_000_000  # above any pid_max: no /proc entry, the decoder trusts the task cache
 
-    def __init__(self) -> None:
+
+class _Tasks:
+    """A TaskLookup where threads GONE+7 and GONE+8 belong to process 7, any other tid to
+    itself, and the live tid `stale` (a reused pid) still maps to process 7 (as a stale
+    `saved_tgids` entry would)."""
+
+    def __init__(self, stale: int) -> None:
         self.cache: dict[int, tuple[int | None, str | None]] = {}
+        self.stale = stale
 
     def tick(self) -> None:
         pass
 
     def lookup(self, tid: int) -> tuple[int | None, str | None]:
-        self.cache[tid] = (7 if tid in (7, 8) else tid, "t")
+        self.cache[tid] = (7 if tid in (GONE + 7, GONE + 8, self.stale) else tid, "t")
         return self.cache[tid]
 
     def hooks(self) -> dict[str, object]:
@@ -152,14 +159,23 @@ class _Tasks:
 
 def test_skipped_processes_are_dropped_by_tgid() -> None:
     """A system-wide session drops every thread of an excluded process (the daemon's new
-    threads the kernel's notrace list does not know yet), and nothing else."""
-    dec = PageDecoder(registry(), _Tasks())  # type: ignore[arg-type]
-    pg = page(small(1, pid=7) + small(2, pid=8) + small(3, pid=42) + small(4, pid=8))
+    threads the kernel's notrace list does not know yet), and nothing else: a live thread
+    that the cache wrongly places in it (a pid reused after the pid space wrapped) is kept,
+    as /proc tells its real tgid."""
+    me = os.getpid()
+    dec = PageDecoder(registry(), _Tasks(stale=me))  # type: ignore[arg-type]
+    pg = page(
+        small(1, pid=GONE + 7)
+        + small(2, pid=GONE + 8)
+        + small(3, pid=42)
+        + small(4, pid=GONE + 8)
+        + small(5, pid=me)
+    )
     out: list[WireEvent] = []
     dec.decode(pg, 0, out)
-    assert [e.fields["v"] for e in out] == [1, 2, 3, 4]
+    assert [e.fields["v"] for e in out] == [1, 2, 3, 4, 5]
     dec.skip_processes([7])
     out = []
     dec.decode(pg, 0, out)
-    assert [(e.tid, e.pid, e.fields["v"]) for e in out] == [(42, 42, 3)]
+    assert [(e.tid, e.fields["v"]) for e in out] == [(42, 3), (me, 5)]
     assert dec.skipped == 3
