@@ -12,7 +12,7 @@ known and not counted; losses are not bridged.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import Integer, and_, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -65,8 +65,8 @@ def _time_only(flt: EventFilter, names: tuple[str, ...]) -> EventFilter:
     return EventFilter(names, since_ns=flt.since_ns, until_ns=flt.until_ns)
 
 
-def slices(db: Session, sid: int, flt: EventFilter) -> dict[int, list[Any]]:
-    """tid -> [comm, oncpu, switches, preempted]."""
+def slices(db: Session, sid: int, flt: EventFilter) -> dict[int, tuple[str | None, int, int, int]]:
+    """tid -> (comm, oncpu, switches, preempted)."""
     e = EventRow
     prev_ts = func.lag(e.ts_ns).over(partition_by=e.cpu, order_by=(e.ts_ns, e.seq))
     state = cast(field_expr(db, "prev_state"), Integer)
@@ -84,9 +84,9 @@ def slices(db: Session, sid: int, flt: EventFilter) -> dict[int, list[Any]]:
     sw = sw.where(e.cpu.is_not(None), e.tid.is_not(None)).subquery()
     oncpu = func.sum(case((sw.c.prev_ts.is_not(None), sw.c.ts_ns - sw.c.prev_ts), else_=0))
     query = select(sw.c.tid, func.max(sw.c.comm), oncpu, func.count(), func.sum(sw.c.runnable))
-    out: dict[int, list[Any]] = {}
+    out: dict[int, tuple[str | None, int, int, int]] = {}
     for tid, comm, on, n, pre in db.execute(query.group_by(sw.c.tid)):
-        out[int(tid)] = [comm, int(on or 0), int(n), int(pre or 0)]
+        out[int(tid)] = (comm, int(on or 0), int(n), int(pre or 0))
     return out
 
 
@@ -131,7 +131,7 @@ def from_events(db: Session, sid: int, flt: EventFilter) -> list[Row]:
     waited = waits(db, sid, flt)
     out: list[Row] = []
     for tid in set(tasks) | set(waited):
-        comm, on, n, pre = tasks.get(tid, [None, 0, 0, 0])
+        comm, on, n, pre = tasks.get(tid, (None, 0, 0, 0))
         w, nw, mx = waited.get(tid, (0, 0, 0))
         out.append(Row(tid, comm, on, n, pre, w, nw, mx))
     return out

@@ -118,7 +118,7 @@ class _State:
         self.time, self.tasks, self.latency, self.sched = {}, {}, {}, {}
         self.new = False
 
-    def task(self, tid: int, comm: Any) -> list[Any]:
+    def task(self, tid: int, comm: object) -> list[Any]:
         row = self.sched.get(tid)
         if row is None:
             row = self.sched[tid] = ["", 0, 0, 0, 0, 0, 0]
@@ -126,7 +126,7 @@ class _State:
             row[SCHED_COMM] = str(comm)
         return row
 
-    def switch(self, ts: int, cpu: Any, tid: Any, fields: dict[str, Any]) -> None:
+    def switch(self, ts: int, cpu: int | None, tid: int | None, fields: dict[str, Any]) -> None:
         prev = tid if tid is not None else fields.get("prev_pid")
         if prev is None or cpu is None:
             return
@@ -150,7 +150,7 @@ class _State:
                 nrow[SCHED_WAITS] += 1
                 nrow[SCHED_WAIT_MAX_NS] = max(nrow[SCHED_WAIT_MAX_NS], wait)
 
-    def wake(self, tid: Any, ts: int) -> None:
+    def wake(self, tid: int | None, ts: int) -> None:
         if tid is None or tid == 0:
             return
         if len(self.runnable) >= MAX_PENDING:
@@ -158,7 +158,15 @@ class _State:
         self.runnable.setdefault(tid, ts)
 
     def add(
-        self, name: str, nr: int, ts: int, pid: Any, comm: Any, dur: Any, ret: Any, err: Any
+        self,
+        name: str,
+        nr: int,
+        ts: int,
+        pid: int | None,
+        comm: str | None,
+        dur: int | None,
+        ret: int | None,
+        err: str | None,
     ) -> None:
         names = self.time.setdefault(ts // ROLLUP_BUCKET_NS, {})
         names[name] = names.get(name, 0) + 1
@@ -366,8 +374,8 @@ class RollupBuilder:
         ts: Sequence[int],
         names: Sequence[str],
         nrs: Iterable[int],
-        pids: Sequence[Any],
-        comms: Sequence[Any],
+        pids: Sequence[int | None],
+        comms: Sequence[str | None],
         keys: Iterable[TaskKey] | None = None,
     ) -> None:
         """Events per time bucket and name, and per task key (name, nr, pid, comm), in C."""
