@@ -34,6 +34,7 @@ from tracerd.reports.summary import summary
 from tracerd.reports.syscalls import syscalls
 from tracerd.reports.timeline import timeline
 from tracerd.reports.top import top
+from tracerd.specs import TracefsSpec
 from tracerd.storage import db as storage_db
 from tracerd.storage.queries import EventFilter
 from tracerd.storage.tables import EventRow
@@ -231,7 +232,17 @@ def main() -> None:
         elapsed = asyncio.run(load(engine, sid, args.events))
         print(f"loaded {args.events:,} events through the writer in {elapsed:.1f}s "
               f"({args.events / elapsed:,.0f} ev/s) into {path}")  # fmt: skip
-    info = SessionInfo(sid, "tracefs", "bench", "stopped", {}, None, None, 0, {})
+    info = SessionInfo(
+        sid,
+        "tracefs",
+        "bench",
+        "stopped",
+        TracefsSpec(events=["raw_syscalls:*"]),
+        None,
+        None,
+        0,
+        {},
+    )
     whole = EventFilter(since_ns=0)
     reports: list[tuple[str, Callable[[Any, EventFilter], Any]]] = [
         ("summary", lambda db, f: summary(db, info, f)),

@@ -10,7 +10,7 @@ field), a function-graph exit, a scheduler switch or wake-up, a loss record, or 
 from __future__ import annotations
 
 import errno as errno_mod
-from typing import Any
+from typing import Any, NamedTuple
 
 ERRNO_MAX = 4096
 KERNEL_ERRNOS = {
@@ -31,20 +31,31 @@ def errno_of(ret: Any) -> str | None:
     return errno_mod.errorcode.get(-ret) or KERNEL_ERRNOS.get(-ret) or f"E{-ret}"
 
 
-def classify(name: str) -> tuple[int, str, str]:
-    """(class, family, syscall) of an event name."""
+class EventKind(NamedTuple):
+    """What an event name is (see `classify`)."""
+
+    cls: int
+    """PLAIN, ENTER, EXIT, FGRAPH_EXIT, SWITCH, WAKEUP or LOST"""
+    family: str
+    """'s' (one event per syscall), 'r' (raw_syscalls) or '' (not a syscall)"""
+    syscall: str
+    """the syscall's name for family 's', else ''"""
+
+
+def classify(name: str) -> EventKind:
+    """The class, family and syscall of an event name."""
     sub, _, event = name.partition(":")
     if sub == "syscalls" and event.startswith(("sys_enter_", "sys_exit_")):
         enter = event.startswith("sys_enter_")
-        return (ENTER if enter else EXIT), "s", event[10 if enter else 9 :]
+        return EventKind(ENTER if enter else EXIT, "s", event[10 if enter else 9 :])
     if sub == "raw_syscalls" and event in ("sys_enter", "sys_exit"):
-        return (ENTER if event == "sys_enter" else EXIT), "r", ""
+        return EventKind(ENTER if event == "sys_enter" else EXIT, "r", "")
     if name == "ftrace:funcgraph_exit":
-        return FGRAPH_EXIT, "", ""
+        return EventKind(FGRAPH_EXIT, "", "")
     if name == "sched:sched_switch":
-        return SWITCH, "", ""
+        return EventKind(SWITCH, "", "")
     if name in ("sched:sched_wakeup", "sched:sched_wakeup_new"):
-        return WAKEUP, "", ""
+        return EventKind(WAKEUP, "", "")
     if name == "lost":
-        return LOST, "", ""
-    return PLAIN, "", ""
+        return EventKind(LOST, "", "")
+    return EventKind(PLAIN, "", "")

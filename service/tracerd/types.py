@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 SessionId = int
 
@@ -50,6 +50,24 @@ class WireEvent(NamedTuple):
     dur_ns: int | None = None
     ret: int | None = None
     errno: str | None = None
+
+
+# Column indexes of an event kept as a plain tuple or list in `WireEvent` order (the wire's
+# rows, `zip(*rows)` columns, the daemon's batches): the hot loops index these (an index
+# is cheaper than a NamedTuple attribute in CPython) and name the index with these.
+# `tests/unit/test_types.py` checks them against `WireEvent._fields`.
+EV_TS_NS: Final = 0
+EV_CPU: Final = 1
+EV_PID: Final = 2
+EV_TID: Final = 3
+EV_COMM: Final = 4
+EV_NAME: Final = 5
+EV_FIELDS: Final = 6
+"""a dict in a `WireEvent`, JSON text in a wire row and in the table"""
+EV_DUR_NS: Final = 7
+EV_RET: Final = 8
+EV_ERRNO: Final = 9
+EV_WIDTH: Final = 10
 
 
 def lost_event(source: str, count: int, ts_ns: int, cpu: int | None = None) -> WireEvent:

@@ -11,7 +11,7 @@ import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from ..kernel.tracefs import DEFAULT_ROOT
 from ..specs import AnySpec
@@ -103,55 +103,60 @@ class EventSink(Protocol):
         ...
 
 
-@dataclass(slots=True)
-class EngineHandle:
-    """What `prepare` returns: the engine's state for one session."""
+StateT = TypeVar("StateT")
 
+
+@dataclass(slots=True)
+class EngineHandle(Generic[StateT]):
+    """What `prepare` returns: the engine's state for one session (`StateT`: its engine's
+    own, e.g. `TracefsState`) and what the worker reports of it."""
+
+    state: StateT
+    """the engine's own state (readers, tracer, loaded programs)"""
     clock: str = "mono"
     wall_offset_ns: int = 0
     """wall-clock time minus the session clock, in ns"""
     info: dict[str, Any] = field(default_factory=dict)
     resources: list[dict[str, Any]] = field(default_factory=list)
     """[{"type": ..., "name": ...}] as the session shows them"""
-    state: Any = None
-    """the engine's own state (readers, tracer, loaded programs)"""
 
 
 SpecT_contra = TypeVar("SpecT_contra", bound=AnySpec, contravariant=True)
 
 
-class Engine(Protocol[SpecT_contra]):
+class Engine(Protocol[SpecT_contra, StateT]):
     """One session's engine, inside its worker process; `SpecT_contra` is its kind's spec
-    model (`specs.TracefsSpec`, ...)."""
+    model (`specs.TracefsSpec`, ...), `StateT` the state its handles hold (each engine
+    module checks its class against this protocol for mypy)."""
 
     kind: ClassVar[str]
 
     def __init__(self, ctx: EngineContext) -> None: ...
 
-    def prepare(self, spec: SpecT_contra, ledger: Ledger) -> EngineHandle:
+    def prepare(self, spec: SpecT_contra, ledger: Ledger) -> EngineHandle[StateT]:
         """Set the kernel up (no events flow yet). Raise a `tracerd.errors` error on a
         rejection, after releasing whatever was created."""
         ...
 
-    def start(self, handle: EngineHandle, sink: EventSink) -> None:
+    def start(self, handle: EngineHandle[StateT], sink: EventSink) -> None:
         """Start reading: spawn reader threads, release a held-back command."""
         ...
 
-    def stop(self, handle: EngineHandle) -> None:
+    def stop(self, handle: EngineHandle[StateT]) -> None:
         """Drain what the kernel still holds, release everything, cross it off.
         Idempotent and bounded in time (seconds)."""
         ...
 
-    def marker(self, handle: EngineHandle, text: str) -> bool:
+    def marker(self, handle: EngineHandle[StateT], text: str) -> bool:
         """Write an annotation into the trace; False if the engine has no in-kernel way
         (the worker then emits a `marker` event itself)."""
         ...
 
-    def read_maps(self, handle: EngineHandle) -> Mapping[str, Any]:
+    def read_maps(self, handle: EngineHandle[StateT]) -> Mapping[str, Any]:
         """Current map contents (bpf); {} for other kinds."""
         ...
 
-    def exclude(self, handle: EngineHandle, pids: Sequence[int]) -> None:
+    def exclude(self, handle: EngineHandle[StateT], pids: Sequence[int]) -> None:
         """The daemon's and workers' pids changed: stop tracing their threads (tracefs
         filters by thread id in the kernel; the other kinds never see them and ignore it)."""
         ...

@@ -89,7 +89,8 @@ def from_rollups(db: Session, sid: int, sel: Selection, width: float | None) -> 
     count = int(count or 0)
     if not slots or not count:
         return _empty(approximate=True)
-    low, _ = slot_bounds(slots[0][0])
+    first_slot, _count = slots[0]
+    low, _ = slot_bounds(first_slot)
     log2: dict[int, int] = {}
     width = linear_width(max_ns, width)
     linear: dict[int, int] = {}
@@ -180,7 +181,7 @@ def _exact_percentiles(db: Session, v: Any, high: float) -> Percentiles:
     )
     rows = db.execute(select(ranked.c.rn, ranked.c.n, ranked.c.v).where(wanted)).all()
     by_rank = {int(rn): float(val) for rn, _n, val in rows}
-    n = int(rows[0][1]) if rows else 0
+    n = int(rows[0].n) if rows else 0
     pcts = {key: by_rank.get(rank_of(n, bp)) for key, bp in PERCENTILES_BP.items()}
     return Percentiles(**pcts, max=high)
 

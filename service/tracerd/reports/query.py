@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import BadRequest
 from ..fields import COMPACT_MARK
+from ..specs import AnySpec
 from ..storage.queries import EventFilter
 from ..storage.rollups import ROLLUP_BUCKET_NS
 from ..storage.tables import EventRow, RollupSessionRow, RollupTaskRow, RollupTimeRow
@@ -68,7 +69,8 @@ class SessionInfo:
     kind: str
     name: str | None
     state: str
-    spec: dict[str, Any]
+    spec: AnySpec
+    """the session's validated spec (the API's model of its kind)"""
     started_at: str | None
     stopped_at: str | None
     wall_offset_ns: int
@@ -76,13 +78,14 @@ class SessionInfo:
     info: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_view(cls, view: dict[str, Any]) -> SessionInfo:
+    def from_view(cls, view: dict[str, Any], spec: AnySpec) -> SessionInfo:
+        """`view`: the manager's view of the session; `spec`: its spec, validated."""
         return cls(
             int(view["id"]),
             str(view["kind"]),
             view.get("name"),
             str(view["state"]),
-            dict(view.get("spec") or {}),
+            spec,
             view.get("started_at"),
             view.get("stopped_at"),
             int(view.get("wall_offset_ns") or 0),

@@ -12,7 +12,7 @@ known and not counted; losses are not bridged.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import Integer, and_, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -26,8 +26,19 @@ from .query import SessionInfo, events_of, field_expr, scope_of, use_rollups
 SWITCH = "sched:sched_switch"
 WAKEUPS = ("sched:sched_wakeup", "sched:sched_wakeup_new")
 MAX_TASKS = 1000
-Row = tuple[int, str | None, int, int, int, int, int, int]  # tid, comm, oncpu, switches,
-# preempted, wait, waits, wait_max
+
+
+class Row(NamedTuple):
+    """One task's scheduling (as SchedTask without the average)."""
+
+    tid: int
+    comm: str | None
+    oncpu_ns: int
+    switches: int
+    preempted: int
+    wait_ns: int
+    waits: int
+    wait_max_ns: int
 
 
 def from_rollups(db: Session, sid: int) -> list[Row]:
@@ -35,15 +46,27 @@ def from_rollups(db: Session, sid: int) -> list[Row]:
     query = select(
         s.tid, s.comm, s.oncpu_ns, s.switches, s.preempted, s.wait_ns, s.waits, s.wait_max_ns
     ).where(s.session_id == sid)
-    return [(r[0], r[1] or None, *map(int, r[2:])) for r in db.execute(query)]  # type: ignore[misc]
+    return [
+        Row(
+            r.tid,
+            r.comm or None,
+            int(r.oncpu_ns),
+            int(r.switches),
+            int(r.preempted),
+            int(r.wait_ns),
+            int(r.waits),
+            int(r.wait_max_ns),
+        )
+        for r in db.execute(query)
+    ]
 
 
 def _time_only(flt: EventFilter, names: tuple[str, ...]) -> EventFilter:
     return EventFilter(names, since_ns=flt.since_ns, until_ns=flt.until_ns)
 
 
-def slices(db: Session, sid: int, flt: EventFilter) -> dict[int, list[Any]]:
-    """tid -> [comm, oncpu, switches, preempted]."""
+def slices(db: Session, sid: int, flt: EventFilter) -> dict[int, tuple[str | None, int, int, int]]:
+    """tid -> (comm, oncpu, switches, preempted)."""
     e = EventRow
     prev_ts = func.lag(e.ts_ns).over(partition_by=e.cpu, order_by=(e.ts_ns, e.seq))
     state = cast(field_expr(db, "prev_state"), Integer)
@@ -61,9 +84,9 @@ def slices(db: Session, sid: int, flt: EventFilter) -> dict[int, list[Any]]:
     sw = sw.where(e.cpu.is_not(None), e.tid.is_not(None)).subquery()
     oncpu = func.sum(case((sw.c.prev_ts.is_not(None), sw.c.ts_ns - sw.c.prev_ts), else_=0))
     query = select(sw.c.tid, func.max(sw.c.comm), oncpu, func.count(), func.sum(sw.c.runnable))
-    out: dict[int, list[Any]] = {}
+    out: dict[int, tuple[str | None, int, int, int]] = {}
     for tid, comm, on, n, pre in db.execute(query.group_by(sw.c.tid)):
-        out[int(tid)] = [comm, int(on or 0), int(n), int(pre or 0)]
+        out[int(tid)] = (comm, int(on or 0), int(n), int(pre or 0))
     return out
 
 
@@ -108,9 +131,9 @@ def from_events(db: Session, sid: int, flt: EventFilter) -> list[Row]:
     waited = waits(db, sid, flt)
     out: list[Row] = []
     for tid in set(tasks) | set(waited):
-        comm, on, n, pre = tasks.get(tid, [None, 0, 0, 0])
+        comm, on, n, pre = tasks.get(tid, (None, 0, 0, 0))
         w, nw, mx = waited.get(tid, (0, 0, 0))
-        out.append((tid, comm, on, n, pre, w, nw, mx))
+        out.append(Row(tid, comm, on, n, pre, w, nw, mx))
     return out
 
 
@@ -118,8 +141,8 @@ def sched(db: Session, info: SessionInfo, flt: EventFilter) -> SchedReport:
     fast = use_rollups(db, info.id, flt)
     rows = from_rollups(db, info.id) if fast else from_events(db, info.id, flt)
     if flt.pids or flt.comms:
-        rows = [r for r in rows if r[0] in flt.pids or r[1] in flt.comms]
-    rows.sort(key=lambda r: (-r[2], -r[5], r[0]))
+        rows = [r for r in rows if r.tid in flt.pids or r.comm in flt.comms]
+    rows.sort(key=lambda r: (-r.oncpu_ns, -r.wait_ns, r.tid))
     tasks = [
         SchedTask(
             tid=tid,
@@ -137,6 +160,6 @@ def sched(db: Session, info: SessionInfo, flt: EventFilter) -> SchedReport:
     return SchedReport(
         scope=scope_of(info, flt, "rollups" if fast else "events"),
         tasks=tasks,
-        oncpu_ns=sum(r[2] for r in rows),
-        wait_ns=sum(r[5] for r in rows),
+        oncpu_ns=sum(r.oncpu_ns for r in rows),
+        wait_ns=sum(r.wait_ns for r in rows),
     )

@@ -87,9 +87,10 @@ def top_tasks(
     query = query.group_by(*keys).order_by(total.desc(), *keys).limit(TOP_N)
     rows = [tuple(r) for r in db.execute(query)]
     if fast:  # rollups store "no pid" as -1 and "no comm" as ""
-        rows = [
-            (pid_value(r[0]), r[1] or None, r[2]) if by_pid else (r[0] or None, r[1]) for r in rows
-        ]
+        if by_pid:
+            rows = [(pid_value(pid), comm or None, count) for pid, comm, count in rows]
+        else:
+            rows = [(comm or None, count) for comm, count in rows]
     return rows
 
 

@@ -26,6 +26,7 @@ import orjson
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from ..specs import BpfSpec
 from ..storage.queries import EventFilter, name_condition
 from ..storage.tables import EventRow, RollupTaskRow
 from .models import Source, SyscallRow, SyscallsReport
@@ -114,7 +115,7 @@ def bpf_tallies(db: Session, info: SessionInfo, flt: EventFilter) -> list[Tally]
     """From syscount's map: the snapshot at the end minus the one before the range."""
     end = _counts(_snapshot(db, info.id, flt.until_ns))
     start = _counts(_snapshot(db, info.id, flt.since_ns)) if flt.since_ns is not None else {}
-    args = info.spec.get("args") or {}
+    args = info.spec.args if isinstance(info.spec, BpfSpec) else {}
     timed = bool(args.get("latency"))
     out = []
     for syscall, (count, total_ns) in end.items():

@@ -82,7 +82,7 @@ class SessionStore:
             ).first()
         if row is None:
             return None
-        return {"ts_ns": row[0], "maps": load_fields(row[1]).get("maps", {})}
+        return {"ts_ns": row.ts_ns, "maps": load_fields(row.fields).get("maps", {})}
 
     def interrupt_orphans(self) -> list[int]:
         """Sessions this daemon left active when it died: `interrupted`, stored count kept."""

@@ -31,6 +31,30 @@ ROLLUP_TABLES: tuple[Table, ...] = tuple(
 TASK_SUMS = ("count", "errors", "calls", "call_ns", "dur_count", "dur_ns")
 SCHED_SUMS = ("oncpu_ns", "switches", "preempted", "wait_ns", "waits")
 
+# The aggregate rows (lists of counters, updated in place for each event) in their table's
+# column order after the key, as the upserts insert them (`*v`):
+# rollup_tasks' values per (name, nr, pid, comm) ...
+(
+    TASK_COUNT,
+    TASK_ERRORS,
+    TASK_CALLS,
+    TASK_CALL_NS,
+    TASK_CALL_MAX_NS,
+    TASK_DUR_COUNT,
+    TASK_DUR_NS,
+    TASK_DUR_MAX_NS,
+) = range(8)
+# ... and rollup_sched's per tid
+(
+    SCHED_COMM,
+    SCHED_ONCPU_NS,
+    SCHED_SWITCHES,
+    SCHED_PREEMPTED,
+    SCHED_WAIT_NS,
+    SCHED_WAITS,
+    SCHED_WAIT_MAX_NS,
+) = range(7)
+
 
 class Upsert:
     """One INSERT ... ON CONFLICT DO UPDATE, compiled once and run with rows as tuples in

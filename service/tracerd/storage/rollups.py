@@ -40,10 +40,30 @@ from ..syscalls import (
     PLAIN,
     SWITCH,
     WAKEUP,
+    EventKind,
     classify,
 )
+from ..types import EV_DUR_NS, EV_NAME
 from .queries import COLUMNS
-from .rollup_sql import ROLLUP_TABLES, Upserts
+from .rollup_sql import (
+    ROLLUP_TABLES,
+    SCHED_COMM,
+    SCHED_ONCPU_NS,
+    SCHED_PREEMPTED,
+    SCHED_SWITCHES,
+    SCHED_WAIT_MAX_NS,
+    SCHED_WAIT_NS,
+    SCHED_WAITS,
+    TASK_CALL_MAX_NS,
+    TASK_CALL_NS,
+    TASK_CALLS,
+    TASK_COUNT,
+    TASK_DUR_COUNT,
+    TASK_DUR_MAX_NS,
+    TASK_DUR_NS,
+    TASK_ERRORS,
+    Upserts,
+)
 from .tables import (
     EventRow,
 )
@@ -76,6 +96,10 @@ def slot_bounds(slot: int) -> tuple[int, int]:
     return sub << shift, ((sub + 1) << shift) - 1
 
 
+TaskKey = tuple[str, int, int | None, str | None]
+"""(name, syscall nr or NO_NR, pid, comm) of a rollup_tasks row"""
+
+
 @dataclass(slots=True)
 class _State:
     """One session: aggregates of the current transaction and its scheduler state (last
@@ -83,7 +107,7 @@ class _State:
 
     time: dict[int, dict[str, int]] = field(default_factory=dict)
     """bucket -> name -> count"""
-    tasks: dict[tuple[str, int, int | None, str | None], list[int]] = field(default_factory=dict)
+    tasks: dict[TaskKey, list[int]] = field(default_factory=dict)
     latency: dict[tuple[str, int, int], int] = field(default_factory=dict)
     sched: dict[int, list[Any]] = field(default_factory=dict)
     cpu_last: dict[int, int] = field(default_factory=dict)
@@ -94,27 +118,27 @@ class _State:
         self.time, self.tasks, self.latency, self.sched = {}, {}, {}, {}
         self.new = False
 
-    def task(self, tid: int, comm: Any) -> list[Any]:
+    def task(self, tid: int, comm: object) -> list[Any]:
         row = self.sched.get(tid)
         if row is None:
             row = self.sched[tid] = ["", 0, 0, 0, 0, 0, 0]
         if comm:
-            row[0] = str(comm)
+            row[SCHED_COMM] = str(comm)
         return row
 
-    def switch(self, ts: int, cpu: Any, tid: Any, fields: dict[str, Any]) -> None:
+    def switch(self, ts: int, cpu: int | None, tid: int | None, fields: dict[str, Any]) -> None:
         prev = tid if tid is not None else fields.get("prev_pid")
         if prev is None or cpu is None:
             return
         row = self.task(prev, fields.get("prev_comm"))
         last = self.cpu_last.get(cpu)
         if last is not None:
-            row[1] += ts - last
-        row[2] += 1
+            row[SCHED_ONCPU_NS] += ts - last
+        row[SCHED_SWITCHES] += 1
         self.cpu_last[cpu] = ts
         state = fields.get("prev_state")
         if prev != 0 and isinstance(state, int) and state & RUNNABLE_MASK == 0:
-            row[3] += 1
+            row[SCHED_PREEMPTED] += 1
             self.wake(prev, ts)
         nxt = fields.get("next_pid")
         if nxt is not None:
@@ -122,58 +146,63 @@ class _State:
             since = self.runnable.pop(nxt, None)
             if since is not None:
                 wait = ts - since
-                nrow[4] += wait
-                nrow[5] += 1
-                nrow[6] = max(nrow[6], wait)
+                nrow[SCHED_WAIT_NS] += wait
+                nrow[SCHED_WAITS] += 1
+                nrow[SCHED_WAIT_MAX_NS] = max(nrow[SCHED_WAIT_MAX_NS], wait)
 
-    def wake(self, tid: Any, ts: int) -> None:
+    def wake(self, tid: int | None, ts: int) -> None:
         if tid is None or tid == 0:
             return
         if len(self.runnable) >= MAX_PENDING:
             self.runnable.clear()
         self.runnable.setdefault(tid, ts)
 
-    def add(self, name: str, nr: int, ev: Sequence[Any], dur: Any, ret: Any, err: Any) -> None:
-        names = self.time.setdefault(ev[0] // ROLLUP_BUCKET_NS, {})
+    def add(
+        self,
+        name: str,
+        nr: int,
+        ts: int,
+        pid: int | None,
+        comm: str | None,
+        dur: int | None,
+        ret: int | None,
+        err: str | None,
+    ) -> None:
+        names = self.time.setdefault(ts // ROLLUP_BUCKET_NS, {})
         names[name] = names.get(name, 0) + 1
-        key = (name, nr, ev[2], ev[4])
+        key = (name, nr, pid, comm)
         row = self.tasks.get(key)
         if row is None:
             row = self.tasks[key] = [0, 0, 0, 0, 0, 0, 0, 0]
-        row[0] += 1
+        row[TASK_COUNT] += 1
         if err is not None:
-            row[1] += 1
+            row[TASK_ERRORS] += 1
         if ret is not None:
-            row[2] += 1
+            row[TASK_CALLS] += 1
         if dur is not None:
-            _add_duration(row, self.latency, name, nr, dur, ret is not None)
+            _add_duration(row, self.latency, key, dur, ret is not None)
 
 
 def _add_duration(
-    row: list[int],
-    latency: dict[tuple[str, int, int], int],
-    name: str,
-    nr: int,
-    dur: int,
-    call: bool,
+    row: list[int], latency: dict[tuple[str, int, int], int], key: TaskKey, dur: int, call: bool
 ) -> None:
-    _add_durations(latency, ((row, name, nr, dur, call),))
+    _add_durations(latency, ((row, key, dur, call),))
 
 
 def _add_durations(
     latency: dict[tuple[str, int, int], int],
-    items: Iterable[tuple[list[int], str, int, int, bool]],
+    items: Iterable[tuple[list[int], TaskKey, int, bool]],
 ) -> None:
-    """Add each (task row, name, nr, duration, is a call) to its row and the histogram."""
-    for row, name, nr, dur, call in items:
+    """Add each (task row, its key, duration, is a call) to its row and the histogram."""
+    for row, (name, nr, _pid, _comm), dur, call in items:
         if call:
-            row[3] += dur
-            if dur > row[4]:
-                row[4] = dur
-        row[5] += 1
-        row[6] += dur
-        if dur > row[7]:
-            row[7] = dur
+            row[TASK_CALL_NS] += dur
+            if dur > row[TASK_CALL_MAX_NS]:
+                row[TASK_CALL_MAX_NS] = dur
+        row[TASK_DUR_COUNT] += 1
+        row[TASK_DUR_NS] += dur
+        if dur > row[TASK_DUR_MAX_NS]:
+            row[TASK_DUR_MAX_NS] = dur
         if dur < SUB_BUCKETS:
             slot = dur if dur > 0 else 0
         else:
@@ -187,7 +216,7 @@ class RollupBuilder:
     """Aggregates batches for the writer; only the writer thread calls it."""
 
     def __init__(self, dialect: Dialect) -> None:
-        self._kinds: dict[str, tuple[int, str, str]] = {}
+        self._kinds: dict[str, EventKind] = {}
         self._states: dict[int, _State] = {}
         self._rebuilds: dict[int, _State] = {}
         self._sql = Upserts(dialect)
@@ -214,7 +243,7 @@ class RollupBuilder:
         them); returns it with promoted columns (a new list if any changed). The common
         path is inlined: it runs for every event the daemon stores."""
         st = self._state(session_id, first_seq)
-        present = {ev[5] for ev in events}
+        present = {ev[EV_NAME] for ev in events}
         classes = {cls for cls, _, _ in self._kinds_of(present)}
         if classes <= BATCH_KINDS:
             cols = columns if columns is not None else list(zip(*events, strict=True))
@@ -229,7 +258,7 @@ class RollupBuilder:
             kind = kinds.get(name)
             if kind is None:
                 kind = kinds[name] = classify(name)
-            if kind[0] != PLAIN:
+            if kind.cls != PLAIN:
                 promoted = self._special(st, kind, ev)
                 if promoted is not ev:
                     if out is None:
@@ -245,16 +274,16 @@ class RollupBuilder:
             row = tasks.get(key)
             if row is None:
                 row = tasks[key] = [0, 0, 0, 0, 0, 0, 0, 0]
-            row[0] += 1
+            row[TASK_COUNT] += 1
             if err is not None:
-                row[1] += 1
+                row[TASK_ERRORS] += 1
             if ret is not None:
-                row[2] += 1
+                row[TASK_CALLS] += 1
             if dur is not None:
-                _add_duration(row, latency, name, NO_NR, dur, ret is not None)
+                _add_duration(row, latency, key, dur, ret is not None)
         return events if out is None else out
 
-    def _kinds_of(self, names: set[str]) -> list[tuple[int, str, str]]:
+    def _kinds_of(self, names: set[str]) -> list[EventKind]:
         kinds = self._kinds
         out = []
         for name in names:
@@ -291,8 +320,8 @@ class RollupBuilder:
                 zip(keys, flags, strict=True)
             ).items():
                 key = (name, NO_NR, pid, comm)
-                tasks[key][1] += count if has_err else 0
-                tasks[key][2] += count if has_ret else 0
+                tasks[key][TASK_ERRORS] += count if has_err else 0
+                tasks[key][TASK_CALLS] += count if has_ret else 0
         return True
 
     def _ingest_syscalls(
@@ -303,7 +332,7 @@ class RollupBuilder:
         step only per event with a duration (its histogram slot)."""
         ts, _cpu, pids, _tids, comms, names, texts, durs, rets, errs = columns
         n = len(ts)
-        raw = {name for name in present if self._kinds[name][1] == "r"}
+        raw = {name for name in present if self._kinds[name].family == "r"}
         nrs: Sequence[int]
         if raw:
             docs = orjson.loads("[" + ",".join(texts) + "]")
@@ -318,21 +347,23 @@ class RollupBuilder:
         tasks, latency = st.tasks, st.latency
         if rets.count(None) != n:
             for key, count in Counter(compress(keys, map(is_not, rets, repeat(None)))).items():
-                tasks[key][2] += count
+                tasks[key][TASK_CALLS] += count
         if errs.count(None) != n:
-            exits = {name for name in present if self._kinds[name][0] == EXIT}
+            exits = {name for name in present if self._kinds[name].cls == EXIT}
             # an exit without its enter is not a call, so not a failed one (strace -c)
             paired = map(is_not, durs, repeat(None))
             with_err = compress(zip(keys, paired, strict=True), map(is_not, errs, repeat(None)))
             for (key, has_dur), count in Counter(with_err).items():
-                if has_dur or key[0] not in exits:
-                    tasks[key][1] += count
+                name, _nr, _pid, _comm = key
+                if has_dur or name not in exits:
+                    tasks[key][TASK_ERRORS] += count
         if durs.count(None) == n:
             return True
         timed = map(is_not, durs, repeat(None))
         timed_events = compress(zip(keys, durs, rets, strict=True), timed)
         _add_durations(
-            latency, ((tasks[k], k[0], k[1], dur, ret is not None) for k, dur, ret in timed_events)
+            latency,
+            ((tasks[k], k, dur, ret is not None) for k, dur, ret in timed_events),
         )
         return True
 
@@ -343,9 +374,9 @@ class RollupBuilder:
         ts: Sequence[int],
         names: Sequence[str],
         nrs: Iterable[int],
-        pids: Sequence[Any],
-        comms: Sequence[Any],
-        keys: Iterable[tuple[str, int, Any, Any]] | None = None,
+        pids: Sequence[int | None],
+        comms: Sequence[str | None],
+        keys: Iterable[TaskKey] | None = None,
     ) -> None:
         """Events per time bucket and name, and per task key (name, nr, pid, comm), in C."""
         times = st.time
@@ -366,11 +397,11 @@ class RollupBuilder:
             if row is None:
                 tasks[key] = [count, 0, 0, 0, 0, 0, 0, 0]
             else:
-                row[0] += count
+                row[TASK_COUNT] += count
 
-    def _special(self, st: _State, kind: tuple[int, str, str], ev: Sequence[Any]) -> Sequence[Any]:
+    def _special(self, st: _State, kind: EventKind, ev: Sequence[Any]) -> Sequence[Any]:
         cls, family, _syscall = kind
-        ts, cpu, _pid, tid, _comm, name, fields, dur, ret, err = ev
+        ts, cpu, pid, tid, comm, name, fields, dur, ret, err = ev
         if isinstance(fields, str):  # JSON text, as the wire and the table carry it
             # rollups read the fields of raw syscalls (their number), scheduling events and
             # function-graph exits without a duration
@@ -387,12 +418,12 @@ class RollupBuilder:
             calltime, rettime = fields.get("calltime"), fields.get("rettime")
             if isinstance(calltime, int) and isinstance(rettime, int):
                 dur = rettime - calltime
-                ev = (*ev[:7], dur, ret, err)
+                ev = (*ev[:EV_DUR_NS], dur, ret, err)
         elif cls == SWITCH:
             st.switch(ts, cpu, tid, fields)
         elif cls == WAKEUP:
             st.wake(fields.get("pid"), ts)
-        st.add(name, nr, ev, dur, ret, err)
+        st.add(name, nr, ts, pid, comm, dur, ret, err)
         return ev
 
     def write(self, conn: Connection) -> None:
@@ -435,9 +466,10 @@ class RollupBuilder:
         rows = conn.execute(query).all()
         for row in rows:
             ev = tuple(row[1:])
-            kind = self._kinds.get(ev[5]) or classify(ev[5])
-            if kind[0] == PLAIN:
-                st.add(ev[5], NO_NR, ev, ev[7], ev[8], ev[9])
+            ts, _cpu, pid, _tid, comm, name, _fields, dur, ret, err = ev
+            kind = self._kinds.get(name) or classify(name)
+            if kind.cls == PLAIN:
+                st.add(name, NO_NR, ts, pid, comm, dur, ret, err)
             else:
                 self._special(st, kind, ev)
         self._sql.write(conn, session_id, st)

@@ -153,11 +153,11 @@ class WireSink:
             )
 
 
-def load_engine(kind: str, ctx: EngineContext) -> Engine[Any]:
+def load_engine(kind: str, ctx: EngineContext) -> Engine[Any, Any]:
     """The engine of `kind` (its spec model is `specs.SPEC_BY_KIND[kind]`: the kind picks both)."""
     module_name, _, class_name = ENGINES[kind].partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    engine: Engine[Any] = cls(ctx)
+    engine: Engine[Any, Any] = cls(ctx)
     return engine
 
 
@@ -176,7 +176,7 @@ def context_from_wire(data: Mapping[str, Any]) -> EngineContext:
     )
 
 
-def handle_to_wire(handle: EngineHandle) -> dict[str, Any]:
+def handle_to_wire(handle: EngineHandle[Any]) -> dict[str, Any]:
     return {
         "clock": handle.clock,
         "wall_offset_ns": handle.wall_offset_ns,
@@ -190,8 +190,8 @@ class Worker:
         self.conn = conn
         self.sink = WireSink(conn)
         self.ledger = WireLedger(conn)
-        self.engine: Engine[Any] | None = None
-        self.handle: EngineHandle | None = None
+        self.engine: Engine[Any, Any] | None = None
+        self.handle: EngineHandle[Any] | None = None
         self.stopped = False
 
     def run(self) -> None:
@@ -252,7 +252,7 @@ class Worker:
             return None
         raise WorkerFailed(f"unknown operation {op}")
 
-    def _require(self) -> tuple[Engine[Any], EngineHandle]:
+    def _require(self) -> tuple[Engine[Any, Any], EngineHandle[Any]]:
         if self.engine is None or self.handle is None:
             raise WorkerFailed("the engine is not prepared")
         return self.engine, self.handle

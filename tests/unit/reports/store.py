@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tracerd.engines.tracefs.pairing import SyscallPairer
 from tracerd.reports.query import SessionInfo
+from tracerd.specs import SPEC_BY_KIND
 from tracerd.storage import db as storage_db
 from tracerd.storage.tables import SessionRow
 from tracerd.storage.writer import EventWriter
@@ -89,7 +90,7 @@ class Store:
                 row.kind,
                 row.name,
                 row.state,
-                row.spec,
+                SPEC_BY_KIND[row.kind].model_construct(**row.spec),  # test rows: partial specs
                 row.started_at.isoformat() if row.started_at else None,
                 row.stopped_at.isoformat() if row.stopped_at else None,
                 row.wall_offset_ns,

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from ...errors import CapabilityMissing, TracerdError
 from ...kernel.btf import offsets
 from ...specs import BpfSpec
-from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
+from ..base import Engine, EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
 from ..launch import process_start_time
 from .codegen import Filters, plan_for_spec
 from .plan import SESSION_CLOCK, ProgramPlan
@@ -100,7 +100,7 @@ class BpfEngine:
                 known[pid] = process_start_time(pid)
         return tuple(sorted(known.items()))
 
-    def prepare(self, spec: BpfSpec, ledger: Ledger) -> EngineHandle:
+    def prepare(self, spec: BpfSpec, ledger: Ledger) -> EngineHandle[Session]:
         """Compile, load and attach (or launch bpftrace); raise CompileError & co on failure,
         with nothing left loaded."""
         session: Session
@@ -187,26 +187,24 @@ class BpfEngine:
                 skipped.append((plan.attach_mode or "?", f"failed to load: {e.message}"))
         raise AssertionError("no plan to load")
 
-    def start(self, handle: EngineHandle, sink: EventSink) -> None:
+    def start(self, handle: EngineHandle[Session], sink: EventSink) -> None:
         """Start the poller (or the bpftrace reader) and publish the program ids."""
         handle.state.start(sink)
         sink.info(handle.info)
 
-    def stop(self, handle: EngineHandle) -> None:
+    def stop(self, handle: EngineHandle[Session]) -> None:
         """Detach, drain, final maps and loss total, unload. Idempotent, bounded."""
-        if handle.state is not None:
-            handle.state.stop()
+        handle.state.stop()
 
-    def exclude(self, handle: EngineHandle, pids: Sequence[int]) -> None:
+    def exclude(self, handle: EngineHandle[Session], pids: Sequence[int]) -> None:
         """Nothing to do: this kind never sees the daemon's or the workers' threads."""
 
-    def marker(self, handle: EngineHandle, text: str) -> bool:
+    def marker(self, handle: EngineHandle[Session], text: str) -> bool:
         return False
 
-    def read_maps(self, handle: EngineHandle) -> Mapping[str, Any]:
+    def read_maps(self, handle: EngineHandle[Session]) -> Mapping[str, Any]:
         """Current map contents (the final ones after stop)."""
-        maps: Mapping[str, Any] = handle.state.read_maps() if handle.state is not None else {}
-        return maps
+        return handle.state.read_maps()
 
 
 def _bpftrace_options(spec: BpfSpec) -> Options:
@@ -240,3 +238,7 @@ def _start_check() -> tuple[int, int, int] | None:
         found["task_struct.start_boottime"].offset,
         tick,
     )
+
+
+_CHECKED: type[Engine[BpfSpec, Session]] = BpfEngine
+"""mypy checks the class against the engine contract with this kind's spec and state"""

@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 from ...errors import KernelRejected, PermissionDenied
 from ...specs import PacketSpec
 from ...types import LossSource
-from ..base import EngineContext, EngineHandle, EventSink, Ledger, tune_gc, wall_offset_ns
+from ..base import Engine, EngineContext, EngineHandle, EventSink, Ledger, tune_gc, wall_offset_ns
 from .cbpf import (
     DLT_EN10MB,
     DLT_LINUX_SLL2,
@@ -75,7 +75,7 @@ class PacketEngine:
     def __init__(self, ctx: EngineContext) -> None:
         self._ctx = ctx
 
-    def prepare(self, spec: PacketSpec, ledger: Ledger) -> EngineHandle:
+    def prepare(self, spec: PacketSpec, ledger: Ledger) -> EngineHandle[PacketState]:
         interface = host_interface(spec.interface)
         cooked = interface.index == 0 or interface.hatype not in (ARPHRD_ETHER, ARPHRD_LOOPBACK)
         linktype = DLT_LINUX_SLL2 if cooked else DLT_EN10MB
@@ -124,8 +124,8 @@ class PacketEngine:
             state=state,
         )
 
-    def start(self, handle: EngineHandle, sink: EventSink) -> None:
-        state: PacketState = handle.state
+    def start(self, handle: EngineHandle[PacketState], sink: EventSink) -> None:
+        state = handle.state
         ifnames = {}
         if state.ring.cooked:
             import socket
@@ -148,9 +148,9 @@ class PacketEngine:
         state.capture.start()
         sink.info(handle.info)
 
-    def stop(self, handle: EngineHandle) -> None:
-        state: PacketState | None = handle.state
-        if state is None or state.closed:
+    def stop(self, handle: EngineHandle[PacketState]) -> None:
+        state = handle.state
+        if state.closed:
             return
         state.closed = True
         try:
@@ -170,11 +170,15 @@ class PacketEngine:
             state.ring.close()
             state.ledger.cross_off(state.key)
 
-    def exclude(self, handle: EngineHandle, pids: Sequence[int]) -> None:
+    def exclude(self, handle: EngineHandle[PacketState], pids: Sequence[int]) -> None:
         """Nothing to do: this kind never sees the daemon's or the workers' threads."""
 
-    def marker(self, handle: EngineHandle, text: str) -> bool:
+    def marker(self, handle: EngineHandle[PacketState], text: str) -> bool:
         return False
 
-    def read_maps(self, handle: EngineHandle) -> Mapping[str, Any]:
+    def read_maps(self, handle: EngineHandle[PacketState]) -> Mapping[str, Any]:
         return {}
+
+
+_CHECKED: type[Engine[PacketSpec, PacketState]] = PacketEngine
+"""mypy checks the class against the engine contract with this kind's spec and state"""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import BadRequest
 from ...kernel import elf
 from ...types import WireEvent
-from ..base import EngineContext, EngineHandle, Ledger
+from ..base import EngineContext, Ledger
 from . import tracer as pt
 
 if TYPE_CHECKING:
@@ -178,13 +178,14 @@ class Breakpoints:
         ctx: EngineContext,
         symbols: list[str],
         ledger: Ledger,
-        handle: EngineHandle,
+        resources: list[dict[str, Any]],
         attached: int | None,
     ) -> None:
         self.ctx = ctx
         self.symbols = symbols
         self.ledger = ledger
-        self.handle = handle
+        self.resources = resources
+        """the session's resources as its handle shows them"""
         self.attached = attached
 
     def install(self, session: PtraceSession) -> None:
@@ -203,4 +204,4 @@ class Breakpoints:
         uprobes = UprobeBreakpoints(self.ctx, self.ledger, self.attached, locations)
         uprobes.create()
         session.uprobes = uprobes
-        self.handle.resources.append({"type": "tracefs_instance", "name": uprobes.instance})
+        self.resources.append({"type": "tracefs_instance", "name": uprobes.instance})

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import BadRequest
 from ...specs import PtraceSpec
-from ..base import EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
+from ..base import Engine, EngineContext, EngineHandle, EventSink, Ledger, wall_offset_ns
 from ..launch import LaunchedCommand
 from . import seccomp
 from . import tracer as pt
@@ -83,17 +83,19 @@ class PtraceEngine:
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
 
-    def prepare(self, spec: PtraceSpec, ledger: Ledger) -> EngineHandle:
+    def prepare(self, spec: PtraceSpec, ledger: Ledger) -> EngineHandle[PtraceSession]:
         """Validate, then attach to the pid or spawn the held-back command (no events yet)."""
         table = kernel_table()
         selected = table.select(spec.syscalls)
         use_seccomp = wants_seccomp(spec)
-        handle = EngineHandle(clock="mono", wall_offset_ns=wall_offset_ns(1))
+        offset = wall_offset_ns(1)
+        info: dict[str, Any] = {}
+        resources: list[dict[str, Any]] = []
         program: bytes | None = None
         if use_seccomp:
             insns = seccomp.build(selected if selected is not None else table.by_nr)
             program = seccomp.assemble(insns)
-            handle.info["seccomp_program"] = seccomp.disassemble(insns)
+            info["seccomp_program"] = seccomp.disassemble(insns)
         paths = traced_paths(spec.paths)
         plans = build_plans(table, spec.string_limit, FdOptions(spec.fd_paths, paths))
         loop = TraceLoop(
@@ -110,7 +112,7 @@ class PtraceEngine:
             options |= pt.O_TRACEFORK | pt.O_TRACEVFORK | pt.O_TRACECLONE
         if use_seccomp:
             options |= pt.O_TRACESECCOMP
-        breakpoints = self._breakpoints(spec, ledger, handle)
+        breakpoints = self._breakpoints(spec, ledger, resources)
         if spec.command is not None:
             command = LaunchedCommand(
                 spec.command,
@@ -129,43 +131,45 @@ class PtraceEngine:
         if breakpoints is not None:
             breakpoints.install(session)
         session.open()
-        handle.state = session
-        handle.info["seccomp"] = use_seccomp
+        info["seccomp"] = use_seccomp
         if spec.command is None:
-            handle.resources.append({"type": "ptrace_attach", "name": str(spec.pid)})
+            resources.append({"type": "ptrace_attach", "name": str(spec.pid)})
         else:
-            handle.resources.append({"type": "launched_command", "name": spec.command[0]})
+            resources.append({"type": "launched_command", "name": spec.command[0]})
             if session.launched is not None:
-                handle.info["command_pid"] = session.launched.pid
-        return handle
+                info["command_pid"] = session.launched.pid
+        return EngineHandle(
+            session, clock="mono", wall_offset_ns=offset, info=info, resources=resources
+        )
 
     def _breakpoints(
-        self, spec: PtraceSpec, ledger: Ledger, handle: EngineHandle
+        self, spec: PtraceSpec, ledger: Ledger, resources: list[dict[str, Any]]
     ) -> Breakpoints | None:
         if not spec.breakpoints:
             return None
         from .breakpoints import Breakpoints
 
-        return Breakpoints(self.ctx, spec.breakpoints, ledger, handle, attached=spec.pid)
+        return Breakpoints(self.ctx, spec.breakpoints, ledger, resources, attached=spec.pid)
 
-    def start(self, handle: EngineHandle, sink: EventSink) -> None:
+    def start(self, handle: EngineHandle[PtraceSession], sink: EventSink) -> None:
         """Interrupt the tracees and trace syscalls; release a launched command."""
-        session: PtraceSession = handle.state
         if "seccomp_program" in handle.info:
             sink.info({"seccomp_program": handle.info["seccomp_program"]})
-        session.start(sink)
+        handle.state.start(sink)
 
-    def stop(self, handle: EngineHandle) -> None:
+    def stop(self, handle: EngineHandle[PtraceSession]) -> None:
         """Detach from attached tracees / end a launched command; idempotent, bounded."""
-        session: PtraceSession | None = handle.state
-        if session is not None:
-            session.stop()
+        handle.state.stop()
 
-    def exclude(self, handle: EngineHandle, pids: Sequence[int]) -> None:
+    def exclude(self, handle: EngineHandle[PtraceSession], pids: Sequence[int]) -> None:
         """Nothing to do: this kind never sees the daemon's or the workers' threads."""
 
-    def marker(self, handle: EngineHandle, text: str) -> bool:
+    def marker(self, handle: EngineHandle[PtraceSession], text: str) -> bool:
         return False
 
-    def read_maps(self, handle: EngineHandle) -> Mapping[str, Any]:
+    def read_maps(self, handle: EngineHandle[PtraceSession]) -> Mapping[str, Any]:
         return {}
+
+
+_CHECKED: type[Engine[PtraceSpec, PtraceSession]] = PtraceEngine
+"""mypy checks the class against the engine contract with this kind's spec and state"""

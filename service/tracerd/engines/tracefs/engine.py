@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from ...errors import NotFound, TracerdError
 from ...kernel.tracefs import CLOCK_IDS, Tracefs, read_kernel_loss
 from ...specs import TracefsSpec
-from ..base import EngineContext, EngineHandle, EventSink, Ledger, tune_gc, wall_offset_ns
+from ..base import Engine, EngineContext, EngineHandle, EventSink, Ledger, tune_gc, wall_offset_ns
 from .decode import PageDecoder
 from .instance import InstanceSetup, check_caps, exclude_threads, page_decoder
 from .kallsyms import SymbolizingSink, boot_id
@@ -53,7 +53,7 @@ class TracefsEngine:
 
     # -- prepare ------------------------------------------------------------------------
 
-    def prepare(self, spec: TracefsSpec, ledger: Ledger) -> EngineHandle:
+    def prepare(self, spec: TracefsSpec, ledger: Ledger) -> EngineHandle[TracefsState]:
         self.ledger = ledger
         self.fs.require()
         check_caps(self.ctx.caps, spec)
@@ -87,9 +87,9 @@ class TracefsEngine:
             handle.info["tracer"] = {"name": spec.tracer, "where": state.tracer.where}
         return handle
 
-    def exclude(self, handle: EngineHandle, pids: Sequence[int]) -> None:
+    def exclude(self, handle: EngineHandle[TracefsState], pids: Sequence[int]) -> None:
         """The daemon's thread set changed: exclude its (and the workers') current threads."""
-        state: TracefsState = handle.state
+        state = handle.state
         if not state.stopped and state.instance.exists():
             exclude_threads(state, pids)
         for decoder in (state.decoder, state.top_decoder):
@@ -105,8 +105,8 @@ class TracefsEngine:
 
     # -- start / stop -------------------------------------------------------------------
 
-    def start(self, handle: EngineHandle, sink: EventSink) -> None:
-        state: TracefsState = handle.state
+    def start(self, handle: EngineHandle[TracefsState], sink: EventSink) -> None:
+        state = handle.state
         if state.tracer is not None or any(
             v.startswith("kprobes:") for v in state.display.values()
         ):
@@ -139,7 +139,7 @@ class TracefsEngine:
 
     def _reader(
         self,
-        handle: EngineHandle,
+        handle: EngineHandle[TracefsState],
         path: str,
         decoder: PageDecoder,
         sink: EventSink,
@@ -153,9 +153,9 @@ class TracefsEngine:
             path, decoder, sink, clock=handle.clock, limits=limits, spool_dir=spool_dir
         )
 
-    def stop(self, handle: EngineHandle) -> None:
-        state: TracefsState | None = handle.state
-        if state is None or state.stopped:
+    def stop(self, handle: EngineHandle[TracefsState]) -> None:
+        state = handle.state
+        if state.stopped:
             return
         state.stopped = True
         inst = state.instance
@@ -185,10 +185,14 @@ class TracefsEngine:
             # then the backlog, as long as it makes progress (the daemon may store slowly)
             finish_reader(state.reader, state.sink, kernel_loss)
 
-    def marker(self, handle: EngineHandle, text: str) -> bool:
-        state: TracefsState = handle.state
+    def marker(self, handle: EngineHandle[TracefsState], text: str) -> bool:
+        state = handle.state
         state.instance.marker(text)
         return True
 
-    def read_maps(self, handle: EngineHandle) -> Mapping[str, Any]:
+    def read_maps(self, handle: EngineHandle[TracefsState]) -> Mapping[str, Any]:
         return {}
+
+
+_CHECKED: type[Engine[TracefsSpec, TracefsState]] = TracefsEngine
+"""mypy checks the class against the engine contract with this kind's spec and state"""

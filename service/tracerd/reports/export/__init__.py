@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ...engines.tracefs.kallsyms import boot_symbols
 from ...errors import BadRequest
+from ...specs import BpfSpec, PacketSpec, TracefsSpec
 from ...storage.blocks import ts_span
 from ...storage.queries import EventFilter
 from ...storage.tables import EventRow, RollupTaskRow
@@ -92,12 +93,13 @@ def encoder_for(
         title = f"tracerd session {info.id}" + (f" ({info.name})" if info.name else "")
         return PerfettoTrace(info.kind, info.id, base_ns, info.wall_offset_ns, arg_names, title)
     if fmt in CAPTURE_FORMATS:
-        if info.kind != "packet":
+        if not isinstance(info.spec, PacketSpec):  # the spec of a packet session
             raise BadRequest(f"format {fmt} is for packet sessions", {"format": fmt})
         return (Pcap if fmt == "pcap" else Pcapng)(info.spec, info.info, info.wall_offset_ns)
     if info.kind == "packet":
         return TcpdumpText(info.wall_offset_ns)
-    tool = info.spec.get("tool")
+    spec = info.spec
+    tool = spec.tool if isinstance(spec, BpfSpec) else None
     stored = stored_formats(info)
     return Text(
         info.kind,
@@ -105,7 +107,7 @@ def encoder_for(
         base_ns,
         stored["print_fmts"] if stored is not None else print_fmts or {},
         str(tool) if tool else None,
-        tracer=str(info.spec.get("tracer") or "nop"),
+        tracer=spec.tracer if isinstance(spec, TracefsSpec) else "nop",
         arrays=stored.get("widths") if stored is not None else None,
         symbols=boot_symbols(stored.get("boot_id")) if stored is not None else None,
     )

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from ...syscalls import ENTER, EXIT, FGRAPH_EXIT, SWITCH, classify
+from ...syscalls import ENTER, EXIT, FGRAPH_EXIT, SWITCH, EventKind, classify
 from ...types import LOST_EVENT_NAME
 from ..sysnames import syscall_name
 from .rows import Row
@@ -40,8 +40,9 @@ class ChromeTrace:
         self.kind = kind
         self.session_id = session_id
         self._first = True
-        self._kinds: dict[str, tuple[int, str, str]] = {}
-        self._open: dict[tuple[int | None, str, int], tuple[Row, str]] = {}
+        self._kinds: dict[str, EventKind] = {}
+        self._open: dict[tuple[int | None, str, int], Row] = {}
+        """(tid, family, depth) -> the enter waiting for its exit"""
         self._cpu: dict[int, tuple[int, int, str]] = {}
         self._threads: dict[tuple[int, int], str] = {}
         self._procs: dict[int, str] = {}
@@ -94,9 +95,9 @@ class ChromeTrace:
             kind = self._kinds.get(r.name)
             if kind is None:
                 kind = self._kinds[r.name] = classify(r.name)
-            cls = kind[0]
+            cls = kind.cls
             if cls in (ENTER, EXIT) or r.name == FGRAPH_ENTRY or cls == FGRAPH_EXIT:
-                self._paired(out, r, cls, kind[1])
+                self._paired(out, r, cls, kind.family)
                 continue
             if cls == SWITCH and r.cpu is not None:
                 self._cpu_slice(out, r)
@@ -115,18 +116,18 @@ class ChromeTrace:
         if cls == ENTER or r.name == FGRAPH_ENTRY:
             stale = self._open.pop(key, None)
             if stale is not None:
-                self._instant(out, stale[0])
-            self._open[key] = (r, r.fields)
+                self._instant(out, stale)
+            self._open[key] = r
             return
         start = self._open.pop(key, None)
         if r.dur_ns is None:
             if start is not None:
-                self._instant(out, start[0])
+                self._instant(out, start)
             self._instant(out, r)
             return
         fields = orjson.loads(r.fields)
         name = self._call_name(r.name, family, fields)
-        enter = start[1].encode() if start is not None else b"null"
+        enter = start.fields.encode() if start is not None else b"null"
         args = b'{"enter":' + enter + b',"exit":' + r.fields.encode() + b"}"
         self._complete(out, r, name, r.ts_ns - r.dur_ns, r.dur_ns, args)
 
@@ -158,7 +159,8 @@ class ChromeTrace:
             "ts": self._us(r.ts_ns),
         }
         if track is not None:
-            event.update(pid=track[0], tid=track[1], s="t")
+            pid, tid = track
+            event.update(pid=pid, tid=tid, s="t")
         elif r.cpu is not None and r.name != LOST_EVENT_NAME:
             event.update(pid=CPU_PID, tid=r.cpu, s="t")
         else:
@@ -186,7 +188,7 @@ class ChromeTrace:
 
     def footer(self) -> bytes:
         out = bytearray()
-        for row, _fields in self._open.values():
+        for row in self._open.values():
             self._instant(out, row)
         for cpu, last in sorted(self._cpu.items()):
             self._slice(out, cpu, last, self._last_ts)

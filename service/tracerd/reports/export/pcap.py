@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from ...specs import PacketSpec
 from ...types import LOST_EVENT_NAME
 from .rows import Row
 
@@ -64,12 +65,12 @@ class _Capture:
 
     media_type = "application/vnd.tcpdump.pcap"
 
-    def __init__(self, spec: dict[str, Any], info: dict[str, Any], wall_offset_ns: int) -> None:
+    def __init__(self, spec: PacketSpec, info: dict[str, Any], wall_offset_ns: int) -> None:
         self.linktype = LINKTYPES.get(str(info.get("linktype") or "EN10MB"), 1)
-        self.snaplen = int(spec.get("snaplen") or 262144)
+        self.snaplen = spec.snaplen
         self.wall_offset_ns = wall_offset_ns
-        self.interface = str(info.get("interface") or spec.get("interface") or "any")
-        self.filter = str(spec.get("filter") or "")
+        self.interface = str(info.get("interface") or spec.interface)
+        self.filter = spec.filter
         self.info = info
         self.first_ns: int | None = None
         self.last_ns = 0

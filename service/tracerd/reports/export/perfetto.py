@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -51,8 +51,16 @@ SWITCH_FIELDS = frozenset(
     {"prev_comm", "prev_pid", "prev_prio", "prev_state", "next_comm", "next_pid", "next_prio"}
 )
 WAKING_FIELDS = frozenset({"comm", "pid", "prio", "target_cpu"})
-Task = tuple[int, str, int]
-"""(pid, comm, prio) of the task a CPU runs, as its last sched_switch told"""
+
+
+class Task(NamedTuple):
+    """The task a CPU runs, as its last sched_switch named it."""
+
+    pid: int
+    comm: str
+    prio: int
+
+
 MAX_SERIES = 256  # counter tracks per map: a keyed map can hold thousands of keys
 
 
@@ -185,12 +193,12 @@ class _CompactSched:
             if names != SWITCH_FIELDS or not self._switch_fits(fields):
                 self._running.pop(row.cpu, None)
                 return False
-            prev = (fields["prev_pid"], fields["prev_comm"], fields["prev_prio"])
+            prev = Task(fields["prev_pid"], fields["prev_comm"], fields["prev_prio"])
             self._running[row.cpu], running = (
-                (fields["next_pid"], fields["next_comm"], fields["next_prio"]),
+                Task(fields["next_pid"], fields["next_comm"], fields["next_prio"]),
                 self._running.get(row.cpu),
             )
-            if running != prev or row.tid != prev[0] or not self._in_order(bundle, row, True):
+            if running != prev or row.tid != prev.pid or not self._in_order(bundle, row, True):
                 return False
             columns = {f"next_{k}": fields[f"next_{k}"] for k in ("pid", "prio")}
             columns["prev_state"] = fields["prev_state"]
@@ -202,7 +210,7 @@ class _CompactSched:
             or not all(_int32(fields[k]) for k in ("pid", "prio", "target_cpu"))
             or not isinstance(fields["comm"], str)
             or running is None
-            or row.tid != running[0]
+            or row.tid != running.pid
             or not self._in_order(bundle, row, False)
         ):
             return False

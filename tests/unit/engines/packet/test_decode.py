@@ -15,6 +15,7 @@ import pytest
 from tracerd.engines.packet.decode import Decoder, link_line
 from tracerd.reports.export.pcap import Pcap
 from tracerd.reports.export.rows import Row
+from tracerd.specs import PacketSpec
 
 CAPTURE = Path(__file__).parents[3] / "data/packet/veth_traffic.pcap"
 MORE = CAPTURE.with_name("more_traffic.pcap")
@@ -67,7 +68,7 @@ def test_pcap_export_reads_back(tmp_path: Path) -> None:
         rows.append(
             Row(seq, ts - 1000, None, None, None, None, "packet", _json(fields), None, None, None)
         )
-    encoder = Pcap({"snaplen": 262144}, {"linktype": "EN10MB"}, 1000)
+    encoder = Pcap(PacketSpec(snaplen=262144), {"linktype": "EN10MB"}, 1000)
     out = tmp_path / "x.pcap"
     out.write_bytes(encoder.header() + encoder.encode(rows) + encoder.footer())
     assert tcpdump_lines(out) == tcpdump_lines(CAPTURE)
