@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from tracerd.api.schemas import SessionCreate
 from tracerd.errors import BadRequest
-from tracerd.sessions.live import stored_spec
+from tracerd.sessions.live import recorded_spec, stored_spec
 from tracerd.specs import ARG_MAX_BYTES, BpfSpec, PtraceSpec, TracefsSpec
 
 HUGE = 1 << 63
@@ -92,3 +92,11 @@ def test_a_stored_spec_that_no_longer_validates_is_a_bad_request() -> None:
     with pytest.raises(BadRequest, match="stored tracefs spec is not valid any more") as raised:
         stored_spec("tracefs", {**TRACEFS, "max_events": HUGE})
     assert raised.value.detail["errors"][0]["loc"] == ("max_events",)
+
+
+def test_a_recording_with_such_a_spec_stays_readable() -> None:
+    """Reports and exports read such a row as it is (its other fields at their defaults)."""
+    spec = recorded_spec("tracefs", {**TRACEFS, "max_events": HUGE, "gone_option": 1})
+    assert spec.events == ["sched:sched_switch"]
+    assert spec.max_events == HUGE
+    assert spec.clock == recorded_spec("tracefs", TRACEFS).clock

@@ -34,7 +34,7 @@ from ..reports.summary import summary
 from ..reports.syscalls import syscalls
 from ..reports.timeline import DEFAULT_BUCKETS, timeline
 from ..reports.top import DEFAULT_LIMIT, MAX_LIMIT, top
-from ..sessions.live import stored_spec
+from ..sessions.live import recorded_spec
 from ..specs import INT64_MAX
 from ..storage.queries import EventFilter
 from .deps import NsQuery, PidsQuery, ServicesDep, Viewer, session_id
@@ -72,7 +72,7 @@ Filter = Annotated[EventFilter, Depends(report_filter)]
 
 async def session_info(svc: Services, raw_id: str) -> SessionInfo:
     view = await svc.manager.get(session_id(raw_id))
-    return SessionInfo.from_view(view, stored_spec(view["kind"], view["spec"]))
+    return SessionInfo.from_view(view, recorded_spec(view["kind"], view["spec"]))
 
 
 async def compute(svc: Services, fn: Callable[[Session], T]) -> T:

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import BadRequest
-from ..specs import AnySpec, load_spec
+from ..specs import SPEC_BY_KIND, AnySpec, load_spec
 from ..storage.tables import SessionRow
 from ..types import FINAL_STATES, LossSource, SessionState
 from ..workers.launch import WorkerProcess
@@ -165,3 +165,15 @@ def stored_spec(kind: str, data: Mapping[str, Any]) -> AnySpec:
                 "errors": exc.errors(include_url=False, include_context=False, include_input=False)
             },
         ) from None
+
+
+def recorded_spec(kind: str, data: Mapping[str, Any]) -> AnySpec:
+    """A stored row's spec for reading what was recorded (reports, exports): one that no
+    longer validates (stored by an older tracerd with looser rules) is taken as it is, its
+    missing fields at their defaults, so the recording stays readable. Starting a session
+    uses `stored_spec`, which refuses it."""
+    try:
+        return load_spec(kind, data)
+    except ValidationError:
+        cls = SPEC_BY_KIND[kind]
+        return cls.model_construct(**{k: v for k, v in data.items() if k in cls.model_fields})
