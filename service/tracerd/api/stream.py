@@ -47,6 +47,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY = 4429
 STORED_PAGE = 10_000  # seqs read (and sent as at most one `events` message) per query
+COLUMNS_PAGE = 25_000  # the same for `columns` messages (~1.5 MB; 1.2x the rows/CPU-s)
 REPLAY_AHEAD = 2  # ranges read at once (SQLite formats them outside the GIL, in parallel)
 END = '{"type":"end"}'
 
@@ -185,12 +186,14 @@ async def _send_stored(
     if until is None:
         return True
 
+    page = COLUMNS_PAGE if sub.format == COLUMNS_FORMAT else STORED_PAGE
+
     def load(first: int) -> list[str]:
-        last = min(first + STORED_PAGE - 1, until)
+        last = min(first + page - 1, until)
         with svc.engine.connect() as conn:
             return stored_messages(conn, sid, flt, first, last, escaped, sub.format)
 
-    starts = iter(range(max(from_seq, 0), until + 1, STORED_PAGE))
+    starts = iter(range(max(from_seq, 0), until + 1, page))
     ahead = deque(
         asyncio.ensure_future(asyncio.to_thread(load, first))
         for first in islice(starts, REPLAY_AHEAD)
