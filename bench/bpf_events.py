@@ -34,6 +34,7 @@ from typing import Any
 
 from tracerd.engines.base import EngineContext
 from tracerd.engines.bpf.engine import BpfEngine
+from tracerd.specs import BpfSpec
 from tracerd.types import LOST_EVENT_NAME, WireEvent
 
 FLOOD_C = r"""
@@ -192,7 +193,7 @@ def run_engine(
 ) -> dict[str, float]:
     with gated_flood(binary, calls, mode) as flood:
         engine = BpfEngine(engine_ctx(tmp))
-        handle = engine.prepare({**spec, "pid": flood.pid}, NullLedger())
+        handle = engine.prepare(BpfSpec.model_validate({**spec, "pid": flood.pid}), NullLedger())
         sink = CountingSink()
         engine.start(handle, sink)
         cpu0, wall0 = time.process_time(), time.monotonic()

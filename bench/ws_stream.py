@@ -19,6 +19,7 @@ Printed: events, loss and events/s of each, and the ratios.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -32,11 +33,12 @@ from typing import Any
 
 import orjson
 from bpf_events import PER_EVENT_SPEC, build_flood, gated_flood, release, run_bpftrace, run_engine
-from harness import Daemon, build_c, ratio
+from harness import Daemon, build_c, profiled, ratio
 from tracefs_drain import LOAD_C
 from websockets.sync.client import unix_connect
 
-from tracerd.api.stream import STORED_PAGE, stored_messages
+from tracerd.api.stream import COLUMNS_PAGE, STORED_PAGE, stored_messages
+from tracerd.columns import COLUMNS_FORMAT, EVENTS_FORMAT, FORMATS
 from tracerd.storage import db as storage_db
 from tracerd.storage.queries import EventFilter
 from tracerd.storage.replay import Escaped, last_stored_seq
@@ -48,6 +50,9 @@ BPFTRACE_GETPPID = (
 )
 QUIET_S = 1.0
 EVENTS_MESSAGE = b'{"type":"events"'
+COLUMNS_MESSAGE = b'{"type":"columns"'
+SEQ_COLUMN = b'"seq":['
+COLUMNS_TEXT = '{"type":"columns","count":'
 SEQ = re.compile(rb'\{"seq":(\d+)')  # each event object starts so (strings escape quotes)
 
 
@@ -57,9 +62,9 @@ def client(socket: str, path: str) -> None:
     seqs: list[int] = []
     covered: set[int] = set()
     lost: dict[str, int] = {}
-    first = last = 0.0
+    first = last = end = 0.0
     nbytes = messages = 0
-    cpu0 = time.process_time()
+    cpu0, connect = time.process_time(), time.monotonic()
     with unix_connect(socket, "ws://tracerd" + path, max_size=None) as ws:
         print("ready", flush=True)
         while True:
@@ -71,12 +76,19 @@ def client(socket: str, path: str) -> None:
                 first = first or last
                 seqs += map(int, SEQ.findall(raw))
                 continue
+            if raw.startswith(COLUMNS_MESSAGE):  # the seq array only (the message's first)
+                last = time.monotonic()
+                first = first or last
+                start = raw.index(SEQ_COLUMN) + len(SEQ_COLUMN)
+                seqs += orjson.loads(raw[start - 1 : raw.index(b"]", start) + 1])
+                continue
             msg = orjson.loads(raw)
             if msg["type"] == "lost":
                 lost[msg["source"]] = lost.get(msg["source"], 0) + int(msg["count"] or 0)
                 if msg["seq"] is not None:  # (before the fix subscriber loss had none)
                     covered.update(range(msg["seq"], msg.get("last_seq", msg["seq"]) + 1))
             elif msg["type"] == "end":
+                end = time.monotonic()
                 break
     delivered = set(seqs)
     top = max(delivered | covered, default=-1)
@@ -92,6 +104,8 @@ def client(socket: str, path: str) -> None:
         "bytes": nbytes,
         "messages": messages,
         "client_cpu_s": time.process_time() - cpu0,
+        "connect": connect,  # (CLOCK_MONOTONIC: the same clock as the bench's)
+        "end": end,
     }
     print(json.dumps(out), flush=True)
 
@@ -124,17 +138,44 @@ def check_coverage(r: dict[str, Any], what: str) -> str:
 
 def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return cpu_s_of(Path(f"/proc/{pid}/stat"))
+
+
+def cpu_s_of(stat: Path) -> float:
+    fields = stat.read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_live(binary: str, calls: int) -> dict[str, Any]:
-    with Daemon() as daemon, gated_flood(binary, calls, "g") as flood:
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds each thread of the process has used so far, by thread id."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            out[int(task.name)] = cpu_s_of(task / "stat")
+    return out
+
+
+def cpu_split(pid: int, before: dict[int, float]) -> dict[str, float]:
+    """The process's CPU since `before`: its main thread (the event loop) and the rest."""
+    after = thread_cpu(pid)
+    main = after.get(pid, 0.0) - before.get(pid, 0.0)
+    rest = sum(v - before.get(tid, 0.0) for tid, v in after.items() if tid != pid)
+    return {"loop": main, "threads": rest}
+
+
+def run_live(
+    binary: str, calls: int, profile: Path | None = None, query: str = ""
+) -> dict[str, Any]:
+    with (
+        Daemon() as daemon,
+        gated_flood(binary, calls, "g") as flood,
+        profiled(daemon.pid, profile),
+    ):
         session = daemon.create("bpf", {**PER_EVENT_SPEC, "pid": flood.pid})
         sid = session["id"]
-        reader = start_client(daemon, f"/v1/sessions/{sid}/stream")
+        reader = start_client(daemon, f"/v1/sessions/{sid}/stream" + (f"?{query}" if query else ""))
         t0 = time.monotonic()
-        cpu0 = cpu_s(daemon.pid)
+        cpu0, threads0 = cpu_s(daemon.pid), thread_cpu(daemon.pid)
         flood_s = release(flood)
         seen, since = -1, time.monotonic()
         while time.monotonic() - since < QUIET_S:
@@ -148,6 +189,7 @@ def run_live(binary: str, calls: int) -> dict[str, Any]:
         final = daemon.api.post(f"/v1/sessions/{sid}/stop").json()
         r = client_result(reader)
         r["daemon_cpu_s"] = cpu_s(daemon.pid) - cpu0
+        r["daemon_split"] = cpu_split(daemon.pid, threads0)
         r["storage_records"] = sum(
             1
             for e in daemon.events(sid, name=LOST_EVENT_NAME)
@@ -159,7 +201,9 @@ def run_live(binary: str, calls: int) -> dict[str, Any]:
     return r
 
 
-def run_replay(n: int) -> tuple[dict[str, Any], dict[str, float], dict[str, float]]:
+def run_replay(
+    n: int, profile: Path | None = None, fmt: str = EVENTS_FORMAT
+) -> tuple[dict[str, Any], dict[str, float], dict[str, float]]:
     with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp, Daemon() as daemon:
         exe = build_c(LOAD_C, f"tdload{uuid.uuid4().hex[:6]}", Path(tmp))
         session = daemon.create(
@@ -168,11 +212,16 @@ def run_replay(n: int) -> tuple[dict[str, Any], dict[str, float], dict[str, floa
         )
         sid = session["id"]
         final = daemon.wait_final(sid)
-        t0, cpu0 = time.monotonic(), cpu_s(daemon.pid)
-        r = client_result(start_client(daemon, f"/v1/sessions/{sid}/stream?from_seq=0"))
-        r["wall_s"] = time.monotonic() - t0
+        cpu0, threads0 = cpu_s(daemon.pid), thread_cpu(daemon.pid)
+        with profiled(daemon.pid, profile):
+            path = f"/v1/sessions/{sid}/stream?from_seq=0&format={fmt}"
+            r = client_result(start_client(daemon, path))
+        # from the client's connect to its `end` (its process start and imports, ~0.5 s
+        # under load, are not the stream's)
+        r["wall_s"] = r["end"] - r["connect"]
         r["daemon_cpu_s"] = cpu_s(daemon.pid) - cpu0
-        bare = bare_read(daemon.dir / "state" / "tracerd.db", sid)
+        r["daemon_split"] = cpu_split(daemon.pid, threads0)
+        bare = bare_read(daemon.dir / "state" / "tracerd.db", sid, fmt)
         t0 = time.monotonic()
         paged = sum(1 for _ in daemon.events(sid))
         rest = {"events": float(paged), "wall_s": time.monotonic() - t0}
@@ -180,32 +229,37 @@ def run_replay(n: int) -> tuple[dict[str, Any], dict[str, float], dict[str, floa
     return r, rest, bare
 
 
-def bare_read(path: Path, sid: int) -> dict[str, float]:
+def bare_read(path: Path, sid: int, fmt: str = EVENTS_FORMAT) -> dict[str, float]:
     """The peer of replay: the same stored ranges read and encoded by SQLite in this process
     (one thread, no WebSocket, nothing sent)."""
     engine = storage_db.make_engine(f"sqlite:///{path}")
     try:
         with engine.connect() as conn:
-            escaped, last = Escaped.read(conn), last_stored_seq(conn, sid) or 0
+            escaped, last = Escaped.read(conn, sid), last_stored_seq(conn, sid) or 0
             t0 = time.monotonic()
             events = 0
-            for first in range(0, last + 1, STORED_PAGE):
-                for data in stored_messages(
-                    conn, sid, EventFilter(), first, min(first + STORED_PAGE - 1, last), escaped
-                ):
-                    events += data.count('{"seq":')
+            page = COLUMNS_PAGE if fmt == COLUMNS_FORMAT else STORED_PAGE
+            for first in range(0, last + 1, page):
+                stop = min(first + page - 1, last)
+                for data in stored_messages(conn, sid, EventFilter(), first, stop, escaped, fmt):
+                    if data.startswith(COLUMNS_TEXT):  # its count, not parsed whole
+                        events += int(data[len(COLUMNS_TEXT) : data.index(",", len(COLUMNS_TEXT))])
+                    else:
+                        events += data.count('{"seq":')
         return {"events": float(events), "wall_s": time.monotonic() - t0}
     finally:
         engine.dispose()
 
 
-def hub_capacity(subscribers: int, batches: int = 200, size: int = 2000) -> float:
+def hub_capacity(
+    subscribers: int, fmt: str = EVENTS_FORMAT, batches: int = 200, size: int = 2000
+) -> float:
     """Events per CPU-second through the hub alone (encode, queue, merge into messages)
     for `subscribers` readers that keep up: getppid-record-shaped events, as the ingest
     hands them over."""
     hub = StreamHub()
-    subs = [hub.subscribe(1) for _ in range(subscribers)]
-    fields = orjson.dumps({"ts_ns": 123456789012345, "pid": 4242, "tid": 4242, "nr": 110})
+    subs = [hub.subscribe(1, format=fmt) for _ in range(subscribers)]
+    fields = orjson.dumps({"ts_ns": 123456789012345, "pid": 4242, "tid": 4242, "nr": 110}).decode()
     batch = [
         [10**13 + i, 1, 4242, 4242, "tdflood", "calls", fields, None, None, None]
         for i in range(size)
@@ -225,7 +279,7 @@ def rate(r: dict[str, Any]) -> float:
 
 def print_live(calls: int, live: dict[str, Any], worker: dict[str, Any], peer: Any) -> None:
     print(
-        f"live: getppid() flood of {calls:,} calls, one WebSocket client "
+        f"live: getppid() flood of {calls:,} calls, one WebSocket client ({live['format']}) "
         f"(load average {live['load']:.1f} after it)"
     )
     sub_lost = live["lost"].get("subscriber", 0)
@@ -244,7 +298,9 @@ def print_live(calls: int, live: dict[str, Any], worker: dict[str, Any], peer: A
         f"{rate(peer) / 1e6:.3f} M ev/s"
     )
     print(
-        f"  CPU: daemon {live['daemon_cpu_s']:.2f} s (writer included), client "
+        f"  CPU: daemon {live['daemon_cpu_s']:.2f} s (event loop "
+        f"{live['daemon_split']['loop']:.2f} s, other threads: writer, ... "
+        f"{live['daemon_split']['threads']:.2f} s), client "
         f"{live['client_cpu_s']:.2f} s, over {live['wall_s']:.2f} s of wall time"
     )
     print(
@@ -259,12 +315,14 @@ def print_live(calls: int, live: dict[str, Any], worker: dict[str, Any], peer: A
 
 def print_replay(replay: dict[str, Any], rest: dict[str, float], bare: dict[str, float]) -> None:
     print(
-        f"replay: {replay['stored']:,} stored events read back "
+        f"replay: {replay['stored']:,} stored events read back ({replay['format']}) "
         f"(load average {replay['load']:.1f} after it)"
     )
     print(
         f"  ws ?from_seq=0   {replay['events']:>9,} events  {rate(replay) / 1e6:.3f} M ev/s "
-        f"(until `end`; CPU: daemon {replay['daemon_cpu_s']:.2f} s, client "
+        f"(until `end`; CPU: daemon {replay['daemon_cpu_s']:.2f} s (event loop "
+        f"{replay['daemon_split']['loop']:.2f} s, threads "
+        f"{replay['daemon_split']['threads']:.2f} s), client "
         f"{replay['client_cpu_s']:.2f} s over {replay['wall_s']:.2f} s)"
     )
     print(
@@ -287,24 +345,33 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=1_000_000, help="live flood (getppid calls)")
     ap.add_argument("--replay", type=int, default=1_000_000, help="stored events to replay")
     ap.add_argument("--only", choices=("live", "replay", "hub"), help="one part only")
+    ap.add_argument("--profile", type=Path, help="py-spy's raw stacks of the daemon here")
+    ap.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=EVENTS_FORMAT,
+        help="the stream's message format (?format=; `columns`: the opt-in columnar one)",
+    )
     args = ap.parse_args()
     if args.only in (None, "live"):
         with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp:
             binary = build_flood(Path(tmp))
-            live = run_live(binary, args.calls)
-            live["load"] = os.getloadavg()[0]
+            live = run_live(binary, args.calls, args.profile, f"format={args.format}")
+            live["load"], live["format"] = os.getloadavg()[0], args.format
             worker = run_engine(Path(tmp), PER_EVENT_SPEC, binary, args.calls, "g")
             peer = run_bpftrace(BPFTRACE_GETPPID, binary, args.calls, "g", True)
         print_live(args.calls, live, worker, peer)
     if args.only in (None, "hub"):
-        hub_one, hub_fifty = hub_capacity(1), hub_capacity(50)
-        print(
-            f"hub alone (encode once, queue, merge): {hub_one / 1e6:.2f} M events per "
-            f"CPU-second to 1 subscriber, {hub_fifty / 1e6:.2f} M with 50 (each event to all 50)"
-        )
+        for fmt in FORMATS:
+            hub_one, hub_fifty = hub_capacity(1, fmt), hub_capacity(50, fmt)
+            print(
+                f"hub alone, {fmt} (encode once, queue, merge): {hub_one / 1e6:.2f} M events "
+                f"per CPU-second to 1 subscriber, {hub_fifty / 1e6:.2f} M with 50 (each event "
+                "to all 50)"
+            )
     if args.only in (None, "replay"):
-        replay, rest, bare = run_replay(args.replay)
-        replay["load"] = os.getloadavg()[0]
+        replay, rest, bare = run_replay(args.replay, args.profile, args.format)
+        replay["load"], replay["format"] = os.getloadavg()[0], args.format
         print_replay(replay, rest, bare)
 
 

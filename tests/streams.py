@@ -22,6 +22,9 @@ class Seen:
         self.types.append(msg["type"])
         if msg["type"] == "events":
             self.events += [e["seq"] for e in msg["events"]]
+        elif msg["type"] == "columns":  # the opt-in format (stream/columns.py)
+            assert msg["count"] == len(msg["seq"])
+            self.events += msg["seq"]
         elif msg["type"] == "lost":
             self.lost.append(msg)
             self.covered += range(msg["seq"], msg.get("last_seq", msg["seq"]) + 1)

@@ -150,6 +150,8 @@ def test_slow_subscribers_get_every_seq_as_events_or_lost(small_queues: DaemonPr
             Reader(connect(stack, daemon, sid), delay_s=0.2),  # slower
             Reader(connect(stack, daemon, sid), release=stuck),  # reads nothing until the end
             Reader(connect(stack, daemon, sid, "?name=syscalls:sys_enter_write"), delay_s=0.05),
+            Reader(connect(stack, daemon, sid, "?format=columns")),  # the opt-in format
+            Reader(connect(stack, daemon, sid, "?format=columns"), delay_s=0.05),
         ]
         for reader in readers:
             reader.start()
@@ -157,10 +159,14 @@ def test_slow_subscribers_get_every_seq_as_events_or_lost(small_queues: DaemonPr
         stuck.set()
         for reader in readers:
             reader.join()
+        replayed = Reader(connect(stack, daemon, sid, "?from_seq=0&format=columns")).start()
+        replayed.join()
     every = stored(daemon, sid)
     assert len(every) >= 60_000  # (the kernel may lose some: loss records have seqs too)
-    for reader in readers[:4]:
+    for reader in [*readers[:4], *readers[5:], replayed]:
         assert_every_seq(reader.seen, every)
+    assert "columns" in readers[5].seen.types
+    assert not replayed.seen.lost or all(m["source"] != "subscriber" for m in replayed.seen.lost)
     writes = {e["seq"] for e in every if e["name"] == "syscalls:sys_enter_write"}
     named = readers[4]
     assert set(named.seen.events) <= writes
@@ -296,6 +302,16 @@ def test_a_revoked_token_closes_its_open_stream_with_4401(daemon: InProcess) -> 
         with pytest.raises(WebSocketDisconnect) as exc:
             ws.receive_json()
         assert exc.value.code == 4401
+
+
+def test_an_unknown_format_closes_with_4400(daemon: InProcess) -> None:
+    session = daemon.create("tracefs", {"events": ["sched:sched_process_exec"]}).json()
+    path = f"/v1/sessions/{session['id']}/stream?format=xml"
+    with daemon.client.websocket_connect(path, headers=daemon.headers()) as ws:
+        with pytest.raises(WebSocketDisconnect) as exc:
+            ws.receive_json()
+        assert exc.value.code == 4400
+    assert not daemon.client.app.state.services.hub.subscribers()
 
 
 def test_an_unmatched_websocket_path_closes_with_4404(daemon: InProcess) -> None:

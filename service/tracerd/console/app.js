@@ -341,6 +341,7 @@ function subscribe(fromSeq) {
   for (const n of $("#f-names").value.split(",").map((s) => s.trim()).filter(Boolean)) params.append("name", n);
   for (const p of $("#f-pids").value.split(",").map((s) => s.trim()).filter(Boolean)) params.append("pid", p);
   if (fromSeq !== null && fromSeq !== undefined) params.set("from_seq", String(fromSeq));
+  params.set("format", "columns");  // one array per key: a third of the bytes to parse
   const url = new URL(`v1/sessions/${st.current.id}/stream?${params}`, location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(url, [st.token]);
@@ -378,7 +379,31 @@ function meta(text, cls) {
   scheduleRender();
 }
 
+// The events i >= from of a `columns` message, as `events` messages carry them.
+function columnEvents(msg, from) {
+  const out = [];
+  for (let i = from; i < msg.count; i++) {
+    const comm = msg.comm[i];
+    out.push({
+      seq: msg.seq[i], ts_ns: msg.ts_ns[i], cpu: msg.cpu[i], pid: msg.pid[i], tid: msg.tid[i],
+      comm: comm === null ? null : msg.comms[comm], name: msg.names[msg.name[i]], fields: msg.fields[i],
+    });
+  }
+  return out;
+}
+
 function onMessage(msg) {
+  if (msg.type === "columns") {
+    // only the events not shown yet (a resume), and of those only the lines the tail keeps
+    let first = 0;
+    while (first < msg.count && msg.seq[first] <= st.lastSeq) first++;
+    st.rate.repeated += first;
+    const fresh = msg.count - first;
+    onMessage({ type: "events", events: columnEvents(msg, Math.max(first, msg.count - TAIL_LINES * 2)) });
+    st.rate.n += fresh - Math.min(fresh, TAIL_LINES * 2);
+    st.rate.total += fresh - Math.min(fresh, TAIL_LINES * 2);
+    return;
+  }
   if (msg.type === "events") {
     const now = performance.now();
     if (!st.rate.total) st.rate.firstAt = now;

@@ -15,6 +15,10 @@ the session (filtered subscribers: every matching one).
 
 `state` and `end` messages are never dropped (they are few and small); `maps` snapshots are
 dropped when the queue is full (the next snapshot supersedes them).
+
+Subscribers of the opt-in `columns` format (stream/columns.py) get their batches as
+`columns` frames instead, encoded once per filter as well (as column texts, which merge
+column by column); everything else is the same.
 """
 
 from __future__ import annotations
@@ -29,16 +33,18 @@ from typing import Any
 
 import orjson
 
+from ..columns import COLUMNS_FORMAT, EVENTS_FORMAT, ColumnRun, KeyTable, columns_message
 from ..errors import QuotaExceeded
 from ..fields import load_fields
 from ..types import LOST_EVENT_NAME
 
 Message = dict[str, Any]
-FilterKey = tuple[frozenset[str] | None, frozenset[int] | None]
+FilterKey = tuple[frozenset[str] | None, frozenset[int] | None, str]
 
 SUBSCRIBER_SOURCE = "subscriber"
 EVENTS_OPEN = '{"type":"events","events":['
 EVENTS_CLOSE = "]}"
+EVENT_KINDS = (EVENTS_FORMAT, COLUMNS_FORMAT)  # the frames of events (by format)
 MERGE_BYTES = 256 * 1024  # adjacent `events` frames merge into one message up to this size
 
 
@@ -92,8 +98,8 @@ def lost_message(
 @dataclass(slots=True)
 class Frame:
     """One queued unit: `events` frames hold their event objects' JSON text (`data`: the
-    array without its brackets, so frames merge by joining), every other kind the whole
-    message's JSON."""
+    array without its brackets, so frames merge by joining), `columns` frames their column
+    texts (`run`), every other kind the whole message's JSON."""
 
     kind: str
     data: str | None  # None: not encoded (no subscriber had room for it)
@@ -104,6 +110,11 @@ class Frame:
     source: str | None = None  # of a `lost` frame
     ts_ns: int | None = None
     droppable: bool = True
+    run: ColumnRun | None = None  # a `columns` frame's events
+
+    @property
+    def encoded(self) -> bool:
+        return self.data is not None or self.run is not None
 
 
 def control_frame(message: Message, droppable: bool) -> Frame:
@@ -128,7 +139,7 @@ class PendingLoss:
             self.last_seq = frame.last_seq
         if frame.ts_ns is not None:
             self.ts_ns = frame.ts_ns
-        if frame.kind == "events":
+        if frame.kind in EVENT_KINDS:
             self.events += frame.count
         elif frame.kind == "lost" and frame.source is not None:
             seq, count = self.sources.get(frame.source, (frame.first_seq or 0, 0))
@@ -157,6 +168,7 @@ class Subscriber:
     pids: frozenset[int] | None
     principal: str
     max_bytes: int
+    format: str = EVENTS_FORMAT
     frames: deque[Frame] = field(default_factory=deque)
     queued_bytes: int = 0
     pending: PendingLoss | None = None
@@ -168,7 +180,7 @@ class Subscriber:
 
     @property
     def filter_key(self) -> FilterKey:
-        return self.names, self.pids
+        return self.names, self.pids, self.format
 
     def accepts(self, ev: Sequence[Any]) -> bool:
         if self.names is not None and ev[5] not in self.names:
@@ -177,21 +189,33 @@ class Subscriber:
 
     def take(self, max_bytes: int = MERGE_BYTES) -> tuple[list[str], int]:
         """Queued frames -> messages to send (adjacent `events` frames merged up to
-        `max_bytes`), and the bytes they held in the queue."""
+        `max_bytes`, as are adjacent `columns` frames of one key generation), and the bytes
+        they held in the queue."""
         out: list[str] = []
         taken = 0
         run: list[str] = []
-        run_bytes = 0
+        columns: list[ColumnRun] = []
+        count = run_bytes = 0
         while self.frames:
             frame = self.frames[0]
-            assert frame.data is not None  # only encoded frames are queued
-            if frame.kind == "events":
+            if frame.run is not None:
+                if columns and (
+                    run_bytes + frame.size > max_bytes
+                    or frame.run.generation != columns[0].generation
+                ):
+                    break
+                columns.append(frame.run)
+                count += frame.count
+                run_bytes += frame.size
+            elif frame.kind == "events":
+                assert frame.data is not None  # only encoded frames are queued
                 if run and run_bytes + frame.size > max_bytes:
                     break
                 run.append(frame.data)
                 run_bytes += frame.size
             else:
-                if run:
+                assert frame.data is not None
+                if run or columns:
                     break
                 out.append(frame.data)
                 self.frames.popleft()
@@ -207,6 +231,8 @@ class Subscriber:
                 parts += (data, ",")
             parts[-1] = EVENTS_CLOSE
             out.append("".join(parts))
+        if columns:
+            out.append(columns_message(count, columns))
         self.queued_bytes -= taken
         return out, taken
 
@@ -224,6 +250,7 @@ class StreamHub:
     def __init__(self, limits: HubLimits | None = None) -> None:
         self.limits = limits or HubLimits()
         self._subs: dict[int, set[Subscriber]] = {}
+        self._keys: dict[int, KeyTable] = {}  # sessions with `columns` subscribers
         self._count = 0
         self._event_bytes = 200  # encoded bytes per event, as last measured
         self.queued_bytes = 0  # over all subscribers (a frame shared by n counts n times)
@@ -237,6 +264,7 @@ class StreamHub:
         names: Sequence[str] | None = None,
         pids: Sequence[int] | None = None,
         principal: str = "",
+        format: str = EVENTS_FORMAT,
     ) -> Subscriber:
         self._check_caps(session_id, principal)
         sub = Subscriber(
@@ -245,6 +273,7 @@ class StreamHub:
             frozenset(pids) if pids else None,
             principal,
             self.limits.queue_bytes,
+            format,
         )
         self._subs.setdefault(session_id, set()).add(sub)
         self._count += 1
@@ -267,6 +296,7 @@ class StreamHub:
             self._count -= 1
             if not subs:
                 del self._subs[sub.session_id]
+                self._keys.pop(sub.session_id, None)
             self.queued_bytes -= sub.queued_bytes
             sub.queued_bytes = 0
             sub.frames.clear()
@@ -314,8 +344,11 @@ class StreamHub:
         for group in by_filter.values():
             # a batch no subscriber of the group has room for is not encoded at all
             encode = any(self._room(sub, estimate) for sub in group)
-            for frame in batch_frames(first_seq, events, group[0], encode):
-                if frame.kind == "events" and frame.count and encode:
+            keys = None
+            if group[0].format == COLUMNS_FORMAT:
+                keys = self._keys.get(session_id) or self._keys.setdefault(session_id, KeyTable())
+            for frame in batch_frames(first_seq, events, group[0], encode, keys):
+                if frame.kind in EVENT_KINDS and frame.count and encode:
                     self._event_bytes = max(1, frame.size // frame.count)
                 for sub in group:
                     self._offer(sub, frame)
@@ -344,7 +377,7 @@ class StreamHub:
         )
 
     def _offer(self, sub: Subscriber, frame: Frame) -> None:
-        if frame.droppable and (frame.data is None or not self._room(sub, frame.size)):
+        if frame.droppable and (not frame.encoded or not self._room(sub, frame.size)):
             if frame.first_seq is not None:  # a `maps` snapshot is superseded by the next
                 if sub.pending is None:
                     sub.pending = PendingLoss()
@@ -370,14 +403,19 @@ class StreamHub:
 
 
 def batch_frames(
-    first_seq: int, events: Sequence[Sequence[Any]], sub: Subscriber, encode: bool = True
+    first_seq: int,
+    events: Sequence[Sequence[Any]],
+    sub: Subscriber,
+    encode: bool = True,
+    keys: KeyTable | None = None,
 ) -> list[Frame]:
     """Wire events -> frames for subscribers with `sub`'s filter: runs of events split by
-    in-band loss records (each a `lost` frame with its own seq). Without `encode`, `events`
-    frames carry only their seqs and counts (to be dropped)."""
+    in-band loss records (each a `lost` frame with its own seq); `columns` frames with
+    `keys` (the session's key table), else `events` frames. Without `encode`, event frames
+    carry only their seqs and counts (to be dropped)."""
     out: list[Frame] = []
     for start, stop, loss in split_at_losses([ev[5] for ev in events]):
-        _add_run(out, first_seq, events, start, stop, sub, encode)
+        _add_run(out, first_seq, events, start, stop, sub, encode, keys)
         if loss is not None:
             out.append(loss_frame(first_seq + loss, events[loss]))
     return out
@@ -413,11 +451,15 @@ def _add_run(
     stop: int,
     sub: Subscriber,
     encode: bool,
+    keys: KeyTable | None = None,
 ) -> None:
     if start >= stop:
         return
     run = events[start:stop]
     a, b = first_seq + start, first_seq + stop - 1
+    if keys is not None:
+        _add_column_run(out, run, a, sub, encode, keys)
+        return
     pairs: Sequence[tuple[int, Sequence[Any]]]
     if sub.names is None and sub.pids is None:
         pairs = tuple(enumerate(run, a)) if encode else ()
@@ -430,3 +472,24 @@ def _add_run(
     data = str(memoryview(encode_events(pairs))[1:-1], "utf-8") if encode else None
     size = sys.getsizeof(data) if data is not None else 0
     out.append(Frame("events", data, size, a, b, count, ts_ns=run[-1][0]))
+
+
+def _add_column_run(
+    out: list[Frame],
+    run: Sequence[Sequence[Any]],
+    a: int,
+    sub: Subscriber,
+    encode: bool,
+    keys: KeyTable,
+) -> None:
+    """`_add_run` for a `columns` subscriber: the run as a ColumnRun."""
+    b, ts_ns = a + len(run) - 1, run[-1][0]
+    seqs: Sequence[int] = range(a, b + 1)
+    if sub.names is not None or sub.pids is not None:
+        pairs = [(seq, ev) for seq, ev in enumerate(run, a) if sub.accepts(ev)]
+        if not pairs:
+            return
+        seqs, run = [p[0] for p in pairs], [p[1] for p in pairs]
+    columns = keys.run(seqs, run) if encode else None
+    size = columns.size if columns is not None else 0
+    out.append(Frame(COLUMNS_FORMAT, None, size, a, b, len(seqs), ts_ns=ts_ns, run=columns))

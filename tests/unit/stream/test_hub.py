@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from tracerd.columns import COLUMNS_FORMAT, FORMATS, MAX_KEYS, column_events
 from tracerd.stream import hub as hub_module
 from tracerd.stream.hub import HubLimits, StreamHub, Subscriber, TooManySubscribers
 from tracerd.types import LOST_EVENT_NAME
@@ -80,9 +81,10 @@ def assert_exact(feed: Feed, seen: Seen, names: set[str] | None = None) -> None:
     assert kernel == sum(feed.lost_counts.values())
 
 
-def test_a_fast_subscriber_gets_every_seq_once_and_no_loss() -> None:
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_fast_subscriber_gets_every_seq_once_and_no_loss(fmt: str) -> None:
     hub = StreamHub()
-    sub = hub.subscribe(1)
+    sub = hub.subscribe(1, format=fmt)
     feed, seen = Feed(hub), Seen()
     for _ in range(20):
         feed.batch(100, loss_every=37)
@@ -95,9 +97,10 @@ def test_a_fast_subscriber_gets_every_seq_once_and_no_loss() -> None:
     assert hub.queued_bytes == 0
 
 
-def test_a_full_queue_drops_whole_frames_and_announces_them_with_real_seqs() -> None:
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_full_queue_drops_whole_frames_and_announces_them_with_real_seqs(fmt: str) -> None:
     hub = StreamHub(HubLimits(queue_bytes=64 * KIB))
-    sub = hub.subscribe(1)
+    sub = hub.subscribe(1, format=fmt)
     feed, seen = Feed(hub), Seen()
     for _ in range(50):
         feed.batch(200)  # never drained: most are dropped
@@ -113,9 +116,10 @@ def test_a_full_queue_drops_whole_frames_and_announces_them_with_real_seqs() -> 
     assert sub.lost_events == sub_lost[0]["count"] == hub.lost_events_total
 
 
-def test_dropped_kernel_loss_records_keep_their_counts() -> None:
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_dropped_kernel_loss_records_keep_their_counts(fmt: str) -> None:
     hub = StreamHub(HubLimits(queue_bytes=64 * KIB))
-    sub = hub.subscribe(1)
+    sub = hub.subscribe(1, format=fmt)
     feed, seen = Feed(hub), Seen()
     for _ in range(30):
         feed.batch(300, loss_every=50)
@@ -140,23 +144,25 @@ def test_state_and_end_are_never_dropped_and_a_loss_precedes_them() -> None:
     assert_exact(feed, seen)
 
 
-def test_a_loss_is_announced_when_the_queue_runs_empty() -> None:
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_loss_is_announced_when_the_queue_runs_empty(fmt: str) -> None:
     hub = StreamHub(HubLimits(queue_bytes=64 * KIB))
-    sub = hub.subscribe(1)
+    sub = hub.subscribe(1, format=fmt)
     feed, seen = Feed(hub), Seen()
     feed.batch(2000)
     feed.batch(50)  # dropped
     drain(hub, sub, seen)  # nothing else published: the loss still arrives
-    assert seen.types == ["events", "lost"]
+    assert seen.types == [fmt, "lost"]
     assert_exact(feed, seen)
 
 
-def test_slow_and_fast_subscribers_each_get_exact_coverage_and_bounded_queues() -> None:
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_slow_and_fast_subscribers_each_get_exact_coverage_and_bounded_queues(fmt: str) -> None:
     rng = random.Random(7)
     hub = StreamHub(HubLimits(queue_bytes=96 * KIB, total_bytes=400 * KIB))
     speeds = [1, 2, 5, 50, 1000]  # messages taken per published batch
-    subs = [hub.subscribe(1) for _ in speeds]
-    named = hub.subscribe(1, names=["a"])
+    subs = [hub.subscribe(1, format=fmt) for _ in speeds]
+    named = hub.subscribe(1, names=["a"], format=fmt)
     seen = [Seen() for _ in subs]
     seen_named = Seen()
     feed = Feed(hub)
@@ -269,3 +275,56 @@ def test_a_batch_no_subscriber_has_room_for_is_not_encoded(
     drain(hub, sub, seen)
     assert_exact(feed, seen)
     assert sub.lost_events == 4000
+
+
+def take_all(hub: StreamHub, sub: Subscriber) -> list[str]:
+    out: list[str] = []
+    while messages := hub.take(sub):
+        out += messages
+    return out
+
+
+def test_columns_carry_the_events_of_the_events_format() -> None:
+    """A `columns` subscriber gets the same events (seq, values, comm and name texts, fields)
+    as an `events` one, loss records as the same `lost` messages, with filters too."""
+    hub = StreamHub()
+    plain, cols = hub.subscribe(1), hub.subscribe(1, format=COLUMNS_FORMAT)
+    named = hub.subscribe(1, names=["b"], pids=[100], format=COLUMNS_FORMAT)
+    named_plain = hub.subscribe(1, names=["b"], pids=[100])
+    feed = Feed(hub)
+    for i in range(6):
+        feed.batch(40 + i, loss_every=17, name="ab"[i % 2])
+    hub.publish_events(1, feed.next_seq, [[5, None, None, None, None, "b", b"{}"] + [None] * 3])
+    for want_sub, got_sub in ((plain, cols), (named_plain, named)):
+        want, got = take_all(hub, want_sub), take_all(hub, got_sub)
+        want_events = [
+            e for m in map(orjson.loads, want) if m["type"] == "events" for e in m["events"]
+        ]
+        got_events = [
+            e for m in map(orjson.loads, got) if m["type"] == "columns" for e in column_events(m)
+        ]
+        assert got_events == want_events
+        assert want_events
+        assert [m for m in want if '"lost"' in m] == [m for m in got if '"lost"' in m]
+        assert (got_events[-1]["comm"] is None) == (want_sub is plain)  # (pid filter)
+
+
+def test_columns_merge_within_a_key_generation(monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = StreamHub()
+    sub = hub.subscribe(1, format=COLUMNS_FORMAT)
+    feed, seen = Feed(hub), Seen()
+    for _ in range(5):
+        feed.batch(10)
+    assert [orjson.loads(m)["count"] for m in hub.take(sub)] == [50]
+    monkeypatch.setattr("tracerd.columns.MAX_KEYS", 0)  # each batch a new generation
+    for i in range(3):
+        hub.publish_events(1, feed.next_seq, [event(feed.next_seq, name=f"n{i}")])
+        feed.next_seq += 1
+    messages = take_all(hub, sub)
+    assert len(messages) == 3
+    for raw in messages:
+        seen.add(raw)
+        msg = orjson.loads(raw)
+        assert [e["name"] for e in column_events(msg)] == [f"n{len(seen.types) - 1}"]
+    assert seen.events == [50, 51, 52]
+    assert MAX_KEYS > 0

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from tracerd.api.stream import stored_messages
+from tracerd.columns import COLUMNS_FORMAT, EVENTS_FORMAT, column_events
 from tracerd.storage import replay
 from tracerd.storage.queries import EventFilter
 from tracerd.storage.replay import Escaped
@@ -32,16 +33,16 @@ def odd_frame(first: int) -> wire.Frame:
     return {"t": "events", "events": events}
 
 
-def replayed(env: Env, flt: EventFilter, first: int, page: int = 1000) -> list[dict[str, Any]]:
+def replayed(
+    env: Env, flt: EventFilter, first: int, page: int = 1000, fmt: str = EVENTS_FORMAT
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     last = env.live.next_seq - 1
     with env.engine.connect() as conn:
         escaped = Escaped.read(conn)
         for start in range(first, last + 1, page):
-            out += map(
-                orjson.loads,
-                stored_messages(conn, env.sid, flt, start, min(start + page - 1, last), escaped),
-            )
+            stop = min(start + page - 1, last)
+            out += map(orjson.loads, stored_messages(conn, env.sid, flt, start, stop, escaped, fmt))
     return out
 
 
@@ -106,3 +107,31 @@ def test_replay_text_is_the_live_text(tmp_path: Path, flt: EventFilter) -> None:
     plain = [ev for ev in wire_events if ev[5] != LOST_EVENT_NAME]
     want = [ev for ev in plain if not flt.pids or ev[2] in flt.pids or ev[3] in flt.pids]
     assert checked == len(want) > 0
+
+
+@pytest.mark.parametrize(
+    "flt", [EventFilter(), EventFilter(pids=[101, 7]), EventFilter(names=["maps", "x:y"])]
+)
+def test_replay_columns_carry_the_events_of_the_events_format(
+    tmp_path: Path, flt: EventFilter
+) -> None:
+    """`?format=columns` replay: the same events (escaped comms, null cpu, `maps` records
+    included) and the same `lost` messages as the `events` format; SQLite's columns equal
+    those the other databases' path (raw rows through the hub's encoder) gives."""
+    env = Env(tmp_path)
+    env.feed([*FakeEngine(batches=2, size=1500).frames(), odd_frame(3000)])
+    want = replayed(env, flt, 0, page=700)
+    got = replayed(env, flt, 0, page=700, fmt=COLUMNS_FORMAT)
+    assert [m for m in got if m["type"] == "lost"] == [m for m in want if m["type"] == "lost"]
+    want_events = [e for m in want if m["type"] == "events" for e in m["events"]]
+    got_events = [e for m in got if m["type"] == "columns" for e in column_events(m)]
+    assert got_events == want_events
+    assert any(e["comm"] in ODD_COMMS for e in got_events) == (flt.names == ())
+    with env.engine.connect() as conn:
+        escaped = Escaped.read(conn)
+        last = env.live.next_seq - 1
+        text = replay.stored_columns(conn, env.sid, flt, 0, last, escaped)
+        rows = replay.rows_columns(conn, replay._range_query(env.sid, flt, 0, last))
+    assert text is not None
+    assert rows is not None
+    assert column_events(orjson.loads(text)) == column_events(orjson.loads(rows))
