@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bpftrace_cases import CASES, HOLDOUT, Case
+from bpftrace_cases import CASES, HOLDOUT, HOLDOUT2, Case
 from harness import Daemon
 
 HERE = Path(__file__).resolve().parent
@@ -148,18 +148,10 @@ def masked(case: Case, text: str) -> str:
 
 def prepare_workdir() -> Path:
     work = Path(tempfile.mkdtemp(prefix="bpfid", dir="/tmp"))
-    subprocess.run(
-        [
-            "gcc",
-            "-O1",
-            "-g",
-            "-o",
-            str(work / "fidprog"),
-            str(HERE / "bpftrace_corpus" / "fidprog.c"),
-            "-lpthread",
-        ],
-        check=True,
-    )
+    for prog in ("fidprog", "holdprog"):  # frame pointers: ustack walks them
+        src = str(HERE / "bpftrace_corpus" / f"{prog}.c")
+        cc = ["gcc", "-O1", "-g", "-fno-omit-frame-pointer", "-o", str(work / prog), src]
+        subprocess.run([*cc, "-lpthread"], check=True)
     shutil.copy("/bin/dash", work / "fidsh")
     (work / "fidfile").write_text("contents of fidfile\nsecond line\n")
     return work
@@ -196,10 +188,14 @@ def main() -> None:
     ap.add_argument("--only", help="regex on case names")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument(
-        "--holdout", action="store_true", help="the holdout set (scripts written after the work)"
+        "--holdout",
+        nargs="?",
+        const="1",
+        choices=("1", "2"),
+        help="a holdout set (scripts written after the work): 1 (15 scripts) or 2 (70)",
     )
     args = ap.parse_args()
-    pool = HOLDOUT if args.holdout else CASES
+    pool = {None: CASES, "1": HOLDOUT, "2": HOLDOUT2}[args.holdout]
     cases = [c for c in pool if not args.only or re.search(args.only, c.name)]
     if shutil.which("bpftrace") is None:
         raise SystemExit("bpftrace is not installed")

@@ -1,6 +1,6 @@
 """Text fidelity: `tracerd export -F text` lines vs `trace-cmd report` on the same bytes.
 
-Usage (root): PYTHONPATH=service python bench/tracecmd_fidelity.py [--seconds S] [--keep DIR]
+Usage (root): PYTHONPATH=service python bench/tracecmd_fidelity.py [--holdout] [--keep DIR]
 `trace-cmd record -B <instance> -d --no-filter` (file version 6, uncompressed) records ~90
 event types over 20+ subsystems (sched, syscalls, irq, timer, signal, block, net, skb, sock,
 tcp, kmem, workqueue, task, writeback, power, ipi, filemap, markers, a uprobe and a
@@ -13,6 +13,13 @@ are split per CPU (records of one CPU are in the same order on both sides) and c
 line by line. Printed: % identical overall, after masking the task name in the line head
 (trace-cmd prints it from its own saved cmdlines), and per event type (worst first), with
 an example of each differing type.
+
+`--holdout` records a second set written after the work on the first, measured apart: 40+
+event sets the first does not enable (raw_syscalls, exceptions, lock, mmap_lock, cgroup,
+filelock, fib/fib6, icmp, x86_fpu, tlb, capability, memcg, readahead, vmalloc, csd, iomap,
+maple_tree, pagemap, percpu, msr, timer_migration, ext4, oom, 20 more syscalls, events with
+filters, a uprobe with arrays, nested strings, bitfields and `$comm`) over the workload of
+bench/tracecmd_corpus/holdout_load.c.
 
 Leaves nothing behind: the instance is emptied and removed (never `trace-cmd reset`), the
 uprobe events are deleted by name.
@@ -106,6 +113,79 @@ GLOBS = [
     "ext4:ext4_sync_file_exit",
     "jbd2:*",
 ]
+HOLDOUT_SYSCALLS = [
+    "access",
+    "fcntl",
+    "flock",
+    "getrandom",
+    "mprotect",
+    "madvise",
+    "brk",
+    "newstat",
+    "newuname",
+    "readlink",
+    "sched_yield",
+    "fadvise64",
+    "pread64",
+    "pwrite64",
+    "mkdir",
+    "rmdir",
+    "unlink",
+    "set_robust_list",
+    "prlimit64",
+    "getpid",
+    "sendmsg",
+    "connect",
+]
+HOLDOUT_GLOBS = [
+    "raw_syscalls:*",
+    "exceptions:*",
+    "lock:*",
+    "mmap_lock:*",
+    "cgroup:*",
+    "filelock:*",
+    "fib:*",
+    "fib6:*",
+    "icmp:*",
+    "x86_fpu:*",
+    "tlb:*",
+    "capability:*",
+    "memcg:*",
+    "readahead:*",
+    "vmalloc:*",
+    "csd:*",
+    "iomap:*",
+    "maple_tree:*",
+    "pagemap:*",
+    "percpu:*",
+    "msr:*",
+    "timer_migration:*",
+    "notifier:*",
+    "neigh:*",
+    "qdisc:*",
+    "oom:*",
+    "huge_memory:*",
+    "thp:*",
+    "migrate:*",
+    "compaction:*",
+    "vmscan:*",
+    "printk:*",
+    "ext4:*",
+    "power:*",
+    "alarmtimer:*",
+    "rcu:*",
+]
+HOLDOUT_FILTERS = {
+    # events of the first set, here only where a filter keeps them (the kernel applies it)
+    "sched:sched_switch": "prev_state == 1 || next_pid == 0",
+    "sched:sched_wakeup": "target_cpu == 0",
+    "sched:sched_migrate_task": "dest_cpu != orig_cpu",
+    "syscalls:sys_enter_read": "count >= 4096",
+    "syscalls:sys_exit_read": "ret > 0",
+    "timer:hrtimer_start": "mode == 1",
+    "signal:signal_generate": "sig != 17",
+    "kmem:kmalloc": "bytes_alloc > 1024",
+}
 LOAD_C = r"""
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -201,13 +281,23 @@ def append_uprobe_events(line: str) -> None:
         os.close(fd)
 
 
-def add_uprobes(group: str, exe: str) -> list[str]:
-    off = symbol_offset(exe, "probed")
-    defs = [
-        f"p:{group}/probed {exe}:{off:#x} a=%di:s32 b=%si:s64 bx=%si:x64 s=+0(%dx):string "
-        "u8=%di:u8 x16=%di:x16",
-        f"r:{group}/probed_ret {exe}:{off:#x} ret=$retval:s64",
-    ]
+def add_uprobes(group: str, exe: str, holdout: bool) -> list[str]:
+    symbol = "probed2" if holdout else "probed"
+    off = symbol_offset(exe, symbol)
+    at = f"{exe}:{off:#x}"
+    if holdout:  # struct rec {u8 bytes[8]; char *name; short neg; unsigned short u;}
+        defs = [
+            f"p:{group}/probed {at} arr=+0(%di):u8[4] name=+0(+8(%di)):string "
+            "neg=+16(%di):s16 u=+18(%di):u16 tag=+0(%si):string h=%dx:x16 cm=$comm "
+            "bits=+0(%di):b4@4/32 xs=+0(%di):x8[3]",
+            f"r:{group}/probed_ret {at} ret=$retval:s32 rx=$retval:x64",
+        ]
+    else:
+        defs = [
+            f"p:{group}/probed {at} a=%di:s32 b=%si:s64 bx=%si:x64 s=+0(%dx):string "
+            "u8=%di:u8 x16=%di:x16",
+            f"r:{group}/probed_ret {at} ret=$retval:s64",
+        ]
     for d in defs:
         append_uprobe_events(d)
     return [f"{group}:probed", f"{group}:probed_ret"]
@@ -412,21 +502,31 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=60, help="differing types to show")
     ap.add_argument("--keep", help="copy trace.dat and both outputs into this directory")
     ap.add_argument("--corpus", help="write one golden case per event type (JSON Lines)")
+    ap.add_argument("--holdout", action="store_true", help="the holdout event sets")
     args = ap.parse_args()
     tag = uuid.uuid4().hex[:8]
     instance, group = f"tracerd_fid_{tag}", f"tcfid_{tag}"
+    cgroup = f"/sys/fs/cgroup/tcfid_{tag}"
+    globs, syscalls = (HOLDOUT_GLOBS, HOLDOUT_SYSCALLS) if args.holdout else (GLOBS, SYSCALLS)
+    filters = HOLDOUT_FILTERS if args.holdout else {}
     with tempfile.TemporaryDirectory(prefix="tracerd-fid-") as tmp:
         src = os.path.join(tmp, "load.c")
-        with open(src, "w") as fh:
-            fh.write(LOAD_C)
+        if args.holdout:
+            shutil.copy(
+                os.path.join(os.path.dirname(__file__), "tracecmd_corpus", "holdout_load.c"), src
+            )
+        else:
+            with open(src, "w") as fh:
+                fh.write(LOAD_C)
         exe = os.path.join(tmp, f"tcfid{tag[:6]}")
         subprocess.run(["gcc", "-O1", "-o", exe, src], check=True)
-        events = expand(GLOBS) + [
-            f"syscalls:sys_{d}_{s}" for s in SYSCALLS for d in ("enter", "exit")
+        events = expand(globs) + [
+            f"syscalls:sys_{d}_{s}" for s in syscalls for d in ("enter", "exit")
         ]
+        events += [e for e in filters if e not in events]
         events = [e for e in events if os.path.isdir(f"{TRACEFS}/events/{e.replace(':', '/')}")]
         try:
-            events += add_uprobes(group, exe)
+            events += add_uprobes(group, exe, args.holdout)
             with open(f"{TRACEFS}/dynamic_events") as fh:
                 kinds = dynamic_event_kinds(fh.read())
             reg = load_registry(TRACEFS, events, kinds)  # while the uprobes exist
@@ -434,15 +534,20 @@ def main() -> None:
             cmd = ["trace-cmd", "record", "-B", instance, "-d", "--no-filter"]
             cmd += ["--file-version", "6", "--compression", "none", "-b", "16384", "-o", dat]
             for ev in events:
-                cmd += ["-e", ev]
+                cmd += ["-e", ev, *(["-f", filters[ev]] if ev in filters else [])]
             marker = f"{TRACEFS}/instances/{instance}/trace_marker"
-            run = [*cmd, exe, str(args.rounds), marker, os.path.join(tmp, "direct.bin")]
+            if args.holdout:
+                run = [*cmd, exe, str(args.rounds), os.path.join(tmp, "ra.bin"), cgroup]
+            else:
+                run = [*cmd, exe, str(args.rounds), marker, os.path.join(tmp, "direct.bin")]
             done = subprocess.run(run, capture_output=True, text=True, cwd=tmp)
             if not os.path.exists(dat):  # it exits 1 after recording (no set_ftrace_filter)
                 raise SystemExit(f"trace-cmd record failed: {done.stderr[-2000:]}")
         finally:
             remove_instance(instance)
             remove_uprobes(group)
+            if os.path.isdir(cgroup):
+                os.rmdir(cgroup)
         theirs = trace_cmd_lines(dat, instance)
         decoded: list[WireEvent] = []
         ours = tracerd_lines(raw_pages(dat), reg, decoded)
