@@ -639,7 +639,12 @@ h2(
     *HOLD,
 )
 h2("h2_ustack_leaf", "uprobe:./holdprog:hold_leaf { @[ustack(3)] = count(); }", *HOLD)
-h2("h2_usym_func", 'uprobe:./holdprog:hold_* { @[usym(reg("ip")), func] = count(); }', *HOLD)
+h2(  # usym of a map key resolves at exit, when the process is gone: a raw address
+    "h2_usym_func",
+    'uprobe:./holdprog:hold_* { @[usym(reg("ip")), func] = count(); }',
+    *HOLD,
+    masks=(HEX,),
+)
 h2(
     "h2_uprobe_strncmp",
     'uprobe:./holdprog:hold_name /strncmp(str(arg0), "delta", 5) == 0/ { printf("match %s\\n", str(arg0)); }',
@@ -710,7 +715,7 @@ h2(
     "h2_nsecs_elapsed",
     f'tracepoint:syscalls:sys_enter_access {W_HOLD} {{ printf("%d %d %d\\n", nsecs, elapsed, nsecs > elapsed); }}',
     *HOLD,
-    masks=(r"(?m)^\d+ \d+ ",),
+    masks=(r"(?m)^-?\d+ -?\d+ ",),  # %d of a u64 is its low 32 bits, signed
 )
 h2(
     "h2_kstack_depth",

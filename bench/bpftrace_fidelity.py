@@ -143,7 +143,33 @@ def tracerd_argv(case: Case) -> list[str]:
 def masked(case: Case, text: str) -> str:
     for m in case.masks:
         text = re.sub(m, "<M>", text)
-    return text
+    return ties_sorted(text)
+
+
+_MAP_LINE = re.compile(r"^(@\w*)(?:\[.*\])?: (.+)$")
+
+
+def ties_sorted(text: str) -> str:
+    """Runs of `@map[key]: value` lines of one map with the same value, sorted: bpftrace
+    sorts a map by value and prints equal values in its hash map's order, which a random
+    seed per map changes from run to run (the same script printed `@[beta]: 1`, `@[delt]:
+    1` in one run and the reverse in the next). Distinct values keep their order."""
+    lines = text.split("\n")
+    out: list[str] = []
+    run: list[str] = []
+    run_id: tuple[str, str] | None = None
+    for line in [*lines, ""]:
+        m = _MAP_LINE.match(line)
+        this = (m[1], m[2]) if m else None
+        if this is None or this != run_id:
+            out += sorted(run)
+            run = []
+        run_id = this
+        if this is None:
+            out.append(line)
+        else:
+            run.append(line)
+    return "\n".join(out[:-1])
 
 
 def prepare_workdir() -> Path:
