@@ -750,3 +750,51 @@ h2(
 )
 h2("h2_err_bad_positional", 'BEGIN { printf("%d\\n", $1); }', args=("notanumber",), error=True)
 h2("h2_err_missing_uprobe", "uretprobe:./holdprog:hold_nothing { @ = count(); }", error=True)
+# written scripts as users keep them in files: several lines, comments, includes, struct
+# definitions, strings with braces, errors on later lines, long outputs
+h2(
+    "h2_multiline_comments",
+    "/* count writes */\n// by size\n"
+    f"{WRITE}\n{W_HOLD}\n{{\n  // the size\n  @[args->count] = sum(args->count); /* sum */\n}}\n",
+    *HOLD,
+)
+h2(
+    "h2_include_struct",
+    "#include <linux/types.h>\nstruct hp { int a; long b; };\n"
+    'uprobe:./holdprog:hold_pair_sum { $p = (struct hp *)arg0; printf("%d %d\\n", $p->a, $p->b); }',
+    *HOLD,
+)
+h2(
+    "h2_braces_in_strings",
+    f'{WRITE} {W_HOLD} {{ printf("{{%d}} }} {{\\n", args->count); }} END {{ printf("}}\\n"); }}',
+    *HOLD,
+)
+h2(
+    "h2_err_later_line",
+    f"BEGIN {{ @x = 1; }}\n{WRITE} {W_HOLD}\n{{\n  @y = count();\n  @z = nosuch(args->count);\n}}\n",
+    error=True,
+)
+h2(
+    "h2_err_first_statement_guarded",
+    f'{WRITE} {W_HOLD} {{ $x = 1; $x = "s"; }}',
+    error=True,
+)
+h2("h2_err_semantic_predicate", f"{WRITE} /args->nosuch == 1/ {{ @ = count(); }}", error=True)
+h2begin("h2_at_lines_printed", 'printf("@x: 1\\n@y[1]: 2\\n"); @real = 3;')
+h2begin("h2_long_output", '$i = 0; while ($i < 300) { printf("line %d of many\\n", $i); $i++; }')
+h2(
+    "h2_end_exit",
+    f'{WRITE} {W_HOLD} {{ @n = count(); }} END {{ printf("bye\\n"); exit(); }}',
+    *HOLD,
+)
+h2(
+    "h2_interval_print_user",
+    "interval:ms:100 { @t = count(); print(@t); if ((uint64)@t == 3) { exit(); } }",
+)
+h2begin("h2_printf_high_byte", 'printf("%c%c|\\n", 200, 65);')
+h2(
+    "h2_two_probes_one_block",
+    "tracepoint:syscalls:sys_enter_read, tracepoint:syscalls:sys_enter_write "
+    f"{W_HOLD} {{ @[probe] = count(); }}",
+    *HOLD,
+)

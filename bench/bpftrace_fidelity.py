@@ -128,7 +128,9 @@ def run_case(
     else:
         time.sleep(SETTLE_S)
     rc = run.finish(repeat=not ours)
-    return rc, run.out.decode(errors="replace"), run.err.decode(errors="replace")
+    # bytes that are not UTF-8 stay told apart (as backslash escapes) from U+FFFD
+    out, err = (b.decode(errors="backslashreplace") for b in (run.out, run.err))
+    return rc, out, err
 
 
 def peer_argv(case: Case) -> list[str]:

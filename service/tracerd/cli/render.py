@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from collections.abc import Callable
@@ -141,6 +142,9 @@ def _bpftrace_printer(session: dict[str, Any], out: IO[str] | None) -> Printer:
                     sys.stderr.write(str(fields.get("text", "")) + "\n")
                 elif as_json and "json" in fields:
                     dest.write(str(fields["json"]) + "\n")
+                elif "bytes_b64" in fields and hasattr(dest, "buffer"):
+                    dest.flush()  # bytes that are not UTF-8, written as bpftrace wrote them
+                    dest.buffer.write(base64.b64decode(fields["bytes_b64"]))
                 elif "text" in fields:
                     dest.write(str(fields["text"]))
             dest.flush()
