@@ -42,7 +42,7 @@ from tracefs_decode import raw_pages
 
 from tracerd.engines.base import Limits
 from tracerd.engines.tracefs.decode import PageDecoder
-from tracerd.engines.tracefs.kallsyms import symbol_lookup
+from tracerd.engines.tracefs.kallsyms import printk_strings, symbol_lookup
 from tracerd.engines.tracefs.merge import EventPump, SessionClock
 from tracerd.engines.tracefs.reader import load_registry
 from tracerd.engines.tracefs.registry import EventRegistry, dynamic_event_kinds
@@ -367,7 +367,13 @@ def tracerd_lines(
         for i, e in enumerate(sink.events)
     ]
     text = Text(
-        "tracefs", 0, 0, reg.print_fmts(), arrays=reg.value_widths(), symbols=symbol_lookup()
+        "tracefs",
+        0,
+        0,
+        reg.print_fmts(),
+        arrays=reg.value_widths(),
+        symbols=symbol_lookup(),
+        strings=printk_strings(),
     )
     return (text.header() + text.encode(rows) + text.footer()).decode().splitlines()
 
@@ -454,12 +460,13 @@ def write_corpus(
     path: str, events: list[WireEvent], ours: list[str], theirs: list[str], reg: EventRegistry
 ) -> int:
     """One case per event type whose line trace-cmd printed identically (comm masked): the
-    event's print fmt, value widths, fields, the kernel symbols its addresses resolve to, and
+    event's print fmt, value widths, fields, the kernel symbols its addresses resolve to (and
+    the printk_formats strings its pointers name), and
     trace-cmd's line (its comm in the event). tests/unit/render/test_ftrace_peer.py replays
     them without a kernel."""
     index_of = {id(line): i for i, line in enumerate(ours)}
     mine, peer = per_cpu(ours), per_cpu(theirs)
-    lookup = symbol_lookup()
+    lookup, strings = symbol_lookup(), printk_strings()
     fmts, widths = reg.print_fmts(), reg.value_widths()
     cases: dict[str, dict[str, object]] = {}
     for cpu in mine:
@@ -475,11 +482,17 @@ def write_corpus(
                 for v in ev.fields.values()
                 if isinstance(v, int) and v > 0xFFFF_0000_0000_0000 and lookup(v)
             }
+            texts = {
+                str(v): strings(v)
+                for v in ev.fields.values()
+                if isinstance(v, int) and strings(v) is not None
+            }
             peer_comm = _CPU_RE.match(y)
             cases[ev.name] = {
                 "print_fmt": fmts[ev.name],
                 "widths": widths.get(ev.name, {}),
                 "symbols": syms,
+                "strings": texts,
                 "event": {
                     "ts_ns": ev.ts_ns,
                     "cpu": ev.cpu,

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any
 
-from ..engines.tracefs.kallsyms import boot_symbols
+from ..engines.tracefs.kallsyms import boot_printk_strings, boot_symbols
 from ..render.ftrace import FtraceRenderer
 from .client import ApiError, Client
 
@@ -39,8 +39,12 @@ def tracefs_renderer(api: Client, session: dict[str, Any]) -> FtraceRenderer:
     """trace-cmd report's lines; kernel symbols when the CLI runs as root on the machine
     and boot the session was recorded in."""
     stored = (session.get("info") or {}).get("formats") or {}
+    boot = stored.get("boot_id")
     return FtraceRenderer(
-        print_fmts(api, session), stored.get("widths"), boot_symbols(stored.get("boot_id"))
+        print_fmts(api, session),
+        stored.get("widths"),
+        boot_symbols(boot),
+        boot_printk_strings(boot),
     )
 
 

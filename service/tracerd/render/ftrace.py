@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import printfmt
-from .printfmt import SymbolLookup
+from .printfmt import StringLookup, SymbolLookup
 
 Event = Mapping[str, Any]
 Piece = Callable[[Mapping[str, Any]], str]
@@ -44,12 +44,15 @@ def pairs(fields: Mapping[str, Any]) -> str:
 
 
 def compile_print_fmt(
-    print_fmt: str, arrays: Mapping[str, int] | None = None, symbols: SymbolLookup | None = None
+    print_fmt: str,
+    arrays: Mapping[str, int] | None = None,
+    symbols: SymbolLookup | None = None,
+    strings: StringLookup | None = None,
 ) -> Piece | None:
     """A body renderer for a `print fmt:` line, or None when it uses what the evaluator
     (printfmt.py) does not know."""
     try:
-        return printfmt.compile_print_fmt(print_fmt, arrays, symbols)
+        return printfmt.compile_print_fmt(print_fmt, arrays, symbols, strings)
     except printfmt.PrintFmtError:
         return None
 
@@ -168,17 +171,20 @@ CALL_SITE_EVENTS = frozenset(
 class FtraceRenderer:
     """Renders events one line each; `print_fmts` maps event names to `print fmt:` text,
     `arrays` event names to {array field: element size}, `symbols` resolves kernel
-    addresses (`%pS`, call sites, timer functions; None: addresses stay hex)."""
+    addresses (`%pS`, call sites, timer functions; None: addresses stay hex), `strings`
+    the kernel strings that `%s` of a pointer field names (printk_formats)."""
 
     def __init__(
         self,
         print_fmts: Mapping[str, str] | None = None,
         arrays: Mapping[str, Mapping[str, int]] | None = None,
         symbols: SymbolLookup | None = None,
+        strings: StringLookup | None = None,
     ) -> None:
         self._fmts = dict(print_fmts or {})
         self._arrays = dict(arrays or {})
         self._symbols = symbols
+        self._strings = strings
         self._compiled: dict[str, Piece | None] = {}
         self._labels: dict[str, str] = {}
 
@@ -199,7 +205,9 @@ class FtraceRenderer:
             if fmt and libtraceevent_fails(fmt):
                 self._compiled[name] = functools.partial(unparsed, signed=arrays or {})
             else:
-                piece = compile_print_fmt(fmt, arrays, self._symbols) if fmt else None
+                piece = (
+                    compile_print_fmt(fmt, arrays, self._symbols, self._strings) if fmt else None
+                )
                 self._compiled[name] = piece
         piece = self._compiled[name]
         if piece is None:
