@@ -510,3 +510,291 @@ holdout(
 holdout("h_err_missing_semicolon", "BEGIN { $x = 1 $y = 2; }", error=True)
 holdout("h_err_undefined_map_read", 'BEGIN { printf("%d\\n", @nosuch); }', error=True)
 holdout("h_json_stats", "BEGIN { @s = stats(4); @c[1] = count(); exit(); }", opts=("-f", "json"))
+
+# -- the second holdout (--holdout 2): 50 scripts of the kinds users write, written after --
+# -- all the work above and measured apart; workloads: ./holdprog (bpftrace_corpus/holdprog.c) --
+HOLDOUT2: list[Case] = []
+HOLD = ("./holdprog", "4")
+W_HOLD = '/comm == "holdprog"/'
+
+
+def h2(name: str, script: str, *work: str, masks: tuple[str, ...] = (), **kw: object) -> None:
+    HOLDOUT2.append(Case(name, script, tuple(work), masks, **kw))  # type: ignore[arg-type]
+
+
+def h2begin(name: str, body: str, **kw: object) -> None:
+    h2(name, "BEGIN { " + body + " exit(); }", **kw)  # type: ignore[arg-type]
+
+
+# printf: every specifier bpftrace 0.17 takes, widths, flags, precision, length modifiers
+h2begin(
+    "h2_printf_specifiers",
+    'printf("%d|%u|%x|%X|%o|%c|%s|%p\\n", -7, 9, 255, 255, 9, 66, "s", 4096);',
+)
+h2begin(
+    "h2_printf_int_flags",
+    'printf("[%-6d] [%06d] [%#x] [%#o] [%6x] [%-6X|]\\n", 5, 5, 255, 9, 255, 255);',
+)
+h2begin(
+    "h2_printf_precision",
+    'printf("[%.5d] [%8.3d] [%.2s] [%-8.2s] [%10.4s]\\n", 42, 7, "abcdef", "abcdef", "abcdef");',
+)
+h2begin(
+    "h2_printf_lengths",
+    'printf("%hd %hhd %ld %lld %lx %llX %hu %hhu\\n", 70000, 300, -5, -6, 4096, 4096, 70000, 300);',
+)
+h2begin("h2_printf_char_width", 'printf("%5c|%-3c|\\n", 65, 66);')
+h2begin(
+    "h2_printf_minus_one",
+    'printf("%llu\\n", -1); printf("%x\\n", -1); printf("%u\\n", -1); printf("%ld\\n", -1);',
+)
+h2begin("h2_printf_str_width", 'printf("%-20s|%20s|%s\\n", "left", "right", "");')
+h2begin("h2_printf_buf", 'printf("%r|\\n", buf("ab\\x01c", 4));')
+h2("h2_err_printf_i", 'BEGIN { printf("%i\\n", 1); }', error=True)
+h2("h2_err_printf_plus", 'BEGIN { printf("%+d\\n", 1); }', error=True)
+# builtins and expressions
+h2begin(
+    "h2_strncmp",
+    'printf("%d %d %d\\n", strncmp("abcd", "abxy", 2), strncmp("abcd", "abxy", 3), strncmp("a", "a", 5));',
+)
+h2begin(
+    "h2_strcontains", 'printf("%d %d\\n", strcontains("abcd", "bc"), strcontains("abcd", "x"));'
+)
+h2begin("h2_while_break", '$i = 0; while (1) { $i++; if ($i > 3) { break; } } printf("%d\\n", $i);')
+h2begin("h2_unroll_map", "$i = 1; unroll(4) { @u[$i] = $i * $i; $i++; }")
+h2begin("h2_ternary_nested", '$c = 0; printf("%s\\n", $c ? "yes" : ($c == 0 ? "zero" : "no"));')
+h2begin(
+    "h2_casts",
+    '$x = (int8)-1; $y = (uint8)255; $z = (uint16)70000; printf("%d %d %d\\n", $x, $y, $z);',
+)
+h2begin("h2_signed_division", 'printf("%d %d\\n", 10 / 3 * 3 + 10 % 3, -7 / 2);')
+h2begin("h2_builtins_begin", 'printf("%s %d %d %d %d\\n", probe, uid, gid, numaid, pid == tid);')
+h2begin("h2_ksym_zero", 'printf("[%s]\\n", ksym(0));')
+h2begin("h2_positional", 'printf("%d %d %s|\\n", $1 + $2, $#, str($3));', args=("3", "4", "w"))
+h2begin("h2_positional_missing", 'printf("%s|%s|\\n", $1 == 3 ? "three" : "other", str($2));')
+# maps: keys, aggregations, print, clear/zero/delete, hist/lhist edges
+h2begin("h2_map_three_keys", '@m[1, "a", 2] = 3; @m[2, "b", 1] = 4; @m[0, "", 0] = 5;')
+h2begin(
+    "h2_aggr_negative", "@a = avg(-4); @a = avg(2); @mn = min(-3); @mx = max(-3); @s = sum(-2);"
+)
+h2begin(
+    "h2_aggr_keyed",
+    '@c["x"] = count(); @c["y"] = count(); @c["y"] = count(); @s["x"] = sum(3); @s["y"] = sum(40); @a[1] = avg(10); @a[2] = avg(30); @mn[1] = min(4); @mx[1] = max(4);',
+)
+h2begin("h2_stats_zero_print", "@s = stats(1); @s = stats(2); print(@s); zero(@s); print(@s);")
+h2begin(
+    "h2_hist_edges",
+    "@h = hist(0); @h = hist(1); @h = hist(2); @h = hist(3); @h = hist(4); @h = hist(1023); @h = hist(1024); @h = hist(-1);",
+)
+h2begin("h2_hist_big", "@h = hist(1 << 50); @h = hist((1 << 60) + 5); @h = hist(1 << 10 << 10);")
+h2begin(
+    "h2_lhist_edges",
+    "@l = lhist(0, 0, 100, 10); @l = lhist(9, 0, 100, 10); @l = lhist(10, 0, 100, 10); @l = lhist(99, 0, 100, 10); @l = lhist(100, 0, 100, 10); @l = lhist(-1, 0, 100, 10);",
+)
+h2begin(
+    "h2_lhist_uneven",
+    "@l = lhist(7, 0, 25, 10); @l = lhist(24, 0, 25, 10); @l = lhist(25, 0, 25, 10);",
+)
+h2("h2_err_lhist_negative_min", "BEGIN { @l = lhist(3, -10, 10, 5); }", error=True)
+h2begin("h2_print_tuple_mixed", 'print(("a", 1, -1, "b")); print((1, 2));')
+h2begin(
+    "h2_map_tuple_values_print", '@m["x"] = (1, "one"); @m["y"] = (2, "two"); print(@m); clear(@m);'
+)
+h2begin(
+    "h2_hist_keyed_delete",
+    '@h["a"] = hist(5); @h["b"] = hist(500); print(@h); delete(@h["a"]); print(@h);',
+)
+h2begin("h2_print_top_unnamed", "@[1] = 1; @[2] = 2; @[3] = 3; print(@, 2);")
+h2begin("h2_map_then_printf", '@x = 5; printf("%d %s\\n", @x, "done");')
+h2("h2_err_undefined_map_print", "BEGIN { print(@nosuch); }", error=True)
+h2("h2_err_aggr_mismatch", "BEGIN { @c[1] = count(); @c[2] = sum(5); }", error=True)
+h2begin(
+    "h2_json_hist_lhist",
+    "@h = hist(3); @h = hist(300); @l[1] = lhist(3, 0, 10, 5);",
+    opts=("-f", "json"),
+)
+h2begin(
+    "h2_json_printf_tuple",
+    'printf("%s %d\\n", "x", 1); print((1, "t")); @m[1, 2] = 3;',
+    opts=("-f", "json"),
+)
+# probes on a workload: uprobes/uretprobes, stacks, tracepoint args, builtins, intervals
+h2(
+    "h2_uprobe_str_len",
+    'uprobe:./holdprog:hold_name { printf("%-20s %d\\n", str(arg0), arg1); }',
+    *HOLD,
+)
+h2("h2_uprobe_str_n", "uprobe:./holdprog:hold_name { @[str(arg0, 4)] = count(); }", *HOLD)
+h2("h2_uprobe_buf", 'uprobe:./holdprog:hold_name { printf("%r\\n", buf(arg0, 5)); }', *HOLD)
+h2("h2_uretprobe_str", "uretprobe:./holdprog:hold_label { @[str(retval)] = count(); }", *HOLD)
+h2(
+    "h2_uprobe_struct_ptr",
+    'uprobe:./holdprog:hold_pair_sum { printf("%d %d\\n", *(int32 *)arg0, *(int64 *)(arg0 + 8)); }',
+    *HOLD,
+)
+h2("h2_uretprobe_lhist", "uretprobe:./holdprog:hold_top { @r = lhist(retval, 0, 16, 4); }", *HOLD)
+h2(
+    "h2_uprobe_byte_ret",
+    'uretprobe:./holdprog:hold_byte { printf("%u %x\\n", (uint8)retval, (uint8)retval); }',
+    *HOLD,
+)
+h2("h2_ustack_leaf", "uprobe:./holdprog:hold_leaf { @[ustack(3)] = count(); }", *HOLD)
+h2(  # usym of a map key resolves at exit, when the process is gone: a raw address
+    "h2_usym_func",
+    'uprobe:./holdprog:hold_* { @[usym(reg("ip")), func] = count(); }',
+    *HOLD,
+    masks=(HEX,),
+)
+h2(
+    "h2_uprobe_strncmp",
+    'uprobe:./holdprog:hold_name /strncmp(str(arg0), "delta", 5) == 0/ { printf("match %s\\n", str(arg0)); }',
+    *HOLD,
+)
+h2(
+    "h2_uprobe_strcontains",
+    'uprobe:./holdprog:hold_name { @[strcontains(str(arg0), "ta")] = count(); }',
+    *HOLD,
+)
+h2(
+    "h2_uprobe_exit_after",
+    'uprobe:./holdprog:hold_leaf { @n = count(); if ((uint64)@n == 2) { printf("two\\n"); exit(); } }',
+    *HOLD,
+)
+h2(
+    "h2_tp_read_lhist",
+    f"tracepoint:syscalls:sys_enter_read {W_HOLD} {{ @ = lhist(args->count, 0, 80, 8); }}",
+    *HOLD,
+)
+h2(
+    "h2_tp_openat_flags",
+    f'tracepoint:syscalls:sys_enter_openat {W_HOLD} /strncmp(str(args->filename), "/dev/", 5) == 0/ {{ printf("%s %x\\n", str(args->filename), args->flags); }}',
+    *HOLD,
+)
+h2(
+    "h2_tp_access_ret",
+    f"tracepoint:syscalls:sys_exit_access {W_HOLD} {{ @[args->ret] = count(); }}",
+    *HOLD,
+)
+h2(
+    "h2_tp_nanosleep_us",
+    f"tracepoint:syscalls:sys_enter_nanosleep {W_HOLD} {{ @us = hist(args->rqtp->tv_nsec / 1000); }}",
+    *HOLD,
+)
+h2(
+    "h2_tp_signal_generate",
+    'tracepoint:signal:signal_generate /comm == "holdprog"/ { printf("sig=%d errno=%d code=%d res=%d\\n", args->sig, args->errno, args->code, args->result); }',
+    *HOLD,
+)
+h2(
+    "h2_tp_exec_filename",
+    'tracepoint:sched:sched_process_exec /comm == "holdprog"/ { printf("%s\\n", str(args->filename)); }',
+    *HOLD,
+)
+h2(
+    "h2_tp_exit_comm_tuple",
+    'tracepoint:sched:sched_process_exit /comm == "holdprog"/ { @[comm, pid == tid] = count(); }',
+    *HOLD,
+)
+h2(
+    "h2_cgroup_same",
+    'tracepoint:syscalls:sys_enter_access /comm == "holdprog"/ { @c[cgroup == @first[1] || @first[1] == 0] = count(); @first[1] = cgroup; } END { clear(@first); }',
+    *HOLD,
+)
+h2(
+    "h2_if_else_workload",
+    f"tracepoint:syscalls:sys_enter_write {W_HOLD} {{ if (args->count > 5) {{ @big = count(); }} else if (args->count == 5) {{ @five = count(); }} else {{ @small = count(); }} }}",
+    *HOLD,
+)
+h2(
+    "h2_pid_tid_comm",
+    f'tracepoint:syscalls:sys_enter_access {W_HOLD} {{ printf("%s %d %d\\n", comm, pid, tid); }}',
+    *HOLD,
+    masks=(PIDS,),
+)
+h2(
+    "h2_nsecs_elapsed",
+    f'tracepoint:syscalls:sys_enter_access {W_HOLD} {{ printf("%d %d %d\\n", nsecs, elapsed, nsecs > elapsed); }}',
+    *HOLD,
+    masks=(r"(?m)^-?\d+ -?\d+ ",),  # %d of a u64 is its low 32 bits, signed
+)
+h2(
+    "h2_kstack_depth",
+    f"tracepoint:syscalls:sys_enter_access {W_HOLD} {{ @[kstack(1)] = count(); }}",
+    *HOLD,
+    masks=(r"\+\d+",),
+)
+h2(
+    "h2_interval_end",
+    f'{WRITE} {W_HOLD} {{ @w = count(); }} interval:ms:150 {{ @ticks = count(); }} END {{ printf("ticks>0 %d\\n", (uint64)@ticks > 0); clear(@ticks); }}',
+    *HOLD,
+)
+h2(
+    "h2_begin_end_order",
+    f'BEGIN {{ @z = 1; @a = 2; @m["k"] = 3; }} {WRITE} {W_HOLD} {{ @b[args->count] = count(); }} END {{ printf("end\\n"); }}',
+    *HOLD,
+)
+h2(
+    "h2_delete_pairs",
+    f"tracepoint:syscalls:sys_enter_openat {W_HOLD} {{ @open[tid] = 1; }} tracepoint:syscalls:sys_exit_openat /@open[tid]/ {{ @fd[args->ret >= 0] = count(); delete(@open[tid]); }}",
+    *HOLD,
+)
+h2(
+    "h2_clear_in_probe",
+    f'{WRITE} {W_HOLD} {{ @s[args->count] = count(); }} tracepoint:signal:signal_generate /comm == "holdprog"/ {{ print(@s); clear(@s); @after = 1; }}',
+    *HOLD,
+)
+h2(
+    "h2_cmd_uprobe",
+    "uprobe:./holdprog:hold_mid { @[arg0] = count(); }",
+    opts=("-c", "./holdprog 3"),
+)
+h2("h2_err_bad_positional", 'BEGIN { printf("%d\\n", $1); }', args=("notanumber",), error=True)
+h2("h2_err_missing_uprobe", "uretprobe:./holdprog:hold_nothing { @ = count(); }", error=True)
+# written scripts as users keep them in files: several lines, comments, includes, struct
+# definitions, strings with braces, errors on later lines, long outputs
+h2(
+    "h2_multiline_comments",
+    "/* count writes */\n// by size\n"
+    f"{WRITE}\n{W_HOLD}\n{{\n  // the size\n  @[args->count] = sum(args->count); /* sum */\n}}\n",
+    *HOLD,
+)
+h2(
+    "h2_include_struct",
+    "#include <linux/types.h>\nstruct hp { int a; long b; };\n"
+    'uprobe:./holdprog:hold_pair_sum { $p = (struct hp *)arg0; printf("%d %d\\n", $p->a, $p->b); }',
+    *HOLD,
+)
+h2(
+    "h2_braces_in_strings",
+    f'{WRITE} {W_HOLD} {{ printf("{{%d}} }} {{\\n", args->count); }} END {{ printf("}}\\n"); }}',
+    *HOLD,
+)
+h2(
+    "h2_err_later_line",
+    f"BEGIN {{ @x = 1; }}\n{WRITE} {W_HOLD}\n{{\n  @y = count();\n  @z = nosuch(args->count);\n}}\n",
+    error=True,
+)
+h2(
+    "h2_err_first_statement_guarded",
+    f'{WRITE} {W_HOLD} {{ $x = 1; $x = "s"; }}',
+    error=True,
+)
+h2("h2_err_semantic_predicate", f"{WRITE} /args->nosuch == 1/ {{ @ = count(); }}", error=True)
+h2begin("h2_at_lines_printed", 'printf("@x: 1\\n@y[1]: 2\\n"); @real = 3;')
+h2begin("h2_long_output", '$i = 0; while ($i < 300) { printf("line %d of many\\n", $i); $i++; }')
+h2(
+    "h2_end_exit",
+    f'{WRITE} {W_HOLD} {{ @n = count(); }} END {{ printf("bye\\n"); exit(); }}',
+    *HOLD,
+)
+h2(
+    "h2_interval_print_user",
+    "interval:ms:100 { @t = count(); print(@t); if ((uint64)@t == 3) { exit(); } }",
+)
+h2begin("h2_printf_high_byte", 'printf("%c%c|\\n", 200, 65);')
+h2(
+    "h2_two_probes_one_block",
+    "tracepoint:syscalls:sys_enter_read, tracepoint:syscalls:sys_enter_write "
+    f"{W_HOLD} {{ @[probe] = count(); }}",
+    *HOLD,
+)

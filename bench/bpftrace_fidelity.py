@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bpftrace_cases import CASES, HOLDOUT, Case
+from bpftrace_cases import CASES, HOLDOUT, HOLDOUT2, Case
 from harness import Daemon
 
 HERE = Path(__file__).resolve().parent
@@ -128,7 +128,9 @@ def run_case(
     else:
         time.sleep(SETTLE_S)
     rc = run.finish(repeat=not ours)
-    return rc, run.out.decode(errors="replace"), run.err.decode(errors="replace")
+    # bytes that are not UTF-8 stay told apart (as backslash escapes) from U+FFFD
+    out, err = (b.decode(errors="backslashreplace") for b in (run.out, run.err))
+    return rc, out, err
 
 
 def peer_argv(case: Case) -> list[str]:
@@ -143,23 +145,41 @@ def tracerd_argv(case: Case) -> list[str]:
 def masked(case: Case, text: str) -> str:
     for m in case.masks:
         text = re.sub(m, "<M>", text)
-    return text
+    return ties_sorted(text)
+
+
+_MAP_LINE = re.compile(r"^(@\w*)(?:\[.*\])?: (.+)$")
+
+
+def ties_sorted(text: str) -> str:
+    """Runs of `@map[key]: value` lines of one map with the same value, sorted: bpftrace
+    sorts a map by value and prints equal values in its hash map's order, which a random
+    seed per map changes from run to run (the same script printed `@[beta]: 1`, `@[delt]:
+    1` in one run and the reverse in the next). Distinct values keep their order."""
+    lines = text.split("\n")
+    out: list[str] = []
+    run: list[str] = []
+    run_id: tuple[str, str] | None = None
+    for line in [*lines, ""]:
+        m = _MAP_LINE.match(line)
+        this = (m[1], m[2]) if m else None
+        if this is None or this != run_id:
+            out += sorted(run)
+            run = []
+        run_id = this
+        if this is None:
+            out.append(line)
+        else:
+            run.append(line)
+    return "\n".join(out[:-1])
 
 
 def prepare_workdir() -> Path:
     work = Path(tempfile.mkdtemp(prefix="bpfid", dir="/tmp"))
-    subprocess.run(
-        [
-            "gcc",
-            "-O1",
-            "-g",
-            "-o",
-            str(work / "fidprog"),
-            str(HERE / "bpftrace_corpus" / "fidprog.c"),
-            "-lpthread",
-        ],
-        check=True,
-    )
+    for prog in ("fidprog", "holdprog"):  # frame pointers: ustack walks them
+        src = str(HERE / "bpftrace_corpus" / f"{prog}.c")
+        cc = ["gcc", "-O1", "-g", "-fno-omit-frame-pointer", "-o", str(work / prog), src]
+        subprocess.run([*cc, "-lpthread"], check=True)
     shutil.copy("/bin/dash", work / "fidsh")
     (work / "fidfile").write_text("contents of fidfile\nsecond line\n")
     return work
@@ -196,10 +216,14 @@ def main() -> None:
     ap.add_argument("--only", help="regex on case names")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument(
-        "--holdout", action="store_true", help="the holdout set (scripts written after the work)"
+        "--holdout",
+        nargs="?",
+        const="1",
+        choices=("1", "2"),
+        help="a holdout set (scripts written after the work): 1 (15 scripts) or 2 (70)",
     )
     args = ap.parse_args()
-    pool = HOLDOUT if args.holdout else CASES
+    pool = {None: CASES, "1": HOLDOUT, "2": HOLDOUT2}[args.holdout]
     cases = [c for c in pool if not args.only or re.search(args.only, c.name)]
     if shutil.which("bpftrace") is None:
         raise SystemExit("bpftrace is not installed")

@@ -1,6 +1,6 @@
 """Text fidelity: `tracerd export -F text` lines vs `trace-cmd report` on the same bytes.
 
-Usage (root): PYTHONPATH=service python bench/tracecmd_fidelity.py [--seconds S] [--keep DIR]
+Usage (root): PYTHONPATH=service python bench/tracecmd_fidelity.py [--holdout] [--keep DIR]
 `trace-cmd record -B <instance> -d --no-filter` (file version 6, uncompressed) records ~90
 event types over 20+ subsystems (sched, syscalls, irq, timer, signal, block, net, skb, sock,
 tcp, kmem, workqueue, task, writeback, power, ipi, filemap, markers, a uprobe and a
@@ -13,6 +13,13 @@ are split per CPU (records of one CPU are in the same order on both sides) and c
 line by line. Printed: % identical overall, after masking the task name in the line head
 (trace-cmd prints it from its own saved cmdlines), and per event type (worst first), with
 an example of each differing type.
+
+`--holdout` records a second set written after the work on the first, measured apart: 40+
+event sets the first does not enable (raw_syscalls, exceptions, lock, mmap_lock, cgroup,
+filelock, fib/fib6, icmp, x86_fpu, tlb, capability, memcg, readahead, vmalloc, csd, iomap,
+maple_tree, pagemap, percpu, msr, timer_migration, ext4, oom, 20 more syscalls, events with
+filters, a uprobe with arrays, nested strings, bitfields and `$comm`) over the workload of
+bench/tracecmd_corpus/holdout_load.c.
 
 Leaves nothing behind: the instance is emptied and removed (never `trace-cmd reset`), the
 uprobe events are deleted by name.
@@ -35,7 +42,7 @@ from tracefs_decode import raw_pages
 
 from tracerd.engines.base import Limits
 from tracerd.engines.tracefs.decode import PageDecoder
-from tracerd.engines.tracefs.kallsyms import symbol_lookup
+from tracerd.engines.tracefs.kallsyms import printk_strings, symbol_lookup
 from tracerd.engines.tracefs.merge import EventPump, SessionClock
 from tracerd.engines.tracefs.reader import load_registry
 from tracerd.engines.tracefs.registry import EventRegistry, dynamic_event_kinds
@@ -106,6 +113,79 @@ GLOBS = [
     "ext4:ext4_sync_file_exit",
     "jbd2:*",
 ]
+HOLDOUT_SYSCALLS = [
+    "access",
+    "fcntl",
+    "flock",
+    "getrandom",
+    "mprotect",
+    "madvise",
+    "brk",
+    "newstat",
+    "newuname",
+    "readlink",
+    "sched_yield",
+    "fadvise64",
+    "pread64",
+    "pwrite64",
+    "mkdir",
+    "rmdir",
+    "unlink",
+    "set_robust_list",
+    "prlimit64",
+    "getpid",
+    "sendmsg",
+    "connect",
+]
+HOLDOUT_GLOBS = [
+    "raw_syscalls:*",
+    "exceptions:*",
+    "lock:*",
+    "mmap_lock:*",
+    "cgroup:*",
+    "filelock:*",
+    "fib:*",
+    "fib6:*",
+    "icmp:*",
+    "x86_fpu:*",
+    "tlb:*",
+    "capability:*",
+    "memcg:*",
+    "readahead:*",
+    "vmalloc:*",
+    "csd:*",
+    "iomap:*",
+    "maple_tree:*",
+    "pagemap:*",
+    "percpu:*",
+    "msr:*",
+    "timer_migration:*",
+    "notifier:*",
+    "neigh:*",
+    "qdisc:*",
+    "oom:*",
+    "huge_memory:*",
+    "thp:*",
+    "migrate:*",
+    "compaction:*",
+    "vmscan:*",
+    "printk:*",
+    "ext4:*",
+    "power:*",
+    "alarmtimer:*",
+    "rcu:*",
+]
+HOLDOUT_FILTERS = {
+    # events of the first set, here only where a filter keeps them (the kernel applies it)
+    "sched:sched_switch": "prev_state == 1 || next_pid == 0",
+    "sched:sched_wakeup": "target_cpu == 0",
+    "sched:sched_migrate_task": "dest_cpu != orig_cpu",
+    "syscalls:sys_enter_read": "count >= 4096",
+    "syscalls:sys_exit_read": "ret > 0",
+    "timer:hrtimer_start": "mode == 1",
+    "signal:signal_generate": "sig != 17",
+    "kmem:kmalloc": "bytes_alloc > 1024",
+}
 LOAD_C = r"""
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -201,13 +281,23 @@ def append_uprobe_events(line: str) -> None:
         os.close(fd)
 
 
-def add_uprobes(group: str, exe: str) -> list[str]:
-    off = symbol_offset(exe, "probed")
-    defs = [
-        f"p:{group}/probed {exe}:{off:#x} a=%di:s32 b=%si:s64 bx=%si:x64 s=+0(%dx):string "
-        "u8=%di:u8 x16=%di:x16",
-        f"r:{group}/probed_ret {exe}:{off:#x} ret=$retval:s64",
-    ]
+def add_uprobes(group: str, exe: str, holdout: bool) -> list[str]:
+    symbol = "probed2" if holdout else "probed"
+    off = symbol_offset(exe, symbol)
+    at = f"{exe}:{off:#x}"
+    if holdout:  # struct rec {u8 bytes[8]; char *name; short neg; unsigned short u;}
+        defs = [
+            f"p:{group}/probed {at} arr=+0(%di):u8[4] name=+0(+8(%di)):string "
+            "neg=+16(%di):s16 u=+18(%di):u16 tag=+0(%si):string h=%dx:x16 cm=$comm "
+            "bits=+0(%di):b4@4/32 xs=+0(%di):x8[3]",
+            f"r:{group}/probed_ret {at} ret=$retval:s32 rx=$retval:x64",
+        ]
+    else:
+        defs = [
+            f"p:{group}/probed {at} a=%di:s32 b=%si:s64 bx=%si:x64 s=+0(%dx):string "
+            "u8=%di:u8 x16=%di:x16",
+            f"r:{group}/probed_ret {at} ret=$retval:s64",
+        ]
     for d in defs:
         append_uprobe_events(d)
     return [f"{group}:probed", f"{group}:probed_ret"]
@@ -277,7 +367,13 @@ def tracerd_lines(
         for i, e in enumerate(sink.events)
     ]
     text = Text(
-        "tracefs", 0, 0, reg.print_fmts(), arrays=reg.value_widths(), symbols=symbol_lookup()
+        "tracefs",
+        0,
+        0,
+        reg.print_fmts(),
+        arrays=reg.value_widths(),
+        symbols=symbol_lookup(),
+        strings=printk_strings(),
     )
     return (text.header() + text.encode(rows) + text.footer()).decode().splitlines()
 
@@ -364,12 +460,13 @@ def write_corpus(
     path: str, events: list[WireEvent], ours: list[str], theirs: list[str], reg: EventRegistry
 ) -> int:
     """One case per event type whose line trace-cmd printed identically (comm masked): the
-    event's print fmt, value widths, fields, the kernel symbols its addresses resolve to, and
+    event's print fmt, value widths, fields, the kernel symbols its addresses resolve to (and
+    the printk_formats strings its pointers name), and
     trace-cmd's line (its comm in the event). tests/unit/render/test_ftrace_peer.py replays
     them without a kernel."""
     index_of = {id(line): i for i, line in enumerate(ours)}
     mine, peer = per_cpu(ours), per_cpu(theirs)
-    lookup = symbol_lookup()
+    lookup, strings = symbol_lookup(), printk_strings()
     fmts, widths = reg.print_fmts(), reg.value_widths()
     cases: dict[str, dict[str, object]] = {}
     for cpu in mine:
@@ -385,11 +482,17 @@ def write_corpus(
                 for v in ev.fields.values()
                 if isinstance(v, int) and v > 0xFFFF_0000_0000_0000 and lookup(v)
             }
+            texts = {
+                str(v): strings(v)
+                for v in ev.fields.values()
+                if isinstance(v, int) and strings(v) is not None
+            }
             peer_comm = _CPU_RE.match(y)
             cases[ev.name] = {
                 "print_fmt": fmts[ev.name],
                 "widths": widths.get(ev.name, {}),
                 "symbols": syms,
+                "strings": texts,
                 "event": {
                     "ts_ns": ev.ts_ns,
                     "cpu": ev.cpu,
@@ -412,21 +515,31 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=60, help="differing types to show")
     ap.add_argument("--keep", help="copy trace.dat and both outputs into this directory")
     ap.add_argument("--corpus", help="write one golden case per event type (JSON Lines)")
+    ap.add_argument("--holdout", action="store_true", help="the holdout event sets")
     args = ap.parse_args()
     tag = uuid.uuid4().hex[:8]
     instance, group = f"tracerd_fid_{tag}", f"tcfid_{tag}"
+    cgroup = f"/sys/fs/cgroup/tcfid_{tag}"
+    globs, syscalls = (HOLDOUT_GLOBS, HOLDOUT_SYSCALLS) if args.holdout else (GLOBS, SYSCALLS)
+    filters = HOLDOUT_FILTERS if args.holdout else {}
     with tempfile.TemporaryDirectory(prefix="tracerd-fid-") as tmp:
         src = os.path.join(tmp, "load.c")
-        with open(src, "w") as fh:
-            fh.write(LOAD_C)
+        if args.holdout:
+            shutil.copy(
+                os.path.join(os.path.dirname(__file__), "tracecmd_corpus", "holdout_load.c"), src
+            )
+        else:
+            with open(src, "w") as fh:
+                fh.write(LOAD_C)
         exe = os.path.join(tmp, f"tcfid{tag[:6]}")
         subprocess.run(["gcc", "-O1", "-o", exe, src], check=True)
-        events = expand(GLOBS) + [
-            f"syscalls:sys_{d}_{s}" for s in SYSCALLS for d in ("enter", "exit")
+        events = expand(globs) + [
+            f"syscalls:sys_{d}_{s}" for s in syscalls for d in ("enter", "exit")
         ]
+        events += [e for e in filters if e not in events]
         events = [e for e in events if os.path.isdir(f"{TRACEFS}/events/{e.replace(':', '/')}")]
         try:
-            events += add_uprobes(group, exe)
+            events += add_uprobes(group, exe, args.holdout)
             with open(f"{TRACEFS}/dynamic_events") as fh:
                 kinds = dynamic_event_kinds(fh.read())
             reg = load_registry(TRACEFS, events, kinds)  # while the uprobes exist
@@ -434,15 +547,20 @@ def main() -> None:
             cmd = ["trace-cmd", "record", "-B", instance, "-d", "--no-filter"]
             cmd += ["--file-version", "6", "--compression", "none", "-b", "16384", "-o", dat]
             for ev in events:
-                cmd += ["-e", ev]
+                cmd += ["-e", ev, *(["-f", filters[ev]] if ev in filters else [])]
             marker = f"{TRACEFS}/instances/{instance}/trace_marker"
-            run = [*cmd, exe, str(args.rounds), marker, os.path.join(tmp, "direct.bin")]
+            if args.holdout:
+                run = [*cmd, exe, str(args.rounds), os.path.join(tmp, "ra.bin"), cgroup]
+            else:
+                run = [*cmd, exe, str(args.rounds), marker, os.path.join(tmp, "direct.bin")]
             done = subprocess.run(run, capture_output=True, text=True, cwd=tmp)
             if not os.path.exists(dat):  # it exits 1 after recording (no set_ftrace_filter)
                 raise SystemExit(f"trace-cmd record failed: {done.stderr[-2000:]}")
         finally:
             remove_instance(instance)
             remove_uprobes(group)
+            if os.path.isdir(cgroup):
+                os.rmdir(cgroup)
         theirs = trace_cmd_lines(dat, instance)
         decoded: list[WireEvent] = []
         ours = tracerd_lines(raw_pages(dat), reg, decoded)

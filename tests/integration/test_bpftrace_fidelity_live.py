@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.root, pytest.mark.bpf]
 if shutil.which("bpftrace") is None or shutil.which("gcc") is None:
     pytestmark.append(pytest.mark.skip(reason="probed: bpftrace or gcc is not installed"))
 
-CASES = {c.name: c for c in bpftrace_cases.CASES}
+CASES = {c.name: c for c in (*bpftrace_cases.CASES, *bpftrace_cases.HOLDOUT2)}
 REPRESENTATIVE = [
     "printf_split",  # printf without a newline does not split the line
     "time_no_newline",
@@ -44,6 +44,12 @@ REPRESENTATIVE = [
     "err_position_late",  # errors: position inside a probe block, message, exit status
     "err_kprobe",  # a failure after `Attaching N probes...`
     "err_missing_binary",
+    "h2_printf_high_byte",  # a byte that is not UTF-8 comes out as that byte
+    "h2_hist_edges",  # hist/lhist bucket edges and out-of-range buckets
+    "h2_lhist_edges",
+    "h2_uprobe_buf",  # buf() as %r on a uprobe of the second workload
+    "h2_usym_func",  # ties in map order compare sorted (bpftrace's hash order varies)
+    "h2_err_later_line",  # an error on a later line of a multi-line script
 ]
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from collections.abc import Callable
 from typing import IO, Any
 
-from ..engines.tracefs.kallsyms import boot_symbols
+from ..engines.tracefs.kallsyms import boot_printk_strings, boot_symbols
 from ..render.ftrace import FtraceRenderer
 from .client import ApiError, Client
 
@@ -38,8 +39,12 @@ def tracefs_renderer(api: Client, session: dict[str, Any]) -> FtraceRenderer:
     """trace-cmd report's lines; kernel symbols when the CLI runs as root on the machine
     and boot the session was recorded in."""
     stored = (session.get("info") or {}).get("formats") or {}
+    boot = stored.get("boot_id")
     return FtraceRenderer(
-        print_fmts(api, session), stored.get("widths"), boot_symbols(stored.get("boot_id"))
+        print_fmts(api, session),
+        stored.get("widths"),
+        boot_symbols(boot),
+        boot_printk_strings(boot),
     )
 
 
@@ -141,6 +146,9 @@ def _bpftrace_printer(session: dict[str, Any], out: IO[str] | None) -> Printer:
                     sys.stderr.write(str(fields.get("text", "")) + "\n")
                 elif as_json and "json" in fields:
                     dest.write(str(fields["json"]) + "\n")
+                elif "bytes_b64" in fields and hasattr(dest, "buffer"):
+                    dest.flush()  # bytes that are not UTF-8, written as bpftrace wrote them
+                    dest.buffer.write(base64.b64decode(fields["bytes_b64"]))
                 elif "text" in fields:
                     dest.write(str(fields["text"]))
             dest.flush()

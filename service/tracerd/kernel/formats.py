@@ -131,14 +131,15 @@ def parse_format(text: str, system: str = "") -> EventFormat:
     event_id: int | None = None
     fields: list[FieldFormat] = []
     print_fmt = ""
+    head, sep, tail = text.partition("print fmt:")
+    if sep:  # the last entry; a string literal in it may hold a newline (ext4_fc_stats)
+        text, print_fmt = head, tail.strip()
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("name:"):
             name = stripped[5:].strip()
         elif stripped.startswith("ID:"):
             event_id = int(stripped[3:].strip())
-        elif stripped.startswith("print fmt:"):
-            print_fmt = stripped[len("print fmt:") :].strip()
         elif stripped.startswith("field:"):
             parsed = parse_field_line(stripped)
             if parsed is not None:

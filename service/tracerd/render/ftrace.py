@@ -15,11 +15,12 @@ trace-cmd rounds them. Loss records render as trace-cmd's `CPU:N [LOST n EVENTS]
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import printfmt
-from .printfmt import SymbolLookup
+from .printfmt import StringLookup, SymbolLookup
 
 Event = Mapping[str, Any]
 Piece = Callable[[Mapping[str, Any]], str]
@@ -43,14 +44,39 @@ def pairs(fields: Mapping[str, Any]) -> str:
 
 
 def compile_print_fmt(
-    print_fmt: str, arrays: Mapping[str, int] | None = None, symbols: SymbolLookup | None = None
+    print_fmt: str,
+    arrays: Mapping[str, int] | None = None,
+    symbols: SymbolLookup | None = None,
+    strings: StringLookup | None = None,
 ) -> Piece | None:
     """A body renderer for a `print fmt:` line, or None when it uses what the evaluator
     (printfmt.py) does not know."""
     try:
-        return printfmt.compile_print_fmt(print_fmt, arrays, symbols)
+        return printfmt.compile_print_fmt(print_fmt, arrays, symbols, strings)
     except printfmt.PrintFmtError:
         return None
+
+
+def libtraceevent_fails(print_fmt: str) -> bool:
+    """libtraceevent cannot parse a print fmt whose format string holds a raw tab
+    (maple_tree's `"%s\tNode: %p ..."`): trace-cmd prints `[FAILED TO PARSE]` and the raw
+    fields (the same fmt with a space for the tab parses)."""
+    end = print_fmt.find('"', 1)
+    return print_fmt.startswith('"') and "\t" in print_fmt[1:end]
+
+
+def unparsed(fields: Mapping[str, Any], signed: Mapping[str, int]) -> str:
+    """trace-cmd's line body for an event whose print fmt libtraceevent failed to parse:
+    each field as `name=value`, signed scalars (`signed`: the renderer's value widths) in
+    decimal, other numbers as `0x` hex (libtraceevent prints longs and pointers so, which
+    are all the fields of the events that hit this; an unsigned int would be decimal)."""
+    parts = []
+    for key, value in fields.items():
+        if isinstance(value, int) and key not in signed:
+            parts.append(f"{key}=0x{value & printfmt.MASK64:x}")
+        else:
+            parts.append(f"{key}={value_text(value)}")
+    return "[FAILED TO PARSE] " + " ".join(parts)
 
 
 TASK_STATES = "SDTtZXxW"
@@ -103,7 +129,22 @@ def _hrtimer_start(f: Mapping[str, Any], symbols: SymbolLookup | None) -> str:
     )
 
 
+TLB_REASONS = ("flush on task switch", "remote shootdown", "local shootdown", "local mm shootdown")
+"""the names libtraceevent's tlb plugin knows (its own spelling; later reasons print none)"""
+
+
+def _tlb_flush(f: Mapping[str, Any], symbols: SymbolLookup | None) -> str:
+    """libtraceevent's tlb plugin: `pages=N reason=<name> (R)`, not the print fmt's
+    `pages:N reason:...`."""
+    reason = int(f["reason"])
+    name = TLB_REASONS[reason] if 0 <= reason < len(TLB_REASONS) else ""
+    pages = int(f["pages"]) & printfmt.MASK64  # %ld of an unsigned long: -1 for all pages
+    pages -= (pages >> 63) << 64
+    return f"pages={pages} reason={name} ({reason})"
+
+
 PLUGINS: dict[str, Plugin] = {
+    "tlb:tlb_flush": _tlb_flush,
     "sched:sched_switch": _sched_plugin(_sched_switch),
     "sched:sched_wakeup": _sched_plugin(_sched_wakeup),
     "sched:sched_wakeup_new": _sched_plugin(_sched_wakeup),
@@ -130,17 +171,20 @@ CALL_SITE_EVENTS = frozenset(
 class FtraceRenderer:
     """Renders events one line each; `print_fmts` maps event names to `print fmt:` text,
     `arrays` event names to {array field: element size}, `symbols` resolves kernel
-    addresses (`%pS`, call sites, timer functions; None: addresses stay hex)."""
+    addresses (`%pS`, call sites, timer functions; None: addresses stay hex), `strings`
+    the kernel strings that `%s` of a pointer field names (printk_formats)."""
 
     def __init__(
         self,
         print_fmts: Mapping[str, str] | None = None,
         arrays: Mapping[str, Mapping[str, int]] | None = None,
         symbols: SymbolLookup | None = None,
+        strings: StringLookup | None = None,
     ) -> None:
         self._fmts = dict(print_fmts or {})
         self._arrays = dict(arrays or {})
         self._symbols = symbols
+        self._strings = strings
         self._compiled: dict[str, Piece | None] = {}
         self._labels: dict[str, str] = {}
 
@@ -158,7 +202,13 @@ class FtraceRenderer:
         if name not in self._compiled:
             fmt = self._fmts.get(name)
             arrays = self._arrays.get(name)
-            self._compiled[name] = compile_print_fmt(fmt, arrays, self._symbols) if fmt else None
+            if fmt and libtraceevent_fails(fmt):
+                self._compiled[name] = functools.partial(unparsed, signed=arrays or {})
+            else:
+                piece = (
+                    compile_print_fmt(fmt, arrays, self._symbols, self._strings) if fmt else None
+                )
+                self._compiled[name] = piece
         piece = self._compiled[name]
         if piece is None:
             return pairs(fields)

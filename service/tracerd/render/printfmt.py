@@ -32,6 +32,8 @@ from typing import Any
 
 Fields = Mapping[str, Any]
 SymbolLookup = Callable[[int], tuple[str, int] | None]
+StringLookup = Callable[[int], str | None]
+"""kernel address -> the string at it (tracefs printk_formats), for `%s` of a pointer"""
 """address -> (function name, offset into it), or None"""
 Value = Any
 Node = Callable[[Fields, "Context"], Value]
@@ -47,12 +49,18 @@ class PrintFmtError(ValueError):
 class Context:
     """What one render needs beyond the fields: array element sizes and symbols."""
 
-    __slots__ = ("symbols", "widths")
+    __slots__ = ("strings", "symbols", "widths")
 
-    def __init__(self, widths: Mapping[str, int], symbols: SymbolLookup | None) -> None:
+    def __init__(
+        self,
+        widths: Mapping[str, int],
+        symbols: SymbolLookup | None,
+        strings: StringLookup | None = None,
+    ) -> None:
         self.widths = widths
         """field -> bytes of one value (array element, signed scalar)"""
         self.symbols = symbols
+        self.strings = strings
 
 
 # -- tokens --------------------------------------------------------------------------------
@@ -860,8 +868,10 @@ def _string(node: Node, spec: str) -> Node:
             value = value.data.split(b"\0", 1)[0].decode("utf-8", "backslashreplace")
         elif isinstance(value, list):
             value = field_bytes(value, 1).split(b"\0", 1)[0].decode("utf-8", "backslashreplace")
-        elif isinstance(value, int):
-            value = f"{value & MASK64:x}"  # libtraceevent: a long-sized field printed by %s
+        elif isinstance(value, int):  # libtraceevent: a long-sized field printed by %s is
+            # a pointer: the kernel string at it (printk_formats), else its address
+            text = c.strings(value) if c.strings is not None else None
+            value = f"{value & MASK64:x}" if text is None else text
         return str((spec + "s") % value)
 
     return render
@@ -916,7 +926,10 @@ def _starred(
 
 
 def compile_print_fmt(
-    print_fmt: str, widths: Mapping[str, int] | None = None, symbols: SymbolLookup | None = None
+    print_fmt: str,
+    widths: Mapping[str, int] | None = None,
+    symbols: SymbolLookup | None = None,
+    strings: StringLookup | None = None,
 ) -> Body:
     """A body renderer for a `print fmt:` line; raises PrintFmtError if unsupported."""
     toks = tokenize(print_fmt)
@@ -970,7 +983,7 @@ def compile_print_fmt(
     pieces.append(fmt[pos:])
     if args:
         raise PrintFmtError("too many arguments")
-    ctx = Context(dict(widths or {}), symbols)
+    ctx = Context(dict(widths or {}), symbols, strings)
     template = "".join(p.replace("%", "%%") if isinstance(p, str) else "%s" for p in pieces)
     nodes = tuple(p for p in pieces if not isinstance(p, str))
 

@@ -124,3 +124,18 @@ def test_sched_events_as_trace_cmd_plugins_print_them() -> None:
         "fields": {"comm": "qemu-system-x86", "pid": 20664, "prio": 120, "target_cpu": 1},
     }  # fmt: skip
     assert render_line(wakeup).endswith("sched_wakeup:         qemu-system-x86:20664 [120] CPU:001")
+
+
+def test_print_fmt_with_a_newline_in_its_string() -> None:
+    """ext4_fsmap_*'s print fmt has a newline inside its string literal: the format file
+    wraps there, and the rest of the file is still the print fmt (libtraceevent reads on)."""
+    text = (
+        "name: ext4_fsmap_low_key\nID: 7\nformat:\n"
+        "\tfield:unsigned int agno;\toffset:8;\tsize:4;\tsigned:0;\n\n"
+        'print fmt: "agno %u end\n", REC->agno\n'
+    )
+    fmt = parse_format(text, "ext4").print_fmt
+    assert fmt == '"agno %u end\n", REC->agno'
+    piece = compile_print_fmt(fmt)
+    assert piece is not None
+    assert piece({"agno": 3}) == "agno 3 end\n"

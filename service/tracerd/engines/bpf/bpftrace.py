@@ -24,6 +24,7 @@ frame every second, so the daemon sees progress and does not kill the worker fir
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import json
@@ -411,7 +412,7 @@ class BpftraceSession:
         if self._final_text is not None:
             self._final_text += data
         for line in data.splitlines(keepends=True):
-            events.append(_event("text", {"text": line.decode("utf-8", "replace")}))
+            events.append(text_event(line))
 
     def _take_snapshot(self, maps: dict[str, Any]) -> None:
         """A periodic snapshot: the current maps (streamed when `map_interval_s` was set)."""
@@ -543,6 +544,16 @@ def _interrupt(
 
 def _event(name: str, fields: dict[str, Any]) -> WireEvent:
     return WireEvent(_now_ns(), None, None, None, None, name, fields)
+
+
+def text_event(line: bytes) -> WireEvent:
+    """A `text` event; a line that is not UTF-8 (printf("%c", 200), a binary str()) also
+    carries its exact bytes as `bytes_b64`, which the CLI writes in place of the text."""
+    try:
+        return _event("text", {"text": line.decode()})
+    except UnicodeDecodeError:
+        raw = base64.b64encode(line).decode()
+        return _event("text", {"text": line.decode("utf-8", "replace"), "bytes_b64": raw})
 
 
 def _probe_count(text: bytes) -> int:

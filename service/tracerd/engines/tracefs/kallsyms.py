@@ -1,10 +1,10 @@
 """Kernel address -> symbol, from /proc/kallsyms, and the tracer events' post-decode step.
 
-Mechanism: /proc/kallsyms is read once (one regex pass in C over the text, text symbols
-`t T w W` only, module symbols with their `[module]`), sorted by address into an
-`array('Q')` and searched with `bisect`: the symbol of an address is the last one at or
-below it, its offset the distance (the next symbol bounds it implicitly, as the kernel's
-own `%pS` does). Of aliases (one address, several names: `__x64_sys_getpid` and
+Mechanism: /proc/kallsyms is read once (one regex pass in C over the text, every symbol
+but absolute ones, as trace-cmd takes them, module symbols with their `[module]`), sorted
+by address into an `array('Q')` and searched with `bisect`: the symbol of an address is the
+last one at or below it, its offset the distance (the next symbol bounds it implicitly, as
+the kernel's own `%pS` does). Of aliases (one address, several names: `__x64_sys_getpid` and
 `__do_sys_getpid` on 6.1) the first in file order is kept, the one the kernel prints.
 Lookups are memoised per address: a function tracer session sees the same few hundred
 addresses millions of times. An address above the last module symbol (a module
@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ...kernel.tracefs import DEFAULT_ROOT
 from ...types import WireEvent
 from ..base import EventSink
 
@@ -43,7 +44,9 @@ log = logging.getLogger(__name__)
 
 KALLSYMS_PATH = "/proc/kallsyms"
 RELOAD_INTERVAL_S = 5.0
-_LINE_RE = re.compile(rb"^([0-9a-f]+) [tTwW] ([^\s\[]+)(?:\t\[([^\]]+)\])?", re.M)
+_LINE_RE = re.compile(rb"^([0-9a-f]+) [^aA\s] ([^\s\[$][^\s\[]*)(?:\t\[([^\]]+)\])?", re.M)
+"""every symbol but absolute ones (x86-64's per-cpu offsets) and arm's `$a` names, as
+trace-cmd loads kallsyms: `%ps` of an ops table names its data symbol (`__start_rodata`)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +61,7 @@ class Symbol:
 
 
 class Kallsyms:
-    """A sorted table of kernel text symbols."""
+    """A sorted table of kernel symbols (text, and the data symbols kallsyms lists)."""
 
     def __init__(self, entries: Sequence[tuple[int, str, str | None]]) -> None:
         ordered = []
@@ -255,6 +258,48 @@ def boot_symbols(recorded_boot: str | None) -> Callable[[int], tuple[str, int] |
     if _SHARED is None:
         _SHARED = KallsymsCache()
     return symbol_lookup(_SHARED)
+
+
+PRINTK_FORMATS_PATH = str(DEFAULT_ROOT / "printk_formats")
+_PRINTK_RE = re.compile(r'^0x([0-9a-f]+) : "(.*)"$', re.M)
+
+
+def printk_strings(path: str = PRINTK_FORMATS_PATH) -> Callable[[int], str | None]:
+    """address -> the kernel string at it, from tracefs' `printk_formats` (trace_printk
+    formats and the strings tracepoints log by pointer: rcu_utilization's "Start
+    scheduler-tick", maple_tree's function names): what libtraceevent prints for `%s` of
+    a pointer-sized field (render.printfmt.StringLookup). Read once, on first use."""
+    table: dict[int, str] | None = None
+
+    def lookup(addr: int) -> str | None:
+        nonlocal table
+        if table is None:
+            try:
+                with open(path) as fh:
+                    text = fh.read()
+            except OSError:
+                text = ""
+            table = {int(a, 16): value for a, value in _PRINTK_RE.findall(text)}
+        return table.get(addr)
+
+    return lookup
+
+
+def boot_printk_strings(recorded_boot: str | None) -> Callable[[int], str | None] | None:
+    """`printk_strings` when `recorded_boot` is this boot, else None (addresses stay hex)."""
+    if recorded_boot is None or recorded_boot != boot_id():
+        return None
+    return _shared_printk()
+
+
+_PRINTK_LOOKUP: Callable[[int], str | None] | None = None
+
+
+def _shared_printk() -> Callable[[int], str | None]:
+    global _PRINTK_LOOKUP
+    if _PRINTK_LOOKUP is None:
+        _PRINTK_LOOKUP = printk_strings()
+    return _PRINTK_LOOKUP
 
 
 def symbol_lookup(cache: KallsymsCache | None = None) -> Callable[[int], tuple[str, int] | None]:

@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...engines.tracefs.kallsyms import boot_symbols
+from ...engines.tracefs.kallsyms import boot_printk_strings, boot_symbols
 from ...errors import BadRequest
 from ...specs import BpfSpec, PacketSpec, TracefsSpec
 from ...storage.blocks import ts_span
@@ -110,6 +110,7 @@ def encoder_for(
         tracer=spec.tracer if isinstance(spec, TracefsSpec) else "nop",
         arrays=stored.get("widths") if stored is not None else None,
         symbols=boot_symbols(stored.get("boot_id")) if stored is not None else None,
+        strings=boot_printk_strings(stored.get("boot_id")) if stored is not None else None,
     )
 
 

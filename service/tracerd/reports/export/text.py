@@ -30,11 +30,12 @@ def ftrace_lines(
     print_fmts: Mapping[str, str],
     arrays: Mapping[str, Mapping[str, int]] | None = None,
     symbols: Callable[[int], tuple[str, int] | None] | None = None,
+    strings: Callable[[int], str | None] | None = None,
 ) -> Line:
     """`FtraceRenderer` (bodies from each event's `print fmt`) or the fallback."""
     module = _module("ftrace")
     if module is not None and hasattr(module, "FtraceRenderer"):
-        renderer = module.FtraceRenderer(dict(print_fmts), arrays, symbols)
+        renderer = module.FtraceRenderer(dict(print_fmts), arrays, symbols, strings)
         return lambda event: [str(renderer.line(event))]
     return lambda event: [_ftrace_fallback(event)]
 
@@ -134,13 +135,14 @@ class Text:
         tracer: str = "nop",
         arrays: Mapping[str, Mapping[str, int]] | None = None,
         symbols: Callable[[int], tuple[str, int] | None] | None = None,
+        strings: Callable[[int], str | None] | None = None,
     ) -> None:
         self._header: str | None = None
         self._flush: Callable[[], list[str]] | None = None
         if kind == "tracefs" and tracer == "function_graph":
             self._header, self._lines, self._flush = funcgraph_lines()
         elif kind == "tracefs":
-            self._lines = ftrace_lines(print_fmts, arrays, symbols)
+            self._lines = ftrace_lines(print_fmts, arrays, symbols, strings)
         elif kind == "ptrace":
             self._lines = strace_lines(wall_offset_ns, base_ns)
         else:

@@ -93,3 +93,27 @@ def test_announced_probes_without_the_added_ones() -> None:
     record = b'{"type": "attached_probes", "data": {"probes": 4}}\n'
     assert bs._announced(record, 2) == b'{"type": "attached_probes", "data": {"probes": 2}}\n'
     assert bs._announced(b"Attaching 3 probes...\n", 0) == b"Attaching 3 probes...\n"
+
+
+def test_bytes_that_are_not_utf8_reach_the_cli_as_bpftrace_wrote_them(tmp_path: Path) -> None:
+    """printf("%c", 200) writes byte 0xc8: the text event carries it exactly (bytes_b64) and
+    the CLI writes those bytes, not U+FFFD's three."""
+    import io
+
+    from tracerd.cli.render import _bpftrace_printer
+
+    s = session(tmp_path)
+    sink = Sink()
+    s._sink = sink
+    s._buf = b"ok\n\xc8A|\n"
+    s._deliver(final=True)
+    fields = [e.fields for e in sink.events]
+    assert fields[0] == {"text": "ok\n"}
+    assert fields[1]["text"] == "\ufffdA|\n"
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    spec = {"spec": {"bpftrace_options": {"format": "text"}}}
+    _bpftrace_printer(spec, out)(
+        {"type": "events", "events": [{"name": "text", "fields": f} for f in fields]}
+    )
+    out.flush()
+    assert out.buffer.getvalue() == b"ok\n\xc8A|\n"  # type: ignore[attr-defined]

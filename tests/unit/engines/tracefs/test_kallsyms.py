@@ -23,6 +23,9 @@ ffffffff81003000 T __do_sys_getpid
 ffffffff81003000 T __x64_sys_getpid
 ffffffff81004000 T ksys_write
 ffffffff81005000 W weak_func
+0000000000001000 A fixed_percpu_data
+ffffffff81006000 t $a
+ffffffff82400000 D __start_rodata
 ffffffffc0002000 t mod_other\t[kvm]
 ffffffffc0001000 t mod_func\t[kvm]
 """
@@ -41,9 +44,14 @@ def test_lookup_gives_the_containing_symbol_and_offset() -> None:
     assert t.lookup(0xFFFFFFFF80000000) is None  # below the first symbol
 
 
-def test_data_symbols_are_not_text() -> None:
-    # the address of some_data belongs to the text symbol before it
-    assert table().name(0xFFFFFFFF81002000) == "do_syscall_64"
+def test_data_symbols_are_named_as_trace_cmd_names_them() -> None:
+    """trace-cmd loads every kallsyms symbol but absolute ones (x86-64's per-cpu offsets)
+    and arm's `$a`: an iomap ops table in rodata prints as `__start_rodata`."""
+    t = table()
+    assert t.name(0xFFFFFFFF81002000) == "some_data"
+    assert t.lookup(0xFFFFFFFF82400A40) == Symbol("__start_rodata", 0xA40)
+    assert t.lookup(0x1000) is None  # no absolute symbols
+    assert t.name(0xFFFFFFFF81006010) == "weak_func"  # no `$a`
 
 
 def test_aliases_keep_the_first_name_in_file_order() -> None:
