@@ -214,7 +214,7 @@ class RollupBuilder:
         them); returns it with promoted columns (a new list if any changed). The common
         path is inlined: it runs for every event the daemon stores."""
         st = self._state(session_id, first_seq)
-        present = {ev[5] for ev in events}
+        present = set(columns[5]) if columns is not None else {ev[5] for ev in events}
         classes = {cls for cls, _, _ in self._kinds_of(present)}
         if classes <= BATCH_KINDS:
             cols = columns if columns is not None else list(zip(*events, strict=True))
