@@ -27,34 +27,20 @@ T0 = 10**12
 
 
 def events_of(kind: str, n: int) -> list[WireEvent]:
-    if kind == "opensnoop":
-        return [
-            WireEvent(
-                T0 + i * 350,
-                i & 1,
-                4321,
-                4321,
-                "tdflood",
-                "opensnoop",
-                {"ret": -2, "fd": -1, "err": 2, "flags": 0, "path": f"/nonexistent/{i % 97}"},
-                None,
-                -2,
-                "ENOENT",
-            )
-            for i in range(n)
-        ]
-    return [
-        WireEvent(
-            T0 + i * 350,
-            i & 1,
-            4321,
-            4321,
-            "tdload",
-            "syscalls:sys_enter_getppid",
-            {"__syscall_nr": 110},
+    """Events as the bpf tool (promoted return value and errno) or the tracefs flood makes
+    them."""
+    out = []
+    for i in range(n):
+        if kind == "opensnoop":
+            path = f"/nonexistent/{i % 97}"
+            fields = {"ret": -2, "fd": -1, "err": 2, "flags": 0, "path": path}
+            name, ret, err = "opensnoop", -2, "ENOENT"
+        else:
+            fields, name, ret, err = {"__syscall_nr": 110}, "syscalls:sys_enter_getppid", None, None
+        out.append(
+            WireEvent(T0 + i * 350, i & 1, 4321, 4321, "tdload", name, fields, None, ret, err)
         )
-        for i in range(n)
-    ]
+    return out
 
 
 def rows_path(events: list[WireEvent]) -> tuple[bytes, Callable[[bytes], Any]]:
