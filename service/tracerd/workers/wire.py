@@ -1,7 +1,7 @@
 """The wire between the daemon and a worker: length-prefixed msgpack frames on a socketpair.
 
 Frames are dicts with a type `t`. Events travel as batches (one frame per batch, never one
-per event), each event a list in `types.WireEvent` order.
+per event), a batch as the columns of its events in `types.WireEvent` order.
 
 daemon -> worker: {"t": "cmd", "id", "op": prepare|start|stop|marker|maps, "args"}
                   {"t": "ledger_ack", "id", "key"}
