@@ -1,12 +1,13 @@
 """An `opensnoop` flood recorded by the daemon: stored events/s and loss by source, vs bpftrace.
 
-Usage (root): PYTHONPATH=service python bench/bpf_store.py [--calls N]
+Usage (root): PYTHONPATH=service python bench/bpf_store.py [--calls N] [--profile F]
 The openat() flood of bench/bpf_events.py (a C loop on CPU 1, gated until both tools are
 attached) is traced by an `opensnoop` session of a real daemon (recorded into its store) and
 by bpftrace printing the same events. Printed for tracerd: the flood's own rate, events
 stored, loss by source (`bpf`: the kernel ring; `storage`: batches the writer could not
 take), the time from the flood's start until all were stored, the stored events/s and the
-peak RSS of the daemon and its workers; for bpftrace: printed, lost, events/s.
+peak RSS of the daemon and its workers; for bpftrace: printed, lost, events/s. `--profile F`
+samples the daemon and its workers with py-spy into F (collapsed stacks).
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from typing import Any
 
 from bpf_events import build_flood, gated_flood, release, run_bpftrace
 from bpf_ws import BPFTRACE_OPENAT
-from harness import Daemon, PeakRss, ratio
+from harness import Daemon, PeakRss, profiled, ratio
 
 QUIET_S = 1.0
 
 
-def run_daemon(binary: str, calls: int) -> dict[str, Any]:
-    with Daemon() as daemon, PeakRss(daemon.pid) as rss:
+def run_daemon(binary: str, calls: int, profile: Path | None = None) -> dict[str, Any]:
+    with Daemon() as daemon, PeakRss(daemon.pid) as rss, profiled(daemon.pid, profile):
         session = daemon.create("bpf", {"tool": "opensnoop", "comm": "tdflood"})
         sid = session["id"]
         with gated_flood(binary, calls, "o") as flood:
@@ -58,10 +59,11 @@ def run_daemon(binary: str, calls: int) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=1_000_000)
+    ap.add_argument("--profile", type=Path, help="py-spy's collapsed stacks of the daemon here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp:
         binary = build_flood(Path(tmp))
-        ours = run_daemon(binary, args.calls)
+        ours = run_daemon(binary, args.calls, args.profile)
         peer = run_bpftrace(BPFTRACE_OPENAT, binary, args.calls, "o", True)
     ours_rate = ours["events"] / ours["wall_s"]
     peer_rate = peer["events"] / peer["wall_s"] if peer["wall_s"] else 0.0

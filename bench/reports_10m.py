@@ -19,7 +19,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +180,7 @@ async def load(engine: Any, sid: int, n: int, rollups: bool = True) -> float:
     return await feed(writer, sid, events(n))
 
 
-async def feed(writer: EventWriter, sid: int, batches: Iterable[list[list[Any]]]) -> float:
+async def feed(writer: EventWriter, sid: int, batches: Iterable[Sequence[Sequence[Any]]]) -> float:
     """Starts `writer`, submits `batches` as the ingest does (waiting for space), and returns
     the seconds until all are committed; the writer is closed after."""
     writer.start()

@@ -2,14 +2,14 @@
 
     PYTHONPATH=service python bench/store_rate.py [--events N] [--batch B] [--kind K] [--rounds R]
 
-Feeds N wire-shaped events (as a worker's frames carry them) in batches of B through the
-daemon's EventWriter (rollups, commits) into a fresh SQLite database and
-times until all are committed. Then it reads the rows the writer stored back and inserts
-the same rows with one bare `executemany` per 50,000 rows into an index-free copy of the
-events table (the limit the issue names), and once more into a copy with the three
-secondary indexes the table had before schema 0003. Printed: events/s of each, the ratio
-writer/bare by wall time and by CPU time of the process (steadier on a shared machine),
-and the bytes per stored event (pages of the table and its indexes).
+Feeds N wire-shaped events (as a worker's frames carry them: columns packed once) in
+batches of B through the daemon's EventWriter (rollups, commits) into a fresh SQLite
+database and times until all are committed. Then it reads the rows the writer stored
+back and inserts the same rows with one bare `executemany` per 50,000 rows into an
+index-free copy of the events table (the limit the issue names), and once more into a copy
+with the three secondary indexes the table had before schema 0003. Printed: events/s of
+each, the ratio writer/bare by wall time and by CPU time of the process (steadier on a
+shared machine), and the bytes per stored event (pages of the table and its indexes).
 
 Kinds: `getppid` (tracefs `syscalls:sys_enter_getppid`, as bench/tracefs_capture.py
 records), `raw` (raw_syscalls enter/exit pairs, paired as the tracefs worker sends them:
@@ -36,13 +36,13 @@ from tracerd.engines.tracefs.pairing import SyscallPairer
 from tracerd.storage import db as storage_db
 from tracerd.storage.writer import EventWriter
 from tracerd.types import WireEvent
-from tracerd.workers.wire import event_rows
+from tracerd.workers.wire import HEADER, EventBatch, events_frame, frame_batch, pack, unpack
 
 T0 = 10**12
 TXN_ROWS = 50_000
 
 
-def wire_batches(kind: str, n: int, batch: int) -> Iterator[list[list[Any]]]:
+def wire_batches(kind: str, n: int, batch: int) -> Iterator[EventBatch]:
     """Batches as a worker sends them (tracefs syscall exits paired in the worker)."""
     pairer = SyscallPairer()
     out: list[WireEvent] = []
@@ -66,14 +66,20 @@ def wire_batches(kind: str, n: int, batch: int) -> Iterator[list[list[Any]]]:
         out.append(WireEvent(ts, i & 1, 4321, 4321, "tdload5e2f1a", name, fields, None, ret, err))
         if len(out) == batch:
             pairer.apply(out)
-            yield event_rows(out)
+            yield as_sent(out)
             out = []
     if out:
         pairer.apply(out)
-        yield event_rows(out)
+        yield as_sent(out)
 
 
-async def through_writer(engine: Any, sid: int, batches: list[list[list[Any]]]) -> float:
+def as_sent(events: list[WireEvent]) -> EventBatch:
+    """A batch as the daemon's writer gets it from a worker: columns packed in the worker,
+    unpacked by the writer."""
+    return frame_batch(unpack(pack(events_frame(events))[HEADER.size :]))
+
+
+async def through_writer(engine: Any, sid: int, batches: list[EventBatch]) -> float:
     return await feed(EventWriter(engine, asyncio.get_running_loop(), 400_000), sid, batches)
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from operator import itemgetter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +62,7 @@ class SessionIngest:
     async def on_frame(self, live: LiveSession, frame: wire.Frame) -> None:
         kind = frame["t"]
         if kind == "events":
-            await self.events(live, frame["events"])
+            await self.events(live, wire.frame_batch(frame))
         elif kind == "maps":
             await self.maps(live, int(frame["ts_ns"]), frame["maps"])
         elif kind == "info":
@@ -86,7 +85,11 @@ class SessionIngest:
             live.engine_failed = True
         self.request_stop(live, reason or "the command exited")
 
-    async def events(self, live: LiveSession, events: list[list[Any]]) -> None:
+    async def events(self, live: LiveSession, rows: Sequence[Sequence[Any]]) -> None:
+        """A batch (an EventBatch, or rows in WireEvent order): nothing here is per event
+        unless the session has limits or the batch holds loss records; rows are built only
+        for stream subscribers."""
+        events = wire.EventBatch.of_rows(rows)
         if not events or live.is_final:
             return
         events = self._apply_limits(live, events)
@@ -100,7 +103,7 @@ class SessionIngest:
         await self.writer.wait_for_space()
         self._append(live, events)
 
-    def _stream_first(self, live: LiveSession, events: list[list[Any]]) -> None:
+    def _stream_first(self, live: LiveSession, events: wire.EventBatch) -> None:
         """The writer is behind: stream the batch live and spool it until the writer has
         room (a BPF ring buffer cannot wait: holding its reader back would only move the
         loss into the kernel, and the live view would lose it too). With the spool full (or
@@ -113,8 +116,9 @@ class SessionIngest:
         if spool is not None and spool.put(first, events):
             spool.drain_into(self.writer, live.id)
             return
-        dropped = sum(1 for ev in events if ev[5] != LOST_EVENT_NAME)
-        record = wire.event_row(lost_event(LossSource.STORAGE.value, dropped, events[-1][0]))
+        dropped = len(events) - events.lost
+        last_ts = events.columns()[0][-1]
+        record = wire.event_row(lost_event(LossSource.STORAGE.value, dropped, last_ts))
         live.lost_inband[LossSource.STORAGE.value] += dropped
         self._submit(live.id, live.next_seq, [record])  # one row past the cap
         self.hub.publish_events(live.id, live.next_seq, [record])  # its seq reaches streams
@@ -135,7 +139,7 @@ class SessionIngest:
                 log.exception("session %d: no ingest spool", live.id)
         return spool
 
-    def _submit(self, session_id: int, first: int, events: list[list[Any]]) -> None:
+    def _submit(self, session_id: int, first: int, events: Sequence[Sequence[Any]]) -> None:
         """To the writer, behind what the session's spool holds (seq order)."""
         spool = self.spools.get(session_id)
         if spool is not None and spool.pending:
@@ -150,7 +154,7 @@ class SessionIngest:
         if spool is not None:
             spool.close()
 
-    def _append(self, live: LiveSession, events: list[list[Any]]) -> None:
+    def _append(self, live: LiveSession, events: wire.EventBatch) -> None:
         first = live.next_seq
         live.next_seq += len(events)
         self._count(live, events)
@@ -158,8 +162,8 @@ class SessionIngest:
         self.hub.publish_events(live.id, first, events)
 
     @staticmethod
-    def _count(live: LiveSession, events: list[list[Any]]) -> None:
-        if LOST_EVENT_NAME not in map(itemgetter(5), events):  # the common batch: in C
+    def _count(live: LiveSession, events: wire.EventBatch) -> None:
+        if not events.lost:  # the common batch: no row read
             live.received += len(events)
             return
         for ev in events:
@@ -172,25 +176,25 @@ class SessionIngest:
             else:
                 live.received += 1
 
-    def _apply_limits(self, live: LiveSession, events: list[list[Any]]) -> list[list[Any]]:
+    def _apply_limits(self, live: LiveSession, events: wire.EventBatch) -> wire.EventBatch:
         max_events = live.spec.max_events
         if max_events is not None:
             room = max_events - live.received
             if room <= 0:
                 live.dropped_over_max += len(events)
-                return []
-            real = sum(1 for e in events if e[5] != LOST_EVENT_NAME)
+                return wire.EventBatch.of_rows([])
+            real = len(events) - events.lost
             if real >= room:
-                events = _first_real(events, room)
+                events = wire.EventBatch.of_rows(_first_real(events, room))
                 self.request_stop(live, f"max_events ({max_events}) reached")
         budget = live.spec.budget
         if budget is not None:
-            events = self._apply_budget(live, budget, events)
+            events = wire.EventBatch.of_rows(self._apply_budget(live, budget, events))
         return events
 
     def _apply_budget(
-        self, live: LiveSession, budget: Budget, events: list[list[Any]]
-    ) -> list[list[Any]]:
+        self, live: LiveSession, budget: Budget, events: wire.EventBatch
+    ) -> Sequence[Sequence[Any]]:
         now_s = int(time.monotonic())
         if now_s != live.budget_window_s:
             live.budget_window_s, live.budget_window_events = now_s, 0
@@ -209,7 +213,7 @@ class SessionIngest:
             self.request_stop(live, f"budget exceeded: more than {limit} events/s")
             return events[:room]
         dropped = len(events) - room
-        kept = events[:room]
+        kept = list(events[:room])
         ts = events[room][0] if room < len(events) else events[-1][0]
         kept.append(wire.event_row(lost_event(LossSource.BUDGET.value, dropped, ts)))
         return kept
@@ -265,9 +269,9 @@ class SessionIngest:
             await worker.send(answer)
 
 
-def _first_real(events: list[list[Any]], n: int) -> list[list[Any]]:
+def _first_real(events: Sequence[Sequence[Any]], n: int) -> list[Sequence[Any]]:
     """The prefix of `events` holding `n` real (non-loss) events."""
-    out: list[list[Any]] = []
+    out: list[Sequence[Any]] = []
     for ev in events:
         if n <= 0:
             break

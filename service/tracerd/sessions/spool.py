@@ -2,10 +2,10 @@
 
 A BPF ring buffer cannot wait for the writer (holding its reader back only moves the loss
 into the kernel), so while the writer's queue is full the batches of such a session are
-appended here (msgpack, already stamped with their first `seq`) and a task hands them to
-the writer as it frees space. Bounded in bytes: past the bound a batch is not kept (the
-caller records `storage` loss in its place). The file is anonymous (unlinked at creation):
-nothing is left behind, even if the daemon dies.
+appended here (their first `seq`, then the columns as the worker packed them: nothing is
+packed again) and a task hands them to the writer as it frees space. Bounded in bytes:
+past the bound a batch is not kept (the caller records `storage` loss in its place). The
+file is anonymous (unlinked at creation): nothing is left behind, even if the daemon dies.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import tempfile
 from collections.abc import Sequence
 from typing import IO, Any
 
-import msgpack
-
+from ..storage.batch import EventBatch
 from ..storage.writer import EventWriter
 
-_LEN = struct.Struct("<I")
+_HEAD = struct.Struct("<IqII")
+"""bytes of the packed columns, first seq, events, loss records among them"""
 
 
 class BatchSpool:
@@ -44,24 +44,26 @@ class BatchSpool:
     def put(self, first_seq: int, events: Sequence[Sequence[Any]], force: bool = False) -> bool:
         """Append a batch; False (nothing kept) if it would pass the bound, unless `force`
         (a one-row loss record must follow what is spooled)."""
-        body = msgpack.packb([first_seq, events], use_bin_type=True)
-        if not force and self._write_at + _LEN.size + len(body) > self.max_bytes:
+        batch = EventBatch.of_rows(events)
+        body = batch.body()
+        if not force and self._write_at + _HEAD.size + len(body) > self.max_bytes:
             return False
         self._file.seek(self._write_at)
-        self._file.write(_LEN.pack(len(body)) + body)
-        self._write_at += _LEN.size + len(body)
-        self.spooled_events += len(events)
+        self._file.write(_HEAD.pack(len(body), first_seq, len(batch), batch.lost))
+        self._file.write(body)
+        self._write_at += _HEAD.size + len(body)
+        self.spooled_events += len(batch)
         return True
 
-    def _next(self) -> tuple[int, list[list[Any]]]:
+    def _next(self) -> tuple[int, EventBatch]:
         self._file.seek(self._read_at)
-        (size,) = _LEN.unpack(self._file.read(_LEN.size))
-        first_seq, events = msgpack.unpackb(self._file.read(size), raw=False)
-        self._read_at += _LEN.size + size
+        size, first_seq, n, lost = _HEAD.unpack(self._file.read(_HEAD.size))
+        body = self._file.read(size)
+        self._read_at += _HEAD.size + size
         if self._read_at == self._write_at:  # drained: the file starts over
             self._read_at = self._write_at = 0
             self._file.truncate(0)
-        return int(first_seq), events
+        return first_seq, EventBatch(n, lost, body=body)
 
     def drain_into(self, writer: EventWriter, session_id: int) -> None:
         """Start handing the spooled batches to the writer (once; it ends when empty)."""

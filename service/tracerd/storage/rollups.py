@@ -10,7 +10,9 @@ per-batch aggregates: per 100 ms bucket and name; per name/syscall nr/pid/comm (
 errors, calls, durations); a log-linear histogram of `dur_ns` (32 sub-buckets per power of
 two: ±1.6 %); per-task scheduling from `sched_switch`/`sched_wakeup` (on-CPU time between
 switches of a CPU, wait from the first wake-up, or preemption, to the switch-in). Batches
-of plain events and syscalls are counted per batch in C (`Counter`), with a Python step
+of plain events and syscalls are counted per batch in C (`Counter`; a batch of one name
+within one 100 ms bucket counts its buckets by min/max and its tasks by (pid, comm), and
+errno/return counts reuse the task counts when every event has one), with a Python step
 only per event that has a result; scheduling and function-graph events go one by one.
 `write()` upserts the aggregates in the batch's transaction.
 
@@ -24,7 +26,7 @@ events meanwhile).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import is_not
@@ -243,7 +245,7 @@ class RollupBuilder:
         them); returns it with promoted columns (a new list if any changed). The common
         path is inlined: it runs for every event the daemon stores."""
         st = self._state(session_id, first_seq)
-        present = {ev[EV_NAME] for ev in events}
+        present = set(columns[EV_NAME]) if columns is not None else {ev[EV_NAME] for ev in events}
         classes = {cls for cls, _, _ in self._kinds_of(present)}
         if classes <= BATCH_KINDS:
             cols = columns if columns is not None else list(zip(*events, strict=True))
@@ -308,20 +310,18 @@ class RollupBuilder:
         n = len(ts)
         if durs.count(None) != n:
             return False
-        self._count_tasks(st, present, ts, names, repeat(NO_NR, n), pids, comms)
-        if rets.count(None) != n or errs.count(None) != n:
-            # the events with an errno, with a return value, per task (in C)
-            keys = zip(names, pids, comms, strict=True)
-            flags = zip(
-                map(is_not, errs, repeat(None)), map(is_not, rets, repeat(None)), strict=True
-            )
-            tasks = st.tasks
-            for ((name, pid, comm), (has_err, has_ret)), count in Counter(
-                zip(keys, flags, strict=True)
-            ).items():
-                key = (name, NO_NR, pid, comm)
-                tasks[key][TASK_ERRORS] += count if has_err else 0
-                tasks[key][TASK_CALLS] += count if has_ret else 0
+        per_task = self._count_tasks(st, present, ts, names, None, pids, comms)
+        tasks = st.tasks
+        # the events with an errno, with a return value, per task: the counts above when
+        # every event has one (a bpf tool's flood), else one more count
+        for slot, values in ((TASK_ERRORS, errs), (TASK_CALLS, rets)):
+            some = n - values.count(None)
+            if not some:
+                continue
+            having = map(is_not, values, repeat(None))
+            counts = per_task if some == n else _per_task(present, names, pids, comms, having)
+            for key, count in counts.items():
+                tasks[key][slot] += count
         return True
 
     def _ingest_syscalls(
@@ -343,7 +343,7 @@ class RollupBuilder:
         else:
             nrs = [NO_NR] * n
         keys = list(zip(names, nrs, pids, comms, strict=True))
-        self._count_tasks(st, present, ts, names, nrs, pids, comms, keys)
+        self._count_tasks(st, present, ts, names, keys, pids, comms)
         tasks, latency = st.tasks, st.latency
         if rets.count(None) != n:
             for key, count in Counter(compress(keys, map(is_not, rets, repeat(None)))).items():
@@ -373,31 +373,36 @@ class RollupBuilder:
         present: set[str],
         ts: Sequence[int],
         names: Sequence[str],
-        nrs: Iterable[int],
+        keys: Iterable[TaskKey] | None,
         pids: Sequence[int | None],
         comms: Sequence[str | None],
-        keys: Iterable[TaskKey] | None = None,
-    ) -> None:
-        """Events per time bucket and name, and per task key (name, nr, pid, comm), in C."""
+    ) -> Mapping[TaskKey, int]:
+        """Events per time bucket and name, and per task key (name, nr, pid, comm), in C;
+        returns the counts per task key (`keys`: the batch's, or None for NO_NR)."""
         times = st.time
-        buckets = map(ROLLUP_BUCKET_NS.__rfloordiv__, ts)
         if len(present) == 1:  # a flood of one event: no (bucket, name) tuple per event
             only = next(iter(present))
-            time_counts = [((b, only), c) for b, c in Counter(buckets).items()]
+            first, last = min(ts) // ROLLUP_BUCKET_NS, max(ts) // ROLLUP_BUCKET_NS
+            if first == last:  # the batch lies in one bucket (the common case)
+                time_counts = [((first, only), len(ts))]
+            else:
+                buckets = map(ROLLUP_BUCKET_NS.__rfloordiv__, ts)
+                time_counts = [((b, only), c) for b, c in Counter(buckets).items()]
         else:
+            buckets = map(ROLLUP_BUCKET_NS.__rfloordiv__, ts)
             time_counts = list(Counter(zip(buckets, names, strict=True)).items())
         for (bucket, name), count in time_counts:
             per_name = times.setdefault(bucket, {})
             per_name[name] = per_name.get(name, 0) + count
         tasks = st.tasks
-        if keys is None:
-            keys = zip(names, nrs, pids, comms, strict=True)
-        for key, count in Counter(keys).items():
+        counts = Counter(keys) if keys is not None else _per_task(present, names, pids, comms)
+        for key, count in counts.items():
             row = tasks.get(key)
             if row is None:
                 tasks[key] = [count, 0, 0, 0, 0, 0, 0, 0]
             else:
                 row[TASK_COUNT] += count
+        return counts
 
     def _special(self, st: _State, kind: EventKind, ev: Sequence[Any]) -> Sequence[Any]:
         cls, family, _syscall = kind
@@ -479,6 +484,27 @@ class RollupBuilder:
         conn.execute(self._sql.mark, {"session_id": session_id, "complete": True})
         del self._rebuilds[session_id]
         return None
+
+
+def _per_task(
+    present: set[str],
+    names: Sequence[str],
+    pids: Sequence[Any],
+    comms: Sequence[Any],
+    selected: Iterable[bool] | None = None,
+) -> Mapping[tuple[str, int, Any, Any], int]:
+    """Events (those `selected`) per task key (name, NO_NR, pid, comm), counted in C; a
+    batch of one name counts (pid, comm) pairs: no 4-tuple per event."""
+    if len(present) == 1:
+        only = next(iter(present))
+        pairs: Iterable[tuple[Any, Any]] = zip(pids, comms, strict=True)
+        if selected is not None:
+            pairs = compress(pairs, selected)
+        return {(only, NO_NR, pid, comm): c for (pid, comm), c in Counter(pairs).items()}
+    keys: Iterable[tuple[str, int, Any, Any]] = zip(names, repeat(NO_NR), pids, comms, strict=False)
+    if selected is not None:
+        keys = compress(keys, selected)
+    return Counter(keys)
 
 
 REBUILD_COLUMNS = (*COLUMNS, EventRow.dur_ns, EventRow.ret, EventRow.errno)

@@ -1,7 +1,8 @@
 """EventWriter: the single database writer of events, one thread, batched Core inserts.
 
 Batches arrive from the event loop already stamped with `seq` (fields as JSON text, made
-in the worker); the thread turns them into rows, inserts them with one executemany per
+in the worker; columns packed by the worker, unpacked here: `wire.EventBatch`); the thread
+turns them into rows, inserts them with one executemany per
 transaction and commits at most every COMMIT_INTERVAL_S. Memory is bounded: `pending` counts queued
 events and the bridges stop reading from workers while it is over the cap (backpressure
 reaches the kernel buffers, which count the loss). Deleting a session's events also runs
@@ -26,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select
 
 from ..fields import compact_rows
+from .batch import EventBatch
 from .blocks import BlockBuilder
 from .bulk import DEFAULT_MAX_VARIABLES, MultiRowInsert
 from .interned import Interned
@@ -60,7 +62,7 @@ RECORD_NAMES = frozenset(SPECIAL_NAMES)
 class _Batch:
     session_id: int
     first_seq: int
-    events: Sequence[Sequence[Any]]
+    events: EventBatch
 
 
 @dataclass(slots=True)
@@ -138,11 +140,13 @@ class EventWriter:
         return self._progress.setdefault(session_id, SessionProgress())
 
     def submit(self, session_id: int, first_seq: int, events: Sequence[Sequence[Any]]) -> None:
+        """Queue a batch: an EventBatch, or rows in WireEvent order."""
         if not events:
             return
+        batch = EventBatch.of_rows(events)
         with self._lock:
-            self._pending += len(events)
-        self._queue.put(_Batch(session_id, first_seq, events))
+            self._pending += len(batch)
+        self._queue.put(_Batch(session_id, first_seq, batch))
 
     async def wait_committed(self, session_id: int, seq: int) -> None:
         """Return once every event of the session up to `seq` is committed."""
@@ -215,10 +219,11 @@ class EventWriter:
         """The batch's columns after seq (rollups applied; names and comms as ids), their
         stored size and how many of them are events (not loss or maps records)."""
         sid, seq = batch.session_id, batch.first_seq
-        cols = list(zip(*batch.events, strict=True))
-        events = self._rollups.ingest(sid, seq, batch.events, cols)
-        if events is not batch.events:  # the rollups promoted columns of some events
-            cols = list(zip(*events, strict=True))
+        cols = batch.events.columns()
+        events: Sequence[Sequence[Any]] = batch.events
+        promoted = self._rollups.ingest(sid, seq, events, cols)
+        if promoted is not events:  # the rollups promoted columns of some events
+            events, cols = promoted, list(zip(*promoted, strict=True))
         ts, cpus, pids, tids, comm_col, name_col, texts, durs, rets, errs = cols
         present = set(name_col)
         names = self._names.ensure(conn, present)
@@ -239,7 +244,7 @@ class EventWriter:
         ]
         size = sum(map(len, texts)) + ROW_OVERHEAD_BYTES * len(events)
         self._blocks.add(sid, seq, ts)
-        return columns, size, _real_events(events, present)
+        return columns, size, _real_events(name_col, present)
 
     def _insert(self, conn: Connection, batch: _Batch, columns: list[Sequence[Any]]) -> None:
         sid, seq = batch.session_id, batch.first_seq
@@ -290,7 +295,7 @@ class EventWriter:
             for batch in batches:
                 last = batch.first_seq + len(batch.events) - 1
                 n = sizes.get(batch.session_id, (0, 0, 0, 0))[3]
-                real = _real_events(batch.events, {ev[5] for ev in batch.events})
+                real = _stored_if_committed(batch.events)
                 sizes[batch.session_id] = (0, 0, last, n + real)
         with self._lock:
             self._pending -= count
@@ -376,11 +381,21 @@ class EventWriter:
             self._space.set()
 
 
-def _real_events(events: Sequence[Sequence[Any]], names: set[str]) -> int:
-    """How many of `events` are events, not loss or maps records (`names`: theirs)."""
-    if names.isdisjoint(RECORD_NAMES):
-        return len(events)
-    return sum(1 for ev in events if ev[5] not in RECORD_NAMES)
+def _real_events(names: Sequence[str], present: set[str]) -> int:
+    """How many events a batch's `names` column holds, not loss or maps records
+    (`present`: the set of its names)."""
+    if present.isdisjoint(RECORD_NAMES):
+        return len(names)
+    return len(names) - sum(names.count(record) for record in RECORD_NAMES & present)
+
+
+def _stored_if_committed(batch: EventBatch) -> int:
+    """The events (not records) of a batch whose transaction failed: its storage loss."""
+    try:
+        names = batch.columns()[5]
+    except Exception:  # columns that cannot be read: count what the worker said
+        return len(batch) - batch.lost
+    return _real_events(names, set(names))
 
 
 def _max_variables(conn: Connection) -> int:

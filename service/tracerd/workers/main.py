@@ -129,7 +129,7 @@ class WireSink:
 
     def emit(self, events: Sequence[WireEvent]) -> None:
         if events:
-            self._conn.send({"t": "events", "events": wire.event_rows(events)})
+            self._conn.send(wire.events_frame(events))
 
     def maps(self, ts_ns: int, maps: Mapping[str, Any]) -> None:
         self._conn.send({"t": "maps", "ts_ns": ts_ns, "maps": dict(maps)})

@@ -1,15 +1,21 @@
 """The wire between the daemon and a worker: length-prefixed msgpack frames on a socketpair.
 
 Frames are dicts with a type `t`. Events travel as batches (one frame per batch, never one
-per event), each event a list in `types.WireEvent` order.
+per event), a batch as the columns of its events in `types.WireEvent` order.
 
 daemon -> worker: {"t": "cmd", "id", "op": prepare|start|stop|marker|maps, "args"}
                   {"t": "ledger_ack", "id", "key"}
 worker -> daemon: {"t": "reply", "id", "ok", "result" | "error"}
-                  {"t": "events", "events": [[ts_ns, cpu, pid, tid, comm, name, fields_json,
-                                              dur_ns, ret, errno], ...]}
-                  (fields travel as JSON text, made in the worker: the daemon stores it as
-                  is and parses it only for stream subscribers)
+                  {"t": "events", "n", "lost", "cols": msgpack of the batch's 10 columns
+                   [[ts_ns...], [cpu...], [pid...], [tid...], [comm...], [name...],
+                    [fields_json...], [dur_ns...], [ret...], [errno...]]}
+                  (an `EventBatch`: columns, not one list per event, and packed once in the
+                  worker: the daemon reads `n` and `lost` (in-band loss records in it) on
+                  its event loop, unpacks the columns on its writer thread and spools the
+                  bytes as they came; rows are built only for stream subscribers and
+                  limits. Fields travel as JSON text, made in the worker: the daemon stores
+                  it as is and parses it only for stream subscribers. The daemon also takes
+                  the older form {"t": "events", "events": [[ts_ns, cpu, ..., errno], ...]})
                   {"t": "maps", "ts_ns", "maps"} {"t": "info", "values"}
                   {"t": "lost_total", "source", "count"}
                   {"t": "ended", "exit_status", "reason", "failed"}
@@ -30,6 +36,7 @@ import orjson
 from ..fields import dump_fields as dump_fields
 from ..fields import json_default
 from ..fields import load_fields as load_fields
+from ..storage.batch import EventBatch as EventBatch
 
 HEADER = struct.Struct("!I")
 MAX_FRAME_BYTES = 256 << 20
@@ -64,6 +71,20 @@ def event_rows(events: Sequence[Any]) -> list[list[Any]]:
         ]
         for e in events
     ]
+
+
+def events_frame(events: Sequence[Any]) -> Frame:
+    """The `events` frame of a batch of WireEvents: its columns packed once."""
+    batch = EventBatch.of_events(events)
+    return {"t": "events", "n": len(batch), "lost": batch.lost, "cols": batch.body()}
+
+
+def frame_batch(frame: Frame) -> EventBatch:
+    """The batch of an `events` frame (either form), its columns still packed."""
+    body = frame.get("cols")
+    if body is None:
+        return EventBatch.of_rows(frame["events"])
+    return EventBatch(int(frame["n"]), int(frame["lost"]), body=bytes(body))
 
 
 def pack(frame: Frame) -> bytes:

@@ -22,6 +22,7 @@ from tracerd.sessions.live import LiveSession
 from tracerd.specs import SPEC_BY_KIND
 from tracerd.storage import db as storage_db
 from tracerd.storage.queries import EventFilter, events_page
+from tracerd.storage.rollup_sql import ROLLUP_TABLES
 from tracerd.storage.rollups import RollupBuilder
 from tracerd.storage.tables import EventBlockRow, EventRow, SessionRow
 from tracerd.storage.writer import EventWriter, SessionProgress
@@ -55,8 +56,10 @@ class FakeEngine:
             name, fields = "sched:sched_wakeup", {"comm": "x", "pid": tid, "prio": 120}
         return WireEvent(ts, i % 2, tid, tid, f"comm{tid}", name, fields)
 
-    def frames(self) -> Iterator[wire.Frame]:
-        """As a tracefs worker sends them: syscall exits paired after the merge."""
+    def frames(self, columns: bool = False) -> Iterator[wire.Frame]:
+        """As a tracefs worker sends them: syscall exits paired after the merge; with
+        `columns`, in the worker's column form, through pack and unpack as the socket
+        carries it (else the older rows form, which the daemon also takes)."""
         pairer = SyscallPairer()
         i = 0
         for b in range(self.batches):
@@ -69,7 +72,10 @@ class FakeEngine:
                 self.kernel_lost += 17
             self.produced += self.size
             pairer.apply(events)
-            yield {"t": "events", "events": wire.event_rows(events)}
+            if columns:
+                yield wire.unpack(wire.pack(wire.events_frame(events))[wire.HEADER.size :])
+            else:
+                yield {"t": "events", "events": wire.event_rows(events)}
 
 
 def wire_lost(source: str, count: int, ts: int) -> Any:
@@ -265,15 +271,54 @@ def test_a_bpf_session_behind_the_writer_records_storage_loss_exactly(tmp_path: 
     assert env.live.received == fake.produced
 
 
+def test_column_frames_store_what_row_frames_store(tmp_path: Path) -> None:
+    """The worker's column frames (packed once, unpacked by the writer) and the older row
+    frames of the same batches give the same stored events, counters and rollups."""
+    stored, counts = [], []
+    for columns in (False, True):
+        env = Env(tmp_path / str(columns))
+        fake = FakeEngine(batches=4, size=1500)
+        frames = list(fake.frames(columns))
+        assert all(("cols" in f) == columns for f in frames)
+        prog = env.feed(frames)
+        stored.append(env.events())
+        with env.db() as s:
+            rollups = [sorted(map(tuple, s.execute(select(t)).all())) for t in ROLLUP_TABLES]
+        counts.append(
+            (prog.stored, prog.lost, env.live.received, dict(env.live.lost_inband), rollups)
+        )
+    assert stored[0] == stored[1]
+    assert len(stored[0]) == 4 * 1500 + 1  # and the kernel's loss record
+    assert counts[0] == counts[1]
+    assert counts[1][:3] == (4 * 1500, 0, 4 * 1500)
+    assert all(counts[1][4][:3])  # time, task and latency rollups (no switches: no sched)
+
+
+def test_an_event_batch_builds_rows_only_when_read() -> None:
+    from tracerd.types import WireEvent
+
+    events = [WireEvent(T0 + i, 0, 1, 2, "c", "x:y", {"i": i}, None, i, None) for i in range(5)]
+    frame = wire.unpack(wire.pack(wire.events_frame(events))[wire.HEADER.size :])
+    batch = wire.frame_batch(frame)
+    assert (len(batch), batch.lost) == (5, 0)
+    assert batch._cols is None  # nothing unpacked yet
+    assert batch._rows is None
+    assert batch.columns()[5] == ["x:y"] * 5
+    assert batch._rows is None
+    assert [list(r) for r in batch] == wire.event_rows(events)
+    assert batch.body() is frame["cols"]  # spooled as it came: never packed again
+
+
+@pytest.mark.parametrize("columns", [False, True])
 @pytest.mark.parametrize("spool_kib", [64 * 1024, 300])
 def test_a_bpf_session_behind_the_writer_spools_its_batches_in_seq_order(
-    tmp_path: Path, spool_kib: int
+    tmp_path: Path, spool_kib: int, columns: bool
 ) -> None:
     """Batches the writer cannot take wait in the ingest spool (bounded in bytes) and are
     stored later, in seq order; what the bound refuses is storage loss, exactly."""
     env = Env(tmp_path, kind="bpf", cap_events=1000)
     fake = FakeEngine(batches=6, size=1200)
-    frames = list(fake.frames())
+    frames = list(fake.frames(columns))
 
     async def go() -> tuple[SessionProgress, int]:
         writer, ingest = env.start(spool_bytes=spool_kib * 1024)
