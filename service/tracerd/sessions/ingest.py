@@ -18,7 +18,7 @@ from typing import Any
 from ..specs import Budget
 from ..storage.writer import EventWriter
 from ..stream.hub import StreamHub
-from ..types import LOST_EVENT_NAME, LossSource, lost_event
+from ..types import EV_FIELDS, EV_NAME, LOST_EVENT_NAME, LossSource, lost_event
 from ..workers import wire
 from .control import ControlWrites
 from .ledger import LedgerStore
@@ -167,8 +167,8 @@ class SessionIngest:
             live.received += len(events)
             return
         for ev in events:
-            if ev[5] == LOST_EVENT_NAME:
-                lost = wire.load_fields(ev[6])
+            if ev[EV_NAME] == LOST_EVENT_NAME:
+                lost = wire.load_fields(ev[EV_FIELDS])
                 source = str(lost.get("source", "kernel"))
                 live.lost_inband[source] = live.lost_inband.get(source, 0) + int(
                     lost.get("count", 0)
@@ -276,6 +276,6 @@ def _first_real(events: Sequence[Sequence[Any]], n: int) -> list[Sequence[Any]]:
         if n <= 0:
             break
         out.append(ev)
-        if ev[5] != LOST_EVENT_NAME:
+        if ev[EV_NAME] != LOST_EVENT_NAME:
             n -= 1
     return out

@@ -15,7 +15,7 @@ import msgpack
 import orjson
 
 from ..fields import json_default
-from ..types import LOST_EVENT_NAME
+from ..types import EV_NAME, LOST_EVENT_NAME
 
 COLUMNS = 10
 """WireEvent's fields: ts_ns, cpu, pid, tid, comm, name, fields, dur_ns, ret, errno"""
@@ -61,7 +61,7 @@ class EventBatch(Sequence[Sequence[Any]]):
     def of_rows(cls, rows: Sequence[Sequence[Any]]) -> EventBatch:
         if isinstance(rows, EventBatch):
             return rows
-        lost = sum(1 for ev in rows if ev[5] == LOST_EVENT_NAME)
+        lost = sum(1 for ev in rows if ev[EV_NAME] == LOST_EVENT_NAME)
         return cls(len(rows), lost, rows=rows)
 
     @classmethod

@@ -36,7 +36,7 @@ import orjson
 from ..columns import COLUMNS_FORMAT, EVENTS_FORMAT, ColumnRun, KeyTable, columns_message
 from ..errors import QuotaExceeded
 from ..fields import load_fields
-from ..types import LOST_EVENT_NAME
+from ..types import EV_CPU, EV_FIELDS, EV_NAME, EV_PID, EV_TID, EV_TS_NS, LOST_EVENT_NAME
 
 Message = dict[str, Any]
 FilterKey = tuple[frozenset[str] | None, frozenset[int] | None, str]
@@ -59,16 +59,16 @@ def encode_events(events: Iterable[tuple[int, Sequence[Any]]]) -> bytes:
         [
             {
                 "seq": seq,
-                "ts_ns": ev[0],
-                "cpu": ev[1],
-                "pid": ev[2],
-                "tid": ev[3],
-                "comm": ev[4],
-                "name": ev[5],
+                "ts_ns": ts_ns,
+                "cpu": cpu,
+                "pid": pid,
+                "tid": tid,
+                "comm": comm,
+                "name": name,
                 # the fields' JSON text goes in as is (never parsed and re-encoded)
-                "fields": frag(ev[6]),
+                "fields": frag(fields),
             }
-            for seq, ev in events
+            for seq, (ts_ns, cpu, pid, tid, comm, name, fields, _dur, _ret, _err) in events
         ]
     )
     return doc
@@ -183,9 +183,9 @@ class Subscriber:
         return self.names, self.pids, self.format
 
     def accepts(self, ev: Sequence[Any]) -> bool:
-        if self.names is not None and ev[5] not in self.names:
+        if self.names is not None and ev[EV_NAME] not in self.names:
             return False
-        return self.pids is None or ev[2] in self.pids or ev[3] in self.pids
+        return self.pids is None or ev[EV_PID] in self.pids or ev[EV_TID] in self.pids
 
     def take(self, max_bytes: int = MERGE_BYTES) -> tuple[list[str], int]:
         """Queued frames -> messages to send (adjacent `events` frames merged up to
@@ -414,7 +414,7 @@ def batch_frames(
     `keys` (the session's key table), else `events` frames. Without `encode`, event frames
     carry only their seqs and counts (to be dropped)."""
     out: list[Frame] = []
-    for start, stop, loss in split_at_losses([ev[5] for ev in events]):
+    for start, stop, loss in split_at_losses([ev[EV_NAME] for ev in events]):
         _add_run(out, first_seq, events, start, stop, sub, encode, keys)
         if loss is not None:
             out.append(loss_frame(first_seq + loss, events[loss]))
@@ -434,12 +434,14 @@ def split_at_losses(names: Sequence[str]) -> Iterator[tuple[int, int, int | None
 
 def loss_frame(seq: int, ev: Sequence[Any]) -> Frame:
     """An in-band loss record -> its `lost` frame."""
-    fields = load_fields(ev[6])
+    fields = load_fields(ev[EV_FIELDS])
     count = int(fields.get("count") or 0)
     source = str(fields.get("source"))
-    frame = control_frame(lost_message(seq, source, count, ev[1], ev[0]), droppable=True)
+    frame = control_frame(
+        lost_message(seq, source, count, ev[EV_CPU], ev[EV_TS_NS]), droppable=True
+    )
     frame.first_seq = frame.last_seq = seq
-    frame.count, frame.source, frame.ts_ns = count, source, ev[0]
+    frame.count, frame.source, frame.ts_ns = count, source, ev[EV_TS_NS]
     return frame
 
 

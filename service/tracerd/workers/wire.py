@@ -50,26 +50,16 @@ class WireError(Exception):
 
 def event_row(ev: Any) -> list[Any]:
     """A WireEvent as the wire carries it."""
-    return [ev[0], ev[1], ev[2], ev[3], ev[4], ev[5], dump_fields(ev[6]), ev[7], ev[8], ev[9]]
+    ts_ns, cpu, pid, tid, comm, name, fields, dur_ns, ret, errno = ev
+    return [ts_ns, cpu, pid, tid, comm, name, dump_fields(fields), dur_ns, ret, errno]
 
 
 def event_rows(events: Sequence[Any]) -> list[list[Any]]:
     """event_row of each, inlined (this runs for every event a worker sends)."""
     dumps, default = orjson.dumps, json_default
     return [
-        [
-            e[0],
-            e[1],
-            e[2],
-            e[3],
-            e[4],
-            e[5],
-            dumps(e[6], default=default).decode(),
-            e[7],
-            e[8],
-            e[9],
-        ]
-        for e in events
+        [ts_ns, cpu, pid, tid, comm, name, dumps(fields, default=default).decode(), dur, ret, err]
+        for ts_ns, cpu, pid, tid, comm, name, fields, dur, ret, err in events
     ]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from operator import itemgetter
 
 from ...syscalls import ENTER, EXIT, LOST, PLAIN, classify, errno_of
-from ...types import WireEvent
+from ...types import EV_FIELDS, EV_NAME, EV_TID, EV_TS_NS, WireEvent
 
 MAX_PENDING = 65_536
 _NAME = itemgetter(5)
@@ -41,25 +41,25 @@ class SyscallPairer:
             return
         kinds, enters = self._kinds, self._enters
         for i, ev in enumerate(events):
-            cls, family, syscall = kinds[ev[5]]
+            cls, family, syscall = kinds[ev[EV_NAME]]
             if cls == PLAIN:
                 continue
-            tid = ev[3]
+            tid = ev[EV_TID]
             if cls == ENTER:
                 if tid is not None:
                     if len(enters) >= MAX_PENDING:
                         enters.clear()
-                    key = ev[6].get("id") if family == "r" else syscall
-                    enters[(tid, family)] = (key, ev[0])
+                    key = ev[EV_FIELDS].get("id") if family == "r" else syscall
+                    enters[(tid, family)] = (key, ev[EV_TS_NS])
             elif cls == EXIT:
-                fields = ev[6]
+                fields = ev[EV_FIELDS]
                 ret = fields.get("ret")
                 dur = None
                 if tid is not None:
                     start = enters.pop((tid, family), None)
                     key = fields.get("id") if family == "r" else syscall
                     if start is not None and start[0] == key:
-                        dur = ev[0] - start[1]
+                        dur = ev[EV_TS_NS] - start[1]
                 events[i] = _new(WireEvent, (*ev[:7], dur, ret, errno_of(ret)))
             elif cls == LOST:
                 enters.clear()
