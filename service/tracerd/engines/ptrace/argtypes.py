@@ -224,7 +224,7 @@ FLAGS: dict[str, tuple[Table, str]] = {
     "pidfd_open": (((O_NONBLOCK, "PIDFD_NONBLOCK"),), "0"),
     "sem_flags": (((0x1000, "SEM_UNDO"), (0o4000, "IPC_NOWAIT")), "0"),
     "at_eaccess": (
-        ((0x200, "AT_EACCESS"), (0x100, "AT_SYMLINK_NOFOLLOW"), (0x1000, "AT_EMPTY_PATH")),
+        ((0x100, "AT_SYMLINK_NOFOLLOW"), (0x200, "AT_EACCESS"), (0x1000, "AT_EMPTY_PATH")),
         "0",
     ),
 }
@@ -391,17 +391,7 @@ def _flag_formatter(table: Table, zero: str) -> Callable[[int], str]:
     return lambda v: flags.bits(v & 0xFFFFFFFF, table, zero)
 
 
-ENUM_PREFIXES = {"SECCOMP_": "SECCOMP_SET_MODE_"}
-
-
-def enum_prefix(names: list[str]) -> str:
-    """`CLOCK_` of CLOCK_REALTIME, CLOCK_MONOTONIC..: strace's `0x4d /* CLOCK_??? */`."""
-    common = min(names, default="")
-    for name in names:
-        while not name.startswith(common):
-            common = common[:-1]
-    common = common[: common.rfind("_") + 1]
-    return ENUM_PREFIXES.get(common, common)
+enum_prefix = flags.enum_prefix
 
 
 def _enum_formatter(table: dict[int, str]) -> Callable[[int], str]:

@@ -79,7 +79,7 @@ SCHED_POLICIES = argtypes.ENUMS["sched_policy"]
 def ipc_get_flags(value: int) -> str:
     """shmget/semget/msgget's flags: `IPC_CREAT|IPC_EXCL|0600`."""
     value &= 0xFFFFFFFF
-    names = flags.bits(value & ~0o777, argtypes.FLAGS["ipc_flags"][0], "")
+    names = flags.bits(value & ~0o777, argtypes.FLAGS["ipc_flags"][0], "", comment=False)
     mode = f"0{value & 0o777:o}" if value & 0o777 else "000"
     return f"{names}|{mode}" if names else mode
 
@@ -94,10 +94,11 @@ def _iov(value: object, arg: int, ok: bool, ret: int, limit_to_ret: bool) -> str
     left = ret if limit_to_ret else -1
     items = []
     for data, length, cut in value:
-        if limit_to_ret:
-            data = data[: max(left, 0)]
+        if limit_to_ret:  # cut: fewer bytes shown than the call moved into this iovec
+            moved = min(length, max(left, 0))
+            data = data[:moved]
             left -= length
-            cut = cut and len(data) == min(length, max(left + length, 0))
+            cut = len(data) < moved
         items.append(f"{{iov_base={structs.quote(data, cut=cut)}, iov_len={length}}}")
     return "[" + ", ".join(items) + "]"
 
@@ -131,11 +132,13 @@ def _cmsgs(data: bytes) -> str:
         elif level == 1 and kind == 2 and len(body) >= 12:
             pid, uid, gid = struct.unpack_from("=iII", body)
             shown = f"{{pid={pid}, uid={uid}, gid={gid}}}"
+        elif level == 1 and kind == 2:  # a cut ucred: strace leaves the data out
+            shown = ""
         else:
             shown = structs.quote(body)
+        data_part = f", cmsg_data={shown}" if shown else ""
         items.append(
-            f"{{cmsg_len={length}, cmsg_level={level_name}, cmsg_type={kind_name}, "
-            f"cmsg_data={shown}}}"
+            f"{{cmsg_len={length}, cmsg_level={level_name}, cmsg_type={kind_name}{data_part}}}"
         )
         at += (length + 7) & ~7
     return "[" + ", ".join(items) + "]"

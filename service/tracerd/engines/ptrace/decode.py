@@ -110,6 +110,12 @@ class EventBuilder:
             elif what == "osockaddr":  # as long as the length the kernel wrote back
                 size = _u32(pt.read_memory(tid, args[param], 4))
                 out[index] = pt.read_memory(tid, addr, min(size or 0, 128)) or None
+            elif what in ("optval", "ooptval"):  # setsockopt's length, getsockopt's written one
+                size = args[4] if what == "optval" else _u32(pt.read_memory(tid, args[4], 4))
+                size = argtypes.s32(size or 0)
+                read = min(size, max(self.string_limit, sockets.OPTVAL_MIN))
+                data = pt.read_memory(tid, addr, read) if read > 0 else b""
+                out[index] = (data, min(size, self.string_limit))
             elif what == "olen":
                 out[sockets.OUT_LEN_KEY] = _u32(pt.read_memory(tid, addr, 4))
             elif what == "argv":

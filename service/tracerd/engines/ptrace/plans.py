@@ -119,8 +119,8 @@ SPECS: dict[str, str] = {
     "chmod": "path o",
     "fchmod": "fd o",
     "fchmodat": "dirfd path o",
-    "truncate": "path ld",
-    "ftruncate": "fd ld",
+    "truncate": "path u",
+    "ftruncate": "fd u",
     "symlink": "path path",
     "link": "path path",
     "statfs": "path out:statfs",
@@ -138,8 +138,8 @@ SPECS: dict[str, str] = {
     "accept4": "fd osockaddr:2 socklen socket_flags",
     "getsockname": "fd osockaddr:2 socklen",
     "getpeername": "fd osockaddr:2 socklen",
-    "setsockopt": "fd d d ival u",
-    "getsockopt": "fd d d oval socklen",
+    "setsockopt": "fd d d optval u",
+    "getsockopt": "fd d d ooptval socklen",
     "socketpair": "family socket_type d out:pipe",
     "poll": "pollfd u d",
     "ppoll": "pollfd u in:timespec sigset_ptr u",
@@ -172,10 +172,10 @@ SPECS: dict[str, str] = {
     "inotify_add_watch": "fd path in_mask",
     "inotify_rm_watch": "fd d",
     "memfd_create": "path mfd_flags",
-    "splice": "fd p fd p u splice_flags",
+    "splice": "fd in:loff fd in:loff u splice_flags",
     "tee": "fd fd u splice_flags",
     "fallocate": "fd falloc ld ld",
-    "close_range": "fd fd close_range",
+    "close_range": "fd u32 close_range",
     "flock": "fd flock",
     "mlock": "p u",
     "munlock": "p u",
@@ -384,12 +384,11 @@ def build_plan(sc: Syscall, string_limit: int, fds: FdOptions | None = None) -> 
             exit_.append((i, "dirents", 0))
         elif what == "osockaddr":
             exit_.append((i, "osockaddr", int(param)))
-        elif what in ("socklen", "ival"):
-            entry.append((i, "struct", 8 if what == "ival" else 4))
-            if what == "socklen":
-                exit_.append((i, "olen", 0))
-        elif what == "oval":
-            exit_.append((i, "struct", 4))
+        elif what == "socklen":
+            entry.append((i, "struct", 4))
+            exit_.append((i, "olen", 0))
+        elif what in ("optval", "ooptval"):  # as long as optlen says (sockets.py)
+            (entry if what == "optval" else exit_).append((i, what, 0))
         elif what == "out":
             exit_.append((i, "struct", structs.STRUCT_SIZES[param]))
         elif what in ARRAYS:
@@ -451,7 +450,8 @@ _SIMPLE: dict[str, Callable[[int], str]] = {
     "mknod_mode": lambda v: flags.file_mode(v & 0xFFFFFFFF),
     "ipc_key": lambda v: "IPC_PRIVATE" if v & 0xFFFFFFFF == 0 else hex(v & 0xFFFFFFFF),
     "ipc_get": lambda v: calls.ipc_get_flags(v),
-    "umask": lambda v: argtypes.octal(v & 0o777),
+    "umask": lambda v: argtypes.octal(v & 0o7777),
+    "mfd_flags": lambda v: _mfd_flags(v & 0xFFFFFFFF),
     "idtype": lambda v: flags.enum(
         v & 0xFFFFFFFF, {0: "P_ALL", 1: "P_PID", 2: "P_PGID", 3: "P_PIDFD"}
     ),
@@ -484,6 +484,13 @@ _SIMPLE: dict[str, Callable[[int], str]] = {
     "arch_prctl": lambda v: flags.enum(v, flags.ARCH_PRCTL),
     "rlimit": lambda v: flags.enum(v, flags.RLIMITS),
 }
+
+
+def _mfd_flags(value: int) -> str:
+    """memfd_create's flags with the huge page size: `MFD_HUGETLB|21<<MFD_HUGE_SHIFT`."""
+    shown = argtypes.FORMATTERS["mfd_flags"](value & ~flags.HUGE_MASK)
+    huge = flags.huge_size(value, "MFD")
+    return (huge[1:] if shown == "0" else shown + huge) if huge else shown
 
 
 def _render_fetched(kind: str, param: str, value: object, arg: int, ok: bool, ret: int) -> str:

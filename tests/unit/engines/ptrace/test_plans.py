@@ -147,7 +147,7 @@ def test_socket_calls_like_strace(table: SyscallTable) -> None:
     ]  # fmt: skip
     assert args_of("socket", [1, 2, 0], {}) == ["AF_UNIX", "SOCK_DGRAM", "0"]
     one = struct.pack("=i", 1)
-    assert args_of("setsockopt", [3, 1, 2, 0x1000, 4], {3: one}) == [
+    assert args_of("setsockopt", [3, 1, 2, 0x1000, 4], {3: (one, 4)}) == [
         "3", "SOL_SOCKET", "SO_REUSEADDR", "[1]", "4",
     ]  # fmt: skip
     sin = struct.pack("=H", 2) + struct.pack("!H", 80) + bytes([127, 0, 0, 1]) + bytes(8)
@@ -162,6 +162,49 @@ def test_socket_calls_like_strace(table: SyscallTable) -> None:
     assert args_of("getsockname", [6, 0x1000, 0x2000], unnamed) == [
         "6", "{sa_family=AF_UNIX}", "[110 => 2]",
     ]  # fmt: skip
+
+
+def test_socket_options_like_strace(table: SyscallTable) -> None:
+    """strace 6.1's socket options: every level's names, values printed by length (a
+    timeval as its bytes, cut at -s), SO_ERROR as an errno, unknown levels and options."""
+    from tracerd.engines.ptrace.sockets import OUT_LEN_KEY
+
+    def args_of(name: str, args: list[int], fetched: dict[int, object], ok: bool = True) -> str:
+        plan = plans.build_plan(table.by_name[name], 32)
+        return ", ".join(plans.render_args(plan, args, fetched, ok, 0))
+
+    tv = struct.pack("=qq", 2, 500000)
+    assert args_of("setsockopt", [3, 1, 20, 0x10, 16], {3: (tv, 16)}) == (
+        '3, SOL_SOCKET, SO_RCVTIMEO_OLD, "\\2\\0\\0\\0\\0\\0\\0\\0 \\241\\7\\0\\0\\0\\0\\0", 16'
+    )
+    assert args_of("setsockopt", [3, 1, 20, 0x10, 16], {3: (tv, 8)}).endswith("..., 16")
+    four = struct.pack("=i", 64)
+    assert args_of("setsockopt", [3, 0, 2, 0x10, 4], {3: (four, 4)}) == "3, SOL_IP, IP_TTL, [64], 4"
+    assert args_of("setsockopt", [3, 999, 1, 0x10, 4], {3: (four, 4)}) == (
+        "3, 0x3e7 /* SOL_?? */, 1, [64], 4"
+    )
+    assert args_of("setsockopt", [3, 6, 99, 0x10, 4], {3: (four, 4)}) == (
+        "3, SOL_TCP, 0x63 /* TCP_??? */, [64], 4"
+    )
+    assert args_of("setsockopt", [3, 41, 26, 0x10, 4], {3: (four, 4)}).startswith(
+        "3, SOL_IPV6, IPV6_V6ONLY"
+    )
+    small = {3: (b"\0\0", 2), 4: struct.pack("=I", 2), OUT_LEN_KEY: 2}
+    assert args_of("getsockopt", [3, 1, 8, 0x10, 0x20], small) == (
+        '3, SOL_SOCKET, SO_RCVBUF, "\\x00\\x00", [2]'
+    )
+    err = {3: (struct.pack("=i", 111), 4), 4: struct.pack("=I", 4), OUT_LEN_KEY: 4}
+    assert args_of("getsockopt", [3, 1, 4, 0x10, 0x20], err) == (
+        "3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]"
+    )
+    ucred = {3: (struct.pack("=iII", 42, 0, 0), 12), 4: struct.pack("=I", 12), OUT_LEN_KEY: 12}
+    assert args_of("getsockopt", [3, 1, 17, 0x10, 0x20], ucred) == (
+        "3, SOL_SOCKET, SO_PEERCRED, {pid=42, uid=0, gid=0}, [12]"
+    )
+    failed = {4: struct.pack("=I", 4)}
+    assert args_of("getsockopt", [3, 1, 9999, 0x10, 0x20], failed, ok=False) == (
+        "3, SOL_SOCKET, 0x270f /* SO_??? */, 0x10, [4]"
+    )
 
 
 def test_statx_like_strace() -> None:
