@@ -136,7 +136,9 @@ IOCTLS = {
     0x5401: "TCGETS", 0x5402: "TCSETS", 0x5403: "TCSETSW", 0x5404: "TCSETSF",
     0x540F: "TIOCGPGRP", 0x5410: "TIOCSPGRP", 0x5413: "TIOCGWINSZ", 0x5414: "TIOCSWINSZ",
     0x541B: "FIONREAD", 0x5421: "FIONBIO", 0x5450: "FIONCLEX", 0x5451: "FIOCLEX",
-    0x5452: "FIOASYNC", 0x540E: "TIOCSCTTY", 0x5422: "TIOCNOTTY",
+    0x5452: "FIOASYNC", 0x540E: "TIOCSCTTY", 0x5422: "TIOCNOTTY", 0x80045430: "TIOCGPTN",
+    0x40045431: "TIOCSPTLCK", 0x5429: "TIOCGSID", 0x80045432: "TIOCGDEV", 0x5409: "TCSBRK",
+    0x540B: "TCFLSH", 0x540A: "TCXONC", 0x5412: "TIOCSTI", 0x5415: "TIOCMGET",
 }  # fmt: skip
 SEEK_WHENCE = {0: "SEEK_SET", 1: "SEEK_CUR", 2: "SEEK_END", 3: "SEEK_DATA", 4: "SEEK_HOLE"}
 SIGPROCMASK_HOW = {0: "SIG_BLOCK", 1: "SIG_UNBLOCK", 2: "SIG_SETMASK"}
@@ -211,7 +213,7 @@ def _prefix_of(table: Table | dict[int, str]) -> str:
     return prefix
 
 
-def bits(value: int, table: Table, zero: str = "0", comment: bool = True) -> str:
+def bits(value: int, table: Table, zero: str = "0", comment: bool = True, prefix: str = "") -> str:
     """`A|B|0x40` for the set bits of value (each table entry's bits all set); bits none of
     which is known as strace prints them: `0x40 /* GRND_??? */`."""
     if value == 0:
@@ -221,8 +223,8 @@ def bits(value: int, table: Table, zero: str = "0", comment: bool = True) -> str
         if value & mask == mask:
             names.append(name)
             value &= ~mask
-    if value and not names and comment and _prefix_of(table):
-        return f"{value:#x} /* {_prefix_of(table)}??? */"
+    if value and not names and comment and (prefix or _prefix_of(table)):
+        return f"{value:#x} /* {prefix or _prefix_of(table)}??? */"
     if value:
         names.append(hex(value))
     return "|".join(names)
@@ -345,7 +347,7 @@ def futex_op(value: int) -> str:
     cmd = value & 0x7F
     base = FUTEX_OPS.get(cmd)
     if base is None:
-        base = hex(cmd) + ("|FUTEX_PRIVATE_FLAG" if value & 128 else "")
+        base = ("FUTEX_PRIVATE_FLAG|" if value & 128 else "") + f"{cmd:#x} /* FUTEX_??? */"
     elif value & 128:
         base += "_PRIVATE"
     if value & 256:

@@ -267,6 +267,8 @@ class TraceLoop:
         if renderer.paths and not renderer.touches(t.tid, plan, fetched):
             t.call = None
             return
+        if self.unannounced:  # strace prints an entry at once: others' calls go unfinished
+            self._announce(t.tid)
         t.call = [nr, args, now, fetched]
         t.mark = self.emitted
         if nr in _NO_RETURN_NRS:

@@ -10,7 +10,7 @@ import struct
 from collections.abc import Mapping, Sequence
 
 from . import argtypes, flags
-from .structs import quote
+from .structs import quote, sockaddr
 
 SOCKET_CALLS = frozenset(
     {
@@ -173,6 +173,12 @@ NETLINK = {
 }  # fmt: skip
 
 
+ETH_P = {
+    0x0003: "ETH_P_ALL", 0x0800: "ETH_P_IP", 0x0806: "ETH_P_ARP", 0x86DD: "ETH_P_IPV6",
+    0x8100: "ETH_P_8021Q", 0x88CC: "ETH_P_LLDP", 0x8035: "ETH_P_RARP", 0x0004: "ETH_P_802_2",
+}  # fmt: skip
+
+
 def _linger(value: object) -> str | None:
     if isinstance(value, bytes) and len(value) >= 8:
         onoff, linger = struct.unpack_from("=ii", value)
@@ -247,6 +253,10 @@ def socket_args(
             return [*out[:2], protocol, *out[3:]]
         if family == 16:  # AF_NETLINK
             return [*out[:2], NETLINK.get(proto, str(proto)), *out[3:]]
+        if family == 17:  # AF_PACKET: an ethertype in network order
+            eth = ((proto & 0xFF) << 8) | ((proto >> 8) & 0xFF)
+            ethertype = ETH_P.get(eth, f"{eth:#x} /* ETH_P_??? */" if eth else "0 /* ETH_P_??? */")
+            return [*out[:2], f"htons({ethertype})", *out[3:]]
         return out
     if name == "recvfrom" and len(out) == 6:
         length = _socklen(fetched.get(5), fetched.get(OUT_LEN_KEY), ok)
@@ -266,5 +276,11 @@ def socket_args(
         return [*shown, shown_value or out[3], length or out[4]]
     if name in ("accept", "accept4", "getsockname", "getpeername") and len(out) >= 3:
         length = _socklen(fetched.get(2), fetched.get(OUT_LEN_KEY), ok)
-        return [out[0], out[1], length or out[2], *out[3:]]
+        before, data = fetched.get(2), fetched.get(1)
+        address = out[1]
+        if isinstance(before, bytes) and len(before) >= 4 and isinstance(data, bytes):
+            room = struct.unpack_from("=I", before)[0]  # strace shows what fit the buffer
+            if room < len(data):
+                address = sockaddr(data[:room]) or address
+        return [out[0], address, length or out[2], *out[3:]]
     return out

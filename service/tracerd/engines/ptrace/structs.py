@@ -517,16 +517,26 @@ SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV
 
 
 def sigevent(data: bytes) -> str | None:
+    """strace 6.1's print_sigevent: sigev_value only when set, the thread id or function by
+    notification kind."""
     if len(data) < 16:
         return None
     value, signo, notify = struct.unpack_from("=Qii", data)
-    if notify == 0:
-        return (
-            f"{{sigev_value={{sival_int={value & 0xFFFFFFFF}, sival_ptr={hex(value)}}}, "
-            f"sigev_signo={flags.signal_name(signo)}, sigev_notify=SIGEV_SIGNAL}}"
-        )
-    shown = flags.signal_name(signo) if signo else "0"
-    return f"{{sigev_signo={shown}, sigev_notify={flags.enum(notify, SIGEV_NOTIFY)}}}"
+    parts = []
+    if value:
+        parts.append(f"sigev_value={{sival_int={argtypes.s32(value)}, sival_ptr={hex(value)}}}")
+    named = notify in (0, 2, 4)
+    parts.append(
+        f"sigev_signo={flags.signal_name(signo) if named and signo else signo & 0xFFFFFFFF}"
+    )
+    parts.append(f"sigev_notify={flags.enum(notify, SIGEV_NOTIFY)}")
+    if notify == 4 and len(data) >= 20:
+        parts.append(f"sigev_notify_thread_id={struct.unpack_from('=i', data, 16)[0]}")
+    elif notify == 2 and len(data) >= 32:
+        function, attributes = struct.unpack_from("=QQ", data, 16)
+        parts.append(f"sigev_notify_function={pointer(function)}")
+        parts.append(f"sigev_notify_attributes={pointer(attributes)}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def mq_attr(data: bytes) -> str | None:
@@ -599,7 +609,7 @@ def siginfo(data: bytes) -> str | None:
 
 
 STRUCT_SIZES.update(
-    tms=32, timespec_pair=32, timeval_pair=32, sigevent=16, mq_attr=32, loff=8, siginfo=128
+    tms=32, timespec_pair=32, timeval_pair=32, sigevent=32, mq_attr=32, loff=8, siginfo=128
 )
 RENDERERS.update(
     tms=tms,

@@ -69,7 +69,7 @@ def test_default_plan_from_prototype(table: SyscallTable) -> None:
         ("fcntl", [3, 1030, 10], "3, F_DUPFD_CLOEXEC, 10"),
         ("arch_prctl", [0x1002, 0x7F00], "ARCH_SET_FS, 0x7f00"),
         ("wait4", [2**64 - 1, 0, 0, 0], "-1, NULL, 0, NULL"),
-        ("futex", [0x10, 0x7F, 1, 0, 0, 0], "0x10, 0x7f, 1, 0, NULL, 0"),
+        ("futex", [0x10, 0x7F, 1, 0, 0, 0], "0x10, 0x7f /* FUTEX_??? */, 1, NULL, NULL, 0"),
         ("futex", [0x10, 0x83, 1, 0x7FFFFFFF, 0x20, 0],
          "0x10, FUTEX_REQUEUE_PRIVATE, 1, 2147483647, 0x20"),
         ("fadvise64", [3, 0, 0, 2], "3, 0, 0, POSIX_FADV_SEQUENTIAL"),
