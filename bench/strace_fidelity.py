@@ -135,26 +135,27 @@ def mask(lines: list[str]) -> list[str]:
     return out
 
 
-def source(name: str) -> Path:
+def source(name: str, corpus: Path | None = None) -> Path:
     """A corpus program's source: NAME.c, or a script NAME.sh/NAME.py."""
+    corpus = corpus or CORPUS
     for suffix in SCRIPT_SUFFIXES:
-        if (CORPUS / f"{name}{suffix}").exists():
-            return CORPUS / f"{name}{suffix}"
-    return CORPUS / f"{name}.c"
+        if (corpus / f"{name}{suffix}").exists():
+            return corpus / f"{name}{suffix}"
+    return corpus / f"{name}.c"
 
 
-def build(workdir: Path, names: list[str]) -> Path:
+def build(workdir: Path, names: list[str], corpus: Path | None = None) -> Path:
     bindir = workdir / "bin"
     bindir.mkdir(parents=True, exist_ok=True)
 
     def one(name: str) -> None:
-        src = source(name)
+        src = source(name, corpus)
         if src.suffix in SCRIPT_SUFFIXES:
             shutil.copyfile(src, bindir / name)
             (bindir / name).chmod(0o755)
             return
         cmd = ["gcc", "-O0", "-w", "-pthread", "-o", str(bindir / name), str(src)]
-        subprocess.run(cmd, check=True, cwd=CORPUS)
+        subprocess.run(cmd, check=True, cwd=src.parent)
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         list(pool.map(one, names))

@@ -304,6 +304,60 @@ def _ioctl(
     return out
 
 
+PTRACE_REQUESTS = {
+    0: "PTRACE_TRACEME", 1: "PTRACE_PEEKTEXT", 2: "PTRACE_PEEKDATA", 3: "PTRACE_PEEKUSER",
+    4: "PTRACE_POKETEXT", 5: "PTRACE_POKEDATA", 6: "PTRACE_POKEUSER", 7: "PTRACE_CONT",
+    8: "PTRACE_KILL", 9: "PTRACE_SINGLESTEP", 12: "PTRACE_GETREGS", 13: "PTRACE_SETREGS",
+    14: "PTRACE_GETFPREGS", 15: "PTRACE_SETFPREGS", 16: "PTRACE_ATTACH", 17: "PTRACE_DETACH",
+    18: "PTRACE_GETFPXREGS", 19: "PTRACE_SETFPXREGS", 24: "PTRACE_SYSCALL",
+    30: "PTRACE_ARCH_PRCTL", 31: "PTRACE_SYSEMU", 32: "PTRACE_SYSEMU_SINGLESTEP",
+    0x4200: "PTRACE_SETOPTIONS", 0x4201: "PTRACE_GETEVENTMSG", 0x4202: "PTRACE_GETSIGINFO",
+    0x4203: "PTRACE_SETSIGINFO", 0x4204: "PTRACE_GETREGSET", 0x4205: "PTRACE_SETREGSET",
+    0x4206: "PTRACE_SEIZE", 0x4207: "PTRACE_INTERRUPT", 0x4208: "PTRACE_LISTEN",
+    0x4209: "PTRACE_PEEKSIGINFO", 0x420A: "PTRACE_GETSIGMASK", 0x420B: "PTRACE_SETSIGMASK",
+    0x420C: "PTRACE_SECCOMP_GET_FILTER", 0x420D: "PTRACE_SECCOMP_GET_METADATA",
+    0x420E: "PTRACE_GET_SYSCALL_INFO",
+}  # fmt: skip
+PTRACE_OPTIONS = (
+    (1, "PTRACE_O_TRACESYSGOOD"), (2, "PTRACE_O_TRACEFORK"), (4, "PTRACE_O_TRACEVFORK"),
+    (8, "PTRACE_O_TRACECLONE"), (0x10, "PTRACE_O_TRACEEXEC"), (0x20, "PTRACE_O_TRACEVFORKDONE"),
+    (0x40, "PTRACE_O_TRACEEXIT"), (0x80, "PTRACE_O_TRACESECCOMP"), (0x100000, "PTRACE_O_EXITKILL"),
+    (0x200000, "PTRACE_O_SUSPEND_SECCOMP"),
+)  # fmt: skip
+_PTRACE_PID_ONLY = frozenset({8, 16, 0x4207, 0x4208})
+"""KILL, ATTACH, INTERRUPT, LISTEN: the request and the pid"""
+_PTRACE_PEEKS = frozenset({1, 2, 3})
+_PTRACE_POKES = frozenset({4, 5, 6})
+_PTRACE_SIGNAL_DATA = frozenset({7, 9, 17, 24, 31, 32})
+"""CONT, SINGLESTEP, DETACH, SYSCALL, SYSEMU*: data is the signal to deliver"""
+_PTRACE_OUT_DATA = frozenset({12, 14, 18, 0x4201, 0x4202, 0x4204, 0x4209, 0x420A, 0x420C,
+                              0x420D, 0x420E})  # fmt: skip
+"""requests whose data the kernel writes: strace shows it only once the call succeeded"""
+
+
+def _ptrace(
+    args: Sequence[int], out: list[str], fetched: Mapping[int, object], ok: bool, ret: int
+) -> list[str]:
+    request = args[0] & 0xFFFFFFFFFFFFFFFF
+    head = [flags.enum(request, PTRACE_REQUESTS) if request < 1 << 32 else hex(request)]
+    if request == 0:  # PTRACE_TRACEME
+        return head
+    head.append(str(argtypes.s32(args[1])))
+    if request in _PTRACE_PID_ONLY:
+        return head
+    addr, data = args[2], args[3]
+    head.append(hex(addr) if request in _PTRACE_PEEKS | _PTRACE_POKES else structs.pointer(addr))
+    if request in _PTRACE_SIGNAL_DATA:
+        return [*head, flags.signal_name(data & 0xFFFFFFFF) if data else "0"]
+    if request in (0x4200, 0x4206):  # SETOPTIONS, SEIZE
+        return [*head, flags.bits(data & 0xFFFFFFFF, PTRACE_OPTIONS)]
+    if request in _PTRACE_POKES:
+        return [*head, hex(data) if data else "0"]
+    if request in _PTRACE_OUT_DATA and not ok:
+        return head
+    return [*head, structs.pointer(data)]
+
+
 def _cap_name(cap: int) -> str:
     return CAPS[cap] if cap < len(CAPS) else f"{cap:#x} /* CAP_??? */"
 
@@ -412,6 +466,7 @@ ARG_HOOKS: dict[
     str, Callable[[Sequence[int], list[str], Mapping[int, object], bool, int], list[str]]
 ] = {
     "ioctl": _ioctl,
+    "ptrace": _ptrace,
     "prctl": _prctl,
     "kcmp": _kcmp,
     "mknod": _mknod,

@@ -264,6 +264,7 @@ SPECS: dict[str, str] = {
     "mq_open": "path open_flags mode_creat in:mq_attr",
     "mq_unlink": "path",
     "mq_getsetattr": "fd in:mq_attr out:mq_attr",
+    "ptrace": "x d p p",
     "mq_notify": "fd in:sigevent",
     "getrlimit": "rlimit out:rlimit",
     "setrlimit": "rlimit in:rlimit",
