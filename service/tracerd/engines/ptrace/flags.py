@@ -188,7 +188,7 @@ KERNEL_ERRNOS = {
 }
 
 
-ENUM_PREFIXES = {"SECCOMP_": "SECCOMP_SET_MODE_"}
+ENUM_PREFIXES = {"SECCOMP_": "SECCOMP_SET_MODE_", "IORING_": "IORING_REGISTER_"}
 
 
 def enum_prefix(names: Sequence[str]) -> str:

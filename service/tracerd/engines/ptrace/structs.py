@@ -608,9 +608,36 @@ def siginfo(data: bytes) -> str | None:
     return siginfo_text(struct.unpack_from("=i", data)[0], data)
 
 
+SCHED_POLICY_NAMES = {
+    0: "SCHED_OTHER", 1: "SCHED_FIFO", 2: "SCHED_RR", 3: "SCHED_BATCH", 5: "SCHED_IDLE",
+    6: "SCHED_DEADLINE",
+}  # fmt: skip
+SCHED_FLAGS: flags.Table = (
+    (1, "SCHED_FLAG_RESET_ON_FORK"), (2, "SCHED_FLAG_RECLAIM"), (4, "SCHED_FLAG_DL_OVERRUN"),
+    (8, "SCHED_FLAG_KEEP_POLICY"), (16, "SCHED_FLAG_KEEP_PARAMS"),
+    (32, "SCHED_FLAG_UTIL_CLAMP_MIN"), (64, "SCHED_FLAG_UTIL_CLAMP_MAX"),
+)  # fmt: skip
+
+
+def sched_attr(data: bytes) -> str | None:
+    """struct sched_attr (56 bytes, SCHED_ATTR_SIZE_VER1), every field as strace prints it."""
+    if len(data) < 56:
+        return None
+    size, policy, fl, nice, prio, runtime, deadline, period, umin, umax = struct.unpack_from(
+        "=IIQiIQQQII", data
+    )
+    return (
+        f"{{size={size}, sched_policy={flags.enum(policy, SCHED_POLICY_NAMES)}, "
+        f"sched_flags={flags.bits(fl, SCHED_FLAGS)}, sched_nice={nice}, sched_priority={prio}, "
+        f"sched_runtime={runtime}, sched_deadline={deadline}, sched_period={period}, "
+        f"sched_util_min={umin}, sched_util_max={umax}}}"
+    )
+
+
 STRUCT_SIZES.update(
-    tms=32, timespec_pair=32, timeval_pair=32, sigevent=32, mq_attr=32, loff=8, siginfo=128
-)
+    tms=32, timespec_pair=32, timeval_pair=32, sigevent=32, mq_attr=32, loff=8, siginfo=128,
+    sched_attr=56,
+)  # fmt: skip
 RENDERERS.update(
     tms=tms,
     timespec_pair=timespec_pair,
@@ -619,4 +646,5 @@ RENDERERS.update(
     mq_attr=mq_attr,
     loff=loff,
     siginfo=siginfo,
+    sched_attr=sched_attr,
 )
