@@ -646,6 +646,8 @@ def _fcntl_args(
 ) -> list[str]:
     # strace: no third argument for the F_GET* commands, flags for F_SETFD/F_SETFL
     cmd = args[1] & 0xFFFFFFFF
+    if cmd not in flags.FCNTL_CMDS:  # strace: an unknown command's argument as a number
+        return [*out[:2], hex(args[2]) if args[2] else "0"]
     if cmd in FCNTL_NO_ARG:
         return out[:2]
     if cmd == 2:  # F_SETFD
