@@ -71,17 +71,15 @@ HOLDOUT2 = fidelity.CORPORA["holdout2"]
 HOLDOUT2_CASES = [
     # programs of the second holdout corpus whose differences were fixed (bench/corpus/
     # strace_holdout2/README.md): socket options by level and length, fcntl and tty ioctls,
-    # prctl options, futex operations, iovecs cut at -s, statfs magics, cmsgs, vfork + exec
+    # prctl options, futex operations, statfs magics, cmsgs
     ("n02_sockopt_levels", []),
     ("n13_fcntl_variants", []),
     ("n14_ioctl_tty", []),
     ("n18_prctl_more", []),
     ("n24_futex_ops", []),
     ("n15_mmap_flags", []),
-    ("n27_iovecs", ["-s", "8"]),
     ("n40_statfs_kinds", []),
     ("n01_socketpair_cmsg", []),
-    ("n16_vfork_exec_env", ["-f"]),
 ]
 
 

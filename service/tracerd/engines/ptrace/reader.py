@@ -45,22 +45,6 @@ _EXECVE_NRS = frozenset({59, 322})
 _RT_SIGRETURN = 15
 _RESTART_SYSCALL = 219
 _NO_RETURN_NRS = frozenset({60, 231})
-_CLONE, _VFORK, _CLONE3 = 56, 58, 435
-_CLONE_VFORK = 0x4000
-
-
-def _in_vfork(call: list[Any]) -> bool:
-    """A call that blocks its caller until the child execs or exits (vfork, clone or clone3
-    with CLONE_VFORK): strace has printed its entry before the child's first call."""
-    nr = call[0]
-    if nr == _VFORK:
-        return True
-    if nr == _CLONE:
-        return bool(call[1][0] & _CLONE_VFORK)
-    head = call[3].get(0) if nr == _CLONE3 and call[3] else None
-    return isinstance(head, bytes) and len(head) >= 8 and bool(head[1] & (_CLONE_VFORK >> 8))
-
-
 """exit, exit_group"""
 STOP_GRACE_S = 2.0
 _SYSCALL_STOP_STATUS = pt.SYSCALL_STOP_SIG << 8 | 0x7F
@@ -283,8 +267,6 @@ class TraceLoop:
         if renderer.paths and not renderer.touches(t.tid, plan, fetched):
             t.call = None
             return
-        if any(_in_vfork(o.call) for o in self.unannounced.values() if o.call is not None):
-            self._announce(t.tid)  # the child's first call: the vfork went `unfinished` first
         t.call = [nr, args, now, fetched]
         t.mark = self.emitted
         if nr in _NO_RETURN_NRS:
