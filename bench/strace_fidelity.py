@@ -34,8 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import REPO, Daemon
 
 CORPUS = REPO / "bench" / "corpus" / "strace"
-CORPORA = {"main": CORPUS, "holdout": REPO / "bench" / "corpus" / "strace_holdout"}
-"""holdout: programs written without tuning against them, reported apart"""
+CORPORA = {
+    "main": CORPUS,
+    "holdout": REPO / "bench" / "corpus" / "strace_holdout",
+    "holdout2": REPO / "bench" / "corpus" / "strace_holdout2",
+}
+"""holdout, holdout2: programs written without tuning against them, reported apart"""
+SCRIPT_SUFFIXES = (".sh", ".py")
+"""corpus scripts (a `#!` line of their own), run as they are; the rest are C programs"""
 CALLER_ENV = ("PATH", "LANG", "LC_ALL", "TERM")
 """what `tracerd strace` hands a launched command (cli/trace_cmds.py): strace gets the same"""
 OPTION_SETS: dict[str, list[str]] = {
@@ -129,14 +135,27 @@ def mask(lines: list[str]) -> list[str]:
     return out
 
 
-def build(workdir: Path, names: list[str]) -> Path:
+def source(name: str, corpus: Path | None = None) -> Path:
+    """A corpus program's source: NAME.c, or a script NAME.sh/NAME.py."""
+    corpus = corpus or CORPUS
+    for suffix in SCRIPT_SUFFIXES:
+        if (corpus / f"{name}{suffix}").exists():
+            return corpus / f"{name}{suffix}"
+    return corpus / f"{name}.c"
+
+
+def build(workdir: Path, names: list[str], corpus: Path | None = None) -> Path:
     bindir = workdir / "bin"
     bindir.mkdir(parents=True, exist_ok=True)
 
     def one(name: str) -> None:
-        src = CORPUS / f"{name}.c"
+        src = source(name, corpus)
+        if src.suffix in SCRIPT_SUFFIXES:
+            shutil.copyfile(src, bindir / name)
+            (bindir / name).chmod(0o755)
+            return
         cmd = ["gcc", "-O0", "-w", "-pthread", "-o", str(bindir / name), str(src)]
-        subprocess.run(cmd, check=True, cwd=CORPUS)
+        subprocess.run(cmd, check=True, cwd=src.parent)
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         list(pool.map(one, names))
@@ -221,7 +240,7 @@ class Result:
 
 def own_sets(program: str) -> dict[str, list[str]]:
     """The option sets a program names in its `/* bench sets: ... */` line."""
-    m = _OWN_SETS.search((CORPUS / f"{program}.c").read_text())
+    m = _OWN_SETS.search(source(program).read_text())
     out: dict[str, list[str]] = {}
     for item in m.group(1).split(";" if "=" in m.group(1) else None) if m else ():
         name, _, opts = item.strip().partition("=")
@@ -291,7 +310,9 @@ def main() -> None:
     CORPUS = CORPORA[args.corpus]
     globs = args.only.split(",")
     names = sorted(
-        p.stem for p in CORPUS.glob("*.c") if any(fnmatch.fnmatch(p.stem, g) for g in globs)
+        p.stem
+        for p in CORPUS.iterdir()
+        if p.suffix in (".c", *SCRIPT_SUFFIXES) and any(fnmatch.fnmatch(p.stem, g) for g in globs)
     )
     sets = [s for s in args.sets.split(",") if s]
     work = Path(tempfile.mkdtemp(prefix="sfid", dir="/tmp"))

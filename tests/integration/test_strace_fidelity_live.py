@@ -67,6 +67,22 @@ CASES = [
 ]
 
 
+HOLDOUT2 = fidelity.CORPORA["holdout2"]
+HOLDOUT2_CASES = [
+    # programs of the second holdout corpus whose differences were fixed (bench/corpus/
+    # strace_holdout2/README.md): socket options by level and length, fcntl and tty ioctls,
+    # prctl options, futex operations, statfs magics, cmsgs
+    ("n02_sockopt_levels", []),
+    ("n13_fcntl_variants", []),
+    ("n14_ioctl_tty", []),
+    ("n18_prctl_more", []),
+    ("n24_futex_ops", []),
+    ("n15_mmap_flags", []),
+    ("n40_statfs_kinds", []),
+    ("n01_socketpair_cmsg", []),
+]
+
+
 @pytest.fixture(scope="module")
 def daemon() -> Iterator[DaemonProcess]:
     root = Path(tempfile.mkdtemp(prefix="sfi", dir="/tmp"))  # short: AF_UNIX path limit
@@ -95,6 +111,30 @@ def test_lines_equal_strace(
     ours_code, ours = fidelity.run_tracerd(exe, options, cwd, daemon.socket)
     assert fidelity.mask(ours) == fidelity.mask(theirs)
     assert ours_code == theirs_code  # 128 + signal for a killed command, as strace
+
+
+@pytest.fixture(scope="module")
+def holdout2_binaries(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("holdout2")
+    return fidelity.build(work, sorted({name for name, _ in HOLDOUT2_CASES}), HOLDOUT2)
+
+
+@pytest.mark.parametrize(
+    ("program", "options"), HOLDOUT2_CASES, ids=[" ".join([n, *o]) for n, o in HOLDOUT2_CASES]
+)
+def test_holdout2_lines_equal_strace(
+    daemon: DaemonProcess,
+    holdout2_binaries: Path,
+    tmp_path: Path,
+    program: str,
+    options: list[str],
+) -> None:
+    exe = holdout2_binaries / program
+    cwd = tmp_path / "cwd"
+    theirs_code, theirs = fidelity.run_strace(exe, options, cwd)
+    ours_code, ours = fidelity.run_tracerd(exe, options, cwd, daemon.socket)
+    assert fidelity.mask(ours) == fidelity.mask(theirs)
+    assert ours_code == theirs_code
 
 
 def test_exec_from_a_thread_lines_equal_strace(daemon: DaemonProcess, tmp_path: Path) -> None:

@@ -222,9 +222,19 @@ FLAGS: dict[str, tuple[Table, str]] = {
     ),
     "ss_flags": (((1, "SS_ONSTACK"), (2, "SS_DISABLE"), (1 << 31, "SS_AUTODISARM")), "0"),
     "pidfd_open": (((O_NONBLOCK, "PIDFD_NONBLOCK"),), "0"),
+    "uring_enter": (
+        (
+            (1, "IORING_ENTER_GETEVENTS"),
+            (2, "IORING_ENTER_SQ_WAKEUP"),
+            (4, "IORING_ENTER_SQ_WAIT"),
+            (8, "IORING_ENTER_EXT_ARG"),
+            (16, "IORING_ENTER_REGISTERED_RING"),
+        ),
+        "0",
+    ),
     "sem_flags": (((0x1000, "SEM_UNDO"), (0o4000, "IPC_NOWAIT")), "0"),
     "at_eaccess": (
-        ((0x200, "AT_EACCESS"), (0x100, "AT_SYMLINK_NOFOLLOW"), (0x1000, "AT_EMPTY_PATH")),
+        ((0x100, "AT_SYMLINK_NOFOLLOW"), (0x200, "AT_EACCESS"), (0x1000, "AT_EMPTY_PATH")),
         "0",
     ),
 }
@@ -384,24 +394,27 @@ ENUMS: dict[str, dict[int, str]] = {
         3: "SECCOMP_GET_NOTIF_SIZES",
     },
     "ioprio_which": {1: "IOPRIO_WHO_PROCESS", 2: "IOPRIO_WHO_PGRP", 3: "IOPRIO_WHO_USER"},
-}
+    "uring_register": dict(enumerate((
+        "IORING_REGISTER_BUFFERS", "IORING_UNREGISTER_BUFFERS", "IORING_REGISTER_FILES",
+        "IORING_UNREGISTER_FILES", "IORING_REGISTER_EVENTFD", "IORING_UNREGISTER_EVENTFD",
+        "IORING_REGISTER_FILES_UPDATE", "IORING_REGISTER_EVENTFD_ASYNC", "IORING_REGISTER_PROBE",
+        "IORING_REGISTER_PERSONALITY", "IORING_UNREGISTER_PERSONALITY",
+        "IORING_REGISTER_RESTRICTIONS", "IORING_REGISTER_ENABLE_RINGS", "IORING_REGISTER_FILES2",
+        "IORING_REGISTER_FILES_UPDATE2", "IORING_REGISTER_BUFFERS2",
+        "IORING_REGISTER_BUFFERS_UPDATE", "IORING_REGISTER_IOWQ_AFF",
+        "IORING_UNREGISTER_IOWQ_AFF", "IORING_REGISTER_IOWQ_MAX_WORKERS",
+        "IORING_REGISTER_RING_FDS", "IORING_UNREGISTER_RING_FDS", "IORING_REGISTER_PBUF_RING",
+        "IORING_UNREGISTER_PBUF_RING", "IORING_REGISTER_SYNC_CANCEL",
+        "IORING_REGISTER_FILE_ALLOC_RANGE",
+    ))),
+}  # fmt: skip
 
 
 def _flag_formatter(table: Table, zero: str) -> Callable[[int], str]:
     return lambda v: flags.bits(v & 0xFFFFFFFF, table, zero)
 
 
-ENUM_PREFIXES = {"SECCOMP_": "SECCOMP_SET_MODE_"}
-
-
-def enum_prefix(names: list[str]) -> str:
-    """`CLOCK_` of CLOCK_REALTIME, CLOCK_MONOTONIC..: strace's `0x4d /* CLOCK_??? */`."""
-    common = min(names, default="")
-    for name in names:
-        while not name.startswith(common):
-            common = common[:-1]
-    common = common[: common.rfind("_") + 1]
-    return ENUM_PREFIXES.get(common, common)
+enum_prefix = flags.enum_prefix
 
 
 def _enum_formatter(table: dict[int, str]) -> Callable[[int], str]:

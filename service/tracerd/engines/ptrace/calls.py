@@ -19,16 +19,54 @@ from . import argtypes, flags, opstructs, structs
 AGAIN_KEY = 100
 """fetched key offset of a value read again at exit (parse.AGAIN_KEY)"""
 FCNTL_LOCKS = frozenset({5, 6, 7, 36, 37, 38})
+FCNTL_OWNER_EX = frozenset({15, 16})
+"""F_SETOWN_EX, F_GETOWN_EX: a struct f_owner_ex"""
+OWNER_TYPES = {0: "F_OWNER_TID", 1: "F_OWNER_PID", 2: "F_OWNER_PGRP"}
+LEASES = {0: "F_RDLCK", 1: "F_WRLCK", 2: "F_UNLCK"}
+DN_FLAGS = (
+    (1, "DN_ACCESS"), (2, "DN_MODIFY"), (4, "DN_CREATE"), (8, "DN_DELETE"), (0x10, "DN_RENAME"),
+    (0x20, "DN_ATTRIB"), (0x80000000, "DN_MULTISHOT"),
+)  # fmt: skip
 """F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW"""
 FCNTL_GETLK = frozenset({5, 36})
-IOCTL_INT_OUT = frozenset({0x541B})  # FIONREAD
-IOCTL_INT_IN = frozenset({0x5421, 0x5452})  # FIONBIO, FIOASYNC
+IOCTL_INT_OUT = frozenset({0x541B, 0x80045430, 0x540F, 0x5429, 0x5413})
+"""FIONREAD, TIOCGPTN, TIOCGPGRP, TIOCGSID: `[int]` at exit; TIOCGWINSZ: a winsize"""
+IOCTL_INT_IN = frozenset({0x5421, 0x5452, 0x40045431, 0x5410, 0x5414})
+"""FIONBIO, FIOASYNC, TIOCSPTLCK, TIOCSPGRP: `[int]` at entry; TIOCSWINSZ: a winsize"""
+IOCTL_WINSIZE = frozenset({0x5413, 0x5414})
+IOCTL_SIZES = {0x5413: 8, 0x5414: 8}
+"""bytes read at a request's argument when not an int"""
+_IOC_DIRS = {0: "_IOC_NONE", 1: "_IOC_WRITE", 2: "_IOC_READ", 3: "_IOC_READ|_IOC_WRITE"}
+
+
+def ioctl_request(value: int) -> str:
+    """A request's name, else strace's `_IOC(_IOC_READ, 0x78, 0x3, 0x4)` decomposition."""
+    value &= 0xFFFFFFFF
+    name = flags.IOCTLS.get(value)
+    if name is not None:
+        return name
+    size, kind, nr = (value >> 16) & 0x3FFF, (value >> 8) & 0xFF, value & 0xFF
+    fields = ", ".join(f"{v:#x}" if v else "0" for v in (kind, nr, size))  # C's %#x
+    return f"_IOC({_IOC_DIRS[value >> 30]}, {fields})"
+
+
 IOCTL_NO_ARG = frozenset({0x5450, 0x5451, 0x540E, 0x5422})  # FIONCLEX, FIOCLEX, TIOCSCTTY..
 PR_SET_NAME, PR_GET_NAME, PR_GET_PDEATHSIG = 15, 16, 2
-_PRCTL_NO_ARGS = frozenset({3, 7, 13, 21, 25, 27, 30, 31, 32, 34, 40, 42})
+_PRCTL_NO_ARGS = frozenset({3, 7, 13, 21, 25, 27, 30, 31, 32, 40})
 """options strace prints without arguments (PR_GET_DUMPABLE, PR_GET_TIMERSLACK, ...)"""
 _PRCTL_ONE_ARG = frozenset({8, 14, 24, 28, 29, 36, 4, 23})
-_PRCTL_ALL_ARGS = frozenset({38, 39, 22, 35, 47, 41, 53})
+_PRCTL_ALL_ARGS = frozenset({38, 39, 22, 35, 41, 53, 42, 34})
+PR_GET_CHILD_SUBREAPER, PR_CAP_AMBIENT, PR_GET_SPECULATION_CTRL = 37, 47, 52
+PRCTL_INT_OUT = frozenset({PR_GET_PDEATHSIG, PR_GET_CHILD_SUBREAPER})
+"""options whose second argument is an int the call writes"""
+CAP_AMBIENT_OPS = {1: "PR_CAP_AMBIENT_IS_SET", 2: "PR_CAP_AMBIENT_RAISE", 3: "PR_CAP_AMBIENT_LOWER",
+                   4: "PR_CAP_AMBIENT_CLEAR_ALL"}  # fmt: skip
+SPEC_WHICH = {0: "PR_SPEC_STORE_BYPASS", 1: "PR_SPEC_INDIRECT_BRANCH", 2: "PR_SPEC_L1D_FLUSH"}
+SPEC_FLAGS: flags.Table = (
+    (1, "PR_SPEC_PRCTL"), (2, "PR_SPEC_ENABLE"), (4, "PR_SPEC_DISABLE"),
+    (8, "PR_SPEC_FORCE_DISABLE"), (16, "PR_SPEC_DISABLE_NOEXEC"),
+)  # fmt: skip
+MCE_KILL = {0: "PR_MCE_KILL_CLEAR", 1: "PR_MCE_KILL_SET", 2: "PR_MCE_KILL_DEFAULT"}
 SUID_DUMP = {0: "SUID_DUMP_DISABLE", 1: "SUID_DUMP_USER", 2: "SUID_DUMP_ROOT"}
 CAPS = [
     "CAP_CHOWN",
@@ -79,7 +117,7 @@ SCHED_POLICIES = argtypes.ENUMS["sched_policy"]
 def ipc_get_flags(value: int) -> str:
     """shmget/semget/msgget's flags: `IPC_CREAT|IPC_EXCL|0600`."""
     value &= 0xFFFFFFFF
-    names = flags.bits(value & ~0o777, argtypes.FLAGS["ipc_flags"][0], "")
+    names = flags.bits(value & ~0o777, argtypes.FLAGS["ipc_flags"][0], "", comment=False)
     mode = f"0{value & 0o777:o}" if value & 0o777 else "000"
     return f"{names}|{mode}" if names else mode
 
@@ -94,10 +132,11 @@ def _iov(value: object, arg: int, ok: bool, ret: int, limit_to_ret: bool) -> str
     left = ret if limit_to_ret else -1
     items = []
     for data, length, cut in value:
-        if limit_to_ret:
-            data = data[: max(left, 0)]
+        if limit_to_ret:  # cut: fewer bytes shown than the call moved into this iovec
+            moved = min(length, max(left, 0))
+            data = data[:moved]
             left -= length
-            cut = cut and len(data) == min(length, max(left + length, 0))
+            cut = len(data) < moved
         items.append(f"{{iov_base={structs.quote(data, cut=cut)}, iov_len={length}}}")
     return "[" + ", ".join(items) + "]"
 
@@ -131,11 +170,13 @@ def _cmsgs(data: bytes) -> str:
         elif level == 1 and kind == 2 and len(body) >= 12:
             pid, uid, gid = struct.unpack_from("=iII", body)
             shown = f"{{pid={pid}, uid={uid}, gid={gid}}}"
+        elif level == 1 and kind == 2:  # a cut ucred: strace leaves the data out
+            shown = ""
         else:
             shown = structs.quote(body)
+        data_part = f", cmsg_data={shown}" if shown else ""
         items.append(
-            f"{{cmsg_len={length}, cmsg_level={level_name}, cmsg_type={kind_name}, "
-            f"cmsg_data={shown}}}"
+            f"{{cmsg_len={length}, cmsg_level={level_name}, cmsg_type={kind_name}{data_part}}}"
         )
         at += (length + 7) & ~7
     return "[" + ", ".join(items) + "]"
@@ -227,6 +268,15 @@ def flock_arg(cmd: int, fetched: Mapping[int, object], ok: bool, arg: int) -> st
     return shown or structs.pointer(arg)
 
 
+def owner_ex_arg(cmd: int, fetched: Mapping[int, object], ok: bool, arg: int) -> str:
+    """`{type=F_OWNER_PID, pid=N}`: F_SETOWN_EX's as passed, F_GETOWN_EX's as returned."""
+    data = _bytes(fetched.get(AGAIN_KEY + 2 if cmd == 16 else 2))
+    if len(data) < 8 or (cmd == 16 and not ok):
+        return structs.pointer(arg)
+    kind, pid = struct.unpack_from("=ii", data)
+    return f"{{type={flags.enum(kind, OWNER_TYPES)}, pid={pid}}}"
+
+
 def _int_at(value: object) -> int | None:
     data = _bytes(value)
     return struct.unpack_from("=i", data)[0] if len(data) >= 4 else None
@@ -239,11 +289,88 @@ def _ioctl(
     if request in IOCTL_NO_ARG:
         return out[:2]
     key = AGAIN_KEY + 2 if request in IOCTL_INT_OUT else 2
-    if request in IOCTL_INT_OUT | IOCTL_INT_IN and (request in IOCTL_INT_IN or ok):
+    if request in IOCTL_WINSIZE and (request in IOCTL_INT_IN or ok):
+        data = _bytes(fetched.get(key))
+        if len(data) >= 8:
+            row, col, xpixel, ypixel = struct.unpack_from("=4H", data)
+            size = f"ws_row={row}, ws_col={col}, ws_xpixel={xpixel}, ws_ypixel={ypixel}"
+            return [*out[:2], f"{{{size}}}"]
+    elif request in IOCTL_INT_OUT | IOCTL_INT_IN and (request in IOCTL_INT_IN or ok):
         value = _int_at(fetched.get(key))
         if value is not None:
             return [*out[:2], f"[{value}]"]
+    if request not in flags.IOCTLS:  # strace: an unknown request's argument as a number
+        return [*out[:2], hex(args[2]) if args[2] else "0"]
     return out
+
+
+PTRACE_REQUESTS = {
+    0: "PTRACE_TRACEME", 1: "PTRACE_PEEKTEXT", 2: "PTRACE_PEEKDATA", 3: "PTRACE_PEEKUSER",
+    4: "PTRACE_POKETEXT", 5: "PTRACE_POKEDATA", 6: "PTRACE_POKEUSER", 7: "PTRACE_CONT",
+    8: "PTRACE_KILL", 9: "PTRACE_SINGLESTEP", 12: "PTRACE_GETREGS", 13: "PTRACE_SETREGS",
+    14: "PTRACE_GETFPREGS", 15: "PTRACE_SETFPREGS", 16: "PTRACE_ATTACH", 17: "PTRACE_DETACH",
+    18: "PTRACE_GETFPXREGS", 19: "PTRACE_SETFPXREGS", 24: "PTRACE_SYSCALL",
+    30: "PTRACE_ARCH_PRCTL", 31: "PTRACE_SYSEMU", 32: "PTRACE_SYSEMU_SINGLESTEP",
+    0x4200: "PTRACE_SETOPTIONS", 0x4201: "PTRACE_GETEVENTMSG", 0x4202: "PTRACE_GETSIGINFO",
+    0x4203: "PTRACE_SETSIGINFO", 0x4204: "PTRACE_GETREGSET", 0x4205: "PTRACE_SETREGSET",
+    0x4206: "PTRACE_SEIZE", 0x4207: "PTRACE_INTERRUPT", 0x4208: "PTRACE_LISTEN",
+    0x4209: "PTRACE_PEEKSIGINFO", 0x420A: "PTRACE_GETSIGMASK", 0x420B: "PTRACE_SETSIGMASK",
+    0x420C: "PTRACE_SECCOMP_GET_FILTER", 0x420D: "PTRACE_SECCOMP_GET_METADATA",
+    0x420E: "PTRACE_GET_SYSCALL_INFO",
+}  # fmt: skip
+PTRACE_OPTIONS = (
+    (1, "PTRACE_O_TRACESYSGOOD"), (2, "PTRACE_O_TRACEFORK"), (4, "PTRACE_O_TRACEVFORK"),
+    (8, "PTRACE_O_TRACECLONE"), (0x10, "PTRACE_O_TRACEEXEC"), (0x20, "PTRACE_O_TRACEVFORKDONE"),
+    (0x40, "PTRACE_O_TRACEEXIT"), (0x80, "PTRACE_O_TRACESECCOMP"), (0x100000, "PTRACE_O_EXITKILL"),
+    (0x200000, "PTRACE_O_SUSPEND_SECCOMP"),
+)  # fmt: skip
+_PTRACE_PID_ONLY = frozenset({8, 16, 0x4207, 0x4208})
+"""KILL, ATTACH, INTERRUPT, LISTEN: the request and the pid"""
+_PTRACE_PEEKS = frozenset({1, 2, 3})
+_PTRACE_POKES = frozenset({4, 5, 6})
+_PTRACE_SIGNAL_DATA = frozenset({7, 9, 17, 24, 31, 32})
+"""CONT, SINGLESTEP, DETACH, SYSCALL, SYSEMU*: data is the signal to deliver"""
+_PTRACE_OUT_DATA = frozenset({12, 14, 18, 0x4201, 0x4202, 0x4204, 0x4209, 0x420A, 0x420C,
+                              0x420D, 0x420E})  # fmt: skip
+"""requests whose data the kernel writes: strace shows it only once the call succeeded"""
+
+
+def _ptrace(
+    args: Sequence[int], out: list[str], fetched: Mapping[int, object], ok: bool, ret: int
+) -> list[str]:
+    request = args[0] & 0xFFFFFFFFFFFFFFFF
+    head = [flags.enum(request, PTRACE_REQUESTS) if request < 1 << 32 else hex(request)]
+    if request == 0:  # PTRACE_TRACEME
+        return head
+    head.append(str(argtypes.s32(args[1])))
+    if request in _PTRACE_PID_ONLY:
+        return head
+    addr, data = args[2], args[3]
+    head.append(hex(addr) if request in _PTRACE_PEEKS | _PTRACE_POKES else structs.pointer(addr))
+    if request in _PTRACE_SIGNAL_DATA:
+        return [*head, flags.signal_name(data & 0xFFFFFFFF) if data else "0"]
+    if request in (0x4200, 0x4206):  # SETOPTIONS, SEIZE
+        return [*head, flags.bits(data & 0xFFFFFFFF, PTRACE_OPTIONS)]
+    if request in _PTRACE_POKES:
+        return [*head, hex(data) if data else "0"]
+    if request in _PTRACE_OUT_DATA and not ok:
+        return head
+    return [*head, structs.pointer(data)]
+
+
+def _cap_name(cap: int) -> str:
+    return CAPS[cap] if cap < len(CAPS) else f"{cap:#x} /* CAP_??? */"
+
+
+def _prctl_note(args: Sequence[int], rval: int) -> str:
+    option = args[0] & 0xFFFFFFFF
+    if option == 3 and rval in SUID_DUMP:  # PR_GET_DUMPABLE
+        return f" ({SUID_DUMP[rval]})"
+    if option == 34 and rval in MCE_KILL:  # PR_MCE_KILL_GET
+        return f" ({MCE_KILL[rval]})"
+    if option == PR_GET_SPECULATION_CTRL and rval > 0:
+        return f" ({flags.bits(rval, SPEC_FLAGS)})"
+    return ""
 
 
 def _prctl(
@@ -255,23 +382,33 @@ def _prctl(
         return [head]
     if option == 1:  # PR_SET_PDEATHSIG
         return [head, flags.signal_name(args[1] & 0xFFFFFFFF) if args[1] else "0"]
-    if option == PR_GET_PDEATHSIG:
+    if option in PRCTL_INT_OUT:
         value = _int_at(fetched.get(AGAIN_KEY + 1)) if ok else None
-        shown = f"[{flags.signal_name(value) if value else 0}]" if value is not None else None
-        return [head, shown or structs.pointer(args[1])]
+        if value is None:
+            return [head, structs.pointer(args[1])]
+        named = option == PR_GET_PDEATHSIG and value
+        return [head, f"[{flags.signal_name(value) if named else value}]"]
+    if option == PR_CAP_AMBIENT:
+        op, cap = args[1] & 0xFFFFFFFF, args[2] & 0xFFFFFFFF
+        shown_cap = _cap_name(cap) if op in (1, 2, 3) else str(args[2] & 0xFFFFFFFFFFFFFFFF)
+        rest = [str(a & 0xFFFFFFFFFFFFFFFF) for a in args[3:5]]
+        return [head, flags.enum(op, CAP_AMBIENT_OPS), shown_cap, *rest]
+    if option == PR_GET_SPECULATION_CTRL:
+        return [head, flags.enum(args[1] & 0xFFFFFFFF, SPEC_WHICH)]
     if option in (PR_SET_NAME, PR_GET_NAME):
         text = fetched.get(AGAIN_KEY + 1 if option == PR_GET_NAME else 1)
         if option == PR_GET_NAME and not ok:
             text = None
         if isinstance(text, tuple):
             data, complete = cast(tuple[bytes, bool], text)
+            if len(data) > 15:  # strace: at most TASK_COMM_LEN - 1 characters
+                data, complete = data[:15], False
             return [head, structs.quote(data, cut=not complete)]
         return [head, structs.pointer(args[1])]
     if option == 4:  # PR_SET_DUMPABLE
         return [head, SUID_DUMP.get(args[1] & 0xFFFFFFFF, str(args[1] & 0xFFFFFFFF))]
     if option in (23, 24):  # PR_CAPBSET_READ/DROP
-        cap = args[1] & 0xFFFFFFFF
-        return [head, CAPS[cap] if cap < len(CAPS) else str(cap)]
+        return [head, _cap_name(args[1] & 0xFFFFFFFF)]
     if option in _PRCTL_ONE_ARG:
         return [head, str(args[1] & 0xFFFFFFFFFFFFFFFF)]
     if option in _PRCTL_ALL_ARGS:
@@ -329,6 +466,7 @@ ARG_HOOKS: dict[
     str, Callable[[Sequence[int], list[str], Mapping[int, object], bool, int], list[str]]
 ] = {
     "ioctl": _ioctl,
+    "ptrace": _ptrace,
     "prctl": _prctl,
     "kcmp": _kcmp,
     "mknod": _mknod,
@@ -388,9 +526,7 @@ RETURN_NOTES: dict[str, Callable[[Sequence[int], Mapping[int, object], int], str
     "select": _select_plain_note,
     "pselect6": _pselect_note,
     "sched_getscheduler": lambda a, f, r: f" ({SCHED_POLICIES[r]})" if r in SCHED_POLICIES else "",
-    "prctl": lambda a, f, r: (
-        f" ({SUID_DUMP[r]})" if a[0] & 0xFFFFFFFF == 3 and r in SUID_DUMP else ""
-    ),
+    "prctl": lambda a, f, r: _prctl_note(a, r),
     "rt_sigtimedwait": lambda a, f, r: f" ({flags.signal_name(r)})" if r > 0 else "",
     "time": lambda a, f, r: f" ({_date(r)})",
     "personality": lambda a, f, r: " (PER_LINUX)" if r == 0 else "",

@@ -110,6 +110,12 @@ class EventBuilder:
             elif what == "osockaddr":  # as long as the length the kernel wrote back
                 size = _u32(pt.read_memory(tid, args[param], 4))
                 out[index] = pt.read_memory(tid, addr, min(size or 0, 128)) or None
+            elif what in ("optval", "ooptval"):  # setsockopt's length, getsockopt's written one
+                size = args[4] if what == "optval" else _u32(pt.read_memory(tid, args[4], 4))
+                size = argtypes.s32(size or 0)
+                read = min(size, max(self.string_limit, sockets.OPTVAL_MIN))
+                data = pt.read_memory(tid, addr, read) if read > 0 else b""
+                out[index] = (data, min(size, self.string_limit))
             elif what == "olen":
                 out[sockets.OUT_LEN_KEY] = _u32(pt.read_memory(tid, addr, 4))
             elif what == "argv":
@@ -199,17 +205,19 @@ class EventBuilder:
                 out[index] = (pt.read_memory(tid, mask_at, 8) if mask_at else None, size)
         elif what == "flock" and args[1] & 0xFFFFFFFF in calls.FCNTL_LOCKS:
             out[key] = pt.read_memory(tid, addr, 32)
+        elif what == "flock" and args[1] & 0xFFFFFFFF in calls.FCNTL_OWNER_EX:
+            out[key] = pt.read_memory(tid, addr, 8)
         elif (
             what == "ioctl_int" and args[1] & 0xFFFFFFFF in calls.IOCTL_INT_OUT | calls.IOCTL_INT_IN
         ):
-            out[key] = pt.read_memory(tid, addr, 4)
+            out[key] = pt.read_memory(tid, addr, calls.IOCTL_SIZES.get(args[1] & 0xFFFFFFFF, 4))
         elif what == "prctl":
             option = args[0] & 0xFFFFFFFF
             if (option == calls.PR_SET_NAME and not param & plans.AGAIN) or (
                 option == calls.PR_GET_NAME and param & plans.AGAIN
             ):
                 out[key] = pt.read_string(tid, addr, 16)
-            elif option == calls.PR_GET_PDEATHSIG and param & plans.AGAIN:
+            elif option in calls.PRCTL_INT_OUT and param & plans.AGAIN:
                 out[key] = pt.read_memory(tid, addr, 4)
         elif what == "shmctl":
             cmd = opstructs.shm_cmd(args[1])
@@ -286,10 +294,13 @@ class EventBuilder:
     def _parent_tid(self, tid: int, addr: int, out: dict[int, object]) -> None:
         head = pt.read_memory(tid, addr, 32)  # struct clone_args: flags .. parent_tid
         if len(head) == 32:
-            flags_, _pidfd, _ctid, ptid = struct.unpack("=4Q", head)
+            flags_, pidfd, _ctid, ptid = struct.unpack("=4Q", head)
             value = pt.read_memory(tid, ptid, 4) if flags_ & 0x00100000 and ptid else b""
             if len(value) == 4:
                 out[plans.PTID_KEY] = struct.unpack("=i", value)[0]
+            value = pt.read_memory(tid, pidfd, 4) if flags_ & 0x1000 and pidfd else b""
+            if len(value) == 4:  # CLONE_PIDFD
+                out[plans.PIDFD_KEY] = struct.unpack("=i", value)[0]
 
     def _argv(self, tid: int, addr: int) -> tuple[list[tuple[bytes, bool]], bool]:
         raw = pt.read_memory(tid, addr, (plans.ARGV_MAX + 1) * 8)
@@ -341,7 +352,7 @@ class EventBuilder:
             shown = plans.render_args(plan, args, fetched, ok, rval or 0)
         else:  # a number this table does not know: strace shows `syscall_0x1d5(0x1, ...)`
             shown = [hex(a) if a else "0" for a in args]
-        op = args[1] if name == "fcntl" else args[0] if name == "membarrier" else -1
+        op = args[1] if name == "fcntl" else args[0] if name in ("membarrier", "prctl") else -1
         ret_text = plans.render_return(name, rval, is_error, op)
         if ok and rval is not None:
             ret_text += fdpaths.suffix(fetched, fdpaths.FD_RET_KEY)

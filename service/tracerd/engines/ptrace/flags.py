@@ -136,7 +136,9 @@ IOCTLS = {
     0x5401: "TCGETS", 0x5402: "TCSETS", 0x5403: "TCSETSW", 0x5404: "TCSETSF",
     0x540F: "TIOCGPGRP", 0x5410: "TIOCSPGRP", 0x5413: "TIOCGWINSZ", 0x5414: "TIOCSWINSZ",
     0x541B: "FIONREAD", 0x5421: "FIONBIO", 0x5450: "FIONCLEX", 0x5451: "FIOCLEX",
-    0x5452: "FIOASYNC", 0x540E: "TIOCSCTTY", 0x5422: "TIOCNOTTY",
+    0x5452: "FIOASYNC", 0x540E: "TIOCSCTTY", 0x5422: "TIOCNOTTY", 0x80045430: "TIOCGPTN",
+    0x40045431: "TIOCSPTLCK", 0x5429: "TIOCGSID", 0x80045432: "TIOCGDEV", 0x5409: "TCSBRK",
+    0x540B: "TCFLSH", 0x540A: "TCXONC", 0x5412: "TIOCSTI", 0x5415: "TIOCMGET",
 }  # fmt: skip
 SEEK_WHENCE = {0: "SEEK_SET", 1: "SEEK_CUR", 2: "SEEK_END", 3: "SEEK_DATA", 4: "SEEK_HOLE"}
 SIGPROCMASK_HOW = {0: "SIG_BLOCK", 1: "SIG_UNBLOCK", 2: "SIG_SETMASK"}
@@ -162,7 +164,11 @@ GRND_FLAGS: Table = ((1, "GRND_NONBLOCK"), (2, "GRND_RANDOM"), (4, "GRND_INSECUR
 MADVISE = {
     0: "MADV_NORMAL", 1: "MADV_RANDOM", 2: "MADV_SEQUENTIAL", 3: "MADV_WILLNEED",
     4: "MADV_DONTNEED", 8: "MADV_FREE", 9: "MADV_REMOVE", 10: "MADV_DONTFORK",
-    11: "MADV_DOFORK", 14: "MADV_HUGEPAGE", 15: "MADV_NOHUGEPAGE", 100: "MADV_HWPOISON",
+    11: "MADV_DOFORK", 12: "MADV_MERGEABLE", 13: "MADV_UNMERGEABLE", 14: "MADV_HUGEPAGE",
+    15: "MADV_NOHUGEPAGE", 16: "MADV_DONTDUMP", 17: "MADV_DODUMP", 18: "MADV_WIPEONFORK",
+    19: "MADV_KEEPONFORK", 20: "MADV_COLD", 21: "MADV_PAGEOUT", 22: "MADV_POPULATE_READ",
+    23: "MADV_POPULATE_WRITE", 24: "MADV_DONTNEED_LOCKED", 25: "MADV_COLLAPSE",
+    100: "MADV_HWPOISON", 101: "MADV_SOFT_OFFLINE",
 }  # fmt: skip
 S_IFMT = {
     0o140000: "S_IFSOCK", 0o120000: "S_IFLNK", 0o100000: "S_IFREG", 0o060000: "S_IFBLK",
@@ -182,8 +188,34 @@ KERNEL_ERRNOS = {
 }
 
 
-def bits(value: int, table: Table, zero: str = "0") -> str:
-    """`A|B|0x40` for the set bits of value (each table entry's bits all set)."""
+ENUM_PREFIXES = {"SECCOMP_": "SECCOMP_SET_MODE_", "IORING_": "IORING_REGISTER_"}
+
+
+def enum_prefix(names: Sequence[str]) -> str:
+    """`CLOCK_` of CLOCK_REALTIME, CLOCK_MONOTONIC..: strace's `0x4d /* CLOCK_??? */`."""
+    common = min(names, default="")
+    for name in names:
+        while not name.startswith(common):
+            common = common[:-1]
+    common = common[: common.rfind("_") + 1]
+    return ENUM_PREFIXES.get(common, common)
+
+
+_PREFIXES: dict[int, str] = {}
+"""a flag or enum table's prefix, by the table's id (tables are module constants)"""
+
+
+def _prefix_of(table: Table | dict[int, str]) -> str:
+    prefix = _PREFIXES.get(id(table))
+    if prefix is None:
+        names = table.values() if isinstance(table, dict) else [n for _, n in table]
+        prefix = _PREFIXES[id(table)] = enum_prefix(list(names))
+    return prefix
+
+
+def bits(value: int, table: Table, zero: str = "0", comment: bool = True, prefix: str = "") -> str:
+    """`A|B|0x40` for the set bits of value (each table entry's bits all set); bits none of
+    which is known as strace prints them: `0x40 /* GRND_??? */`."""
     if value == 0:
         return zero
     names = []
@@ -191,12 +223,15 @@ def bits(value: int, table: Table, zero: str = "0") -> str:
         if value & mask == mask:
             names.append(name)
             value &= ~mask
+    if value and not names and comment and (prefix or _prefix_of(table)):
+        return f"{value:#x} /* {prefix or _prefix_of(table)}??? */"
     if value:
         names.append(hex(value))
     return "|".join(names)
 
 
 STATX_MASK: Table = (
+    (0xFFF, "STATX_ALL"),
     (0x7FF, "STATX_BASIC_STATS"),
     (0x1, "STATX_TYPE"), (0x2, "STATX_MODE"), (0x4, "STATX_NLINK"), (0x8, "STATX_UID"),
     (0x10, "STATX_GID"), (0x20, "STATX_ATIME"), (0x40, "STATX_MTIME"), (0x80, "STATX_CTIME"),
@@ -204,7 +239,7 @@ STATX_MASK: Table = (
     (0x800, "STATX_BTIME"), (0x1000, "STATX_MNT_ID"), (0x2000, "STATX_DIOALIGN"),
     (0x4000, "STATX_MNT_ID_UNIQUE"), (0x8000, "STATX_SUBVOL"), (0x10000, "STATX_WRITE_ATOMIC"),
 )  # fmt: skip
-"""linux/stat.h; STATX_BASIC_STATS first, so a full basic mask prints as strace prints it"""
+"""linux/stat.h; STATX_ALL and STATX_BASIC_STATS first, as strace's table has them"""
 STATX_SYNC = {
     0: "AT_STATX_SYNC_AS_STAT",
     0x2000: "AT_STATX_FORCE_SYNC",
@@ -228,19 +263,25 @@ def statx_flags(value: int) -> str:
     """statx's flags as strace prints them: the sync type always named, then AT_* bits."""
     value &= 0xFFFFFFFF
     sync = STATX_SYNC.get(value & 0x6000, hex(value & 0x6000))
-    rest = bits(value & ~0x6000, AT_FLAGS, "")
+    rest = bits(value & ~0x6000, AT_FLAGS, "", comment=False)
     return f"{sync}|{rest}" if rest else sync
 
 
 def enum(value: int, table: dict[int, str]) -> str:
+    """A table's name for value; else as strace: `0x7 /* SEEK_??? */`."""
     name = table.get(value)
-    return name if name is not None else hex(value) if value > 9 else str(value)
+    if name is not None:
+        return name
+    prefix = _prefix_of(table)
+    if prefix:
+        return f"{value & 0xFFFFFFFF:#x} /* {prefix}??? */"
+    return hex(value) if value > 9 else str(value)
 
 
 def open_flags(value: int) -> str:
     value &= 0xFFFFFFFF
     acc = ACCMODE[value & 3]
-    rest = bits(value & ~3, OPEN_FLAGS, "")
+    rest = bits(value & ~3, OPEN_FLAGS, "", comment=False)
     return f"{acc}|{rest}" if rest else acc
 
 
@@ -255,10 +296,21 @@ def file_mode(value: int) -> str:
     return f"{kind}|{perm}" if kind else perm
 
 
+HUGE_SHIFT = 26
+HUGE_MASK = 0x3F << HUGE_SHIFT
+"""MAP_HUGE_SHIFT/MFD_HUGE_SHIFT: a huge page size's log2, printed `21<<MAP_HUGE_SHIFT`"""
+
+
+def huge_size(value: int, prefix: str) -> str:
+    size = (value & HUGE_MASK) >> HUGE_SHIFT
+    return f"|{size}<<{prefix}_HUGE_SHIFT" if size else ""
+
+
 def mmap_flags(value: int) -> str:
+    value &= 0xFFFFFFFF
     kind = MAP_TYPES.get(value & 0xF, hex(value & 0xF))
-    rest = bits(value & ~0xF, MAP_FLAGS, "")
-    return f"{kind}|{rest}" if rest else kind
+    rest = bits(value & ~0xF & ~HUGE_MASK, MAP_FLAGS, "", comment=False)
+    return (f"{kind}|{rest}" if rest else kind) + huge_size(value, "MAP")
 
 
 def signal_name(sig: int) -> str:
@@ -275,14 +327,18 @@ def signal_name(sig: int) -> str:
 def clone_flags(value: int) -> str:
     """Clone flags with the exit signal in the low byte (`...|SIGCHLD`)."""
     sig = value & 0xFF
-    rest = bits(value & ~0xFF, CLONE_FLAGS, "")
+    rest = bits(value & ~0xFF, CLONE_FLAGS, "", comment=False)
     parts = [p for p in (rest, signal_name(sig) if sig else "") if p]
     return "|".join(parts) or "0"
 
 
 def socket_type(value: int) -> str:
-    kind = SOCK_TYPES.get(value & 0xF, hex(value & 0xF))
-    rest = bits(value & ~0xF, SOCK_FLAGS, "")
+    """`SOCK_STREAM|SOCK_CLOEXEC`; an unknown type as flags, as strace: `0x20 /* SOCK_??? */`."""
+    value &= 0xFFFFFFFF
+    kind = SOCK_TYPES.get(value & 0xF)
+    if kind is None:
+        return bits(value, SOCK_FLAGS) if value else "0 /* SOCK_??? */"
+    rest = bits(value & ~0xF, SOCK_FLAGS, "", comment=False)
     return f"{kind}|{rest}" if rest else kind
 
 
@@ -291,7 +347,7 @@ def futex_op(value: int) -> str:
     cmd = value & 0x7F
     base = FUTEX_OPS.get(cmd)
     if base is None:
-        base = hex(cmd) + ("|FUTEX_PRIVATE_FLAG" if value & 128 else "")
+        base = ("FUTEX_PRIVATE_FLAG|" if value & 128 else "") + f"{cmd:#x} /* FUTEX_??? */"
     elif value & 128:
         base += "_PRIVATE"
     if value & 256:

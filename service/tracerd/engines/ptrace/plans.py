@@ -21,6 +21,8 @@ from .syscalls import Syscall, SyscallTable
 PATH_LIMIT = 4096
 PTID_KEY = -1
 """fetched key of clone3's parent_tid value, read at exit"""
+PIDFD_KEY = -6
+"""fetched key of clone3's pidfd value (CLONE_PIDFD), read at exit"""
 SIGRETURN_MASK_KEY = -2
 """fetched key of the signal mask rt_sigreturn restores, read at entry"""
 RESUMED_NR_KEY = -5
@@ -119,8 +121,8 @@ SPECS: dict[str, str] = {
     "chmod": "path o",
     "fchmod": "fd o",
     "fchmodat": "dirfd path o",
-    "truncate": "path ld",
-    "ftruncate": "fd ld",
+    "truncate": "path u",
+    "ftruncate": "fd u",
     "symlink": "path path",
     "link": "path path",
     "statfs": "path out:statfs",
@@ -138,8 +140,8 @@ SPECS: dict[str, str] = {
     "accept4": "fd osockaddr:2 socklen socket_flags",
     "getsockname": "fd osockaddr:2 socklen",
     "getpeername": "fd osockaddr:2 socklen",
-    "setsockopt": "fd d d ival u",
-    "getsockopt": "fd d d oval socklen",
+    "setsockopt": "fd d d optval u",
+    "getsockopt": "fd d d ooptval socklen",
     "socketpair": "family socket_type d out:pipe",
     "poll": "pollfd u d",
     "ppoll": "pollfd u in:timespec sigset_ptr u",
@@ -172,10 +174,10 @@ SPECS: dict[str, str] = {
     "inotify_add_watch": "fd path in_mask",
     "inotify_rm_watch": "fd d",
     "memfd_create": "path mfd_flags",
-    "splice": "fd p fd p u splice_flags",
+    "splice": "fd in:loff fd in:loff u splice_flags",
     "tee": "fd fd u splice_flags",
     "fallocate": "fd falloc ld ld",
-    "close_range": "fd fd close_range",
+    "close_range": "fd u32 close_range",
     "flock": "fd flock",
     "mlock": "p u",
     "munlock": "p u",
@@ -261,6 +263,18 @@ SPECS: dict[str, str] = {
     "time": "p",
     "mq_open": "path open_flags mode_creat in:mq_attr",
     "mq_unlink": "path",
+    "mq_getsetattr": "fd in:mq_attr out:mq_attr",
+    "ptrace": "x d p p",
+    "sched_getattr": "d out:sched_attr u u",
+    "sched_setattr": "d in:sched_attr u",
+    "io_uring_enter": "fd u32 u32 uring_enter p u",
+    "io_uring_register": "fd uring_register p u32",
+    "mq_notify": "fd in:sigevent",
+    "getrlimit": "rlimit out:rlimit",
+    "setrlimit": "rlimit in:rlimit",
+    "sched_rr_get_interval": "d out:timespec",
+    "sched_setscheduler": "d sched_policy in:int",
+    "sched_setparam": "d in:int",
     "mq_timedsend": "fd ibuf:2 u u in:timespec",
     "mq_timedreceive": "fd obuf u out:uint in:timespec",
     "sendfile": "fd fd loff_io u",
@@ -384,12 +398,11 @@ def build_plan(sc: Syscall, string_limit: int, fds: FdOptions | None = None) -> 
             exit_.append((i, "dirents", 0))
         elif what == "osockaddr":
             exit_.append((i, "osockaddr", int(param)))
-        elif what in ("socklen", "ival"):
-            entry.append((i, "struct", 8 if what == "ival" else 4))
-            if what == "socklen":
-                exit_.append((i, "olen", 0))
-        elif what == "oval":
-            exit_.append((i, "struct", 4))
+        elif what == "socklen":
+            entry.append((i, "struct", 4))
+            exit_.append((i, "olen", 0))
+        elif what in ("optval", "ooptval"):  # as long as optlen says (sockets.py)
+            (entry if what == "optval" else exit_).append((i, what, 0))
         elif what == "out":
             exit_.append((i, "struct", structs.STRUCT_SIZES[param]))
         elif what in ARRAYS:
@@ -451,14 +464,15 @@ _SIMPLE: dict[str, Callable[[int], str]] = {
     "mknod_mode": lambda v: flags.file_mode(v & 0xFFFFFFFF),
     "ipc_key": lambda v: "IPC_PRIVATE" if v & 0xFFFFFFFF == 0 else hex(v & 0xFFFFFFFF),
     "ipc_get": lambda v: calls.ipc_get_flags(v),
-    "umask": lambda v: argtypes.octal(v & 0o777),
+    "umask": lambda v: argtypes.octal(v & 0o7777),
+    "mfd_flags": lambda v: _mfd_flags(v & 0xFFFFFFFF),
     "idtype": lambda v: flags.enum(
         v & 0xFFFFFFFF, {0: "P_ALL", 1: "P_PID", 2: "P_PGID", 3: "P_PIDFD"}
     ),
     "fd": lambda v: str(_signed32(v)),
     "dirfd": lambda v: "AT_FDCWD" if _signed32(v) == flags.AT_FDCWD else str(_signed32(v)),
     "open_flags": flags.open_flags,
-    "open_flags0": lambda v: flags.bits(v, flags.OPEN_FLAGS),
+    "open_flags0": lambda v: flags.bits(v, flags.OPEN_FLAGS, prefix="O_"),
     "at_flags": lambda v: flags.bits(v, flags.AT_FLAGS),
     "statx_flags": flags.statx_flags,
     "timer_flags": lambda v: flags.bits(v, ((1, "TIMER_ABSTIME"),)),
@@ -471,7 +485,7 @@ _SIMPLE: dict[str, Callable[[int], str]] = {
     "how": lambda v: flags.enum(v, flags.SIGPROCMASK_HOW),
     "whence": lambda v: flags.enum(v, flags.SEEK_WHENCE),
     "fcntl": lambda v: flags.enum(v, flags.FCNTL_CMDS),
-    "ioctl": lambda v: flags.IOCTLS.get(v, hex(v)),
+    "ioctl": calls.ioctl_request,
     "family": lambda v: flags.ADDRESS_FAMILIES.get(
         v & 0xFFFFFFFF, f"{v & 0xFFFFFFFF:#x} /* AF_??? */"
     ),
@@ -484,6 +498,13 @@ _SIMPLE: dict[str, Callable[[int], str]] = {
     "arch_prctl": lambda v: flags.enum(v, flags.ARCH_PRCTL),
     "rlimit": lambda v: flags.enum(v, flags.RLIMITS),
 }
+
+
+def _mfd_flags(value: int) -> str:
+    """memfd_create's flags with the huge page size: `MFD_HUGETLB|21<<MFD_HUGE_SHIFT`."""
+    shown = argtypes.FORMATTERS["mfd_flags"](value & ~flags.HUGE_MASK)
+    huge = flags.huge_size(value, "MFD")
+    return (huge[1:] if shown == "0" else shown + huge) if huge else shown
 
 
 def _render_fetched(kind: str, param: str, value: object, arg: int, ok: bool, ret: int) -> str:
@@ -556,8 +577,16 @@ def render_args(
         mask = fetched.get(SIGRETURN_MASK_KEY)
         shown = structs.sigset_bytes(mask) if isinstance(mask, bytes) else None
         return [f"{{mask={shown}}}"] if shown is not None else out
-    if plan.name == "clone3" and PTID_KEY in fetched and out:
-        out[0] += f" => {{parent_tid=[{fetched[PTID_KEY]}]}}"
+    if plan.name == "clone3" and out:
+        if args[1] < 64:  # smaller than CLONE_ARGS_SIZE_VER0: strace shows the address
+            return [structs.pointer(args[0]), *out[1:]]
+        returned = [
+            f"{k}=[{fetched[key]}]"
+            for k, key in (("pidfd", PIDFD_KEY), ("parent_tid", PTID_KEY))
+            if key in fetched
+        ]
+        if returned:
+            out[0] += f" => {{{', '.join(returned)}}}"
     hook = calls.ARG_HOOKS.get(plan.name)
     return hook(args, out, fetched, ok, ret) if hook is not None else out
 
@@ -577,9 +606,35 @@ def _futex_args(args: Sequence[int], out: list[str]) -> list[str]:
         return out[:4]
     if op == 3:  # REQUEUE
         return out[:5]
-    if op in (9, 10):  # WAIT_BITSET, WAKE_BITSET
+    if op == 9:  # WAIT_BITSET
         return [*out[:4], _bitset(args[5])]
+    if op == 10:  # WAKE_BITSET
+        return [*out[:3], _bitset(args[5])]
+    if op == 5 and len(out) > 5:  # WAKE_OP: val3 is the operation
+        return [*out[:5], _futex_wake_op(args[5] & 0xFFFFFFFF)]
+    if op not in flags.FUTEX_OPS and len(out) > 5:  # unknown: every argument, raw
+        val3 = args[5] & 0xFFFFFFFF
+        return [*out[:3], structs.pointer(args[3]), out[4], hex(val3) if val3 else "0"]
     return out
+
+
+_WAKE_OPS = {0: "FUTEX_OP_SET", 1: "FUTEX_OP_ADD", 2: "FUTEX_OP_OR", 3: "FUTEX_OP_ANDN",
+             4: "FUTEX_OP_XOR"}  # fmt: skip
+_WAKE_CMPS = {0: "FUTEX_OP_CMP_EQ", 1: "FUTEX_OP_CMP_NE", 2: "FUTEX_OP_CMP_LT",
+              3: "FUTEX_OP_CMP_LE", 4: "FUTEX_OP_CMP_GT", 5: "FUTEX_OP_CMP_GE"}  # fmt: skip
+
+
+def _hex0(value: int) -> str:
+    return hex(value) if value else "0"
+
+
+def _futex_wake_op(val3: int) -> str:
+    """strace's FUTEX_WAKE_OP operation: `FUTEX_OP_ADD<<28|0x1<<12|FUTEX_OP_CMP_GT<<24|0`."""
+    shift = "FUTEX_OP_OPARG_SHIFT<<28|" if (val3 >> 28) & 8 else ""
+    op = _WAKE_OPS.get((val3 >> 28) & 7, f"{(val3 >> 28) & 7:#x} /* FUTEX_OP_??? */")
+    cmp = _WAKE_CMPS.get((val3 >> 24) & 0xF, f"{(val3 >> 24) & 0xF:#x} /* FUTEX_OP_CMP_??? */")
+    oparg, cmparg = _hex0((val3 >> 12) & 0xFFF), _hex0(val3 & 0xFFF)
+    return f"{shift}{op}<<28|{oparg}<<12|{cmp}<<24|{cmparg}"
 
 
 FCNTL_NO_ARG = frozenset({1, 3, 9, 11, 1025, 1032, 1034})
@@ -591,6 +646,8 @@ def _fcntl_args(
 ) -> list[str]:
     # strace: no third argument for the F_GET* commands, flags for F_SETFD/F_SETFL
     cmd = args[1] & 0xFFFFFFFF
+    if cmd not in flags.FCNTL_CMDS:  # strace: an unknown command's argument as a number
+        return [*out[:2], hex(args[2]) if args[2] else "0"]
     if cmd in FCNTL_NO_ARG:
         return out[:2]
     if cmd == 2:  # F_SETFD
@@ -601,7 +658,15 @@ def _fcntl_args(
         return [*out[:2], calls.flock_arg(cmd, fetched, ok, args[2])]
     if cmd == 1033:  # F_ADD_SEALS
         return [*out[:2], argtypes.FORMATTERS["seals"](args[2])]
-    if cmd in (0, 1030, 1031, 8, 10, 1024, 1033):  # numbers: fds, sizes, pids, signals
+    if cmd in calls.FCNTL_OWNER_EX:
+        return [*out[:2], calls.owner_ex_arg(cmd, fetched, ok, args[2])]
+    if cmd == 10:  # F_SETSIG
+        return [*out[:2], flags.signal_name(_signed32(args[2])) if args[2] else "0"]
+    if cmd == 1024:  # F_SETLEASE
+        return [*out[:2], flags.enum(args[2] & 0xFFFFFFFF, calls.LEASES)]
+    if cmd == 1026:  # F_NOTIFY
+        return [*out[:2], flags.bits(args[2] & 0xFFFFFFFF, calls.DN_FLAGS)]
+    if cmd in (0, 1030, 1031, 8, 1033):  # numbers: fds, sizes, pids
         return [*out[:2], str(_signed32(args[2]))]
     return out
 
@@ -638,10 +703,16 @@ def render_return(name: str, rval: int | None, is_error: bool, fcntl_cmd: int = 
         return f"{rval:#x} (flags FD_CLOEXEC)"
     if name == "fcntl" and fcntl_cmd == 3:  # C's %#x: `0`, not `0x0`
         return f"{rval:#x} (flags {flags.open_flags(rval)})" if rval else "0 (flags O_RDONLY)"
+    if name == "fcntl" and fcntl_cmd == 11 and rval > 0:  # F_GETSIG
+        return f"{rval} ({flags.signal_name(rval)})"
+    if name == "fcntl" and fcntl_cmd == 1025:  # F_GETLEASE
+        return f"{rval:#x} ({flags.enum(rval, calls.LEASES)})" if rval else "0 (F_RDLCK)"
     if name == "fcntl" and fcntl_cmd == 1034:
         return f"{rval:#x} (seals {argtypes.FORMATTERS['seals'](rval)})"
     if name == "umask":
         return argtypes.octal(rval)
+    if name == "prctl" and fcntl_cmd & 0xFFFFFFFF == 52 and rval > 0:  # speculation flags
+        return hex(rval)
     if name == "membarrier" and fcntl_cmd & 0xFFFFFFFF == 0 and rval > 0:
         return hex(rval)  # MEMBARRIER_CMD_QUERY: a mask
     return str(rval)

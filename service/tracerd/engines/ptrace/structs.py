@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-from . import flags
+from . import argtypes, flags
 
 _ESCAPES = {
     0x0A: "\\n",
@@ -186,6 +186,9 @@ def sockaddr(data: bytes) -> str | None:
             f"{{{head}, sin6_port=htons({port}), sin6_flowinfo=htonl(0), "
             f'inet_pton(AF_INET6, "{addr6}", &sin6_addr), sin6_scope_id=0}}'
         )
+    if family == 16 and len(data) >= 12:  # AF_NETLINK
+        nl_pid, groups = struct.unpack_from("=II", data, 4)
+        return f"{{{head}, nl_pid={nl_pid}, nl_groups={groups:08x}}}"
     return f"{{{head}, sa_data={quote(data[2:16])}}}"
 
 
@@ -386,11 +389,29 @@ def sysinfo(data: bytes) -> str | None:
     )
 
 
+def _hex0(value: int) -> str:
+    """C's `%#x` of a 32-bit value: `0x15`, but `0`."""
+    value &= 0xFFFFFFFF
+    return f"{value:#x}" if value else "0"
+
+
 FS_MAGIC = {
     0xEF53: "EXT2_SUPER_MAGIC", 0x01021994: "TMPFS_MAGIC", 0x9FA0: "PROC_SUPER_MAGIC",
     0x62656572: "SYSFS_MAGIC", 0x58465342: "XFS_SUPER_MAGIC", 0x9123683E: "BTRFS_SUPER_MAGIC",
     0x794C7630: "OVERLAYFS_SUPER_MAGIC", 0x1373: "DEVFS_SUPER_MAGIC",
-    0x63677270: "CGROUP2_SUPER_MAGIC",
+    0x63677270: "CGROUP2_SUPER_MAGIC", 0x1CD1: "DEVPTS_SUPER_MAGIC", 0xEF51: "EXT2_OLD_SUPER_MAGIC",
+    0x0027E0EB: "CGROUP_SUPER_MAGIC", 0x0BAD1DEA: "FUTEXFS_SUPER_MAGIC",
+    0x50495045: "PIPEFS_MAGIC", 0x534F434B: "SOCKFS_MAGIC", 0x64626720: "DEBUGFS_MAGIC",
+    0x64646178: "DAXFS_MAGIC", 0x74726163: "TRACEFS_MAGIC", 0xCAFE4A11: "BPF_FS_MAGIC",
+    0xA501FCF5: "VXFS_SUPER_MAGIC", 0x73727279: "BTRFS_TEST_MAGIC",
+    0x42494E4D: "BINFMTFS_MAGIC", 0x73636673: "SECURITYFS_MAGIC", 0xF97CFF8C: "SELINUX_MAGIC",
+    0x6E736673: "NSFS_MAGIC", 0x9FA2: "USBDEVICE_SUPER_MAGIC",
+    0x65735546: "FUSE_SUPER_MAGIC", 0x6969: "NFS_SUPER_MAGIC", 0x858458F6: "RAMFS_MAGIC",
+    0x62646576: "BDEVFS_MAGIC", 0x9660: "ISOFS_SUPER_MAGIC", 0x4D44: "MSDOS_SUPER_MAGIC",
+    0x68191122: "QNX6_SUPER_MAGIC", 0x73717368: "SQUASHFS_MAGIC",
+    0x01021997: "V9FS_MAGIC", 0x19800202: "MQUEUE_MAGIC", 0x6165676C: "PSTOREFS_MAGIC",
+    0x09041934: "ANON_INODE_FS_MAGIC", 0xABBA1974: "XENFS_SUPER_MAGIC",
+    0xF2F52010: "F2FS_SUPER_MAGIC", 0x7461636F: "OCFS2_SUPER_MAGIC",
 }  # fmt: skip
 ST_FLAGS: flags.Table = (
     (0x1, "ST_RDONLY"), (0x2, "ST_NOSUID"), (0x4, "ST_NODEV"), (0x8, "ST_NOEXEC"),
@@ -409,7 +430,7 @@ def statfs(data: bytes) -> str | None:
     return (
         f"{{f_type={kind}, f_bsize={bsize}, f_blocks={blocks}, f_bfree={bfree}, "
         f"f_bavail={bavail}, f_files={files}, f_ffree={ffree}, "
-        f"f_fsid={{val=[{fsid0 & 0xFFFFFFFF:#x}, {fsid1 & 0xFFFFFFFF:#x}]}}, "
+        f"f_fsid={{val=[{_hex0(fsid0)}, {_hex0(fsid1)}]}}, "
         f"f_namelen={namelen}, f_frsize={frsize}, f_flags={flags.bits(fl, ST_FLAGS)}}}"
     )
 
@@ -496,16 +517,26 @@ SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV
 
 
 def sigevent(data: bytes) -> str | None:
+    """strace 6.1's print_sigevent: sigev_value only when set, the thread id or function by
+    notification kind."""
     if len(data) < 16:
         return None
     value, signo, notify = struct.unpack_from("=Qii", data)
-    if notify == 0:
-        return (
-            f"{{sigev_value={{sival_int={value & 0xFFFFFFFF}, sival_ptr={hex(value)}}}, "
-            f"sigev_signo={flags.signal_name(signo)}, sigev_notify=SIGEV_SIGNAL}}"
-        )
-    shown = flags.signal_name(signo) if signo else "0"
-    return f"{{sigev_signo={shown}, sigev_notify={flags.enum(notify, SIGEV_NOTIFY)}}}"
+    parts = []
+    if value:
+        parts.append(f"sigev_value={{sival_int={argtypes.s32(value)}, sival_ptr={hex(value)}}}")
+    named = notify in (0, 2, 4)
+    parts.append(
+        f"sigev_signo={flags.signal_name(signo) if named and signo else signo & 0xFFFFFFFF}"
+    )
+    parts.append(f"sigev_notify={flags.enum(notify, SIGEV_NOTIFY)}")
+    if notify == 4 and len(data) >= 20:
+        parts.append(f"sigev_notify_thread_id={struct.unpack_from('=i', data, 16)[0]}")
+    elif notify == 2 and len(data) >= 32:
+        function, attributes = struct.unpack_from("=QQ", data, 16)
+        parts.append(f"sigev_notify_function={pointer(function)}")
+        parts.append(f"sigev_notify_attributes={pointer(attributes)}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def mq_attr(data: bytes) -> str | None:
@@ -553,7 +584,7 @@ def siginfo_text(sig: int, raw: bytes | None) -> str:
             spid, suid, ptr = struct.unpack_from("=iIQ", raw, 16)
             return (
                 f"{{{head}, si_code={code_name}, si_pid={spid}, si_uid={suid}, "
-                f"si_int={ptr & 0xFFFFFFFF}, si_ptr={pointer(ptr)}}}"
+                f"si_int={argtypes.s32(ptr)}, si_ptr={pointer(ptr)}}}"
             )
         return f"{{{head}, si_code={code_name}}}"
     if sig == 17:
@@ -577,9 +608,36 @@ def siginfo(data: bytes) -> str | None:
     return siginfo_text(struct.unpack_from("=i", data)[0], data)
 
 
+SCHED_POLICY_NAMES = {
+    0: "SCHED_OTHER", 1: "SCHED_FIFO", 2: "SCHED_RR", 3: "SCHED_BATCH", 5: "SCHED_IDLE",
+    6: "SCHED_DEADLINE",
+}  # fmt: skip
+SCHED_FLAGS: flags.Table = (
+    (1, "SCHED_FLAG_RESET_ON_FORK"), (2, "SCHED_FLAG_RECLAIM"), (4, "SCHED_FLAG_DL_OVERRUN"),
+    (8, "SCHED_FLAG_KEEP_POLICY"), (16, "SCHED_FLAG_KEEP_PARAMS"),
+    (32, "SCHED_FLAG_UTIL_CLAMP_MIN"), (64, "SCHED_FLAG_UTIL_CLAMP_MAX"),
+)  # fmt: skip
+
+
+def sched_attr(data: bytes) -> str | None:
+    """struct sched_attr (56 bytes, SCHED_ATTR_SIZE_VER1), every field as strace prints it."""
+    if len(data) < 56:
+        return None
+    size, policy, fl, nice, prio, runtime, deadline, period, umin, umax = struct.unpack_from(
+        "=IIQiIQQQII", data
+    )
+    return (
+        f"{{size={size}, sched_policy={flags.enum(policy, SCHED_POLICY_NAMES)}, "
+        f"sched_flags={flags.bits(fl, SCHED_FLAGS)}, sched_nice={nice}, sched_priority={prio}, "
+        f"sched_runtime={runtime}, sched_deadline={deadline}, sched_period={period}, "
+        f"sched_util_min={umin}, sched_util_max={umax}}}"
+    )
+
+
 STRUCT_SIZES.update(
-    tms=32, timespec_pair=32, timeval_pair=32, sigevent=16, mq_attr=32, loff=8, siginfo=128
-)
+    tms=32, timespec_pair=32, timeval_pair=32, sigevent=32, mq_attr=32, loff=8, siginfo=128,
+    sched_attr=56,
+)  # fmt: skip
 RENDERERS.update(
     tms=tms,
     timespec_pair=timespec_pair,
@@ -588,4 +646,5 @@ RENDERERS.update(
     mq_attr=mq_attr,
     loff=loff,
     siginfo=siginfo,
+    sched_attr=sched_attr,
 )

@@ -69,7 +69,7 @@ def test_default_plan_from_prototype(table: SyscallTable) -> None:
         ("fcntl", [3, 1030, 10], "3, F_DUPFD_CLOEXEC, 10"),
         ("arch_prctl", [0x1002, 0x7F00], "ARCH_SET_FS, 0x7f00"),
         ("wait4", [2**64 - 1, 0, 0, 0], "-1, NULL, 0, NULL"),
-        ("futex", [0x10, 0x7F, 1, 0, 0, 0], "0x10, 0x7f, 1, 0, NULL, 0"),
+        ("futex", [0x10, 0x7F, 1, 0, 0, 0], "0x10, 0x7f /* FUTEX_??? */, 1, NULL, NULL, 0"),
         ("futex", [0x10, 0x83, 1, 0x7FFFFFFF, 0x20, 0],
          "0x10, FUTEX_REQUEUE_PRIVATE, 1, 2147483647, 0x20"),
         ("fadvise64", [3, 0, 0, 2], "3, 0, 0, POSIX_FADV_SEQUENTIAL"),
@@ -147,7 +147,7 @@ def test_socket_calls_like_strace(table: SyscallTable) -> None:
     ]  # fmt: skip
     assert args_of("socket", [1, 2, 0], {}) == ["AF_UNIX", "SOCK_DGRAM", "0"]
     one = struct.pack("=i", 1)
-    assert args_of("setsockopt", [3, 1, 2, 0x1000, 4], {3: one}) == [
+    assert args_of("setsockopt", [3, 1, 2, 0x1000, 4], {3: (one, 4)}) == [
         "3", "SOL_SOCKET", "SO_REUSEADDR", "[1]", "4",
     ]  # fmt: skip
     sin = struct.pack("=H", 2) + struct.pack("!H", 80) + bytes([127, 0, 0, 1]) + bytes(8)
@@ -162,6 +162,49 @@ def test_socket_calls_like_strace(table: SyscallTable) -> None:
     assert args_of("getsockname", [6, 0x1000, 0x2000], unnamed) == [
         "6", "{sa_family=AF_UNIX}", "[110 => 2]",
     ]  # fmt: skip
+
+
+def test_socket_options_like_strace(table: SyscallTable) -> None:
+    """strace 6.1's socket options: every level's names, values printed by length (a
+    timeval as its bytes, cut at -s), SO_ERROR as an errno, unknown levels and options."""
+    from tracerd.engines.ptrace.sockets import OUT_LEN_KEY
+
+    def args_of(name: str, args: list[int], fetched: dict[int, object], ok: bool = True) -> str:
+        plan = plans.build_plan(table.by_name[name], 32)
+        return ", ".join(plans.render_args(plan, args, fetched, ok, 0))
+
+    tv = struct.pack("=qq", 2, 500000)
+    assert args_of("setsockopt", [3, 1, 20, 0x10, 16], {3: (tv, 16)}) == (
+        '3, SOL_SOCKET, SO_RCVTIMEO_OLD, "\\2\\0\\0\\0\\0\\0\\0\\0 \\241\\7\\0\\0\\0\\0\\0", 16'
+    )
+    assert args_of("setsockopt", [3, 1, 20, 0x10, 16], {3: (tv, 8)}).endswith("..., 16")
+    four = struct.pack("=i", 64)
+    assert args_of("setsockopt", [3, 0, 2, 0x10, 4], {3: (four, 4)}) == "3, SOL_IP, IP_TTL, [64], 4"
+    assert args_of("setsockopt", [3, 999, 1, 0x10, 4], {3: (four, 4)}) == (
+        "3, 0x3e7 /* SOL_?? */, 1, [64], 4"
+    )
+    assert args_of("setsockopt", [3, 6, 99, 0x10, 4], {3: (four, 4)}) == (
+        "3, SOL_TCP, 0x63 /* TCP_??? */, [64], 4"
+    )
+    assert args_of("setsockopt", [3, 41, 26, 0x10, 4], {3: (four, 4)}).startswith(
+        "3, SOL_IPV6, IPV6_V6ONLY"
+    )
+    small = {3: (b"\0\0", 2), 4: struct.pack("=I", 2), OUT_LEN_KEY: 2}
+    assert args_of("getsockopt", [3, 1, 8, 0x10, 0x20], small) == (
+        '3, SOL_SOCKET, SO_RCVBUF, "\\x00\\x00", [2]'
+    )
+    err = {3: (struct.pack("=i", 111), 4), 4: struct.pack("=I", 4), OUT_LEN_KEY: 4}
+    assert args_of("getsockopt", [3, 1, 4, 0x10, 0x20], err) == (
+        "3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]"
+    )
+    ucred = {3: (struct.pack("=iII", 42, 0, 0), 12), 4: struct.pack("=I", 12), OUT_LEN_KEY: 12}
+    assert args_of("getsockopt", [3, 1, 17, 0x10, 0x20], ucred) == (
+        "3, SOL_SOCKET, SO_PEERCRED, {pid=42, uid=0, gid=0}, [12]"
+    )
+    failed = {4: struct.pack("=I", 4)}
+    assert args_of("getsockopt", [3, 1, 9999, 0x10, 0x20], failed, ok=False) == (
+        "3, SOL_SOCKET, 0x270f /* SO_??? */, 0x10, [4]"
+    )
 
 
 def test_statx_like_strace() -> None:
@@ -239,3 +282,57 @@ def test_sigaction_flags_in_strace_order_and_clone3_parent_tid(table: SyscallTab
         "stack_size=0} => {parent_tid=[4242]}",
         "88",
     ]
+
+
+def test_holdout2_arguments_like_strace(table: SyscallTable) -> None:
+    """Lines strace 6.1 printed for programs of bench/corpus/strace_holdout2 (the second
+    holdout), argument by argument: ptrace requests, ioctls, fcntl commands, futex ops,
+    prctl options and unknown flag/enum values."""
+
+    def args_of(name: str, args: list[int], fetched: dict[int, object], ok: bool = True) -> str:
+        plan = plans.build_plan(table.by_name[name], 32)
+        return ", ".join(plans.render_args(plan, args, fetched, ok, 0))
+
+    assert args_of("ptrace", [0, 0, 0, 0], {}, ok=False) == "PTRACE_TRACEME"
+    assert args_of("ptrace", [2, 999999, 0x1000, 0x7FF0], {}, ok=False) == (
+        "PTRACE_PEEKDATA, 999999, 0x1000, 0x7ff0"
+    )
+    assert args_of("ptrace", [16, 999999, 0, 0], {}) == "PTRACE_ATTACH, 999999"
+    assert args_of("ptrace", [7, 999999, 0, 5], {}) == "PTRACE_CONT, 999999, NULL, SIGTRAP"
+    assert args_of("ptrace", [0x4206, 9, 0, 0x11], {}) == (
+        "PTRACE_SEIZE, 9, NULL, PTRACE_O_TRACESYSGOOD|PTRACE_O_TRACEEXEC"
+    )
+    assert args_of("ptrace", [12, 9, 0, 0], {}, ok=False) == "PTRACE_GETREGS, 9, NULL"
+    assert args_of("ptrace", [12345, 9, 0, 0], {}, ok=False) == (
+        "0x3039 /* PTRACE_??? */, 9, NULL, NULL"
+    )
+    assert args_of("ioctl", [6, 0x1234ABCD, 0], {}, ok=False) == (
+        "6, _IOC(_IOC_NONE, 0xab, 0xcd, 0x1234), 0"
+    )
+    winsize = {2: struct.pack("=4H", 24, 80, 0, 0)}
+    assert args_of("ioctl", [3, 0x5414, 0x10], winsize) == (
+        "3, TIOCSWINSZ, {ws_row=24, ws_col=80, ws_xpixel=0, ws_ypixel=0}"
+    )
+    assert args_of("fcntl", [3, 10, 29], {}) == "3, F_SETSIG, SIGIO"
+    assert args_of("fcntl", [6, 1026, 0x8000000C], {}) == (
+        "6, F_NOTIFY, DN_CREATE|DN_DELETE|DN_MULTISHOT"
+    )
+    assert render_return("fcntl", 2, False, 1025) == "0x2 (F_UNLCK)"
+    assert render_return("fcntl", 29, False, 11) == "29 (SIGIO)"
+    wake_op = (1 << 28) | (1 << 12) | (4 << 24)
+    assert args_of("futex", [0x10, 133, 1, 1, 0x20, wake_op], {}) == (
+        "0x10, FUTEX_WAKE_OP_PRIVATE, 1, 1, 0x20, FUTEX_OP_ADD<<28|0x1<<12|FUTEX_OP_CMP_GT<<24|0"
+    )
+    assert args_of("futex", [0x10, 10, 1, 0, 0, 3], {}) == "0x10, FUTEX_WAKE_BITSET, 1, 0x3"
+    assert args_of("prctl", [23, 200, 0, 0, 0], {}) == "PR_CAPBSET_READ, 0xc8 /* CAP_??? */"
+    assert args_of("prctl", [47, 1, 13, 0, 0], {}) == (
+        "PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_RAW, 0, 0"
+    )
+    assert args_of("lseek", [3, 0, 7], {}) == "3, 0, 0x7 /* SEEK_??? */"
+    assert args_of("getrandom", [0x10, 16, 0x40], {}, ok=False) == "0x10, 16, 0x40 /* GRND_??? */"
+    assert args_of("socket", [2, 0x20, 0], {}, ok=False) == (
+        "AF_INET, 0x20 /* SOCK_??? */, IPPROTO_IP"
+    )
+    assert args_of("mmap", [0, 4096, 1, 0x8000023, 2**64 - 1, 0], {}, ok=False) == (
+        "NULL, 4096, PROT_READ, MAP_SHARED_VALIDATE|MAP_ANONYMOUS|2<<MAP_HUGE_SHIFT, -1, 0"
+    )
