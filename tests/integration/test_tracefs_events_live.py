@@ -322,6 +322,7 @@ def test_system_wide_raw_syscalls_does_not_feed_on_itself(daemon: InProcess) -> 
     session = resp.json()
     sid = session["id"]
     assert session["state"] == "running", session
+
     def new_daemon_thread() -> None:
         for _ in range(200):
             with open("/proc/self/stat", "rb") as fh:
