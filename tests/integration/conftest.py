@@ -21,6 +21,8 @@ from fastapi.testclient import TestClient
 from tracerd.app import create_app
 from tracerd.config import Settings
 
+from ..waits import WAIT_TIMEOUT_S
+
 START_TIMEOUT_S = 30.0
 
 
@@ -159,7 +161,7 @@ def daemon_process(short_tmp: Path) -> Iterator[DaemonProcess]:
         proc.stop()
 
 
-def wait_for(predicate: Any, timeout_s: float = 10.0, interval_s: float = 0.05) -> Any:
+def wait_for(predicate: Any, timeout_s: float = WAIT_TIMEOUT_S, interval_s: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
         value = predicate()
