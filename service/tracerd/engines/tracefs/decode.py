@@ -43,6 +43,8 @@ from .registry import (
 _U64 = struct.Struct("<Q").unpack_from
 _U32 = struct.Struct("<I").unpack_from
 _NO_TASK: tuple[int | None, str | None] = (None, None)
+MARKER_EVENTS = frozenset({"ftrace:print", "ftrace:raw_data"})
+"""trace_marker and trace_marker_raw writes: kept whoever wrote them"""
 
 
 class TaskLookup(Protocol):
@@ -105,15 +107,22 @@ class PageDecoder:
             eid: build_maker(p, hooks.get(p.name), resolve)
             for eid, p in self.registry.plans.items()
         }
-        # the kernel records these for the other task they name (the wakee, the next task)
-        self._keep_ids = frozenset(eid for eid, p in self.registry.plans.items() if p.name in hooks)
+        # kept from skipped processes: records the kernel makes for the other task they name
+        # (the wakee, the next task), and trace_marker writes, which no pid list filters
+        # (the session's own markers are written by its worker: POST .../marker)
+        self._keep_ids = frozenset(
+            eid
+            for eid, p in self.registry.plans.items()
+            if p.name in hooks or p.name in MARKER_EVENTS
+        )
 
     def skip_processes(self, pids: Iterable[int]) -> None:
         """Drop the records of these processes' threads. `set_event_notrace_pid` lists
         the threads that existed when it was written; a thread the daemon starts later
         (its thread pool grows and shrinks) is traced until the next update, so the
         decoder drops what the kernel let through, by tgid. Scheduler records that the
-        kernel keeps for the other task they name are kept."""
+        kernel keeps for the other task they name are kept, and markers (MARKER_EVENTS:
+        the kernel's list never applied to them, and the worker writes the API's)."""
         self.skip_pids = frozenset(pids)
 
     def _resolve(self, tid: int) -> tuple[int | None, str | None]:
