@@ -172,6 +172,20 @@ def wait_for(predicate: Any, timeout_s: float = WAIT_TIMEOUT_S, interval_s: floa
         time.sleep(interval_s)
 
 
+def wait_final(daemon: InProcess, sid: str, timeout_s: float = WAIT_TIMEOUT_S) -> dict[str, Any]:
+    """Until the session is stopped or failed: its view (a timeout says where it stands)."""
+
+    def view() -> dict[str, Any]:
+        return dict(daemon.call("GET", f"/v1/sessions/{sid}").json())
+
+    try:
+        return dict(
+            wait_for(lambda: (s := view())["state"] in ("stopped", "failed") and s, timeout_s)
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"session {sid} not final: {view()}") from exc
+
+
 SESSION_INSTANCE = re.compile(r"^tracerd_[0-9a-f]{6,32}_\d+$")
 
 

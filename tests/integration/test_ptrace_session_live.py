@@ -13,7 +13,7 @@ import pytest
 
 from tracerd.engines.ptrace import tracer as pt
 
-from .conftest import DaemonProcess, InProcess, alive, process_state, wait_for
+from .conftest import DaemonProcess, InProcess, alive, process_state, wait_final, wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.ptrace]
 
@@ -29,16 +29,7 @@ def sleeper() -> Iterator[subprocess.Popen[bytes]]:
 
 
 def final(daemon: InProcess, sid: str) -> dict[str, Any]:
-    return dict(
-        wait_for(
-            lambda: (
-                (s := daemon.call("GET", f"/v1/sessions/{sid}").json())["state"]
-                in ("stopped", "failed")
-                and s
-            ),
-            30,
-        )
-    )
+    return wait_final(daemon, sid)
 
 
 def test_launched_command_lines_like_strace(daemon: InProcess) -> None:
