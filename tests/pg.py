@@ -68,3 +68,14 @@ def postgres_url() -> Iterator[str | None]:
         if os.path.exists(os.path.join(data, "postmaster.pid")):
             _as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"])
         shutil.rmtree(root, ignore_errors=True)
+
+
+def reset_schema(url: str) -> None:
+    """Empty the database at `url` (tests own it): its public schema dropped and made anew."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()

@@ -18,6 +18,8 @@ from tracerd.engines.base import EngineContext
 from tracerd.specs import BpfSpec
 from tracerd.types import LOST_EVENT_NAME, WireEvent
 
+from ..waits import WAIT_TIMEOUT_S
+
 OUR_PREFIX = "trd_"
 GETPPID_C = r"""
 #include <stdio.h>
@@ -133,7 +135,7 @@ def prog_ids_loaded(ids: Sequence[int]) -> list[int]:
     return [i for i in ids if i in loaded]
 
 
-def wait_until(predicate: Any, timeout_s: float = 10.0, step_s: float = 0.05) -> bool:
+def wait_until(predicate: Any, timeout_s: float = WAIT_TIMEOUT_S, step_s: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():

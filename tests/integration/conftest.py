@@ -21,6 +21,8 @@ from fastapi.testclient import TestClient
 from tracerd.app import create_app
 from tracerd.config import Settings
 
+from ..waits import WAIT_TIMEOUT_S
+
 START_TIMEOUT_S = 30.0
 
 
@@ -165,7 +167,7 @@ def daemon_process(short_tmp: Path) -> Iterator[DaemonProcess]:
         proc.stop()
 
 
-def wait_for(predicate: Any, timeout_s: float = 10.0, interval_s: float = 0.05) -> Any:
+def wait_for(predicate: Any, timeout_s: float = WAIT_TIMEOUT_S, interval_s: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
         value = predicate()
@@ -174,6 +176,20 @@ def wait_for(predicate: Any, timeout_s: float = 10.0, interval_s: float = 0.05) 
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(interval_s)
+
+
+def wait_final(daemon: InProcess, sid: str, timeout_s: float = WAIT_TIMEOUT_S) -> dict[str, Any]:
+    """Until the session is stopped or failed: its view (a timeout says where it stands)."""
+
+    def view() -> dict[str, Any]:
+        return dict(daemon.call("GET", f"/v1/sessions/{sid}").json())
+
+    try:
+        return dict(
+            wait_for(lambda: (s := view())["state"] in ("stopped", "failed") and s, timeout_s)
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"session {sid} not final: {view()}") from exc
 
 
 SESSION_INSTANCE = re.compile(r"^tracerd_[0-9a-f]{6,32}_\d+$")

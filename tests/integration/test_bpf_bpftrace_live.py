@@ -215,7 +215,7 @@ def test_text_session_has_live_and_final_maps(tmp_path: Path) -> None:
     spec = {"bpftrace": script, "bpftrace_options": {"format": "text"}}
     with EngineRun(tmp_path, spec) as run:
         subprocess.run(["python3", "-c", "import os\nfor _ in range(7): os.getppid()"], check=True)
-        assert wait_until(lambda: "@calls" in run.engine.read_maps(run.handle), timeout_s=5)
+        assert wait_until(lambda: "@calls" in run.engine.read_maps(run.handle))
         live = run.engine.read_maps(run.handle)
         assert live["@calls"] == {"type": "value", "value": 7}
         assert live["@by"]["entries"] == [{"key": "python3", "value": 7}]

@@ -15,6 +15,7 @@ import pytest
 
 from tracerd.engines.base import Limits
 
+from ..waits import WAIT_TIMEOUT_S
 from .bpf_fakes import (
     EngineRun,
     Gated,
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.root, pytest.mark.bpf]
 SETTLE_S = 0.3
 
 
-def _settle(run: EngineRun, predicate: object, timeout_s: float = 10.0) -> None:
+def _settle(run: EngineRun, predicate: object, timeout_s: float = WAIT_TIMEOUT_S) -> None:
     """Wait until the poller delivered what the predicate looks for."""
     assert wait_until(predicate, timeout_s), f"not seen; {len(run.sink.events)} events"
 

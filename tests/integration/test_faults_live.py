@@ -1,7 +1,9 @@
 """Storage faults (issue 16's goal): every session kind reaches a final state within its
 stop timeout while the state database is locked by another connection holding a write
-transaction, and while the state dir's file system is full; a session created while the
-disk is full is refused or can be stopped; nothing is left running."""
+transaction (SQLite, and PostgreSQL: TRACERD_TEST_PG_URL or a private server from the
+installed binaries, tests/pg.py), and while the state dir's file system is full; a
+session created while the disk is full is refused or can be stopped; nothing is left
+running."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from fastapi.testclient import TestClient
 from tracerd.app import AUDIT_BUDGET_S, create_app
 from tracerd.config import Settings
 
+from ..pg import postgres_url, reset_schema
 from .conftest import fill, instances
 
 pytestmark = [pytest.mark.root, pytest.mark.tracefs]
@@ -78,9 +81,13 @@ def children(pid: int) -> list[tuple[int, str]]:
 
 
 @contextlib.contextmanager
-def running(state_dir: Path, socket: str) -> Iterator[Daemon]:
+def running(state_dir: Path, socket: str, db_url: str | None = None) -> Iterator[Daemon]:
     settings = Settings(
-        state_dir=state_dir, socket=socket, listen="127.0.0.1:0", stop_timeout_s=STOP_TIMEOUT_S
+        state_dir=state_dir,
+        socket=socket,
+        listen="127.0.0.1:0",
+        stop_timeout_s=STOP_TIMEOUT_S,
+        db_url=db_url,
     )
     with TestClient(create_app(settings)) as client:
         yield Daemon(client, settings)
@@ -94,38 +101,101 @@ def wait_gone(daemon: Daemon, timeout_s: float = 10.0) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def write_locked(db: Path, hold_s: float) -> Iterator[None]:
-    """Another connection holds a write transaction on `db` for `hold_s` (or until the
-    block ends, whichever comes first)."""
-    conn = sqlite3.connect(db, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("BEGIN IMMEDIATE")
-    released = threading.Event()
+def released_after(hold_s: float, release: Any) -> Iterator[None]:
+    """`release()` after `hold_s` or when the block ends, whichever comes first."""
+    done = threading.Event()
 
-    def release() -> None:
-        if not released.is_set():
-            released.set()
-            conn.rollback()
+    def once() -> None:
+        if not done.is_set():
+            done.set()
+            release()
 
-    timer = threading.Timer(hold_s, release)
+    timer = threading.Timer(hold_s, once)
     timer.start()
     try:
         yield
     finally:
         timer.cancel()
-        release()
+        timer.join()
+        once()
+
+
+@contextlib.contextmanager
+def sqlite_write_locked(db: Path, hold_s: float) -> Iterator[None]:
+    """Another connection holds a write transaction on `db` for `hold_s` (or until the
+    block ends, whichever comes first)."""
+    conn = sqlite3.connect(db, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        with released_after(hold_s, conn.rollback):
+            yield
+    finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def pg_write_locked(url: str, hold_s: float) -> Iterator[None]:
+    """PostgreSQL's equivalent of SQLite's BEGIN IMMEDIATE: another connection holds every
+    table of the schema IN EXCLUSIVE MODE (reads go on, every write waits) for `hold_s`."""
+    import psycopg
+
+    conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1))
+    try:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall()
+        ]
+        assert "sessions" in tables, tables
+        # the tables are locked one by one: a daemon transaction between two of them can
+        # deadlock with this one (PostgreSQL then cancels one side); this side tries again
+        for _ in range(20):
+            try:
+                conn.execute(f"LOCK TABLE {', '.join(tables)} IN EXCLUSIVE MODE")
+                break
+            except psycopg.errors.DeadlockDetected:
+                conn.rollback()
+        else:
+            raise AssertionError("the tables could not be locked")
+        with released_after(hold_s, conn.rollback):
+            yield
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[str | None]:
+    with postgres_url() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str | None:
+    """None: SQLite in the state dir; else an emptied PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return None
+    url: str | None = request.getfixturevalue("pg_server")
+    if url is None:
+        pytest.skip("no PostgreSQL: set TRACERD_TEST_PG_URL or install postgresql")
+    reset_schema(url)
+    return url
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("hold_s", [STOP_TIMEOUT_S / 2, STOP_TIMEOUT_S * 3])
 def test_a_locked_database_does_not_hold_a_stop_past_its_timeout(
-    short_tmp: Path, kind: str, hold_s: float
+    short_tmp: Path, kind: str, hold_s: float, backend: str | None
 ) -> None:
-    with running(short_tmp / "state", str(short_tmp / "s.sock")) as daemon:
+    with running(short_tmp / "state", str(short_tmp / "s.sock"), backend) as daemon:
         created = daemon.create(kind)
         assert created.status_code == 201, created.text
         sid = created.json()["id"]
-        with write_locked(daemon.settings.state_dir / "tracerd.db", hold_s):
+        if backend is None:
+            locked = sqlite_write_locked(daemon.settings.state_dir / "tracerd.db", hold_s)
+        else:
+            locked = pg_write_locked(backend, hold_s)
+        with locked:
             stopped, took = daemon.timed_stop(sid)
             assert stopped["state"] in FINAL, stopped
             assert took < STOP_TIMEOUT_S + MARGIN_S, took

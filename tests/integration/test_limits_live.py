@@ -11,24 +11,15 @@ from typing import Any
 
 import pytest
 
-from .conftest import InProcess, instances, wait_for
+from .conftest import InProcess, instances, wait_final
 
 pytestmark = [pytest.mark.root, pytest.mark.tracefs]
 
 EXEC = ["sched:sched_process_exec"]
 
 
-def final(daemon: InProcess, sid: str, timeout_s: float = 30) -> dict[str, Any]:
-    return dict(
-        wait_for(
-            lambda: (
-                (s := daemon.call("GET", f"/v1/sessions/{sid}").json())["state"]
-                in ("stopped", "failed")
-                and s
-            ),
-            timeout_s,
-        )
-    )
+def final(daemon: InProcess, sid: str) -> dict[str, Any]:
+    return wait_final(daemon, sid)
 
 
 def exec_events(daemon: InProcess, sid: str) -> list[dict[str, Any]]:
@@ -70,8 +61,8 @@ def test_budget_sample_drops_and_counts(daemon: InProcess) -> None:
         os.close(fd)
     stopped = daemon.call("POST", f"/v1/sessions/{session['id']}/stop?wait=true").json()
     lost = stopped["counters"]["lost"]["budget"]
-    assert lost > 0
-    assert stopped["counters"]["events"] + lost == 400
+    assert lost > 0, stopped
+    assert stopped["counters"]["events"] + lost == 400, stopped
 
 
 def test_budget_stop(daemon: InProcess) -> None:

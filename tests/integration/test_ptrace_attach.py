@@ -20,6 +20,7 @@ from tracerd.kernel.proc import thread_ids
 from tracerd.render.strace import StraceRenderer
 from tracerd.specs import PtraceSpec
 
+from ..waits import WAIT_TIMEOUT_S
 from .ptrace_fakes import ListLedger, ListSink, context
 from .ptrace_progs import GETPPID_C, LOOP_C, build
 
@@ -33,7 +34,7 @@ RUN_BLOCKERS = ("t", "T", None)
 SERVICE = str(Path(__file__).resolve().parents[2] / "service")
 
 
-def wait_until(predicate: object, timeout_s: float = 10.0) -> bool:
+def wait_until(predicate: object, timeout_s: float = WAIT_TIMEOUT_S) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():  # type: ignore[operator]
@@ -42,12 +43,24 @@ def wait_until(predicate: object, timeout_s: float = 10.0) -> bool:
     return False
 
 
+def in_loop(pid: int, prog: str) -> bool:
+    """`pid` runs `prog` and sleeps in clock_nanosleep (230): its usleep, which only the
+    loop calls (past exec and the loader's opens)."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe") == prog and Path(
+            f"/proc/{pid}/syscall"
+        ).read_text().startswith("230 ")
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def looper(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
-    """A program opening /etc/hostname every 20 ms for ~6 s."""
+    """A program opening /etc/hostname every 20 ms for ~6 s, yielded once in its loop (a
+    tracer attached earlier sees the loader's opens first)."""
     prog = build(tmp_path, "loop", LOOP_C)
     proc = subprocess.Popen([prog, "300", "20000"], stdout=subprocess.PIPE, text=True)
-    time.sleep(0.05)
+    assert wait_until(lambda: in_loop(proc.pid, prog))
     yield proc
     if proc.poll() is None:
         proc.kill()
@@ -201,7 +214,8 @@ def test_call_blocked_at_detach_ends_with_question_mark() -> None:
             PtraceSpec(pid=sleeper.pid, syscalls=["restart_syscall"]), ListLedger()
         )
         engine.start(handle, sink)
-        time.sleep(0.3)
+        # the tracer has seen the call begin (the tracee's first stop after the attach)
+        assert wait_until(lambda: getattr(handle.state.loop.tracees.get(sleeper.pid), "call", None))
         engine.stop(handle)
         # strace: `restart_syscall(<... resuming interrupted read ...> <detached ...>` (6.1
         # names `read` for a call it did not see begin)

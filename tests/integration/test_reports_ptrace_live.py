@@ -42,14 +42,17 @@ def test_syscalls_report_agrees_with_strace(daemon: InProcess, tmp_path: Path) -
     got = {r["syscall"]: (r["calls"], r["errors"] or 0) for r in ours["rows"]}
     assert got == {name: (calls, errors) for name, (calls, errors, _s) in theirs.items()}
     assert got["openat"][1] >= 20
-    slowest = max(theirs, key=lambda n: theirs[n][2])
-    assert slowest.endswith("nanosleep")  # glibc: clock_nanosleep
-    assert ours["rows"][0]["syscall"] == slowest
-    assert ours["rows"][0]["seconds"] >= 0.02
+    # which call took longest in all is timing, not the program's (two runs under ptrace on
+    # a busy machine: 40 traced openats can outlast the 20 ms sleep), so: rows by seconds,
+    # and the sleep's own row and event at least as long as it slept
+    (sleeper,) = [name for name in theirs if name.endswith("nanosleep")]  # glibc: clock_
+    seconds = [row["seconds"] for row in ours["rows"]]
+    assert seconds == sorted(seconds, reverse=True)
+    assert next(row for row in ours["rows"] if row["syscall"] == sleeper)["seconds"] >= 0.02
     trace = chrome_events(
         daemon.call("GET", f"/v1/sessions/{sid}/export", params={"format": "chrome"}).content
     )
     complete = [e for e in trace if e["ph"] == "X"]
     assert len(complete) >= ours["total"]["calls"]
-    sleep = next(e for e in complete if e["name"] == slowest)
+    sleep = next(e for e in complete if e["name"] == sleeper)
     assert sleep["dur"] >= 20_000  # µs

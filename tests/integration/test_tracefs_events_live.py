@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import InProcess, instances, wait_for
+from .conftest import InProcess, instances, wait_final, wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.tracefs]
 
@@ -51,20 +51,10 @@ def program(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(exe)
 
 
-def run_to_end(daemon: InProcess, spec: dict[str, Any], timeout_s: float = 30) -> dict[str, Any]:
+def run_to_end(daemon: InProcess, spec: dict[str, Any]) -> dict[str, Any]:
     created = daemon.create("tracefs", spec)
     assert created.status_code == 201, created.text
-    sid = created.json()["id"]
-    return dict(
-        wait_for(
-            lambda: (
-                (s := daemon.call("GET", f"/v1/sessions/{sid}").json())["state"]
-                in ("stopped", "failed")
-                and s
-            ),
-            timeout_s,
-        )
-    )
+    return wait_final(daemon, created.json()["id"])
 
 
 def all_events(daemon: InProcess, sid: str, **params: Any) -> list[dict[str, Any]]:

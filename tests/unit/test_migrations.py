@@ -37,8 +37,7 @@ def test_daemon_connections_use_wal(tmp_path: Path) -> None:
 def test_upgrade_on_postgresql_matches_the_models() -> None:
     import pytest
 
-    from ..pg import postgres_url
-    from .reports.store import reset_schema
+    from ..pg import postgres_url, reset_schema
 
     with postgres_url() as url:
         if url is None:

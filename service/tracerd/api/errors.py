@@ -65,7 +65,7 @@ def storage_unavailable(exc: OperationalError) -> StorageUnavailable:
     text = str(exc.orig or exc)
     if "full" in text.lower() or "no space" in text.lower():
         message = "the state database's file system is full: free space, then retry"
-    elif "locked" in text.lower():
+    elif "locked" in text.lower() or "lock timeout" in text.lower():  # SQLite, PostgreSQL
         message = "the state database is locked by another writer: retry"
     else:
         message = "the state database refused the request: retry"

@@ -2,7 +2,10 @@
 
 SQLite runs in WAL mode with foreign keys on; `auto_vacuum=INCREMENTAL` is set by the
 first migration (it cannot be changed once tables exist). Other databases (PostgreSQL)
-are used as configured.
+are used as configured, with the same bound on a lock wait: SQLite's busy timeout is
+PostgreSQL's `lock_timeout` (a statement waiting longer for a lock another connection
+holds fails, as SQLite's `database is locked` does, instead of wedging the daemon), and
+connecting gives up after CONNECT_TIMEOUT_S.
 """
 
 from __future__ import annotations
@@ -25,13 +28,19 @@ BUSY_TIMEOUT_MS = 10_000
 SHORT_BUSY_TIMEOUT_MS = 200
 """for threads that retry on their own (the control writers): a lock another connection
 holds costs them one short wait per attempt, so their time budget holds"""
+CONNECT_TIMEOUT_S = 10
+"""PostgreSQL: a server that does not answer fails the connection (libpq waits forever)"""
 _busy = threading.local()
 
 
 def short_busy_timeout() -> None:
-    """SQLite connections checked out by this thread from now on wait at most
+    """Connections checked out by this thread from now on wait at most
     SHORT_BUSY_TIMEOUT_MS for a lock (a thread pool's initializer)."""
     _busy.timeout_ms = SHORT_BUSY_TIMEOUT_MS
+
+
+def _lock_wait_ms() -> int:
+    return int(getattr(_busy, "timeout_ms", BUSY_TIMEOUT_MS))
 
 
 def migrations_dir() -> Path:
@@ -56,8 +65,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_busy_timeout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """The checking-out thread's busy timeout (a pooled connection serves any thread)."""
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout={getattr(_busy, 'timeout_ms', BUSY_TIMEOUT_MS)}")
+    cursor.execute(f"PRAGMA busy_timeout={_lock_wait_ms()}")
     cursor.close()
+
+
+def _pg_lock_timeout(dbapi_connection: Any, record: Any, _proxy: Any = None) -> None:
+    """The connecting or checking-out thread's lock wait as the session's `lock_timeout`
+    (set outside a transaction, so a rollback keeps it; only when it changes)."""
+    want = _lock_wait_ms()
+    if record.info.get("lock_timeout_ms") == want:
+        return
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET lock_timeout = {want}")
+        cursor.close()
+    finally:
+        dbapi_connection.autocommit = autocommit
+    record.info["lock_timeout_ms"] = want
 
 
 def make_engine(url: str) -> Engine:
@@ -67,6 +93,13 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "checkout", _sqlite_busy_timeout)
+        return engine
+    if url.startswith("postgresql"):
+        engine = create_engine(
+            url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+        )
+        event.listen(engine, "connect", _pg_lock_timeout)
+        event.listen(engine, "checkout", _pg_lock_timeout)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracerd.engines.tracefs.pairing import SyscallPairer
@@ -20,6 +20,8 @@ from tracerd.storage.tables import SessionRow
 from tracerd.storage.writer import EventWriter
 from tracerd.types import WireEvent
 from tracerd.workers.wire import event_row
+
+from ...pg import reset_schema
 
 T0 = 1_000_000_000_000
 
@@ -114,14 +116,6 @@ class Store:
             await self.writer.wait_committed(sid, seq - 1)
 
         self.call(go)
-
-
-def reset_schema(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
 
 
 def ev(

@@ -44,6 +44,8 @@ from .registry import (
 _U64 = struct.Struct("<Q").unpack_from
 _U32 = struct.Struct("<I").unpack_from
 _NO_TASK: tuple[int | None, str | None] = (None, None)
+MARKER_EVENTS = frozenset({"ftrace:print", "ftrace:raw_data"})
+"""trace_marker and trace_marker_raw writes: kept whoever wrote them"""
 
 
 class TaskLookup(Protocol):
@@ -107,12 +109,13 @@ class PageDecoder:
             eid: build_maker(p, hooks.get(p.name), resolve)
             for eid, p in self.registry.plans.items()
         }
-        # the kernel records these for the other task they name (the wakee, the next task);
-        # markers (trace_marker writes, by the worker for the session) are not pid-filtered
+        # kept from skipped processes: records the kernel makes for the other task they name
+        # (the wakee, the next task), and trace_marker writes, which no pid list filters
+        # (the session's own markers are written by its worker: POST .../marker)
         self._keep_ids = frozenset(
             eid
             for eid, p in self.registry.plans.items()
-            if p.name in hooks or p.name.startswith("ftrace:")
+            if p.name in hooks or p.name in MARKER_EVENTS
         )
 
     def skip_processes(self, pids: Iterable[int]) -> None:
@@ -120,7 +123,8 @@ class PageDecoder:
         the threads that existed when it was written; a thread the daemon starts later
         (its thread pool grows and shrinks) is traced until the next update, so the
         decoder drops what the kernel let through, by tgid. Scheduler records that the
-        kernel keeps for the other task they name are kept."""
+        kernel keeps for the other task they name are kept, and markers (MARKER_EVENTS:
+        the kernel's list never applied to them, and the worker writes the API's)."""
         self.skip_pids = frozenset(pids)
         self._skip_tids = {}
 

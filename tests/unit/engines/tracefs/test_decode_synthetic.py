@@ -34,6 +34,7 @@ def registry() -> EventRegistry:
     reg = EventRegistry()
     reg.add_text(f'name: kinds\nID: 10\nformat:\n{KINDS}\nprint fmt: ""\n', "test")
     reg.add_text(f'name: small\nID: 11\nformat:\n{SMALL}\nprint fmt: ""\n', "test")
+    reg.add_text(f'name: print\nID: 5\nformat:\n{SMALL}\nprint fmt: ""\n', "ftrace")
     return reg
 
 
@@ -179,3 +180,18 @@ def test_skipped_processes_are_dropped_by_tgid() -> None:
     dec.decode(pg, 0, out)
     assert [(e.tid, e.fields["v"]) for e in out] == [(42, 3), (me, 5)]
     assert dec.skipped == 3
+
+
+def test_markers_of_skipped_processes_are_kept() -> None:
+    """trace_marker writes (ftrace:print) of an excluded process stay: the kernel's pid lists
+    never filter them, and the worker writes the API's markers (POST .../marker)."""
+    marker = rec(3, 1, struct.pack("<HBBii", 5, 0, 0, GONE + 7, 9))
+    dec = PageDecoder(registry(), _Tasks(stale=-1))  # type: ignore[arg-type]
+    dec.skip_processes([7])
+    out: list[WireEvent] = []
+    dec.decode(page(small(1, pid=GONE + 7) + marker + small(3, pid=42)), 0, out)
+    assert [(e.name, e.pid, e.fields["v"]) for e in out] == [
+        ("ftrace:print", 7, 9),
+        ("test:small", 42, 3),
+    ]
+    assert dec.skipped == 1
