@@ -105,6 +105,15 @@ def sleeps(child: Gated) -> int:
     return blocked
 
 
+def measured(blocked: int) -> int:
+    """The wake-ups runqlat must have counted of `blocked` sleeps: all but a few. The two
+    counts come from different places (the scheduler's voluntary-switch counter, runqlat's
+    wakeup and switch probes) and race at the edges (a wake-up landing while the sleeper is
+    still switching out): CI saw 199 of 200 once. 5% is far above that and far below a
+    real failure (a missed probe or a wrong pid filter counts nothing)."""
+    return blocked - blocked // 20
+
+
 def test_runqlat_histogram_of_a_sleeper(tmp_path: Path) -> None:
     with (
         Gated([sys.executable, "-c", SLEEPER]) as child,
@@ -115,7 +124,7 @@ def test_runqlat_histogram_of_a_sleeper(tmp_path: Path) -> None:
     assert dist["type"] == "hist"
     assert dist["unit"] == "usecs"
     _check_buckets(dist["buckets"])
-    assert _total(dist["buckets"]) >= blocked
+    assert _total(dist["buckets"]) >= measured(blocked)
 
 
 @pytest.mark.parametrize("same_process", [True, False])
@@ -139,7 +148,7 @@ def test_runqlat_wakee_exclusion_is_by_pid_and_start_time(
     if same_process:
         assert _total(dist["buckets"]) == 0
     else:
-        assert _total(dist["buckets"]) >= blocked
+        assert _total(dist["buckets"]) >= measured(blocked)
 
 
 def test_runqlat_per_process_milliseconds(tmp_path: Path) -> None:
@@ -159,7 +168,7 @@ def test_runqlat_per_process_milliseconds(tmp_path: Path) -> None:
     assert dist["unit"] == "msecs"
     (entry,) = dist["entries"]
     assert entry["key"] == {"pid": child.pid}
-    assert _total(entry["buckets"]) >= blocked
+    assert _total(entry["buckets"]) >= measured(blocked)
 
 
 def _root_block_device(path: Path) -> str | None:
