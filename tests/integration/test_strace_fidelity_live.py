@@ -105,8 +105,11 @@ def binaries(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_lines_equal_strace(
     daemon: DaemonProcess, binaries: Path, tmp_path: Path, program: str, options: list[str]
 ) -> None:
-    exe = binaries / program
-    cwd = tmp_path / "cwd"
+    assert_lines_equal(daemon, binaries / program, options, tmp_path / "cwd")
+
+
+def assert_lines_equal(daemon: DaemonProcess, exe: Path, options: list[str], cwd: Path) -> None:
+    """strace and tracerd on the same program print the same lines and exit alike."""
     theirs_code, theirs = fidelity.run_strace(exe, options, cwd)
     ours_code, ours = fidelity.run_tracerd(exe, options, cwd, daemon.socket)
     assert fidelity.mask(ours) == fidelity.mask(theirs)
@@ -129,12 +132,7 @@ def test_holdout2_lines_equal_strace(
     program: str,
     options: list[str],
 ) -> None:
-    exe = holdout2_binaries / program
-    cwd = tmp_path / "cwd"
-    theirs_code, theirs = fidelity.run_strace(exe, options, cwd)
-    ours_code, ours = fidelity.run_tracerd(exe, options, cwd, daemon.socket)
-    assert fidelity.mask(ours) == fidelity.mask(theirs)
-    assert ours_code == theirs_code
+    assert_lines_equal(daemon, holdout2_binaries / program, options, tmp_path / "cwd")
 
 
 def test_exec_from_a_thread_lines_equal_strace(daemon: DaemonProcess, tmp_path: Path) -> None:
