@@ -111,6 +111,11 @@ def _epoll_waiting(pid: int) -> bool:
 def run_case(
     case: Case, argv: list[str], work: Path, env: dict[str, str], ours: bool
 ) -> tuple[int, str, str]:
+    """Start the tracer, run the workload once it is attached, stop it; its exit status,
+    stdout and stderr. The workload (and all it starts) runs on one CPU: bpftrace prints
+    each CPU's perf buffer in turn, so events of processes that ran on two CPUs come out
+    in an order that changes from run to run (a loaded CI machine printed `./fidprog`
+    before the `/bin/echo` that ran first); on one CPU its order is the events' order."""
     run = Run(argv, work, env)
     if ours:
         ready = lambda: b" running (" in run.err  # noqa: E731 - the CLI's session line
@@ -118,7 +123,8 @@ def run_case(
         ready = lambda: _attached(run.out) and _epoll_waiting(run.proc.pid)  # noqa: E731
     attached = run.wait_for(ready)
     if attached and case.work:
-        subprocess.run(list(case.work), cwd=work, env=env, capture_output=True, check=False)
+        pinned = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *case.work]
+        subprocess.run(pinned, cwd=work, env=env, capture_output=True, check=False)
     self_ending = "exit()" in case.script or "-c" in case.opts or not attached
     if self_ending:
         with_exit = run.proc.poll() is not None

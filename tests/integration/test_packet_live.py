@@ -349,18 +349,21 @@ FLOOD = r"""
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 end, sent = time.monotonic() + float(sys.argv[2]), 0
+payload = b"f" * int(sys.argv[3])
 while time.monotonic() < end:
     for _ in range(1000):
-        s.sendto(b"f" * 18, (sys.argv[1], 9))
+        s.sendto(payload, (sys.argv[1], 9))
     sent += 1000
 print(sent)
 """
 
 
-def flood(pair: VethPair, seconds: float) -> int:
+def flood(pair: VethPair, seconds: float, payload: int = 18) -> int:
+    """UDP datagrams of `payload` bytes to port 9 of veth_a for `seconds`; how many."""
     import sys
 
-    out = pair.exec(pair.ns_b, [sys.executable, "-c", FLOOD, pair.ip_a, str(seconds)])
+    argv = [sys.executable, "-c", FLOOD, pair.ip_a, str(seconds), str(payload)]
+    out = pair.exec(pair.ns_b, argv)
     return int(out.stdout)
 
 
@@ -388,7 +391,9 @@ def test_kernel_drops_under_a_flood_are_counted(
     with netns_daemon.unix() as api:
         spec = {"interface": pair.veth_a, "filter": "udp port 9", "buffer_size_kb": 64}
         session = create(api, spec)
-        sent = flood(pair, 2.0)
+        # full-size datagrams: ~180 fill the ring (two 128 KiB blocks), ~700 the 1 MiB backlog: the
+        # kernel drops even when a loaded machine slows the sender more than the reader
+        sent = flood(pair, 2.0, payload=1400)
         time.sleep(0.5)
         done = stop(api, session["id"])
         packets = events(api, session["id"], name="packet")
