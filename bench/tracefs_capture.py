@@ -4,8 +4,10 @@ Usage (root): PYTHONPATH=service python bench/tracefs_capture.py [N] [--buffer-k
 The load makes N getppid() calls and prints its own loop time. Both tools trace
 `syscalls:sys_enter_getppid` of the launched load with the same per-CPU buffer. Printed:
 events stored (tracerd: in its database; trace-cmd: in its report), events lost, the
-load's slowdown against an untraced run, the time until everything is stored, and the
-peak RSS of the daemon plus its workers; then the ratios. `--profile F` samples the daemon
+load's slowdown against an untraced run, the time until everything is stored, bytes per
+stored event (trace.dat as trace-cmd 3 writes it, compressed, and converted to an
+uncompressed file: the kernel's records) and the peak RSS of the daemon plus its workers;
+then the ratios. `--profile F` samples the daemon
 and its workers with py-spy into F (collapsed stacks: where the time goes).
 """
 
@@ -97,7 +99,9 @@ def main() -> None:
         f"ratios tracerd/trace-cmd: stored {ours['events'] / max(1, peer['events']):.3f}  "
         f"load slowdown {ours['loop_s'] / peer['loop_s']:.2f}  "
         f"time to stored {ours['until_all_out_s'] / peer['until_all_out_s']:.2f}  "
-        f"bytes/event {ours['bytes_per_event'] / peer['bytes_per_event']:.2f}"
+        f"bytes/event {ours['bytes_per_event'] / peer['bytes_per_event']:.2f} (trace.dat "
+        f"uncompressed: {peer['plain_bytes_per_event']:.1f} B/event, ratio "
+        f"{ours['bytes_per_event'] / peer['plain_bytes_per_event']:.2f})"
     )
 
 

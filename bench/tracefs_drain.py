@@ -130,12 +130,22 @@ def run_trace_cmd(exe: str, n: int, buffer_kb: int, workdir: str) -> dict[str, f
         ["trace-cmd", "report", "--stat", "-i", dat], capture_output=True, text=True
     ).stdout
     lost = sum(int(m) for m in re.findall(r"(?:overrun|dropped events): (\d+)", stat))
+    # trace-cmd 3 compresses its file (runs of alike events shrink to a few bytes each);
+    # the same file uncompressed holds the ring's records as the kernel wrote them
+    plain = dat + ".plain"
+    subprocess.run(
+        ["trace-cmd", "convert", "--compression", "none", "-i", dat, "-o", plain],
+        capture_output=True,
+        check=False,
+    )
+    plain_bytes = os.path.getsize(plain) if os.path.exists(plain) else float("nan")
     return {
         "events": events,
         "lost": lost,
         "loop_s": loop,
         "until_all_out_s": total,
         "bytes_per_event": os.path.getsize(dat) / max(1, events),
+        "plain_bytes_per_event": plain_bytes / max(1, events),
     }
 
 

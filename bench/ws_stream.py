@@ -1,7 +1,7 @@
 """Stream throughput: events/s delivered to one WebSocket client, and `from_seq` replay.
 
   sudo PYTHONPATH=service .venv/bin/python bench/ws_stream.py [--calls N] [--replay N]
-      [--only live|replay|hub]
+      [--only live|replay|hub] [--format events|columns] [--rounds R]
 
 Live: a getppid() flood (bench/bpf_events.py's, on CPU 1) traced by a per-event BPF program
 (32-byte ring-buffer records) in a real daemon; one WebSocket client (its own process,
@@ -13,6 +13,9 @@ Replay: a tracefs session records `syscalls:sys_enter_getppid` of a launched loo
 stored, 1 M by default); a client then reads it with `?from_seq=0` until `end` (ranges
 encoded by SQLite), beside the bare read (the same ranges encoded by SQLite in the bench,
 one thread, nothing sent: the peer) and paging with `GET /v1/sessions/{id}/events`.
+Live runs R rounds (3 by default) per stream format (both unless --format is given): the
+rate of a round swings by ±15 % with what else the two CPUs run (the flood, worker, daemon
+and client share them), so every round's rate is printed and the median round in full.
 Printed: events, loss and events/s of each, and the ratios.
 """
 
@@ -277,10 +280,19 @@ def rate(r: dict[str, Any]) -> float:
     return float(r["events"]) / r["wall_s"] if r["wall_s"] else 0.0
 
 
-def print_live(calls: int, live: dict[str, Any], worker: dict[str, Any], peer: Any) -> None:
+def median_round(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median rate (the lower middle of an even count)."""
+    return sorted(rounds, key=rate)[(len(rounds) - 1) // 2]
+
+
+def print_live(calls: int, rounds: list[dict[str, Any]], worker: dict[str, Any], peer: Any) -> None:
+    live = median_round(rounds)
+    rates = ", ".join(f"{rate(r) / 1e6:.3f}" for r in rounds)
+    loads = ", ".join(f"{r['load']:.1f}" for r in rounds)
     print(
-        f"live: getppid() flood of {calls:,} calls, one WebSocket client ({live['format']}) "
-        f"(load average {live['load']:.1f} after it)"
+        f"live: getppid() flood of {calls:,} calls, one WebSocket client ({live['format']}), "
+        f"{len(rounds)} rounds: {rates} M ev/s (load average {loads} after each); "
+        "the median round:"
     )
     sub_lost = live["lost"].get("subscriber", 0)
     print(
@@ -349,18 +361,25 @@ def main() -> None:
     ap.add_argument(
         "--format",
         choices=FORMATS,
-        default=EVENTS_FORMAT,
-        help="the stream's message format (?format=; `columns`: the opt-in columnar one)",
+        help="the stream's message format (?format=; `columns`: the opt-in columnar one); "
+        "live: both unless given, replay: events unless given",
     )
+    ap.add_argument("--rounds", type=int, default=3, help="live rounds per format")
     args = ap.parse_args()
     if args.only in (None, "live"):
+        formats = FORMATS if args.format is None else (args.format,)
         with tempfile.TemporaryDirectory(prefix="tracerd-bench-") as tmp:
             binary = build_flood(Path(tmp))
-            live = run_live(binary, args.calls, args.profile, f"format={args.format}")
-            live["load"], live["format"] = os.getloadavg()[0], args.format
+            rounds: dict[str, list[dict[str, Any]]] = {fmt: [] for fmt in formats}
+            for _ in range(args.rounds):  # formats alternate: a load change hits both
+                for fmt in formats:
+                    live = run_live(binary, args.calls, args.profile, f"format={fmt}")
+                    live["load"], live["format"] = os.getloadavg()[0], fmt
+                    rounds[fmt].append(live)
             worker = run_engine(Path(tmp), PER_EVENT_SPEC, binary, args.calls, "g")
             peer = run_bpftrace(BPFTRACE_GETPPID, binary, args.calls, "g", True)
-        print_live(args.calls, live, worker, peer)
+        for fmt in formats:
+            print_live(args.calls, rounds[fmt], worker, peer)
     if args.only in (None, "hub"):
         for fmt in FORMATS:
             hub_one, hub_fifty = hub_capacity(1, fmt), hub_capacity(50, fmt)
@@ -370,8 +389,9 @@ def main() -> None:
                 "to all 50)"
             )
     if args.only in (None, "replay"):
-        replay, rest, bare = run_replay(args.replay, args.profile, args.format)
-        replay["load"], replay["format"] = os.getloadavg()[0], args.format
+        fmt = args.format or EVENTS_FORMAT
+        replay, rest, bare = run_replay(args.replay, args.profile, fmt)
+        replay["load"], replay["format"] = os.getloadavg()[0], fmt
         print_replay(replay, rest, bare)
 
 
