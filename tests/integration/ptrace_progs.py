@@ -3,9 +3,11 @@ ptrace live tests."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 THREADS_C = r"""
@@ -116,6 +118,21 @@ PID_RETURNS = frozenset(
 ADDR_RETURNS = frozenset({"mmap", "brk", "mremap", "shmat"})
 
 Call = tuple[str, str | None, object]
+
+
+@contextlib.contextmanager
+def loop_process(prog: str, rounds: int) -> Iterator[subprocess.Popen[str]]:
+    """LOOP_C's program (built as `prog`) opening /etc/hostname every 20 ms `rounds` times;
+    killed if still running at the end."""
+    proc = subprocess.Popen([prog, str(rounds), "20000"], stdout=subprocess.PIPE, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
 
 
 def normalise(name: str, ret: int | None, errno: str | None) -> Call:

@@ -15,6 +15,7 @@ import pytest
 
 from tracerd.system.caps import probe_bpf_programs
 
+from ..waits import WAIT_TIMEOUT_S
 from .bpf_fakes import (
     EngineRun,
     Gated,
@@ -57,7 +58,7 @@ def probed_caps() -> dict[str, Any]:
 
 
 def run_workload(
-    tmp_path: Path, caps: dict[str, Any], timeout_s: float = 10.0
+    tmp_path: Path, caps: dict[str, Any], timeout_s: float = WAIT_TIMEOUT_S
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The workload under opensnoop (pid-filtered): (info, path name -> event fields)."""
     work = tmp_path / "work"

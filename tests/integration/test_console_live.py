@@ -230,8 +230,28 @@ def tail_events(driver: WebDriver) -> list[str]:
     return [r.text for r in rows]
 
 
+@pytest.fixture
+def gate(tmp_path: Path) -> Iterator[Path]:
+    """A file whose creation ends `gated_getppid`'s loop (created at teardown at the latest)."""
+    path = tmp_path / "gate"
+    try:
+        yield path
+    finally:
+        path.touch()
+
+
+def gated_getppid(gate: Path, pause_s: float) -> str:
+    """One line of Python: getppid() every `pause_s` until `gate` exists. A page subscribes
+    live from now, so a fixed number of calls could all be made before a slow page (a
+    loaded machine) subscribes; the test opens the gate once it has seen enough."""
+    return (
+        f"import os, time; [(os.getppid(), time.sleep({pause_s})) "
+        f"for _ in iter(lambda: os.path.exists({str(gate)!r}), True)]"
+    )
+
+
 def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
-    console_daemon: DaemonProcess, browser: WebDriver, fake_perfetto: str
+    console_daemon: DaemonProcess, browser: WebDriver, fake_perfetto: str, gate: Path
 ) -> None:
     daemon = console_daemon
     url = f"{daemon.url}/?perfetto_ui={fake_perfetto}"
@@ -247,11 +267,11 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
     Select(browser.find_element(By.ID, "kind")).select_by_value("tracefs")
     browser.find_element(By.ID, "c-name").send_keys("from the console")
     browser.find_element(By.ID, "c-events").send_keys("syscalls:sys_enter_getppid")
-    script = "import os, time; [(os.getppid(), time.sleep(0.05)) for _ in range(60)]"
+    script = gated_getppid(gate, 0.05)
     browser.find_element(By.ID, "c-command").send_keys(f"python3\n-c\n{script}")
     browser.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()
     until(browser, lambda d: d.find_element(By.ID, "session-panel").is_displayed())
-    until(browser, lambda d: d.execute_script("return st.rate.total") >= 20)
+    until(browser, lambda d: d.execute_script("return st.rate.total") >= 40)
     until(browser, lambda d: len(tail_events(d)) >= 10)  # the rows in view
     lines = tail_events(browser)
     assert all("syscalls:sys_enter_getppid" in line for line in lines)
@@ -259,6 +279,7 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
     title = browser.find_element(By.ID, "s-title").text
     sid = re.search(r"Session (\d+)", title).group(1)  # type: ignore[union-attr]
     shot(browser, "2-live")
+    gate.touch()  # the command ends: the session stops
 
     with daemon.tcp(daemon.admin) as api:
         wait_for(lambda: api.get(f"/v1/sessions/{sid}").json()["state"] == "stopped", 60)
@@ -320,7 +341,7 @@ def test_console_signs_in_starts_streams_shows_gaps_reports_and_opens_perfetto(
 
 
 def test_console_works_behind_a_reverse_proxy_under_a_prefix(
-    console_daemon: DaemonProcess, browser: WebDriver
+    console_daemon: DaemonProcess, browser: WebDriver, gate: Path
 ) -> None:
     """Relative URLs: signed in through a proxy that serves the daemon under /tracerd/ only,
     the page lists sessions and streams live events over the proxied WebSocket, and never
@@ -329,7 +350,7 @@ def test_console_works_behind_a_reverse_proxy_under_a_prefix(
     proxy = PrefixProxy(daemon.url)
     try:
         with daemon.tcp(daemon.admin) as api:
-            script = "import os, time; [(os.getppid(), time.sleep(0.02)) for _ in range(400)]"
+            script = gated_getppid(gate, 0.02)
             spec = {"events": ["syscalls:sys_enter_getppid"], "command": ["python3", "-c", script]}
             sid = api.post("/v1/sessions", json={"kind": "tracefs", "spec": spec}).json()["id"]
             sign_in(browser, f"{proxy.url}/tracerd/", daemon.admin)
@@ -338,6 +359,7 @@ def test_console_works_behind_a_reverse_proxy_under_a_prefix(
             until(browser, lambda d: d.execute_script("return st.rate.total") >= 10)
             assert all("syscalls:sys_enter_getppid" in line for line in tail_events(browser))
             shot(browser, "8-behind-a-proxy")
+            gate.touch()
             api.post(f"/v1/sessions/{sid}/stop")
     finally:
         proxy.close()

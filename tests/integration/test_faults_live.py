@@ -24,7 +24,8 @@ from tracerd.app import AUDIT_BUDGET_S, create_app
 from tracerd.config import Settings
 
 from ..pg import postgres_url, reset_schema
-from .conftest import fill, instances
+from ..waits import WAIT_TIMEOUT_S
+from .conftest import fill, instances, wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.tracefs]
 
@@ -52,8 +53,19 @@ class Daemon:
     def call(self, method: str, path: str, **kw: Any) -> Any:
         return self.client.request(method, path, headers=self.headers, **kw)
 
-    def create(self, kind: str) -> Any:
-        return self.call("POST", "/v1/sessions", json={"kind": kind, "spec": KINDS[kind]})
+    def create(self, kind: str, wait: bool = True) -> Any:
+        """With `wait`, answered once the session runs: a stop sent while a session starts
+        waits for its start (a BPF compile takes seconds, more under load), which the stop
+        timings below must not include."""
+        params = {"wait": "true"} if wait else None
+        return self.call(
+            "POST", "/v1/sessions", params=params, json={"kind": kind, "spec": KINDS[kind]}
+        )
+
+    def started(self, sid: str) -> None:
+        """Until the session is past `starting`."""
+        state = lambda: self.call("GET", f"/v1/sessions/{sid}").json()["state"]  # noqa: E731
+        wait_for(lambda: state() != "starting", 120)
 
     def timed_stop(self, sid: str) -> tuple[dict[str, Any], float]:
         began = time.monotonic()
@@ -93,7 +105,7 @@ def running(state_dir: Path, socket: str, db_url: str | None = None) -> Iterator
         yield Daemon(client, settings)
 
 
-def wait_gone(daemon: Daemon, timeout_s: float = 10.0) -> dict[str, Any]:
+def wait_gone(daemon: Daemon, timeout_s: float = WAIT_TIMEOUT_S) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while any((left := daemon.left()).values()) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -214,7 +226,7 @@ def test_a_full_disk_does_not_hold_a_stop_past_its_timeout(
         assert before.status_code == 201, before.text
         filler = fill(small_disk)
         try:
-            during = daemon.create(kind)  # refused, or created and then stoppable
+            during = daemon.create(kind, wait=False)  # refused, or created and stoppable
             assert during.status_code in (201, 503), during.text
             if during.status_code == 503:
                 assert during.json()["error"]["code"] == "storage_unavailable"
@@ -222,6 +234,7 @@ def test_a_full_disk_does_not_hold_a_stop_past_its_timeout(
             subprocess.run(["sh", "-c", "for i in $(seq 50); do /bin/true; done"], check=True)
             for resp in (before, during):
                 if resp.status_code == 201:
+                    daemon.started(resp.json()["id"])
                     stopped, took = daemon.timed_stop(resp.json()["id"])
                     assert stopped["state"] in FINAL, stopped
                     assert took < STOP_TIMEOUT_S + MARGIN_S, took

@@ -251,7 +251,9 @@ def test_a_database_that_stays_locked_fails_the_session_in_time(
     with TestClient(create_app(settings)) as client:
         admin = {"Authorization": f"Bearer {settings.admin_token_path.read_text().strip()}"}
         manager = client.app.state.services.manager  # type: ignore[attr-defined]
-        resp = client.post("/v1/sessions", json={"kind": "tracefs", "spec": EXEC}, headers=admin)
+        resp = client.post(
+            "/v1/sessions?wait=true", json={"kind": "tracefs", "spec": EXEC}, headers=admin
+        )
         sid = resp.json()["id"]
 
         def locked(*_args: Any) -> Any:
@@ -261,7 +263,7 @@ def test_a_database_that_stays_locked_fails_the_session_in_time(
         began = time.monotonic()
         answer = client.post(f"/v1/sessions/{sid}/stop?wait=true", headers=admin).json()
         assert answer["state"] in ("stopped", "failed")
-        assert time.monotonic() - began < 3 * settings.stop_timeout_s + 5
+        assert time.monotonic() - began < 3 * settings.stop_timeout_s + 15
         monkeypatch.undo()
         manager.ledger.reconcile(int(sid))  # what the next start would do
         assert own_instances(client) == []
@@ -526,7 +528,7 @@ def test_headers_must_arrive_in_time(
     slow.settimeout(10)
     began = time.monotonic()
     assert slow.recv(100) == b""  # closed by the daemon
-    assert time.monotonic() - began < 5
+    assert time.monotonic() - began < 8
     slow.close()
     assert health_answers(daemon_process.url)
 

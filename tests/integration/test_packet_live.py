@@ -24,6 +24,7 @@ import pytest
 
 from tests.netns import VethPair
 
+from ..waits import WAIT_TIMEOUT_S
 from .conftest import DaemonProcess, wait_for
 
 pytestmark = pytest.mark.root
@@ -89,11 +90,11 @@ def events(api: httpx.Client, sid: str, **params: Any) -> list[dict[str, Any]]:
 def tcpdump(
     pair: VethPair, expression: str, out: Path, interface: str | None = None, *flags: str
 ) -> subprocess.Popen[str]:
-    return pair.popen(
-        pair.ns_a,
-        ["tcpdump", "-i", interface or pair.veth_a, "-n", "-U", *flags, "-w", str(out), expression],
-        stderr=subprocess.DEVNULL,
-    )
+    """The oracle: tcpdump writing `out`, as users run it (not --immediate-mode: libpcap's
+    TPACKET_V2 ring then truncates an outgoing `-s 60` packet 2 bytes shorter than its
+    default TPACKET_V3 ring, which tracerd matches; seen in a test run)."""
+    argv = ["tcpdump", "-i", interface or pair.veth_a, "-n", "-U", *flags]
+    return pair.popen(pair.ns_a, [*argv, "-w", str(out), expression], stderr=subprocess.DEVNULL)
 
 
 def read_back(path: Path, *flags: str, ns: list[str] | None = None) -> list[str]:
@@ -177,15 +178,28 @@ def packet_sockets(pair: VethPair) -> list[str]:
     return pair.exec(pair.ns_a, ["cat", "/proc/net/packet"]).stdout.splitlines()[1:]
 
 
-def wait_capturing(files: list[Path], timeout_s: float = 20.0) -> None:
+def wait_capturing(files: list[Path]) -> None:
     """Until every tcpdump has written its file header (-w writes it once its socket is
     active), then a moment more: a loaded machine can take seconds to get there."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if all(f.exists() and f.stat().st_size >= 24 for f in files):
-            break
-        time.sleep(0.05)
+    wait_for(lambda: all(f.exists() and f.stat().st_size >= 24 for f in files), WAIT_TIMEOUT_S)
     time.sleep(1.0)
+
+
+def wait_written(files: list[Path], quiet_s: float = 2.0) -> None:
+    """Until no file has grown for `quiet_s`: the tcpdumps have written what they saw (a
+    packet waits in libpcap's open ring block up to its 1 s timeout, which a SIGINT loses;
+    a loaded machine delays it more)."""
+    sizes: list[int] = []
+    since = time.monotonic()
+
+    def settled() -> bool:
+        nonlocal sizes, since
+        now = [f.stat().st_size if f.exists() else 0 for f in files]
+        if now != sizes:
+            sizes, since = now, time.monotonic()
+        return time.monotonic() - since >= quiet_s
+
+    wait_for(settled, WAIT_TIMEOUT_S)
 
 
 def side_by_side(
@@ -214,7 +228,7 @@ def side_by_side(
     try:
         wait_capturing(peer_files)
         (traffic or pair.traffic)()
-        time.sleep(0.5)
+        wait_written(peer_files)
     finally:
         for peer in peers:
             peer.send_signal(signal.SIGINT)
@@ -440,7 +454,7 @@ def test_nothing_left_after_daemon_sigkill(pair: VethPair, netns_daemon: DaemonP
     assert promiscuous(pair)
     netns_daemon.signal(signal.SIGKILL)
     netns_daemon.wait()
-    wait_for(lambda: packet_sockets(pair) == [] and not promiscuous(pair), 15)
+    wait_for(lambda: packet_sockets(pair) == [] and not promiscuous(pair))
     netns_daemon.start()
     with netns_daemon.unix() as api:
         done = api.get(f"/v1/sessions/{session['id']}").json()

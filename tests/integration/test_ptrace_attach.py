@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -22,7 +23,7 @@ from tracerd.specs import PtraceSpec
 
 from ..waits import WAIT_TIMEOUT_S
 from .ptrace_fakes import ListLedger, ListSink, context
-from .ptrace_progs import GETPPID_C, LOOP_C, build
+from .ptrace_progs import GETPPID_C, LOOP_C, build, loop_process
 
 pytestmark = [
     pytest.mark.root,
@@ -54,19 +55,29 @@ def in_loop(pid: int, prog: str) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def running_loop(tmp_path: Path, rounds: int) -> Iterator[subprocess.Popen[str]]:
+    """A program opening /etc/hostname every 20 ms `rounds` times, yielded once in its loop
+    (a tracer attached earlier sees the loader's opens first); killed if still running."""
+    prog = build(tmp_path, "loop", LOOP_C)
+    with loop_process(prog, rounds) as proc:
+        assert wait_until(lambda: in_loop(proc.pid, prog))
+        yield proc
+
+
 @pytest.fixture
 def looper(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
-    """A program opening /etc/hostname every 20 ms for ~6 s, yielded once in its loop (a
-    tracer attached earlier sees the loader's opens first)."""
-    prog = build(tmp_path, "loop", LOOP_C)
-    proc = subprocess.Popen([prog, "300", "20000"], stdout=subprocess.PIPE, text=True)
-    assert wait_until(lambda: in_loop(proc.pid, prog))
-    yield proc
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
-    assert proc.stdout is not None
-    proc.stdout.close()
+    """A loop of ~6 s, for tests that wait for its end."""
+    with running_loop(tmp_path, 300) as proc:
+        yield proc
+
+
+@pytest.fixture
+def long_looper(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """A loop of ~10 min, for tests that only need a live process: on a loaded machine a
+    6 s loop could end before they are done with it."""
+    with running_loop(tmp_path, 30000) as proc:
+        yield proc
 
 
 def test_attach_detach_mid_run(looper: subprocess.Popen[str]) -> None:
@@ -94,53 +105,55 @@ def test_attach_detach_mid_run(looper: subprocess.Popen[str]) -> None:
     assert looper.stdout.read().startswith("sum ")
 
 
-def test_group_stop_behaves_as_untraced(looper: subprocess.Popen[str]) -> None:
+def test_group_stop_behaves_as_untraced(long_looper: subprocess.Popen[str]) -> None:
     engine = PtraceEngine(context())
     sink = ListSink()
-    handle = engine.prepare(PtraceSpec(pid=looper.pid, syscalls=["openat"]), ListLedger())
+    handle = engine.prepare(PtraceSpec(pid=long_looper.pid, syscalls=["openat"]), ListLedger())
     try:
         engine.start(handle, sink)
         assert wait_until(lambda: sink.named("openat"))
-        os.kill(looper.pid, signal.SIGSTOP)
+        os.kill(long_looper.pid, signal.SIGSTOP)
         assert wait_until(lambda: any(e.fields.get("stopped") for e in sink.lifecycle("signal")))
         count = len(sink.named("openat"))
         time.sleep(0.2)
         assert len(sink.named("openat")) <= count + 1, "a stopped process makes no syscalls"
-        os.kill(looper.pid, signal.SIGCONT)
+        os.kill(long_looper.pid, signal.SIGCONT)
         assert wait_until(lambda: len(sink.named("openat")) > count + 2)
     finally:
         engine.stop(handle)
-    assert pt.state_letter(looper.pid) not in RUN_BLOCKERS
+    assert pt.state_letter(long_looper.pid) not in RUN_BLOCKERS
     texts = [e.fields["text"] for e in sink.lifecycle("signal")]
     assert "--- stopped by SIGSTOP ---" in texts
     assert any(t.startswith("--- SIGCONT {si_signo=SIGCONT, si_code=SI_USER") for t in texts)
 
 
-def test_errors(looper: subprocess.Popen[str], tmp_path: Path) -> None:
-    engine = PtraceEngine(context(exclude=(looper.pid,)))
+def test_errors(long_looper: subprocess.Popen[str], tmp_path: Path) -> None:
+    engine = PtraceEngine(context(exclude=(long_looper.pid,)))
     with pytest.raises(PermissionDenied, match="tracerd itself"):
-        engine.prepare(PtraceSpec(pid=looper.pid), ListLedger())
+        engine.prepare(PtraceSpec(pid=long_looper.pid), ListLedger())
     engine = PtraceEngine(context())
     with pytest.raises(BadRequest, match="did you mean openat"):
-        engine.prepare(PtraceSpec(pid=looper.pid, syscalls=["opnat"]), ListLedger())
+        engine.prepare(PtraceSpec(pid=long_looper.pid, syscalls=["opnat"]), ListLedger())
     dead = subprocess.Popen(["true"])
     dead.wait()
     with pytest.raises(NotFound):
         engine.prepare(PtraceSpec(pid=dead.pid), ListLedger())
     strace = subprocess.Popen(
-        ["strace", "-qq", "-o", "/dev/null", "-p", str(looper.pid)], stderr=subprocess.DEVNULL
+        ["strace", "-qq", "-o", "/dev/null", "-p", str(long_looper.pid)], stderr=subprocess.DEVNULL
     )
     try:
-        assert wait_until(lambda: pt.proc_status(looper.pid).get("TracerPid") == str(strace.pid))
+        assert wait_until(
+            lambda: pt.proc_status(long_looper.pid).get("TracerPid") == str(strace.pid)
+        )
         ledger = ListLedger()
         with pytest.raises(AlreadyTraced) as info:
-            engine.prepare(PtraceSpec(pid=looper.pid), ledger)
-        assert info.value.detail == {"pid": looper.pid, "tracer_pid": strace.pid}
+            engine.prepare(PtraceSpec(pid=long_looper.pid), ledger)
+        assert info.value.detail == {"pid": long_looper.pid, "tracer_pid": strace.pid}
         assert not ledger.rows
     finally:
         strace.send_signal(signal.SIGINT)
         strace.wait(10)
-    assert wait_until(lambda: pt.state_letter(looper.pid) not in RUN_BLOCKERS)
+    assert wait_until(lambda: pt.state_letter(long_looper.pid) not in RUN_BLOCKERS)
 
 
 _WORKER = textwrap.dedent(
@@ -163,7 +176,12 @@ _WORKER = textwrap.dedent(
 )
 
 
-def test_worker_sigkill(looper: subprocess.Popen[str]) -> None:
+def test_worker_sigkill(tmp_path: Path) -> None:
+    with running_loop(tmp_path, 600) as looper:  # ~12 s: the worker's imports come first
+        worker_sigkill(looper)
+
+
+def worker_sigkill(looper: subprocess.Popen[str]) -> None:
     code = _WORKER.format(tests=str(Path(__file__).parent), pid=looper.pid)
     worker = subprocess.Popen(
         [sys.executable, "-c", code],
@@ -180,7 +198,7 @@ def test_worker_sigkill(looper: subprocess.Popen[str]) -> None:
     assert wait_until(lambda: pt.proc_status(looper.pid).get("TracerPid") == "0")
     assert pt.state_letter(looper.pid) not in RUN_BLOCKERS
     assert wait_until(lambda: pt.state_letter(launched) in (None, "Z"))
-    looper.wait(20)
+    looper.wait(60)
     assert looper.returncode == 0
 
 
@@ -262,7 +280,7 @@ def child_processes() -> list[tuple[int, str | None]]:
     return out
 
 
-def test_no_leaks_over_many_sessions(looper: subprocess.Popen[str]) -> None:
+def test_no_leaks_over_many_sessions(long_looper: subprocess.Popen[str]) -> None:
     import threading
 
     def fds() -> int:
@@ -279,13 +297,13 @@ def test_no_leaks_over_many_sessions(looper: subprocess.Popen[str]) -> None:
         if i % 2:
             h = engine.prepare(PtraceSpec(command=["true"], syscalls=["openat"]), ListLedger())
         else:
-            h = engine.prepare(PtraceSpec(pid=looper.pid, syscalls=["openat"]), ListLedger())
+            h = engine.prepare(PtraceSpec(pid=long_looper.pid, syscalls=["openat"]), ListLedger())
         engine.start(h, sink)
         engine.stop(h)
     assert wait_until(lambda: threading.active_count() == threads), threading.enumerate()
     assert not [p for p in child_processes() if p[1] == "Z"], "zombie children"
     assert fds() == files
-    assert pt.state_letter(looper.pid) not in RUN_BLOCKERS
+    assert pt.state_letter(long_looper.pid) not in RUN_BLOCKERS
 
 
 def test_seccomp_skips_untraced_stops(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from tracerd.engines.ptrace import tracer as pt
 from tracerd.engines.ptrace.engine import PtraceEngine
 from tracerd.specs import PtraceSpec
 
+from ..waits import WAIT_TIMEOUT_S
 from .ptrace_fakes import ListLedger, ListSink, context
-from .ptrace_progs import LOOP_C, build
+from .ptrace_progs import LOOP_C, build, loop_process
 
 pytestmark = [
     pytest.mark.root,
@@ -75,10 +76,10 @@ def test_int3_breakpoint_in_threads_and_children(tmp_path: Path) -> None:
 
 def test_uprobe_breakpoint_on_attached_pid(tmp_path: Path) -> None:
     prog = build(tmp_path, "loop", LOOP_C)
-    proc = subprocess.Popen([prog, "100", "20000"], stdout=subprocess.PIPE, text=True)
     engine = PtraceEngine(context(session_id=77))
     sink, ledger = ListSink(), ListLedger()
-    try:
+    # ~10 s of calls: on a loaded machine the attach and the uprobe come before the hits
+    with loop_process(prog, 500) as proc:
         time.sleep(0.05)
         handle = engine.prepare(PtraceSpec(pid=proc.pid, breakpoints=["target"]), ledger)
         instance = TRACEFS / "instances" / "tracerd_t0_77"
@@ -87,7 +88,7 @@ def test_uprobe_breakpoint_on_attached_pid(tmp_path: Path) -> None:
             kinds = sorted(row[0] for row in ledger.rows.values())
             assert kinds == ["dynamic_event", "ptrace_attach", "tracefs_instance"]
             engine.start(handle, sink)
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + WAIT_TIMEOUT_S
             while len(sink.lifecycle("breakpoint")) < 3 and time.monotonic() < deadline:
                 time.sleep(0.05)
         finally:
@@ -103,11 +104,5 @@ def test_uprobe_breakpoint_on_attached_pid(tmp_path: Path) -> None:
         ]
         assert {h.tid for h in hits} == {proc.pid}
         assert pt.state_letter(proc.pid) != "t"
-        proc.wait(20)
+        proc.wait(60)
         assert proc.returncode == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()

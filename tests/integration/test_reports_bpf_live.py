@@ -44,7 +44,7 @@ def test_syscount_table_from_the_final_maps(daemon: InProcess, tmp_path: Path) -
         table = report(daemon, sid, "syscalls")
         return table if table["rows"] else None
 
-    table = wait_for(with_maps, timeout_s=10)
+    table = wait_for(with_maps)
     assert table["scope"]["source"] == "maps"
     rows = {r["syscall"]: r for r in table["rows"]}
     assert rows["openat"]["calls"] >= RUNS * OPENS_PER_RUN

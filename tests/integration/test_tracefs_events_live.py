@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ..waits import WAIT_TIMEOUT_S
 from .conftest import InProcess, instances, wait_final, wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.tracefs]
@@ -305,7 +306,13 @@ def test_system_wide_raw_syscalls_does_not_feed_on_itself(daemon: InProcess) -> 
         params={"wait": "true"},
         json={
             "kind": "tracefs",
-            "spec": {"events": ["raw_syscalls:sys_enter"], "max_events": 200000},
+            # read(2) only: the daemon's and the others' reads of /proc/self/stat below,
+            # not every syscall of a busy machine (which could reach max_events first)
+            "spec": {
+                "events": ["raw_syscalls:sys_enter"],
+                "filters": {"raw_syscalls:sys_enter": "id == 0"},
+                "max_events": 200000,
+            },
         },
     )
     assert resp.status_code == 201, resp.text
@@ -327,7 +334,8 @@ def test_system_wide_raw_syscalls_does_not_feed_on_itself(daemon: InProcess) -> 
         text=True,
         check=True,
     )
-    time.sleep(1.0)
+    wait_for(lambda: all_events(daemon, sid, pid=[int(other.stdout)]))
+    time.sleep(1.0)  # the daemon's thread's reads, had they been kept, are stored by now
     stopped = daemon.call("POST", f"/v1/sessions/{sid}/stop?wait=true").json()
     worker = next(int(r["name"]) for r in session["resources"] if r["type"] == "worker")
     own = {os.getpid(), worker}
@@ -338,8 +346,12 @@ def test_system_wide_raw_syscalls_does_not_feed_on_itself(daemon: InProcess) -> 
 
 def test_stream_messages_are_json(daemon: InProcess) -> None:
     session = daemon.create("tracefs", {"events": ["sched:sched_process_exec"]}).json()
+    answers: list[int] = []
     stop = threading.Timer(
-        0.5, lambda: daemon.call("POST", f"/v1/sessions/{session['id']}/stop?wait=true")
+        0.5,
+        lambda: answers.append(
+            daemon.call("POST", f"/v1/sessions/{session['id']}/stop?wait=true").status_code
+        ),
     )
     with daemon.client.websocket_connect(
         f"/v1/sessions/{session['id']}/stream", headers=daemon.headers()
@@ -352,6 +364,10 @@ def test_stream_messages_are_json(daemon: InProcess) -> None:
             kinds.append(msg["type"])
             if msg["type"] == "end":
                 break
+    # the stop's answer can come after the stream's `end`: its thread must be done before
+    # the test client closes (a request in flight then fails in that thread)
+    stop.join(WAIT_TIMEOUT_S)
+    assert answers == [200]
     assert kinds[0] == "state"
     assert kinds[-2:] == ["state", "end"]
 

@@ -28,6 +28,8 @@ from tracerd.engines.tracefs.sinks import ListSink
 from tracerd.engines.tracefs.tasks import TaskResolver
 from tracerd.kernel.tracefs import read_kernel_loss
 
+from .conftest import wait_for
+
 TRACEFS = "/sys/kernel/tracing"
 pytestmark = [
     pytest.mark.root,
@@ -285,7 +287,7 @@ def test_stop_drains_the_last_partial_page(instance: str) -> None:
     tag = f"last-{uuid.uuid4().hex}"
     write_markers(instance, [tag])
     write(f"{instance}/tracing_on", "0")
-    stats = reader.stop(timeout_s=10)
+    stats = reader.stop(timeout_s=30)
     assert [e.fields["buf"] for e in sink.data()] == [tag + "\n"]
     assert sink.data()[0].tid == threading.get_native_id()
     assert sink.data()[0].pid == os.getpid()
@@ -309,6 +311,8 @@ def test_cpus_are_merged_in_timestamp_order(instance: str) -> None:
             write_markers(instance, [f"n{i}"])
             if i % 100 == 0:
                 time.sleep(0.15)  # let the other CPU go idle (its horizon must advance)
+            if i == 200:  # released while running, not only at stop (however loaded)
+                wait_for(lambda: len(sink.batches) >= 1)
     finally:
         os.sched_setaffinity(0, before)
     write(f"{instance}/tracing_on", "0")
@@ -404,7 +408,7 @@ def test_uprobe_records_show_as_uprobes(instance: str, tmp_path: Path) -> None:
         write(f"{instance}/tracing_on", "1")
         child = subprocess.run([str(exe)], capture_output=True, check=True)
         write(f"{instance}/tracing_on", "0")
-        reader.stop(timeout_s=10)
+        reader.stop(timeout_s=30)
         write(f"{instance}/events/{group}/probe/enable", "0")
     finally:
         remove_instance(instance)
