@@ -84,6 +84,8 @@ _TIMED_RETURN = re.compile(
 _DURATION = re.compile(r"<\d+\.\d{6}>$")
 _PORT = re.compile(r"htons\((\d{5})\)")
 _RANDOM = re.compile(r'(getrandom\()"[^"]*"(\.\.\.)?')
+_CPU = re.compile(r"^((?:\[pid\s+\S+\] )?getcpu\()\[\d+\]")
+"""getcpu's CPU: where the scheduler ran the call"""
 _INODE = re.compile(r"(\[|->|<)(\d{4,})(?=[\],>]|->)")
 """-y/-yy: inode numbers of pipes and sockets (`pipe:[1234567]`, `[11->12]`)"""
 _FD_PORT = re.compile(r"(\d+\.\d+\.\d+\.\d+|\])(:)(\d{5})\b")
@@ -102,6 +104,7 @@ def _mask_text(text: str, id_rx: re.Pattern[str] | None) -> str:
     text = _INODE.sub(r"\1INO", text)
     text = _FD_PORT.sub(r"\1:PORT", text)
     text = _RESOLVED.sub(r"strace: \1", text)
+    text = _CPU.sub(r"\1[CPU]", text)
     return _RANDOM.sub(r'\1"RANDOM"', text)
 
 

