@@ -15,7 +15,7 @@ import msgpack
 import orjson
 
 from ..fields import json_default
-from ..types import EV_NAME, LOST_EVENT_NAME
+from ..types import EV_FIELDS, EV_NAME, LOST_EVENT_NAME
 
 COLUMNS = 10
 """WireEvent's fields: ts_ns, cpu, pid, tid, comm, name, fields, dur_ns, ret, errno"""
@@ -26,7 +26,7 @@ def event_columns(events: Sequence[Any]) -> list[Sequence[Any]]:
     orjson call per event is the only Python step)."""
     cols: list[Sequence[Any]] = list(zip(*events, strict=True))
     dumps, default = orjson.dumps, json_default
-    cols[6] = [dumps(f, default=default).decode() for f in cols[6]]
+    cols[EV_FIELDS] = [dumps(f, default=default).decode() for f in cols[EV_FIELDS]]
     return cols
 
 
@@ -68,7 +68,7 @@ class EventBatch(Sequence[Sequence[Any]]):
     def of_events(cls, events: Sequence[Any]) -> EventBatch:
         """WireEvents (fields as dicts) as a worker sends them."""
         cols = event_columns(events)
-        return cls(len(events), cols[5].count(LOST_EVENT_NAME), cols=cols)
+        return cls(len(events), cols[EV_NAME].count(LOST_EVENT_NAME), cols=cols)
 
     def columns(self) -> Sequence[Sequence[Any]]:
         cols = self._cols

@@ -46,6 +46,14 @@ def dirent_count(data: bytes) -> int | None:
 siginfo_text = structs.siginfo_text
 
 
+def _iovec_pairs(tid: int, addr: int, count: int) -> list[tuple[int, int]] | None:
+    """The tracee's array of `count` iovecs (up to 1024) as (iov_base, iov_len) pairs;
+    None when it is not all readable."""
+    count = min(max(count, 0), 1024)
+    raw = pt.read_memory(tid, addr, count * 16)
+    return list(struct.iter_unpack("=QQ", raw)) if len(raw) == count * 16 else None
+
+
 class EventBuilder:
     """Fetches tracee data for plans and builds the session's events."""
 
@@ -191,10 +199,8 @@ class EventBuilder:
             out[key] = pt.read_memory(tid, addr, (nfds + 63) // 64 * 8)
         elif what in ("iov", "oiov"):
             out[index] = self._iovec(tid, addr, args[param], ret if what == "oiov" else -1)
-        elif what == "riov":  # another process's iovecs: (base, length) pairs
-            count = min(max(args[param], 0), 1024)
-            raw = pt.read_memory(tid, addr, count * 16)
-            out[index] = list(struct.iter_unpack("=QQ", raw)) if len(raw) == count * 16 else None
+        elif what == "riov":  # another process's iovecs: their (base, length) pairs only
+            out[index] = _iovec_pairs(tid, addr, args[param])
         elif what in ("msghdr", "omsghdr"):
             out[index] = self._msghdr(tid, addr, ret if what == "omsghdr" else -1)
         elif what == "mmsghdr":  # at exit: the `ret` messages sent or received
@@ -282,13 +288,12 @@ class EventBuilder:
         self, tid: int, addr: int, count: int, ret: int
     ) -> list[tuple[bytes, int, bool]] | None:
         """(data, iov_len, cut) per iovec; at exit (`ret` >= 0) only the bytes transferred."""
-        count = min(max(count, 0), 1024)
-        raw = pt.read_memory(tid, addr, count * 16)
-        if len(raw) < count * 16:
+        pairs = _iovec_pairs(tid, addr, count)
+        if pairs is None:
             return None
         items = []
         left = ret
-        for base, length in struct.iter_unpack("=QQ", raw):
+        for base, length in pairs:
             want = length if ret < 0 else min(length, max(left, 0))
             left -= length
             data = pt.read_memory(tid, base, min(want, self.string_limit)) if want else b""

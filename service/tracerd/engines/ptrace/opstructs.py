@@ -291,13 +291,13 @@ def uring_params(
     _sq, _cq, setup, cpu, idle, _feat, wq_fd, *resv = struct.unpack_from("=10I", before)
     parts = [
         f"flags={flags.bits(setup, URING_SETUP_FLAGS, prefix='IORING_SETUP_')}",
-        f"sq_thread_cpu={cpu:#x}" if cpu else "sq_thread_cpu=0",
+        f"sq_thread_cpu={structs.hex0(cpu)}",
         f"sq_thread_idle={idle}",
     ]
     if setup & ATTACH_WQ:
         parts.append(f"wq_fd={argtypes.s32(wq_fd)}")
     if any(resv):
-        parts.append("resv=[" + ", ".join(hex(r) if r else "0" for r in resv) + "]")
+        parts.append("resv=[" + ", ".join(map(structs.hex0, resv)) + "]")
     after = fetched.get(AGAIN_KEY + i)
     if ok and isinstance(after, bytes) and len(after) >= URING_PARAMS_SIZE:
         sq, cq, _setup, _cpu, _idle, features = struct.unpack_from("=6I", after)

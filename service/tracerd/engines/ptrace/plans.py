@@ -631,16 +631,12 @@ _WAKE_CMPS = {0: "FUTEX_OP_CMP_EQ", 1: "FUTEX_OP_CMP_NE", 2: "FUTEX_OP_CMP_LT",
               3: "FUTEX_OP_CMP_LE", 4: "FUTEX_OP_CMP_GT", 5: "FUTEX_OP_CMP_GE"}  # fmt: skip
 
 
-def _hex0(value: int) -> str:
-    return hex(value) if value else "0"
-
-
 def _futex_wake_op(val3: int) -> str:
     """strace's FUTEX_WAKE_OP operation: `FUTEX_OP_ADD<<28|0x1<<12|FUTEX_OP_CMP_GT<<24|0`."""
     shift = "FUTEX_OP_OPARG_SHIFT<<28|" if (val3 >> 28) & 8 else ""
     op = _WAKE_OPS.get((val3 >> 28) & 7, f"{(val3 >> 28) & 7:#x} /* FUTEX_OP_??? */")
     cmp = _WAKE_CMPS.get((val3 >> 24) & 0xF, f"{(val3 >> 24) & 0xF:#x} /* FUTEX_OP_CMP_??? */")
-    oparg, cmparg = _hex0((val3 >> 12) & 0xFFF), _hex0(val3 & 0xFFF)
+    oparg, cmparg = structs.hex0((val3 >> 12) & 0xFFF), structs.hex0(val3 & 0xFFF)
     return f"{shift}{op}<<28|{oparg}<<12|{cmp}<<24|{cmparg}"
 
 

@@ -389,7 +389,7 @@ def sysinfo(data: bytes) -> str | None:
     )
 
 
-def _hex0(value: int) -> str:
+def hex0(value: int) -> str:
     """C's `%#x` of a 32-bit value: `0x15`, but `0`."""
     value &= 0xFFFFFFFF
     return f"{value:#x}" if value else "0"
@@ -430,7 +430,7 @@ def statfs(data: bytes) -> str | None:
     return (
         f"{{f_type={kind}, f_bsize={bsize}, f_blocks={blocks}, f_bfree={bfree}, "
         f"f_bavail={bavail}, f_files={files}, f_ffree={ffree}, "
-        f"f_fsid={{val=[{_hex0(fsid0)}, {_hex0(fsid1)}]}}, "
+        f"f_fsid={{val=[{hex0(fsid0)}, {hex0(fsid1)}]}}, "
         f"f_namelen={namelen}, f_frsize={frsize}, f_flags={flags.bits(fl, ST_FLAGS)}}}"
     )
 
